@@ -1,0 +1,32 @@
+import type { IQueueBackend, Processor, Queue, Worker, WorkerOptions } from 'bullmq'
+import type { QueueName } from '../jobs/queues.js'
+
+export type PamQueue = Queue<any, any, string, any, any, string, IQueueBackend, any>
+export type PamWorker = Worker<any, any, string, IQueueBackend, any, any>
+export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>
+
+/** Cross-process fan-out: Redis pub/sub, or PostgreSQL LISTEN/NOTIFY. At-most-once, like both. */
+export interface Bus {
+  publish(channel: string, message: unknown): Promise<void>
+  /** Resolves once the subscription is live; the returned function ends it. */
+  subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>>
+  close(): Promise<void>
+}
+
+/**
+ * The few things that differ between Redis mode and Postgres-only mode. Everything above this
+ * (API, jobs, monitors, alert store) is written once against it.
+ */
+export interface QueueBackend {
+  readonly kind: 'redis' | 'postgres'
+  readonly bus: Bus
+  createQueue(name: QueueName): PamQueue
+  createWorker(name: QueueName, processor: Processor, settings: WorkerSettings): PamWorker
+  /** Redis mode only: a PING bounded by a timeout; Postgres-only mode has no Redis to ask. */
+  pingRedis?(timeoutMs: number): Promise<void>
+  /** Creates or upgrades what the backend keeps in its store (BullMQ's schema in PostgreSQL). */
+  migrate(): Promise<void>
+  /** Warns about store settings that lose jobs (Redis eviction). */
+  checkSettings(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,103 @@
+import pg from 'pg'
+import type { Logger } from '../logger.js'
+import type { Bus } from './backend.js'
+
+const MAX_IDENTIFIER_BYTES = 63
+const RECONNECT_MAX_MS = 10_000
+
+/**
+ * PostgreSQL LISTEN/NOTIFY. One dedicated connection listens for this process; it is rebuilt
+ * with backoff when the server goes away, and every channel is listened to again.
+ * NOTIFY goes through the shared pool.
+ */
+export function createPgBus(options: { url: string; pool: pg.Pool; prefix: string; logger: Logger }): Bus {
+  const { pool, logger } = options
+  const handlers = new Map<string, Set<(message: unknown) => void>>()
+  let client: pg.Client | undefined
+  let connecting: Promise<pg.Client> | undefined
+  let closed = false
+
+  const channelName = (channel: string) => {
+    const name = `${options.prefix}.${channel}`
+    if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) throw new Error(`bus channel name too long: ${name}`)
+    return name
+  }
+  const quote = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+  const onNotification = (note: pg.Notification) => {
+    const listeners = handlers.get(note.channel)
+    if (!listeners || note.payload === undefined) return
+    let message: unknown
+    try {
+      message = JSON.parse(note.payload)
+    } catch {
+      logger.warn({ channel: note.channel }, 'dropped a bus message that is not JSON')
+      return
+    }
+    for (const listener of listeners) listener(message)
+  }
+
+  async function connect(): Promise<pg.Client> {
+    for (let attempt = 0; ; attempt++) {
+      if (closed) throw new Error('bus closed')
+      const next = new pg.Client({ connectionString: options.url, application_name: 'pam-bus', keepAlive: true })
+      try {
+        await next.connect()
+        next.on('notification', onNotification)
+        next.on('error', (error) => logger.warn({ err: error.message }, 'bus connection lost; reconnecting'))
+        next.on('end', () => {
+          if (client === next) client = undefined
+          if (!closed && handlers.size > 0) void ensureClient().catch(() => undefined)
+        })
+        for (const name of handlers.keys()) await next.query(`listen ${quote(name)}`)
+        client = next
+        return next
+      } catch (error) {
+        await next.end().catch(() => undefined)
+        const delay = Math.min(RECONNECT_MAX_MS, 250 * 2 ** attempt)
+        logger.warn({ err: (error as Error).message, retryInMs: delay }, 'bus cannot reach PostgreSQL; retrying')
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  function ensureClient(): Promise<pg.Client> {
+    if (client) return Promise.resolve(client)
+    connecting ??= connect().finally(() => {
+      connecting = undefined
+    })
+    return connecting
+  }
+
+  return {
+    async publish(channel, message) {
+      await pool.query('select pg_notify($1, $2)', [channelName(channel), JSON.stringify(message)])
+    },
+    async subscribe(channel, onMessage) {
+      const name = channelName(channel)
+      let listeners = handlers.get(name)
+      if (!listeners) {
+        listeners = new Set()
+        handlers.set(name, listeners)
+        const listening = client
+        // A client still connecting listens to every registered channel once it is up.
+        if (listening) await listening.query(`listen ${quote(name)}`)
+        else await ensureClient()
+      }
+      listeners.add(onMessage)
+      return async () => {
+        listeners.delete(onMessage)
+        if (listeners.size === 0 && handlers.get(name) === listeners) {
+          handlers.delete(name)
+          await client?.query(`unlisten ${quote(name)}`).catch(() => undefined)
+        }
+      }
+    },
+    async close() {
+      closed = true
+      handlers.clear()
+      await client?.end().catch(() => undefined)
+      client = undefined
+    },
+  }
+}

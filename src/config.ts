@@ -1,0 +1,177 @@
+import Type, { type StaticDecode } from 'typebox'
+import Value from 'typebox/value'
+import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const ENVIRONMENTS = ['development', 'staging', 'production'] as const
+
+/** `problem` is the sentence shown when a value fails its pattern; schemas stay plain JSON Schema. */
+const Url = (protocols: string[], description: string, extra: Record<string, unknown> = {}) =>
+  Type.String({
+    description,
+    pattern: `^(${protocols.join('|')})://[^\\s/?#]+[^\\s]*$`,
+    problem: `must be a ${protocols.map((p) => `${p}://`).join(' or ')} URL`,
+    ...extra,
+  })
+
+const Flag = (description: string) =>
+  Type.Codec(Type.Enum(['true', 'false', '1', '0'], { description }))
+    .Decode((value) => value === 'true' || value === '1')
+    .Encode((value) => (value ? 'true' : 'false'))
+
+const queueAlternatives = QUEUE_NAMES.join('|')
+const QueueList = Type.Codec(
+  Type.String({
+    description: `comma-separated queues a worker consumes (${QUEUE_NAMES.join(', ')}); default: all`,
+    pattern: `^\\s*(${queueAlternatives})\\s*(,\\s*(${queueAlternatives})\\s*)*$`,
+    problem: `must be a comma-separated list of ${QUEUE_NAMES.join(', ')}`,
+  }),
+)
+  .Decode((value) => [...new Set(value.split(',').map((part) => part.trim()))] as QueueName[])
+  .Encode((list) => list.join(','))
+
+const OriginList = Type.Codec(
+  Type.String({ description: 'comma-separated allowed CORS origins ("*" only outside production)' }),
+)
+  .Decode((value) =>
+    value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .Encode((list) => list.join(','))
+
+/**
+ * Every environment variable PAM reads, with its default. `Config` is derived from this
+ * schema, so the two cannot drift, and `pam config check` validates with the same object.
+ */
+export const EnvSchema = Type.Object({
+  ENVIRONMENT: Type.Enum(ENVIRONMENTS, { default: 'development', description: 'deployment environment' }),
+  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8000, description: 'API listen port' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'API listen address' }),
+  DATABASE_URL: Type.Optional(
+    Url(['postgres', 'postgresql'], 'PostgreSQL URL; unset: embedded PostgreSQL under PAM_HOME', { secret: true }),
+  ),
+  REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'Redis URL; unset: Postgres-only mode', { secret: true })),
+  UPSTASH_REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'used when REDIS_URL is unset', { secret: true })),
+  JWT_SECRET: Type.Optional(
+    Type.String({ minLength: 1, secret: true, description: 'HS256 secret (Supabase legacy JWT secret)' }),
+  ),
+  JWT_JWKS_URL: Type.Optional(Url(['https', 'http'], 'JWKS URL for asymmetric tokens (Supabase signing keys)')),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'authenticated', description: 'required `aud` claim' }),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'required `iss` claim, when set' })),
+  INTERNAL_TOKEN: Type.Optional(
+    Type.String({ minLength: 1, secret: true, description: 'bearer token for internal endpoints' }),
+  ),
+  CORS_ORIGINS: Type.Optional(OriginList),
+  LOG_LEVEL: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level' }),
+  WORKER_QUEUES: Type.Optional(QueueList),
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'jobs per queue at once' }),
+  WEATHER_API_URL: Url(['https', 'http'], 'Open-Meteo compatible forecast API', {
+    default: 'https://api.open-meteo.com/v1/forecast',
+  }),
+  PLACES_API_URL: Url(['https', 'http'], 'Overpass compatible API', {
+    default: 'https://overpass-api.de/api/interpreter',
+  }),
+  ANTHROPIC_API_KEY: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'Anthropic API key' })),
+  GEMINI_API_KEY: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'Google Gemini API key' })),
+  MIGRATE_ON_START: Type.Optional(Flag('run migrations when a role starts; default: on outside production')),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 25_000,
+    description: 'how long SIGTERM waits for in-flight requests and jobs',
+  }),
+  PAM_HOME: Type.String({ minLength: 1, default: '.pam', description: 'local state: embedded database, dev secrets' }),
+  EMBEDDED_DATABASE_PORT: Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    default: 54329,
+    description: 'port of the embedded PostgreSQL',
+  }),
+})
+
+export type Env = StaticDecode<typeof EnvSchema>
+export type Config = Readonly<Env>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const MIN_SECRET_LENGTH = 32
+
+/**
+ * Validates `env` once into a frozen Config, or throws a ConfigError naming every problem.
+ * Messages name variables and rules, never values: a value may be a secret.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known = Object.keys(EnvSchema.properties)
+  // An empty variable (`FOO=` in an env file) means unset, as it does for most tools.
+  const raw = Object.fromEntries(known.flatMap((key) => (env[key] ? [[key, env[key]]] : [])))
+  const candidate = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw))
+  const problems = [...schemaProblems(candidate), ...policyProblems(candidate as Record<string, unknown>)]
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze(Value.Decode(EnvSchema, candidate) as Env)
+}
+
+function schemaProblems(candidate: unknown): string[] {
+  const byVariable = new Map<string, string>()
+  for (const error of Value.Errors(EnvSchema, candidate)) {
+    const name = error.instancePath.replace(/^\//, '')
+    if (!name || byVariable.has(name)) continue
+    const schema = (EnvSchema.properties as unknown as Record<string, Record<string, unknown>>)[name] ?? {}
+    byVariable.set(name, `${name} ${describeProblem(schema, error.keyword, error.message)}`)
+  }
+  return [...byVariable.values()]
+}
+
+function describeProblem(schema: Record<string, unknown>, keyword: string, message: string): string {
+  if (keyword === 'pattern' && typeof schema.problem === 'string') return schema.problem
+  if (Array.isArray(schema.enum)) return `must be one of: ${schema.enum.join(', ')}`
+  if (keyword === 'type' && schema.type === 'integer') return 'must be a whole number'
+  if (keyword === 'minimum' || keyword === 'maximum')
+    return `must be between ${schema.minimum} and ${schema.maximum}`
+  return message
+}
+
+/**
+ * Rules that hold between variables, and what production refuses. Runs on the undecoded
+ * values so that these are reported together with any schema problem.
+ */
+function policyProblems(config: Record<string, unknown>): string[] {
+  const problems: string[] = []
+  const text = (name: string) => (typeof config[name] === 'string' ? (config[name] as string) : undefined)
+  if (config.JWT_SECRET && config.JWT_JWKS_URL) problems.push('set JWT_SECRET or JWT_JWKS_URL, not both')
+  if (config.ENVIRONMENT !== 'production') return problems
+  const secret = text('JWT_SECRET')
+  const internalToken = text('INTERNAL_TOKEN')
+  if (!config.DATABASE_URL) problems.push('DATABASE_URL is required in production (the embedded database is for one machine)')
+  if (!config.JWT_SECRET && !config.JWT_JWKS_URL) problems.push('JWT_SECRET or JWT_JWKS_URL is required in production')
+  if (secret && secret.length < MIN_SECRET_LENGTH)
+    problems.push(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters in production`)
+  if (!internalToken) problems.push('INTERNAL_TOKEN is required in production')
+  else if (internalToken.length < MIN_SECRET_LENGTH)
+    problems.push(`INTERNAL_TOKEN must be at least ${MIN_SECRET_LENGTH} characters in production`)
+  if (text('CORS_ORIGINS')?.split(',').some((origin) => origin.trim() === '*')) problems.push('CORS_ORIGINS must not contain "*" in production')
+  return problems
+}
+
+export const isProduction = (config: Config) => config.ENVIRONMENT === 'production'
+export const redisUrl = (config: Config) => config.REDIS_URL ?? config.UPSTASH_REDIS_URL
+export const workerQueues = (config: Config): readonly QueueName[] => config.WORKER_QUEUES ?? QUEUE_NAMES
+export const migrateOnStart = (config: Config) => config.MIGRATE_ON_START ?? !isProduction(config)
+
+/** What `pam config check` prints: the mode, never a secret. */
+export function describeMode(config: Config) {
+  return {
+    environment: config.ENVIRONMENT,
+    database: config.DATABASE_URL ? 'external PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL under ${config.PAM_HOME}/`,
+    mode: redisUrl(config) ? 'redis (queues, bus and cache on Redis)' : 'postgres-only (queues, bus and cache on PostgreSQL)',
+    auth: config.JWT_JWKS_URL ? 'JWKS (asymmetric keys)' : config.JWT_SECRET ? 'HS256 shared secret' : 'HS256 dev secret',
+    migrateOnStart: migrateOnStart(config),
+    listen: `${config.HOST}:${config.PORT}`,
+  }
+}

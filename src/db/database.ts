@@ -1,0 +1,27 @@
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Logger } from '../logger.js'
+import type { Database } from './schema.js'
+
+export type Db = Kysely<Database>
+
+export interface DatabaseHandle {
+  db: Db
+  pool: pg.Pool
+  close(): Promise<void>
+}
+
+/** Rows hold timestamps as Date and NUMERIC money as exact strings (pg's defaults, kept on purpose). */
+export function createDatabase(url: string, logger: Logger, options: { max?: number; name?: string } = {}): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: options.name ?? 'pam',
+  })
+  // An idle client losing its server emits here; without a listener that would crash the process.
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'database connection lost; the pool reconnects'))
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, pool, close: () => db.destroy() }
+}

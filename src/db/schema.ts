@@ -1,0 +1,172 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely'
+
+/** Table types as PostgreSQL returns them; repositories map these to domain types. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type Numeric = ColumnType<string, number | string, number | string>
+
+export interface UsersTable {
+  id: string
+  timezone: Generated<string>
+  home_lat: number | null
+  home_lon: number | null
+  preferences: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface VehiclesTable {
+  id: Generated<string>
+  user_id: string
+  name: string
+  fuel_capacity_l: Numeric
+  consumption_l_per_100km: Numeric
+  odometer_km: Numeric
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface FuelReadingsTable {
+  id: Generated<string>
+  user_id: string
+  vehicle_id: string
+  percent: Numeric
+  lat: number | null
+  lon: number | null
+  observed_at: Timestamp
+  created_at: CreatedAt
+}
+
+export interface BudgetsTable {
+  id: Generated<string>
+  user_id: string
+  category: string | null
+  amount: Numeric
+  currency: string
+  period: 'week' | 'month'
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface ExpensesTable {
+  id: Generated<string>
+  user_id: string
+  amount: Numeric
+  currency: string
+  category: string
+  spent_at: Timestamp
+  note: string | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface TripsTable {
+  id: Generated<string>
+  user_id: string
+  name: string
+  destination_name: string
+  destination_lat: number
+  destination_lon: number
+  depart_from: ColumnType<string, string, string>
+  depart_until: ColumnType<string, string, string>
+  days: number
+  status: Generated<'planned' | 'active' | 'done' | 'cancelled'>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface MaintenanceItemsTable {
+  id: Generated<string>
+  user_id: string
+  vehicle_id: string
+  name: string
+  interval_km: Numeric | null
+  interval_days: number | null
+  last_done_at: Timestamp | null
+  last_done_km: Numeric | null
+  cost_estimate: Numeric | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface ContextSignalsTable {
+  id: Generated<string>
+  user_id: string
+  kind: string
+  value: string
+  confidence: Numeric
+  lat: number | null
+  lon: number | null
+  observed_at: Timestamp
+  created_at: CreatedAt
+}
+
+export type AlertKind = 'fuel_low' | 'budget_threshold' | 'weather_window' | 'maintenance_due' | 'context_suggestion'
+export type AlertPriority = 'low' | 'medium' | 'high' | 'urgent'
+
+export interface AlertsTable {
+  id: Generated<string>
+  user_id: string
+  kind: AlertKind
+  priority: AlertPriority
+  title: string
+  body: string
+  data: JSONColumnType<Record<string, unknown>>
+  dedupe_key: string
+  created_at: CreatedAt
+  expires_at: Timestamp | null
+  read_at: Timestamp | null
+  dismissed_at: Timestamp | null
+  resolved_at: Timestamp | null
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string
+  key: string
+  request_hash: string
+  method: string
+  path: string
+  status_code: number | null
+  response_body: JSONColumnType<object> | null
+  created_at: CreatedAt
+  completed_at: Timestamp | null
+}
+
+export interface MonitorRunsTable {
+  id: Generated<string>
+  monitor: string
+  started_at: CreatedAt
+  finished_at: Timestamp | null
+  users_evaluated: Generated<number>
+  alerts_created: Generated<number>
+  alerts_resolved: Generated<number>
+  status: 'running' | 'succeeded' | 'degraded' | 'failed'
+  error: string | null
+}
+
+export interface WorkerHeartbeatsTable {
+  id: string
+  role: string
+  host: string
+  pid: number
+  queues: string[]
+  concurrency: number
+  started_at: Timestamp
+  last_beat_at: Timestamp
+}
+
+export interface Database {
+  users: UsersTable
+  vehicles: VehiclesTable
+  fuel_readings: FuelReadingsTable
+  budgets: BudgetsTable
+  expenses: ExpensesTable
+  trips: TripsTable
+  maintenance_items: MaintenanceItemsTable
+  context_signals: ContextSignalsTable
+  alerts: AlertsTable
+  idempotency_keys: IdempotencyKeysTable
+  monitor_runs: MonitorRunsTable
+  worker_heartbeats: WorkerHeartbeatsTable
+}

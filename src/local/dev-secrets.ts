@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto'
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+export interface DevSecrets {
+  jwtSecret: string
+  internalToken: string
+  databasePassword: string
+}
+
+/**
+ * Secrets generated once per checkout into PAM_HOME, so a fresh machine runs with no setup
+ * and a token minted today still verifies tomorrow. Production never gets here (config refuses).
+ */
+export async function loadDevSecrets(home: string): Promise<DevSecrets> {
+  const file = join(home, 'secrets.json')
+  const existing = await readSecrets(file)
+  if (existing) return existing
+  const fresh: DevSecrets = {
+    jwtSecret: randomBytes(32).toString('base64url'),
+    internalToken: randomBytes(32).toString('base64url'),
+    databasePassword: randomBytes(18).toString('base64url'),
+  }
+  await mkdir(home, { recursive: true })
+  // Written aside, then linked into place: link fails if the file exists, so when two roles
+  // start at once the first complete file wins and both read it.
+  const draft = `${file}.${process.pid}`
+  await writeFile(draft, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600 })
+  try {
+    await link(draft, file)
+    return fresh
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    const winner = await readSecrets(file)
+    if (!winner) throw new Error(`${file} exists but could not be read`)
+    return winner
+  } finally {
+    await unlink(draft)
+  }
+}
+
+async function readSecrets(file: string): Promise<DevSecrets | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as DevSecrets
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new Error(`${file} is unreadable; delete it to generate new dev secrets`, { cause: error })
+  }
+}
