@@ -50,7 +50,9 @@ export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8000, description: 'API listen port' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'API listen address' }),
   DATABASE_URL: Type.Optional(
-    Url(['postgres', 'postgresql'], 'PostgreSQL URL; unset: embedded PostgreSQL under PAM_HOME', { secret: true }),
+    Url(['postgres', 'postgresql'], 'PostgreSQL URL; unset: embedded PostgreSQL under PAM_HOME', {
+      secret: true,
+    }),
   ),
   REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'Redis URL; unset: Postgres-only mode', { secret: true })),
   UPSTASH_REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'used when REDIS_URL is unset', { secret: true })),
@@ -66,7 +68,12 @@ export const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.Optional(OriginList),
   LOG_LEVEL: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level' }),
   WORKER_QUEUES: Type.Optional(QueueList),
-  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'jobs per queue at once' }),
+  WORKER_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    maximum: 256,
+    default: 4,
+    description: 'jobs per queue at once',
+  }),
   WEATHER_API_URL: Url(['https', 'http'], 'Open-Meteo compatible forecast API', {
     default: 'https://api.open-meteo.com/v1/forecast',
   }),
@@ -82,7 +89,17 @@ export const EnvSchema = Type.Object({
     default: 25_000,
     description: 'how long SIGTERM waits for in-flight requests and jobs',
   }),
-  PAM_HOME: Type.String({ minLength: 1, default: '.pam', description: 'local state: embedded database, dev secrets' }),
+  PAM_HOME: Type.String({
+    minLength: 1,
+    default: '.pam',
+    description: 'local state: embedded database, dev secrets',
+  }),
+  REDIS_PREFIX: Type.String({
+    pattern: '^[\\w{}:.-]{1,40}$',
+    problem: 'must be 1-40 letters, digits or _ { } : . -',
+    default: 'pam',
+    description: 'key prefix for queues and the bus in Redis (use {pam} on Redis Cluster)',
+  }),
   EMBEDDED_DATABASE_PORT: Type.Integer({
     minimum: 1,
     maximum: 65535,
@@ -112,7 +129,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // An empty variable (`FOO=` in an env file) means unset, as it does for most tools.
   const raw = Object.fromEntries(known.flatMap((key) => (env[key] ? [[key, env[key]]] : [])))
   const candidate = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw))
-  const problems = [...schemaProblems(candidate), ...policyProblems(candidate as Record<string, unknown>)]
+  const schema = schemaProblems(candidate)
+  // One line per variable: a value the schema already refused is not reported again.
+  const refused = new Set(schema.map((problem) => problem.split(' ')[0]))
+  const policy = policyProblems(candidate as Record<string, unknown>).filter((p) => !refused.has(p.split(' ')[0]))
+  const problems = [...schema, ...policy]
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(Value.Decode(EnvSchema, candidate) as Env)
 }
@@ -132,8 +153,7 @@ function describeProblem(schema: Record<string, unknown>, keyword: string, messa
   if (keyword === 'pattern' && typeof schema.problem === 'string') return schema.problem
   if (Array.isArray(schema.enum)) return `must be one of: ${schema.enum.join(', ')}`
   if (keyword === 'type' && schema.type === 'integer') return 'must be a whole number'
-  if (keyword === 'minimum' || keyword === 'maximum')
-    return `must be between ${schema.minimum} and ${schema.maximum}`
+  if (keyword === 'minimum' || keyword === 'maximum') return `must be between ${schema.minimum} and ${schema.maximum}`
   return message
 }
 
@@ -145,17 +165,27 @@ function policyProblems(config: Record<string, unknown>): string[] {
   const problems: string[] = []
   const text = (name: string) => (typeof config[name] === 'string' ? (config[name] as string) : undefined)
   if (config.JWT_SECRET && config.JWT_JWKS_URL) problems.push('set JWT_SECRET or JWT_JWKS_URL, not both')
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'UPSTASH_REDIS_URL', 'JWT_JWKS_URL']) {
+    const value = text(name)
+    if (value && !URL.canParse(value)) problems.push(`${name} is not a valid URL (check the host, port and escaping)`)
+  }
   if (config.ENVIRONMENT !== 'production') return problems
   const secret = text('JWT_SECRET')
   const internalToken = text('INTERNAL_TOKEN')
-  if (!config.DATABASE_URL) problems.push('DATABASE_URL is required in production (the embedded database is for one machine)')
+  if (!config.DATABASE_URL)
+    problems.push('DATABASE_URL is required in production (the embedded database is for one machine)')
   if (!config.JWT_SECRET && !config.JWT_JWKS_URL) problems.push('JWT_SECRET or JWT_JWKS_URL is required in production')
   if (secret && secret.length < MIN_SECRET_LENGTH)
     problems.push(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters in production`)
   if (!internalToken) problems.push('INTERNAL_TOKEN is required in production')
   else if (internalToken.length < MIN_SECRET_LENGTH)
     problems.push(`INTERNAL_TOKEN must be at least ${MIN_SECRET_LENGTH} characters in production`)
-  if (text('CORS_ORIGINS')?.split(',').some((origin) => origin.trim() === '*')) problems.push('CORS_ORIGINS must not contain "*" in production')
+  if (
+    text('CORS_ORIGINS')
+      ?.split(',')
+      .some((origin) => origin.trim() === '*')
+  )
+    problems.push('CORS_ORIGINS must not contain "*" in production')
   return problems
 }
 
@@ -168,9 +198,17 @@ export const migrateOnStart = (config: Config) => config.MIGRATE_ON_START ?? !is
 export function describeMode(config: Config) {
   return {
     environment: config.ENVIRONMENT,
-    database: config.DATABASE_URL ? 'external PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL under ${config.PAM_HOME}/`,
-    mode: redisUrl(config) ? 'redis (queues, bus and cache on Redis)' : 'postgres-only (queues, bus and cache on PostgreSQL)',
-    auth: config.JWT_JWKS_URL ? 'JWKS (asymmetric keys)' : config.JWT_SECRET ? 'HS256 shared secret' : 'HS256 dev secret',
+    database: config.DATABASE_URL
+      ? 'external PostgreSQL (DATABASE_URL)'
+      : `embedded PostgreSQL under ${config.PAM_HOME}/`,
+    mode: redisUrl(config)
+      ? 'redis (queues, bus and cache on Redis)'
+      : 'postgres-only (queues, bus and cache on PostgreSQL)',
+    auth: config.JWT_JWKS_URL
+      ? 'JWKS (asymmetric keys)'
+      : config.JWT_SECRET
+        ? 'HS256 shared secret'
+        : 'HS256 dev secret',
     migrateOnStart: migrateOnStart(config),
     listen: `${config.HOST}:${config.PORT}`,
   }

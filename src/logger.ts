@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino'
+import { type Logger, pino } from 'pino'
 
 export type { Logger }
 
@@ -13,12 +13,23 @@ const REDACT = [
   'password',
 ]
 
-export function createLogger(options: { level: string; role: string; pretty?: boolean }): Logger {
-  const pretty = options.pretty ?? process.stdout.isTTY === true
-  return pino({
+/**
+ * JSON lines, pretty only when the output is a terminal. Ops commands log to stderr so that
+ * their stdout stays machine-readable.
+ */
+export function createLogger(options: { level: string; role: string; stream?: 'stdout' | 'stderr' }): Logger {
+  const fd = options.stream === 'stderr' ? 2 : 1
+  const pretty = (fd === 1 ? process.stdout : process.stderr).isTTY === true
+  const settings = {
     level: options.level,
     base: { role: options.role },
     redact: { paths: REDACT, censor: '[redacted]' },
-    transport: pretty ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
-  })
+  }
+  if (pretty) {
+    return pino({
+      ...settings,
+      transport: { target: 'pino-pretty', options: { destination: fd, translateTime: 'SYS:HH:MM:ss.l' } },
+    })
+  }
+  return pino(settings, pino.destination({ fd, sync: true }))
 }

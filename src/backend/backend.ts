@@ -1,8 +1,12 @@
-import type { IQueueBackend, Processor, Queue, Worker, WorkerOptions } from 'bullmq'
+import type { IQueueBackend, JobProgress, Processor, Queue, Worker, WorkerOptions } from 'bullmq'
 import type { QueueName } from '../jobs/queues.js'
 
-export type PamQueue = Queue<any, any, string, any, any, string, IQueueBackend, any>
-export type PamWorker = Worker<any, any, string, IQueueBackend, any, any>
+// The connection type differs per backend (ioredis, pg) and BullMQ's classes are invariant in
+// it, so callers see queues and workers with the connection type erased.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type AnyConnection = any
+export type PamQueue = Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend, AnyConnection>
+export type PamWorker = Worker<unknown, unknown, string, IQueueBackend, JobProgress, AnyConnection>
 export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>
 
 /** Cross-process fan-out: Redis pub/sub, or PostgreSQL LISTEN/NOTIFY. At-most-once, like both. */

@@ -40,7 +40,11 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
   async function connect(): Promise<pg.Client> {
     for (let attempt = 0; ; attempt++) {
       if (closed) throw new Error('bus closed')
-      const next = new pg.Client({ connectionString: options.url, application_name: 'pam-bus', keepAlive: true })
+      const next = new pg.Client({
+        connectionString: options.url,
+        application_name: 'pam-bus',
+        keepAlive: true,
+      })
       try {
         await next.connect()
         next.on('notification', onNotification)

@@ -1,4 +1,4 @@
-import { createPostgresBackend, runMigrations, withBackend } from 'bullmq'
+import { createPostgresBackend, DEFAULT_SCHEMA, runMigrations, withBackend } from 'bullmq'
 import pg from 'pg'
 import type { Logger } from '../logger.js'
 import type { QueueBackend } from './backend.js'
@@ -22,6 +22,8 @@ export function createPostgresQueueBackend(options: {
     max: options.poolSize ?? 12,
     connectionTimeoutMillis: 5_000,
     application_name: 'pam-queues',
+    // BullMQ reads its schema from the search path when handed a ready-made pool.
+    options: `-c search_path=${DEFAULT_SCHEMA}`,
   })
   pool.on('error', (error) => log.warn({ err: error.message }, 'queue database connection lost; reconnecting'))
   const bus = createPgBus({ url: options.url, pool, prefix: options.prefix, logger: log })

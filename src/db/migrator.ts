@@ -1,4 +1,5 @@
-import { type Kysely, type MigrationResultSet, Migrator } from 'kysely'
+import { type MigrationResultSet, Migrator } from 'kysely'
+import type { Db } from './database.js'
 import { migrations } from './migrations/index.js'
 
 export interface MigrationState {
@@ -6,20 +7,20 @@ export interface MigrationState {
   executedAt: Date | null
 }
 
-function migrator(db: Kysely<any>) {
+function migrator(db: Db) {
   return new Migrator({ db, provider: { getMigrations: async () => migrations } })
 }
 
 /** Kysely's migrator locks its own table, so two roles migrating at start take turns. */
-export async function migrateUp(db: Kysely<any>): Promise<string[]> {
+export async function migrateUp(db: Db): Promise<string[]> {
   return applied(await migrator(db).migrateToLatest())
 }
 
-export async function migrateDown(db: Kysely<any>): Promise<string[]> {
+export async function migrateDown(db: Db): Promise<string[]> {
   return applied(await migrator(db).migrateDown())
 }
 
-export async function migrationStatus(db: Kysely<any>): Promise<MigrationState[]> {
+export async function migrationStatus(db: Db): Promise<MigrationState[]> {
   const list = await migrator(db).getMigrations()
   return list.map((m) => ({ name: m.name, executedAt: m.executedAt ?? null }))
 }

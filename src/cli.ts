@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util'
+import { runMigrateCommand } from './commands/migrate.js'
+import { type Config, ConfigError, describeMode, loadConfig, workerQueues } from './config.js'
+import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
+import { startApi } from './roles/api.js'
+import { runRole } from './roles/run.js'
+import { startScheduler } from './roles/scheduler.js'
+import { startWorker } from './roles/worker.js'
+
+const USAGE = `usage: pam <command>
+
+roles
+  start                       api + worker + scheduler in one process (the local default)
+  api                         HTTP + WebSocket server
+  worker [--queues a,b] [--concurrency N]
+                              consumes ${QUEUE_NAMES.join(', ')}
+  scheduler                   owns the periodic schedule
+
+operations
+  migrate up|down|status      apply, revert the latest, or list migrations
+  config check                validate the environment and print the mode PAM would run in
+`
+
+function fail(message: string): never {
+  process.stderr.write(`pam: ${message}\n`)
+  process.exit(2)
+}
+
+function workerOptions(config: Config, args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: { queues: { type: 'string' }, concurrency: { type: 'string' } },
+    strict: true,
+  })
+  const queues = values.queues ? values.queues.split(',').map((name) => name.trim()) : [...workerQueues(config)]
+  const unknown = queues.filter((name) => !(QUEUE_NAMES as readonly string[]).includes(name))
+  if (unknown.length > 0) fail(`--queues: unknown queue ${unknown.join(', ')} (known: ${QUEUE_NAMES.join(', ')})`)
+  const concurrency = values.concurrency === undefined ? config.WORKER_CONCURRENCY : Number(values.concurrency)
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+    fail('--concurrency must be a whole number from 1 to 256')
+  return { queues: queues as QueueName[], concurrency }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE)
+    return
+  }
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`pam: ${error.message}\n`)
+    process.exit(1)
+  }
+
+  switch (command) {
+    case 'start': {
+      const worker = workerOptions(config, rest)
+      return runRole(config, 'all', async (deps, signal) => {
+        const api = await startApi(deps, signal)
+        const workers = await startWorker(deps, signal, worker)
+        const scheduler = await startScheduler(deps, signal)
+        return {
+          async stop() {
+            await api.stop()
+            await workers.stop()
+            await scheduler.stop()
+          },
+        }
+      })
+    }
+    case 'api':
+      return runRole(config, 'api', startApi)
+    case 'worker': {
+      const options = workerOptions(config, rest)
+      return runRole(config, 'worker', (deps, signal) => startWorker(deps, signal, options))
+    }
+    case 'scheduler':
+      return runRole(config, 'scheduler', startScheduler)
+    case 'migrate':
+      return runMigrateCommand(config, rest[0])
+    case 'config':
+      if (rest[0] !== 'check') fail('usage: pam config check')
+      process.stdout.write(`configuration ok\n${JSON.stringify(describeMode(config), null, 2)}\n`)
+      return
+    default:
+      fail(`unknown command '${command}'\n\n${USAGE}`)
+  }
+}

@@ -1,0 +1,70 @@
+import type { QueueBackend } from './backend/backend.js'
+import { createPostgresQueueBackend } from './backend/postgres.js'
+import { createRedisBackend } from './backend/redis.js'
+import { type Config, redisUrl } from './config.js'
+import { createDatabase, type Db } from './db/database.js'
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js'
+import { loadDevSecrets } from './local/dev-secrets.js'
+import type { Logger } from './logger.js'
+
+export interface Secrets {
+  /** Undefined when tokens are verified with a JWKS URL instead. */
+  jwtSecret: string | undefined
+  internalToken: string
+}
+
+/** Everything a role needs, built once by the composition root and passed down explicitly. */
+export interface Deps {
+  config: Config
+  logger: Logger
+  db: Db
+  backend: QueueBackend
+  secrets: Secrets
+  /** Where the database lives, for messages: never the URL itself (it may hold a password). */
+  databaseLabel: string
+  close(): Promise<void>
+}
+
+export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
+  const needsDevSecrets = !config.DATABASE_URL || !config.INTERNAL_TOKEN || (!config.JWT_SECRET && !config.JWT_JWKS_URL)
+  // Production never reaches the dev secrets: config refuses it without all three.
+  const dev = needsDevSecrets ? await loadDevSecrets(config.PAM_HOME) : undefined
+  const secrets: Secrets = {
+    jwtSecret: config.JWT_SECRET ?? (config.JWT_JWKS_URL ? undefined : dev?.jwtSecret),
+    internalToken: config.INTERNAL_TOKEN ?? dev?.internalToken ?? '',
+  }
+
+  let embedded: EmbeddedDatabase | undefined
+  if (!config.DATABASE_URL) {
+    embedded = await startEmbeddedPostgres({
+      home: config.PAM_HOME,
+      port: config.EMBEDDED_DATABASE_PORT,
+      password: dev?.databasePassword ?? '',
+      logger,
+    })
+  }
+  const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? ''
+  const database = createDatabase(databaseUrl, logger)
+  const redis = redisUrl(config)
+  const backend = redis
+    ? createRedisBackend({ url: redis, prefix: config.REDIS_PREFIX, logger })
+    : createPostgresQueueBackend({ url: databaseUrl, prefix: 'pam', logger })
+
+  return {
+    config,
+    logger,
+    db: database.db,
+    backend,
+    secrets,
+    databaseLabel: embedded ? `embedded PostgreSQL on port ${config.EMBEDDED_DATABASE_PORT}` : 'DATABASE_URL',
+    async close() {
+      await backend
+        .close()
+        .catch((error) => logger.warn({ err: (error as Error).message }, 'closing the queue backend'))
+      await database
+        .close()
+        .catch((error) => logger.warn({ err: (error as Error).message }, 'closing the database pool'))
+      await embedded?.stop()
+    },
+  }
+}

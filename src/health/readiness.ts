@@ -1,0 +1,53 @@
+import { sql } from 'kysely'
+import type { QueueBackend } from '../backend/backend.js'
+import type { Db } from '../db/database.js'
+import { liveProcesses } from '../heartbeats/heartbeat-repository.js'
+import { QUEUE_NAMES } from '../jobs/queues.js'
+
+export interface Readiness {
+  ready: boolean
+  components: {
+    database: boolean
+    /** null in Postgres-only mode: there is no Redis to need. */
+    redis: boolean | null
+    workers: boolean
+  }
+  /** Queues no live worker consumes; empty when `workers` is true. */
+  queuesWithoutWorkers: string[]
+  durationMs: number
+}
+
+const CHECK_TIMEOUT_MS = 2_000
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}
+
+const succeeds = (work: Promise<unknown>) =>
+  withTimeout(work, CHECK_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  )
+
+/** Checks every dependency at once, each bounded by a timeout, so readiness never hangs. */
+export async function checkReadiness(deps: { db: Db; backend: QueueBackend }): Promise<Readiness> {
+  const started = performance.now()
+  const [database, redis, live] = await Promise.all([
+    succeeds(sql`select 1`.execute(deps.db)),
+    deps.backend.pingRedis ? succeeds(deps.backend.pingRedis(CHECK_TIMEOUT_MS)) : Promise.resolve(null),
+    withTimeout(liveProcesses(deps.db), CHECK_TIMEOUT_MS).catch(() => undefined),
+  ])
+  const consumed = new Set(live?.filter((p) => p.role === 'worker').flatMap((p) => p.queues))
+  const queuesWithoutWorkers = QUEUE_NAMES.filter((queue) => !consumed.has(queue))
+  const workers = live !== undefined && queuesWithoutWorkers.length === 0
+  return {
+    ready: database && redis !== false && workers,
+    components: { database, redis, workers },
+    queuesWithoutWorkers,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+  }
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Db } from '../db/database.js'
+import type { Logger } from '../logger.js'
+import { recordBeat, removeBeat } from './heartbeat-repository.js'
+
+export const HEARTBEAT_INTERVAL_MS = 10_000
+
+export interface HeartbeatHandle {
+  id: string
+  stop(): Promise<void>
+}
+
+/**
+ * Records that this process is alive every `intervalMs`. A beat that fails (database down) is
+ * logged and the next one tries again; a clean stop deletes the row so readiness reacts at once.
+ */
+export function startHeartbeat(
+  db: Db,
+  logger: Logger,
+  info: { role: string; queues: readonly string[]; concurrency: number; intervalMs?: number },
+): HeartbeatHandle {
+  const id = `${info.role}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+  const startedAt = new Date()
+  let failing = false
+  const beat = async () => {
+    try {
+      await recordBeat(db, {
+        id,
+        role: info.role,
+        host: hostname(),
+        pid: process.pid,
+        queues: [...info.queues],
+        concurrency: info.concurrency,
+        startedAt,
+      })
+      if (failing) logger.info({ heartbeatId: id }, 'heartbeat recorded again')
+      failing = false
+    } catch (error) {
+      if (!failing) logger.warn({ heartbeatId: id, err: (error as Error).message }, 'heartbeat not recorded')
+      failing = true
+    }
+  }
+  let current = beat()
+  const timer = setInterval(() => {
+    current = beat()
+  }, info.intervalMs ?? HEARTBEAT_INTERVAL_MS)
+  timer.unref()
+  return {
+    id,
+    async stop() {
+      clearInterval(timer)
+      await current
+      await removeBeat(db, id).catch((error) =>
+        logger.warn({ err: (error as Error).message }, 'heartbeat row not removed; it expires on its own'),
+      )
+    },
+  }
+}

@@ -1,0 +1,92 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { type ErrorCode, type ErrorDetail, HttpError } from '../errors.js'
+
+// Error codes node-postgres and Node report when the database cannot be reached or went away.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P03',
+  '53300',
+])
+const UNAVAILABLE_MESSAGES = [
+  /timeout exceeded when trying to connect/i,
+  /Connection terminated/i,
+  /connect ECONNREFUSED/i,
+]
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'idempotency_key_reused',
+  429: 'rate_limited',
+  503: 'unavailable',
+}
+
+function isUnavailable(error: Error & { code?: string }) {
+  return (
+    (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
+    UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message))
+  )
+}
+
+function validationDetails(error: FastifyError): ErrorDetail[] {
+  return (error.validation ?? []).map((issue) => {
+    const params = issue.params as Record<string, unknown>
+    const base = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
+    const leaf = (params.missingProperty ?? params.additionalProperty) as string | undefined
+    const field = [error.validationContext === 'body' ? '' : error.validationContext, base, leaf]
+      .filter(Boolean)
+      .join('.')
+    const problem = params.additionalProperty ? 'is not a known field' : (issue.message ?? 'is invalid')
+    return { field: field || (error.validationContext ?? 'body'), problem }
+  })
+}
+
+/**
+ * One error handler for the whole API: every error body is `{error, message, details?}`, and a
+ * 5xx never carries a stack, SQL or any other internal.
+ */
+export function registerErrorHandler(app: FastifyInstance) {
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).send({
+        error: error.code,
+        message: error.message,
+        ...(error.details ? { details: error.details } : {}),
+      })
+    }
+    if (error.validation) {
+      const details = validationDetails(error)
+      return reply.code(400).send({
+        error: 'bad_request',
+        message: `invalid ${error.validationContext ?? 'request'}: ${details.map((d) => `${d.field} ${d.problem}`).join('; ')}`,
+        details,
+      })
+    }
+    if (isUnavailable(error)) {
+      request.log.warn({ err: error.message }, 'a dependency is unavailable')
+      return reply
+        .code(503)
+        .send({ error: 'unavailable', message: 'a service PAM depends on is unavailable; try again shortly' })
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ error: CODE_BY_STATUS[status] ?? 'bad_request', message: error.message })
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return reply.code(500).send({ error: 'internal', message: 'an internal error occurred' })
+  })
+}

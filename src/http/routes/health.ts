@@ -1,0 +1,103 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { QueueBackend } from '../../backend/backend.js'
+import type { Db } from '../../db/database.js'
+import { checkReadiness } from '../../health/readiness.js'
+import { liveProcesses } from '../../heartbeats/heartbeat-repository.js'
+import { VERSION } from '../../version.js'
+import { requireInternalToken } from '../plugins/internal-auth.js'
+import { ErrorBody } from '../schemas.js'
+
+const SERVICE = 'pam-api'
+
+const Health = Type.Object({
+  status: Type.Literal('healthy'),
+  timestamp: Type.String({ format: 'date-time' }),
+  service: Type.String(),
+  version: Type.String(),
+})
+
+const Ready = Type.Object({
+  ready: Type.Boolean(),
+  components: Type.Object({
+    database: Type.Boolean(),
+    redis: Type.Union([Type.Boolean(), Type.Null()], { description: 'null in Postgres-only mode' }),
+    workers: Type.Boolean({ description: 'at least one live worker per queue' }),
+  }),
+  queues_without_workers: Type.Array(Type.String()),
+  timestamp: Type.String({ format: 'date-time' }),
+  duration_ms: Type.Number(),
+  service: Type.String(),
+})
+
+const Heartbeats = Type.Object({
+  workers: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      role: Type.String(),
+      host: Type.String(),
+      pid: Type.Integer(),
+      queues: Type.Array(Type.String()),
+      concurrency: Type.Integer(),
+      startedAt: Type.String({ format: 'date-time' }),
+      lastBeatAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+  timestamp: Type.String({ format: 'date-time' }),
+})
+
+/** Liveness (no dependency touched), readiness (every dependency, bounded) and live workers. */
+export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToken: string }) {
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+    const health = async () => ({
+      status: 'healthy' as const,
+      timestamp: new Date().toISOString(),
+      service: SERVICE,
+      version: VERSION,
+    })
+    for (const url of ['/health', '/api/health']) {
+      app.get(url, { schema: { tags: ['operations'], response: { 200: Health } } }, health)
+    }
+
+    app.get(
+      '/ready',
+      { schema: { tags: ['operations'], response: { 200: Ready, 503: Ready } } },
+      async (_request, reply) => {
+        const result = await checkReadiness(deps)
+        return reply.code(result.ready ? 200 : 503).send({
+          ready: result.ready,
+          components: result.components,
+          queues_without_workers: result.queuesWithoutWorkers,
+          timestamp: new Date().toISOString(),
+          duration_ms: result.durationMs,
+          service: SERVICE,
+        })
+      },
+    )
+
+    app.get(
+      '/internal/worker/heartbeat',
+      {
+        preHandler: requireInternalToken(deps.internalToken),
+        schema: {
+          tags: ['operations'],
+          security: [{ internalToken: [] }],
+          response: { 200: Heartbeats, 401: ErrorBody },
+        },
+      },
+      async () => {
+        const live = await liveProcesses(deps.db)
+        return {
+          workers: live.map((p) => ({
+            ...p,
+            startedAt: p.startedAt.toISOString(),
+            lastBeatAt: p.lastBeatAt.toISOString(),
+          })),
+          timestamp: new Date().toISOString(),
+        }
+      },
+    )
+  }
+}

@@ -1,0 +1,36 @@
+import type { JobsOptions } from 'bullmq'
+import type { PamQueue, QueueBackend } from '../backend/backend.js'
+import { QUEUE_NAMES, type QueueName } from './queues.js'
+import { RETENTION, RETRY_BACKOFF, ROUTES, type TaskName } from './routing.js'
+
+export interface Producer {
+  queues: ReadonlyMap<QueueName, PamQueue>
+  /** Adds a job for `task` on its routed queue with its routed retry policy. */
+  enqueue(
+    task: TaskName,
+    payload: unknown,
+    options?: Pick<JobsOptions, 'jobId' | 'delay'>,
+  ): Promise<{ id: string; queue: QueueName }>
+  close(): Promise<void>
+}
+
+export function jobOptions(task: TaskName): JobsOptions {
+  const route = ROUTES[task]
+  return { priority: route.priority, attempts: route.attempts, backoff: RETRY_BACKOFF, ...RETENTION }
+}
+
+export function createProducer(backend: QueueBackend): Producer {
+  const queues = new Map(QUEUE_NAMES.map((name) => [name, backend.createQueue(name)] as const))
+  return {
+    queues,
+    async enqueue(task, payload, options = {}) {
+      const queue = ROUTES[task].queue
+      const job = await queues.get(queue)?.add(task, payload, { ...jobOptions(task), ...options })
+      if (!job?.id) throw new Error(`queue ${queue} did not accept ${task}`)
+      return { id: job.id, queue }
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((queue) => queue.close()))
+    },
+  }
+}

@@ -1,0 +1,48 @@
+import type { Logger } from '../logger.js'
+import type { Producer } from './producer.js'
+import { jobOptions } from './producer.js'
+import { ROUTES, type TaskName } from './routing.js'
+
+export interface Schedule {
+  /** BullMQ job scheduler id; the seeds' beat entry names. */
+  id: string
+  task: TaskName
+  pattern: string
+}
+
+/** Every schedule PAM runs. The scheduler makes BullMQ match this list exactly. */
+export const SCHEDULES: readonly Schedule[] = [
+  { id: 'pam-housekeeping', task: 'housekeeping.cleanup', pattern: '17 3 * * *' },
+]
+
+const OWNED_PREFIX = 'pam-'
+
+/**
+ * Upserts every schedule (idempotent by id, so two schedulers or a restart never duplicate one)
+ * and removes PAM schedulers that are no longer in code.
+ */
+export async function syncSchedules(producer: Producer, logger: Logger, schedules = SCHEDULES): Promise<void> {
+  for (const [queueName, queue] of producer.queues) {
+    const wanted = schedules.filter((schedule) => ROUTES[schedule.task].queue === queueName)
+    for (const schedule of wanted) {
+      const { priority, attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(schedule.task)
+      await queue.upsertJobScheduler(
+        schedule.id,
+        { pattern: schedule.pattern, tz: 'UTC' },
+        {
+          name: schedule.task,
+          data: {},
+          opts: { priority, attempts, backoff, removeOnComplete, removeOnFail },
+        },
+      )
+    }
+    const existing = await queue.getJobSchedulers()
+    for (const scheduler of existing) {
+      const id = scheduler.key
+      if (id.startsWith(OWNED_PREFIX) && !wanted.some((schedule) => schedule.id === id)) {
+        await queue.removeJobScheduler(id)
+        logger.info({ queue: queueName, scheduler: id }, 'removed a schedule that is no longer in code')
+      }
+    }
+  }
+}

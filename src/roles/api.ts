@@ -1,0 +1,32 @@
+import type { Deps } from '../deps.js'
+import { buildApp } from '../http/app.js'
+import type { RunningRole } from './role.js'
+import { StartupError } from './role.js'
+import { waitForStore } from './wait-for-store.js'
+
+/**
+ * Listens first, then waits for the database in the background: until it answers, /health
+ * says alive and /ready says why it is not ready.
+ */
+export async function startApi(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
+  const app = await buildApp({
+    db: deps.db,
+    backend: deps.backend,
+    logger: deps.logger,
+    internalToken: deps.secrets.internalToken,
+  })
+  try {
+    await app.listen({ host: deps.config.HOST, port: deps.config.PORT })
+  } catch (error) {
+    await app.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`port ${deps.config.PORT} is already in use (set PORT to another one)`)
+    if (code === 'EACCES')
+      throw new StartupError(`not allowed to listen on port ${deps.config.PORT} (set PORT above 1024)`)
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${deps.config.HOST} is not an address of this machine`)
+    throw error
+  }
+  waitForStore(deps, signal).catch(() => undefined)
+  return { stop: () => app.close() }
+}

@@ -1,0 +1,40 @@
+import type { Deps } from '../deps.js'
+import { startHeartbeat } from '../heartbeats/heartbeat.js'
+import { startConsumer } from '../jobs/consumer.js'
+import type { QueueName } from '../jobs/queues.js'
+import type { RunningRole } from './role.js'
+import { waitForStore } from './wait-for-store.js'
+
+export interface WorkerOptions {
+  queues: readonly QueueName[]
+  concurrency: number
+  heartbeatIntervalMs?: number
+}
+
+export async function startWorker(deps: Deps, signal: AbortSignal, options: WorkerOptions): Promise<RunningRole> {
+  await waitForStore(deps, signal)
+  const heartbeat = startHeartbeat(deps.db, deps.logger, {
+    role: 'worker',
+    queues: options.queues,
+    concurrency: options.concurrency,
+    intervalMs: options.heartbeatIntervalMs,
+  })
+  const consumer = startConsumer({
+    backend: deps.backend,
+    db: deps.db,
+    logger: deps.logger,
+    workerId: heartbeat.id,
+    queues: options.queues,
+    concurrency: options.concurrency,
+  })
+  deps.logger.info(
+    { workerId: heartbeat.id, queues: options.queues, concurrency: options.concurrency },
+    'worker started',
+  )
+  return {
+    async stop() {
+      await consumer.close(deps.config.SHUTDOWN_TIMEOUT_MS)
+      await heartbeat.stop()
+    },
+  }
+}
