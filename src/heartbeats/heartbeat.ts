@@ -15,11 +15,11 @@ export interface HeartbeatHandle {
  * Records that this process is alive every `intervalMs`. A beat that fails (database down) is
  * logged and the next one tries again; a clean stop deletes the row so readiness reacts at once.
  */
-export function startHeartbeat(
+export async function startHeartbeat(
   db: Db,
   logger: Logger,
   info: { role: string; queues: readonly string[]; concurrency: number; intervalMs?: number },
-): HeartbeatHandle {
+): Promise<HeartbeatHandle> {
   const id = `${info.role}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
   const startedAt = new Date()
   let failing = false
@@ -46,6 +46,8 @@ export function startHeartbeat(
     current = beat()
   }, info.intervalMs ?? HEARTBEAT_INTERVAL_MS)
   timer.unref()
+  // The first beat is in before the caller reports "started", so readiness agrees at once.
+  await current
   return {
     id,
     async stop() {

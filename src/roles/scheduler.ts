@@ -14,7 +14,7 @@ const MAX_DELAY_MS = 30_000
  */
 export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
   await waitForStore(deps, signal)
-  const heartbeat = startHeartbeat(deps.db, deps.logger, { role: 'scheduler', queues: [], concurrency: 1 })
+  const heartbeat = await startHeartbeat(deps.db, deps.logger, { role: 'scheduler', queues: [], concurrency: 1 })
   const producer = createProducer(deps.backend)
   const log = deps.logger.child({ component: 'scheduler' })
   const synced = (async () => {

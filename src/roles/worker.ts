@@ -13,7 +13,7 @@ export interface WorkerOptions {
 
 export async function startWorker(deps: Deps, signal: AbortSignal, options: WorkerOptions): Promise<RunningRole> {
   await waitForStore(deps, signal)
-  const heartbeat = startHeartbeat(deps.db, deps.logger, {
+  const heartbeat = await startHeartbeat(deps.db, deps.logger, {
     role: 'worker',
     queues: options.queues,
     concurrency: options.concurrency,

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict'
+import { after, before, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
+import { buildApp } from '../../src/http/app.js'
+import { QUEUE_NAMES } from '../../src/jobs/queues.js'
+import { startWorker } from '../../src/roles/worker.js'
+import { type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
+
+inBothModes('health and readiness', (mode) => {
+  let harness: Harness
+  let app: FastifyInstance
+  const controller = new AbortController()
+
+  before(async () => {
+    harness = await startHarness(mode)
+    app = await buildApp({
+      db: harness.deps.db,
+      backend: harness.deps.backend,
+      logger: harness.deps.logger,
+      internalToken: harness.deps.secrets.internalToken,
+    })
+  })
+  after(async () => {
+    controller.abort()
+    await app.close()
+    await harness.close()
+  })
+
+  it('answers /health and /api/health without touching a dependency', async () => {
+    for (const url of ['/health', '/api/health']) {
+      const response = await app.inject({ url })
+      assert.equal(response.statusCode, 200)
+      const body = response.json()
+      assert.equal(body.status, 'healthy')
+      assert.equal(body.service, 'pam-api')
+      assert.match(body.version, /^\d+\.\d+\.\d+/)
+      assert.ok(!Number.isNaN(Date.parse(body.timestamp)))
+    }
+  })
+
+  it('is not ready while no worker consumes the queues, and names them', async () => {
+    const response = await app.inject({ url: '/ready' })
+    assert.equal(response.statusCode, 503)
+    const body = response.json()
+    assert.equal(body.ready, false)
+    assert.deepEqual(body.components, { database: true, redis: mode === 'redis' ? true : null, workers: false })
+    assert.deepEqual(body.queues_without_workers, [...QUEUE_NAMES])
+    assert.equal(body.service, 'pam-api')
+    assert.equal(typeof body.duration_ms, 'number')
+  })
+
+  it('becomes ready when a worker starts, and not ready again the moment it stops', async () => {
+    const worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 1 })
+    const ready = await app.inject({ url: '/ready' })
+    assert.equal(ready.statusCode, 200, ready.body)
+    assert.equal(ready.json().ready, true)
+
+    await worker.stop()
+    const stopped = await app.inject({ url: '/ready' })
+    assert.equal(stopped.statusCode, 503)
+    assert.equal(stopped.json().components.workers, false)
+  })
+
+  it('needs every queue covered: a worker on one queue is not enough', async () => {
+    const worker = await startWorker(harness.deps, controller.signal, { queues: ['analytics'], concurrency: 1 })
+    try {
+      const body = (await app.inject({ url: '/ready' })).json()
+      assert.equal(body.components.workers, false)
+      assert.deepEqual(body.queues_without_workers, ['notifications', 'maintenance'])
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  it('counts a worker silent for 30 s as dead (a killed process leaves its row behind)', async () => {
+    await harness.deps.db
+      .insertInto('worker_heartbeats')
+      .values({
+        id: 'worker-killed',
+        role: 'worker',
+        host: 'elsewhere',
+        pid: 1,
+        queues: [...QUEUE_NAMES],
+        concurrency: 4,
+        started_at: new Date(),
+        last_beat_at: sql<Date>`now() - interval '31 seconds'`,
+      })
+      .execute()
+    const body = (await app.inject({ url: '/ready' })).json()
+    assert.equal(body.components.workers, false)
+
+    await harness.deps.db
+      .updateTable('worker_heartbeats')
+      .set({ last_beat_at: sql<Date>`now() - interval '25 seconds'` })
+      .where('id', '=', 'worker-killed')
+      .execute()
+    assert.equal((await app.inject({ url: '/ready' })).json().components.workers, true)
+    await harness.deps.db.deleteFrom('worker_heartbeats').where('id', '=', 'worker-killed').execute()
+  })
+
+  it('lists live workers on /internal/worker/heartbeat, only with the internal token', async () => {
+    const worker = await startWorker(harness.deps, controller.signal, { queues: ['maintenance'], concurrency: 3 })
+    try {
+      const refused = await app.inject({ url: '/internal/worker/heartbeat' })
+      assert.equal(refused.statusCode, 401)
+      assert.equal(refused.json().error, 'unauthorized')
+      assert.match(String(refused.headers['www-authenticate']), /^Bearer/)
+      const wrong = await app.inject({ url: '/internal/worker/heartbeat', headers: { authorization: 'Bearer nope' } })
+      assert.equal(wrong.statusCode, 401)
+
+      const response = await app.inject({
+        url: '/internal/worker/heartbeat',
+        headers: { authorization: `Bearer ${TEST_INTERNAL_TOKEN}` },
+      })
+      assert.equal(response.statusCode, 200)
+      const [live] = response.json().workers
+      assert.deepEqual(live.queues, ['maintenance'])
+      assert.equal(live.concurrency, 3)
+      assert.equal(live.pid, process.pid)
+      assert.ok(Date.now() - Date.parse(live.lastBeatAt) < 10_000)
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  it('answers unknown routes with the error body', async () => {
+    const response = await app.inject({ url: '/nowhere' })
+    assert.equal(response.statusCode, 404)
+    assert.deepEqual(response.json(), { error: 'not_found', message: 'no route GET /nowhere' })
+  })
+})

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, it } from 'node:test'
+import { sql } from 'kysely'
+import { createProducer, type Producer } from '../../src/jobs/producer.js'
+import { QUEUE_NAMES } from '../../src/jobs/queues.js'
+import { SCHEDULES, syncSchedules } from '../../src/jobs/schedules.js'
+import type { RunningRole } from '../../src/roles/role.js'
+import { startWorker } from '../../src/roles/worker.js'
+import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
+
+inBothModes('queues, workers, schedules and the bus', (mode) => {
+  let harness: Harness
+  let producer: Producer
+  let worker: RunningRole
+  const controller = new AbortController()
+
+  before(async () => {
+    harness = await startHarness(mode)
+    producer = createProducer(harness.deps.backend)
+    worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 2 })
+  })
+  after(async () => {
+    controller.abort()
+    await worker.stop()
+    await producer.close()
+    await harness.close()
+  })
+
+  async function finished(queue: string, id: string) {
+    const q = producer.queues.get(queue as (typeof QUEUE_NAMES)[number])
+    return eventually(
+      async () => {
+        const job = await q?.getJob(id)
+        if (job && (job.finishedOn || job.failedReason)) return job
+        return undefined
+      },
+      15_000,
+      `job ${id}`,
+    )
+  }
+
+  it('runs a task on its routed queue and stores its result', async () => {
+    const { id, queue } = await producer.enqueue('ops.ping', {})
+    assert.equal(queue, 'notifications')
+    const job = await finished(queue, id)
+    assert.equal(job.failedReason, undefined)
+    assert.equal(job.returnvalue.pong, true)
+    assert.match(job.returnvalue.workerId, /^worker-/)
+  })
+
+  it('cleans up expired alerts, old idempotency keys and dead heartbeats in housekeeping', async () => {
+    const { db } = harness.deps
+    const user = randomUUID()
+    await db.insertInto('users').values({ id: user }).execute()
+    const alert = {
+      user_id: user,
+      kind: 'context_suggestion' as const,
+      priority: 'low' as const,
+      title: 't',
+      body: 'b',
+      data: '{}',
+    }
+    await db
+      .insertInto('alerts')
+      .values([
+        { ...alert, dedupe_key: 'expired', expires_at: sql<Date>`now() - interval '1 minute'` },
+        { ...alert, dedupe_key: 'current', expires_at: sql<Date>`now() + interval '1 hour'` },
+      ])
+      .execute()
+    const key = { user_id: user, request_hash: 'h', method: 'POST', path: '/v1/expenses' }
+    await db
+      .insertInto('idempotency_keys')
+      .values([
+        { ...key, key: 'old', created_at: sql<Date>`now() - interval '25 hours'` },
+        { ...key, key: 'fresh' },
+      ])
+      .execute()
+    await db
+      .insertInto('worker_heartbeats')
+      .values({
+        id: 'long-gone',
+        role: 'worker',
+        host: 'h',
+        pid: 1,
+        queues: ['analytics'],
+        concurrency: 1,
+        started_at: new Date(),
+        last_beat_at: sql<Date>`now() - interval '2 days'`,
+      })
+      .execute()
+
+    const { id, queue } = await producer.enqueue('housekeeping.cleanup', {})
+    const job = await finished(queue, id)
+    assert.deepEqual(job.returnvalue, {
+      alertsExpired: 1,
+      idempotencyKeysDeleted: 1,
+      heartbeatsPruned: 1,
+      monitorRunsDeleted: 0,
+    })
+
+    const open = await db.selectFrom('alerts').select('dedupe_key').where('resolved_at', 'is', null).execute()
+    assert.deepEqual(
+      open.map((row) => row.dedupe_key),
+      ['current'],
+    )
+    const keys = await db.selectFrom('idempotency_keys').select('key').execute()
+    assert.deepEqual(
+      keys.map((row) => row.key),
+      ['fresh'],
+    )
+  })
+
+  it('fails a job of an unknown task at once, without retrying it', async () => {
+    const queue = producer.queues.get('analytics')
+    const job = await queue?.add('no.such.task', {}, { attempts: 5, priority: 1 })
+    assert.ok(job?.id)
+    const done = await finished('analytics', job.id)
+    assert.match(done.failedReason ?? '', /unknown task no\.such\.task/)
+    assert.equal(done.attemptsMade, 1)
+  })
+
+  it('keeps schedules in step with code: upserting twice makes one, stale ones are removed', async () => {
+    const log = harness.deps.logger
+    const maintenance = producer.queues.get('maintenance')
+    assert.ok(maintenance)
+    await maintenance.upsertJobScheduler('pam-retired-task', { every: 60_000 }, { name: 'ops.ping', data: {} })
+    await syncSchedules(producer, log)
+    await syncSchedules(producer, log)
+    const ids = (await maintenance.getJobSchedulers()).map((scheduler) => scheduler.key).sort()
+    assert.deepEqual(ids, SCHEDULES.map((schedule) => schedule.id).sort())
+  })
+
+  it('delivers bus messages to subscribers, and stops after unsubscribing', async () => {
+    const { bus } = harness.deps.backend
+    const received: unknown[] = []
+    const unsubscribe = await bus.subscribe('alerts', (message) => received.push(message))
+    await bus.publish('alerts', { type: 'alert.created', userId: 'u1' })
+    await eventually(async () => (received.length === 1 ? true : undefined), 5_000, 'a bus message')
+    assert.deepEqual(received, [{ type: 'alert.created', userId: 'u1' }])
+
+    await unsubscribe()
+    await bus.publish('alerts', { type: 'alert.created', userId: 'u2' })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(received.length, 1)
+  })
+})
