@@ -38,7 +38,9 @@ export async function runRole(
   } catch (error) {
     if (controller.signal.aborted) return
     const message = error instanceof StartupError ? error.message : (error as Error).message
-    logger.fatal(`cannot start: ${message}`)
+    // Printed even under LOG_LEVEL=silent: a process that exits must say why.
+    if (logger.isLevelEnabled('fatal')) logger.fatal(`cannot start: ${message}`)
+    else process.stderr.write(`pam: cannot start: ${message}\n`)
     await deps?.close()
     process.exit(1)
   }

@@ -45,8 +45,9 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     assert.equal(queue, 'notifications')
     const job = await finished(queue, id)
     assert.equal(job.failedReason, undefined)
-    assert.equal(job.returnvalue.pong, true)
-    assert.match(job.returnvalue.workerId, /^worker-/)
+    const result = job.returnvalue as { pong: boolean; workerId: string }
+    assert.equal(result.pong, true)
+    assert.match(result.workerId, /^worker-/)
   })
 
   it('cleans up expired alerts, old idempotency keys and dead heartbeats in housekeeping', async () => {
