@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { configDocs } from './commands/config-docs.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { type Config, ConfigError, describeMode, loadConfig, workerQueues } from './config.js'
 import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
@@ -19,6 +20,7 @@ roles
 operations
   migrate up|down|status      apply, revert the latest, or list migrations
   config check                validate the environment and print the mode PAM would run in
+  config docs                 print the configuration table (Markdown) from the schema
 `
 
 function fail(message: string): never {
@@ -83,7 +85,11 @@ export async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return runMigrateCommand(config, rest[0])
     case 'config':
-      if (rest[0] !== 'check') fail('usage: pam config check')
+      if (rest[0] === 'docs') {
+        process.stdout.write(`${configDocs()}\n`)
+        return
+      }
+      if (rest[0] !== 'check') fail('usage: pam config check|docs')
       process.stdout.write(`configuration ok\n${JSON.stringify(describeMode(config), null, 2)}\n`)
       return
     default:

@@ -57,13 +57,21 @@ export const EnvSchema = Type.Object({
   REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'Redis URL; unset: Postgres-only mode', { secret: true })),
   UPSTASH_REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'used when REDIS_URL is unset', { secret: true })),
   JWT_SECRET: Type.Optional(
-    Type.String({ minLength: 1, secret: true, description: 'HS256 secret (Supabase legacy JWT secret)' }),
+    Type.String({
+      minLength: 1,
+      secret: true,
+      description: 'HS256 secret (Supabase legacy JWT secret); unset outside production: a dev secret in PAM_HOME',
+    }),
   ),
   JWT_JWKS_URL: Type.Optional(Url(['https', 'http'], 'JWKS URL for asymmetric tokens (Supabase signing keys)')),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'authenticated', description: 'required `aud` claim' }),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'required `iss` claim, when set' })),
   INTERNAL_TOKEN: Type.Optional(
-    Type.String({ minLength: 1, secret: true, description: 'bearer token for internal endpoints' }),
+    Type.String({
+      minLength: 1,
+      secret: true,
+      description: 'bearer token for internal endpoints; unset outside production: a dev token in PAM_HOME',
+    }),
   ),
   CORS_ORIGINS: Type.Optional(OriginList),
   LOG_LEVEL: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level' }),
