@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { Queue, Worker } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from '../logger.js'
@@ -45,6 +46,8 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
     async migrate() {},
     async checkSettings() {
       try {
+        // The producer fails fast while disconnected, so give it a moment to connect first.
+        if (producer.status !== 'ready') await once(producer, 'ready', { signal: AbortSignal.timeout(5_000) })
         const reply = (await producer.config('GET', 'maxmemory-policy')) as string[]
         const policy = reply[1]
         if (policy && policy !== 'noeviction') {
@@ -54,7 +57,7 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
           )
         }
       } catch (error) {
-        // Managed Redis often forbids CONFIG; the operator's docs say to set the policy there.
+        // Managed Redis often forbids CONFIG, and Redis may be down: the check is advice, not a gate.
         log.debug({ err: (error as Error).message }, 'could not read maxmemory-policy')
       }
     },

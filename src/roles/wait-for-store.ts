@@ -40,6 +40,7 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
         }
       }
       if (attempt > 0) log.info({ database: deps.databaseLabel }, 'database ready')
+      await deps.backend.checkSettings()
       return
     } catch (error) {
       const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** attempt)
