@@ -1,6 +1,7 @@
 import pg from 'pg'
 import type { Logger } from '../logger.js'
 import type { Bus } from './backend.js'
+import { createListeners } from './listeners.js'
 
 const MAX_IDENTIFIER_BYTES = 63
 const RECONNECT_MAX_MS = 10_000
@@ -12,7 +13,7 @@ const RECONNECT_MAX_MS = 10_000
  */
 export function createPgBus(options: { url: string; pool: pg.Pool; prefix: string; logger: Logger }): Bus {
   const { pool, logger } = options
-  const handlers = new Map<string, Set<(message: unknown) => void>>()
+  const listeners = createListeners(logger)
   let client: pg.Client | undefined
   let connecting: Promise<pg.Client> | undefined
   let closed = false
@@ -25,16 +26,7 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
   const quote = (name: string) => `"${name.replaceAll('"', '""')}"`
 
   const onNotification = (note: pg.Notification) => {
-    const listeners = handlers.get(note.channel)
-    if (!listeners || note.payload === undefined) return
-    let message: unknown
-    try {
-      message = JSON.parse(note.payload)
-    } catch {
-      logger.warn({ channel: note.channel }, 'dropped a bus message that is not JSON')
-      return
-    }
-    for (const listener of listeners) listener(message)
+    if (note.payload !== undefined) listeners.dispatch(note.channel, note.payload)
   }
 
   async function connect(): Promise<pg.Client> {
@@ -51,9 +43,9 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
         next.on('error', (error) => logger.warn({ err: error.message }, 'bus connection lost; reconnecting'))
         next.on('end', () => {
           if (client === next) client = undefined
-          if (!closed && handlers.size > 0) void ensureClient().catch(() => undefined)
+          if (!closed && listeners.channels().length > 0) void ensureClient().catch(() => undefined)
         })
-        for (const name of handlers.keys()) await next.query(`listen ${quote(name)}`)
+        for (const name of listeners.channels()) await next.query(`listen ${quote(name)}`)
         client = next
         return next
       } catch (error) {
@@ -79,27 +71,18 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
     },
     async subscribe(channel, onMessage) {
       const name = channelName(channel)
-      let listeners = handlers.get(name)
-      if (!listeners) {
-        listeners = new Set()
-        handlers.set(name, listeners)
-        const listening = client
+      if (listeners.add(name, onMessage)) {
         // A client still connecting listens to every registered channel once it is up.
-        if (listening) await listening.query(`listen ${quote(name)}`)
+        if (client) await client.query(`listen ${quote(name)}`)
         else await ensureClient()
       }
-      listeners.add(onMessage)
       return async () => {
-        listeners.delete(onMessage)
-        if (listeners.size === 0 && handlers.get(name) === listeners) {
-          handlers.delete(name)
-          await client?.query(`unlisten ${quote(name)}`).catch(() => undefined)
-        }
+        if (listeners.remove(name, onMessage)) await client?.query(`unlisten ${quote(name)}`).catch(() => undefined)
       }
     },
     async close() {
       closed = true
-      handlers.clear()
+      listeners.clear()
       await client?.end().catch(() => undefined)
       client = undefined
     },

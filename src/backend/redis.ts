@@ -14,7 +14,7 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
   const log = logger.child({ component: 'redis' })
   const connections: Redis[] = []
   const connect = (name: string, extra: RedisOptions) => {
-    const connection = new Redis(url, { connectionName: `pam-${name}`, ...extra })
+    const connection = new Redis(url, { connectionName: `${prefix}-${name}`, ...extra })
     connection.on('error', (error) => log.warn({ connection: name, err: error.message }, 'redis connection error'))
     connections.push(connection)
     return connection

@@ -71,6 +71,12 @@ export function testRedis(): { url: string } | { skip: string } {
   return { skip: 'no Redis answers on TEST_REDIS_URL or 127.0.0.1:6379' }
 }
 
+export function testRedisUrl(): string {
+  const redis = testRedis()
+  if (!('url' in redis)) throw new Error(redis.skip)
+  return redis.url
+}
+
 /** Deletes every key under a test's prefix. */
 export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
   const client = new Redis(url)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
+import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/jobs/queues.js'
@@ -8,6 +9,7 @@ import { SCHEDULES, syncSchedules } from '../../src/jobs/schedules.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
+import { testRedisUrl } from '../helpers/services.js'
 
 inBothModes('queues, workers, schedules and the bus', (mode) => {
   let harness: Harness
@@ -144,5 +146,34 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     await bus.publish('alerts', { type: 'alert.created', userId: 'u2' })
     await new Promise((resolve) => setTimeout(resolve, 200))
     assert.equal(received.length, 1)
+  })
+
+  it('keeps delivering after its listening connection is killed (server restart, failover)', async () => {
+    const { bus } = harness.deps.backend
+    const received: unknown[] = []
+    const unsubscribe = await bus.subscribe('recovery', (message) => received.push(message))
+    if (mode === 'postgres') {
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity
+                where application_name = 'pam-bus' and datname = current_database()`.execute(harness.deps.db)
+    } else {
+      // Only this test's subscriber: other test files share the Redis server.
+      const redis = new Redis(testRedisUrl())
+      const clients = String(await redis.call('CLIENT', 'LIST')).split('\n')
+      const ours = clients.find((line) => line.includes(` name=${harness.config.REDIS_PREFIX}-subscriber `))
+      const id = /\bid=(\d+)/.exec(ours ?? '')?.[1]
+      assert.ok(id, 'the subscriber connection is listed')
+      await redis.call('CLIENT', 'KILL', 'ID', id)
+      redis.disconnect()
+    }
+    // Publish until one arrives: messages sent while the listener reconnects are lost (at-most-once).
+    await eventually(
+      async () => {
+        await bus.publish('recovery', { n: 1 })
+        return received.length > 0 ? true : undefined
+      },
+      15_000,
+      'a message after the reconnect',
+    )
+    await unsubscribe()
   })
 })
