@@ -5,6 +5,8 @@ import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const ENVIRONMENTS = ['development', 'staging', 'production'] as const
 
+const CRON_PATTERN = '^\\s*\\S+(\\s+\\S+){4,5}\\s*$'
+
 /** `problem` is the sentence shown when a value fails its pattern; schemas stay plain JSON Schema. */
 const Url = (protocols: string[], description: string, extra: Record<string, unknown> = {}) =>
   Type.String({
@@ -81,6 +83,18 @@ export const EnvSchema = Type.Object({
     maximum: 256,
     default: 4,
     description: 'jobs per queue at once',
+  }),
+  WORKER_LOCK_DURATION_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 30_000,
+    description: "a job's lock; a killed worker's job is re-run by another after about this long",
+  }),
+  SCHEDULE_HOUSEKEEPING: Type.String({
+    pattern: CRON_PATTERN,
+    problem: 'must be a cron pattern of 5 or 6 fields, e.g. "17 3 * * *"',
+    default: '17 3 * * *',
+    description: 'when pam-housekeeping runs (cron, UTC): expired suggestions, old idempotency keys, dead heartbeats',
   }),
   WEATHER_API_URL: Url(['https', 'http'], 'Open-Meteo compatible forecast API', {
     default: 'https://api.open-meteo.com/v1/forecast',

@@ -6,6 +6,7 @@ import { createDatabase, type Db } from './db/database.js'
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js'
 import { loadDevSecrets } from './local/dev-secrets.js'
 import type { Logger } from './logger.js'
+import { createMetrics, type Metrics } from './metrics/metrics.js'
 
 export interface Secrets {
   /** Undefined when tokens are verified with a JWKS URL instead. */
@@ -19,6 +20,7 @@ export interface Deps {
   logger: Logger
   db: Db
   backend: QueueBackend
+  metrics: Metrics
   secrets: Secrets
   /** Where the database lives, for messages: never the URL itself (it may hold a password). */
   databaseLabel: string
@@ -55,6 +57,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     logger,
     db: database.db,
     backend,
+    metrics: createMetrics(),
     secrets,
     databaseLabel: embedded ? `embedded PostgreSQL on port ${config.EMBEDDED_DATABASE_PORT}` : 'DATABASE_URL',
     async close() {

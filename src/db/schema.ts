@@ -156,6 +156,13 @@ export interface WorkerHeartbeatsTable {
   last_beat_at: Timestamp
 }
 
+export interface TaskLeasesTable {
+  task: string
+  holder: string
+  acquired_at: UpdatedAt
+  expires_at: Timestamp
+}
+
 export interface Database {
   users: UsersTable
   vehicles: VehiclesTable
@@ -169,4 +176,5 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable
   monitor_runs: MonitorRunsTable
   worker_heartbeats: WorkerHeartbeatsTable
+  task_leases: TaskLeasesTable
 }

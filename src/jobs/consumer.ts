@@ -2,8 +2,10 @@ import { type Job, UnrecoverableError } from 'bullmq'
 import type { PamWorker, QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import type { Logger } from '../logger.js'
+import type { JobOutcome, Metrics } from '../metrics/metrics.js'
+import { acquireLease, releaseLease } from './lease-repository.js'
 import type { QueueName } from './queues.js'
-import { isTaskName, ROUTES } from './routing.js'
+import { BACKOFF_TYPE, isTaskName, ROUTES, type Route, retryDelay } from './routing.js'
 
 export interface Consumer {
   workers: PamWorker[]
@@ -11,53 +13,105 @@ export interface Consumer {
   close(graceMs: number): Promise<void>
 }
 
-/** Starts one BullMQ worker per queue; each job is dispatched to its task's handler by name. */
-export function startConsumer(options: {
+export interface ConsumerOptions {
   backend: QueueBackend
   db: Db
   logger: Logger
+  metrics: Metrics
   workerId: string
   queues: readonly QueueName[]
   concurrency: number
-}): Consumer {
-  const { backend, db, workerId } = options
+  /** How long a job's lock lasts without renewal; a killed worker's job is re-run after about this long. */
+  lockDurationMs: number
+}
+
+export interface Skipped {
+  skipped: true
+  reason: string
+}
+
+// Per-minute counts of completed and failed jobs kept for `pam inspect stats` (one day).
+const METRICS_MINUTES = 24 * 60
+// An exclusive task's lease outlives its time limit a little, so a slow release cannot free it early.
+const LEASE_MARGIN_MS = 60_000
+
+function runWithTimeLimit(
+  route: Route,
+  job: Job,
+  run: (signal: AbortSignal) => Promise<unknown>,
+  signal?: AbortSignal,
+) {
+  const limit = AbortSignal.timeout(route.timeoutMs)
+  const jobSignal = signal ? AbortSignal.any([signal, limit]) : limit
+  return Promise.race([
+    run(jobSignal),
+    new Promise<never>((_, reject) =>
+      jobSignal.addEventListener(
+        'abort',
+        () => reject(new Error(`${job.name} exceeded its time limit of ${route.timeoutMs} ms or was cancelled`)),
+        { once: true },
+      ),
+    ),
+  ])
+}
+
+/** Starts one BullMQ worker per queue; each job is dispatched to its task's handler by name. */
+export function startConsumer(options: ConsumerOptions): Consumer {
+  const { backend, db, workerId, metrics } = options
   const workers = options.queues.map((queue) => {
     const logger = options.logger.child({ queue, workerId })
     const processor = async (job: Job, _token?: string, signal?: AbortSignal) => {
       if (!isTaskName(job.name)) throw new UnrecoverableError(`unknown task ${job.name} on queue ${queue}`)
-      const route = ROUTES[job.name]
-      const limit = AbortSignal.timeout(route.timeoutMs)
-      const jobSignal = signal ? AbortSignal.any([signal, limit]) : limit
+      const route: Route = ROUTES[job.name]
       const jobLogger = logger.child({ jobId: job.id, task: job.name })
-      const run = route.handler(job.data, {
-        db,
-        logger: jobLogger,
-        workerId,
-        jobId: job.id ?? '',
-        signal: jobSignal,
-      })
-      return await Promise.race([
-        run,
-        new Promise<never>((_, reject) =>
-          jobSignal.addEventListener(
-            'abort',
-            () => reject(new Error(`${job.name} exceeded its time limit of ${route.timeoutMs} ms or was cancelled`)),
-            { once: true },
-          ),
-        ),
-      ])
+      const holder = `${workerId}:${job.id}`
+      if (route.exclusive && !(await acquireLease(db, job.name, holder, route.timeoutMs + LEASE_MARGIN_MS))) {
+        jobLogger.info('skipped: a run of this task is still in progress')
+        return { skipped: true, reason: 'a run of this task is still in progress' } satisfies Skipped
+      }
+      try {
+        return await runWithTimeLimit(
+          route,
+          job,
+          (jobSignal) =>
+            route.handler(job.data, { db, logger: jobLogger, workerId, jobId: job.id ?? '', signal: jobSignal }),
+          signal,
+        )
+      } finally {
+        if (route.exclusive) await releaseLease(db, job.name, holder)
+      }
     }
     const worker = backend.createWorker(queue, processor, {
       concurrency: options.concurrency,
       name: workerId,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.lockDurationMs,
+      metrics: { maxDataPoints: METRICS_MINUTES },
+      settings: {
+        backoffStrategy: (attemptsMade, type, _error, job) => {
+          const name = job?.name ?? ''
+          if (type !== BACKOFF_TYPE || !isTaskName(name)) return 0
+          return retryDelay(ROUTES[name], attemptsMade)
+        },
+      },
     })
+    const observe = (job: Job, outcome: JobOutcome) => {
+      metrics.jobs.inc({ queue, task: job.name, outcome })
+      if (job.processedOn && job.finishedOn) {
+        metrics.jobDuration.observe({ queue, task: job.name }, (job.finishedOn - job.processedOn) / 1000)
+      }
+    }
     worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error; it keeps retrying'))
-    worker.on('failed', (job, error) =>
+    worker.on('completed', (job, result) => observe(job, (result as Skipped)?.skipped ? 'skipped' : 'completed'))
+    worker.on('failed', (job, error) => {
+      if (!job) return
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError
+      observe(job, final ? 'failed' : 'retried')
       logger.warn(
-        { jobId: job?.id, task: job?.name, attemptsMade: job?.attemptsMade, err: error.message },
-        'job failed',
-      ),
-    )
+        { jobId: job.id, task: job.name, attemptsMade: job.attemptsMade, final, err: error.message },
+        final ? 'job failed for good' : 'job failed; it will be retried',
+      )
+    })
     return worker
   })
 

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq'
 import type { PamQueue, QueueBackend } from '../backend/backend.js'
 import { QUEUE_NAMES, type QueueName } from './queues.js'
-import { RETENTION, RETRY_BACKOFF, ROUTES, type TaskName } from './routing.js'
+import { BACKOFF_TYPE, RETENTION, ROUTES, type TaskName } from './routing.js'
 
 export interface Producer {
   queues: ReadonlyMap<QueueName, PamQueue>
@@ -16,7 +16,7 @@ export interface Producer {
 
 export function jobOptions(task: TaskName): JobsOptions {
   const route = ROUTES[task]
-  return { priority: route.priority, attempts: route.attempts, backoff: RETRY_BACKOFF, ...RETENTION }
+  return { priority: route.priority, attempts: route.attempts, backoff: { type: BACKOFF_TYPE }, ...RETENTION }
 }
 
 export function createProducer(backend: QueueBackend): Producer {

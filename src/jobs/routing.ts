@@ -8,30 +8,56 @@ export interface Route {
   /** Lower runs first (BullMQ: 1 is highest). Always set: unprioritised jobs would jump the line. */
   priority: number
   attempts: number
+  /** Retry delay: `backoffMs` × 2^(attempt − 1), at most `backoffCapMs`, less up to half at random. */
+  backoffMs: number
+  backoffCapMs: number
   timeoutMs: number
+  /** At most one run at a time across all workers; a run that finds one in progress is skipped. */
+  exclusive: boolean
   // Each task's payload type is its own; the consumer passes job data it cannot type.
   // biome-ignore lint/suspicious/noExplicitAny: see above
   handler: TaskHandler<any, unknown>
 }
 
+const MINUTE = 60_000
+
 /** The one routing table: task name → queue, priority, retries, time limit, handler. */
 export const ROUTES = {
-  'ops.ping': { queue: 'notifications', priority: 1, attempts: 1, timeoutMs: 10_000, handler: ping },
+  'ops.ping': {
+    queue: 'notifications',
+    priority: 1,
+    attempts: 1,
+    backoffMs: 1_000,
+    backoffCapMs: 1_000,
+    timeoutMs: 10_000,
+    exclusive: false,
+    handler: ping,
+  },
   'housekeeping.cleanup': {
     queue: 'maintenance',
     priority: 10,
     attempts: 5,
-    timeoutMs: 5 * 60_000,
+    backoffMs: 5_000,
+    backoffCapMs: 5 * MINUTE,
+    timeoutMs: 5 * MINUTE,
+    exclusive: true,
     handler: housekeeping,
   },
 } satisfies Record<string, Route>
 
 export type TaskName = keyof typeof ROUTES
 
+export const TASK_NAMES = Object.keys(ROUTES) as TaskName[]
+
 export const isTaskName = (name: string): name is TaskName => Object.hasOwn(ROUTES, name)
 
-/** Exponential backoff between attempts: 2 s, 4 s, 8 s … with jitter (BullMQ caps via attempts). */
-export const RETRY_BACKOFF = { type: 'exponential', delay: 2_000, jitter: 0.5 } as const
+/** The backoff type PAM's jobs carry; the worker's strategy reads each task's route. */
+export const BACKOFF_TYPE = 'pam-capped-exponential'
+
+export function retryDelay(route: Route, attemptsMade: number, random = Math.random()): number {
+  const full = Math.min(route.backoffCapMs, route.backoffMs * 2 ** Math.max(0, attemptsMade - 1))
+  return Math.round(full * (1 - random / 2))
+}
 
 /** Completed jobs are kept about a day, failed ones about two weeks, for `pam inspect`. */
 export const RETENTION = {

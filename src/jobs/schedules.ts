@@ -1,3 +1,4 @@
+import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { Producer } from './producer.js'
 import { jobOptions } from './producer.js'
@@ -10,10 +11,10 @@ export interface Schedule {
   pattern: string
 }
 
-/** Every schedule PAM runs. The scheduler makes BullMQ match this list exactly. */
-export const SCHEDULES: readonly Schedule[] = [
-  { id: 'pam-housekeeping', task: 'housekeeping.cleanup', pattern: '17 3 * * *' },
-]
+/** Every schedule PAM runs, cadences from config. The scheduler makes BullMQ match this list exactly. */
+export function schedules(config: Config): Schedule[] {
+  return [{ id: 'pam-housekeeping', task: 'housekeeping.cleanup', pattern: config.SCHEDULE_HOUSEKEEPING }]
+}
 
 const OWNED_PREFIX = 'pam-'
 
@@ -21,10 +22,10 @@ const OWNED_PREFIX = 'pam-'
  * Upserts every schedule (idempotent by id, so two schedulers or a restart never duplicate one)
  * and removes PAM schedulers that are no longer in code.
  */
-export async function syncSchedules(producer: Producer, logger: Logger, schedules = SCHEDULES): Promise<void> {
+export async function syncSchedules(producer: Producer, logger: Logger, wanted: readonly Schedule[]): Promise<void> {
   for (const [queueName, queue] of producer.queues) {
-    const wanted = schedules.filter((schedule) => ROUTES[schedule.task].queue === queueName)
-    for (const schedule of wanted) {
+    const onQueue = wanted.filter((schedule) => ROUTES[schedule.task].queue === queueName)
+    for (const schedule of onQueue) {
       const { priority, attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(schedule.task)
       await queue.upsertJobScheduler(
         schedule.id,
@@ -39,7 +40,7 @@ export async function syncSchedules(producer: Producer, logger: Logger, schedule
     const existing = await queue.getJobSchedulers()
     for (const scheduler of existing) {
       const id = scheduler.key
-      if (id.startsWith(OWNED_PREFIX) && !wanted.some((schedule) => schedule.id === id)) {
+      if (id.startsWith(OWNED_PREFIX) && !onQueue.some((schedule) => schedule.id === id)) {
         await queue.removeJobScheduler(id)
         logger.info({ queue: queueName, scheduler: id }, 'removed a schedule that is no longer in code')
       }

@@ -2,37 +2,46 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Deps } from '../deps.js'
 import { startHeartbeat } from '../heartbeats/heartbeat.js'
 import { createProducer } from '../jobs/producer.js'
-import { syncSchedules } from '../jobs/schedules.js'
+import { schedules, syncSchedules } from '../jobs/schedules.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
 
-const MAX_DELAY_MS = 30_000
+const RESYNC_MS = 5 * 60_000
+const MAX_RETRY_MS = 30_000
 
 /**
  * The seeds' "beat": makes BullMQ's job schedulers match the schedule in code. BullMQ itself
- * then creates each run, so the schedule survives this process stopping.
+ * creates each run, so runs continue while this process is down; it re-syncs every few minutes
+ * so that a store that lost its data (a flushed Redis) gets its schedules back.
  */
 export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
   await waitForStore(deps, signal)
   const heartbeat = await startHeartbeat(deps.db, deps.logger, { role: 'scheduler', queues: [], concurrency: 1 })
   const producer = createProducer(deps.backend)
   const log = deps.logger.child({ component: 'scheduler' })
-  const synced = (async () => {
-    for (let attempt = 0; !signal.aborted; attempt++) {
+  const wanted = schedules(deps.config)
+  const stopping = new AbortController()
+  const loop = (async () => {
+    let failures = 0
+    while (!stopping.signal.aborted) {
+      let wait = RESYNC_MS
       try {
-        await syncSchedules(producer, log)
-        log.info('schedules in place')
-        return
+        await syncSchedules(producer, log, wanted)
+        if (failures > 0) log.info('schedules in place again')
+        failures = 0
       } catch (error) {
-        const delay = Math.min(MAX_DELAY_MS, 1000 * 2 ** attempt)
-        log.warn({ err: (error as Error).message, retryInMs: delay }, 'could not sync schedules; retrying')
-        await sleep(delay, undefined, { signal }).catch(() => undefined)
+        failures += 1
+        wait = Math.min(MAX_RETRY_MS, 1000 * 2 ** failures)
+        log.warn({ err: (error as Error).message, retryInMs: wait }, 'could not sync schedules; retrying')
       }
+      await sleep(wait, undefined, { signal: stopping.signal }).catch(() => undefined)
     }
   })()
+  log.info({ schedules: wanted.map((s) => `${s.id} ${s.pattern}`) }, 'scheduler started')
   return {
     async stop() {
-      await synced
+      stopping.abort()
+      await loop
       await heartbeat.stop()
       await producer.close()
     },

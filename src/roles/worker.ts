@@ -23,6 +23,8 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     backend: deps.backend,
     db: deps.db,
     logger: deps.logger,
+    metrics: deps.metrics,
+    lockDurationMs: deps.config.WORKER_LOCK_DURATION_MS,
     workerId: heartbeat.id,
     queues: options.queues,
     concurrency: options.concurrency,

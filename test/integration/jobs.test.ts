@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/jobs/queues.js'
-import { SCHEDULES, syncSchedules } from '../../src/jobs/schedules.js'
+import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
@@ -128,10 +128,11 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     const maintenance = producer.queues.get('maintenance')
     assert.ok(maintenance)
     await maintenance.upsertJobScheduler('pam-retired-task', { every: 60_000 }, { name: 'ops.ping', data: {} })
-    await syncSchedules(producer, log)
-    await syncSchedules(producer, log)
+    const wanted = schedules(harness.config)
+    await syncSchedules(producer, log, wanted)
+    await syncSchedules(producer, log, wanted)
     const ids = (await maintenance.getJobSchedulers()).map((scheduler) => scheduler.key).sort()
-    assert.deepEqual(ids, SCHEDULES.map((schedule) => schedule.id).sort())
+    assert.deepEqual(ids, wanted.map((schedule) => schedule.id).sort())
   })
 
   it('delivers bus messages to subscribers, and stops after unsubscribing', async () => {

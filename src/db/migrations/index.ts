@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely'
 import * as initial from './2026_11_23_0001_initial.js'
+import * as taskLeases from './2026_11_23_0002_task_leases.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
+  '2026_11_23_0002_task_leases': taskLeases,
 }
