@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util'
+import { runCallCommand } from './commands/call.js'
 import { configDocs } from './commands/config-docs.js'
+import { runInspectCommand } from './commands/inspect.js'
 import { runMigrateCommand } from './commands/migrate.js'
+import { UsageError } from './commands/ops-deps.js'
+import { runRetryCommand } from './commands/retry.js'
 import { type Config, ConfigError, describeMode, loadConfig, workerQueues } from './config.js'
 import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
 import { startApi } from './roles/api.js'
@@ -19,6 +23,12 @@ roles
 
 operations
   migrate up|down|status      apply, revert the latest, or list migrations
+  inspect active|scheduled|stats|workers|failed [--queue Q] [--json]
+                              what the queues, schedules and workers are doing
+  call <task> [--args JSON] [--wait] [--timeout S]
+                              run any task by name (e.g. ops.ping), optionally waiting for its result
+  retry <jobId> | --all-failed [--queue Q]
+                              put failed jobs back in their queue
   config check                validate the environment and print the mode PAM would run in
   config docs                 print the configuration table (Markdown) from the schema
 `
@@ -44,6 +54,16 @@ function workerOptions(config: Config, args: string[]) {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  try {
+    await dispatch(argv)
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? ''
+    if (!(error instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS')) throw error
+    fail((error as Error).message)
+  }
+}
+
+async function dispatch(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE)
@@ -84,6 +104,12 @@ export async function main(argv: string[]): Promise<void> {
       return runRole(config, 'scheduler', startScheduler)
     case 'migrate':
       return runMigrateCommand(config, rest[0])
+    case 'inspect':
+      return runInspectCommand(config, rest)
+    case 'call':
+      return runCallCommand(config, rest)
+    case 'retry':
+      return runRetryCommand(config, rest)
     case 'config':
       if (rest[0] === 'docs') {
         process.stdout.write(`${configDocs()}\n`)

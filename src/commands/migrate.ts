@@ -1,7 +1,6 @@
 import type { Config } from '../config.js'
 import { migrateDown, migrateUp, migrationStatus } from '../db/migrator.js'
-import { buildDeps } from '../deps.js'
-import { createLogger } from '../logger.js'
+import { withOpsDeps } from './ops-deps.js'
 
 /** `pam migrate up|down|status`: PAM's tables, and in Postgres-only mode BullMQ's schema too (up). */
 export async function runMigrateCommand(config: Config, action: string | undefined): Promise<void> {
@@ -9,13 +8,7 @@ export async function runMigrateCommand(config: Config, action: string | undefin
     process.stderr.write('usage: pam migrate up|down|status\n')
     process.exit(2)
   }
-  const logger = createLogger({
-    level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
-    role: 'migrate',
-    stream: 'stderr',
-  })
-  const deps = await buildDeps(config, logger)
-  try {
+  await withOpsDeps(config, `migrate ${action}`, async (deps) => {
     if (action === 'status') {
       for (const m of await migrationStatus(deps.db)) {
         process.stdout.write(`${m.executedAt ? `applied ${m.executedAt.toISOString()}` : 'pending'}  ${m.name}\n`)
@@ -25,10 +18,5 @@ export async function runMigrateCommand(config: Config, action: string | undefin
     const applied = action === 'up' ? await migrateUp(deps.db) : await migrateDown(deps.db)
     if (action === 'up') await deps.backend.migrate()
     process.stdout.write(applied.length > 0 ? `${applied.join('\n')}\n` : `nothing to migrate ${action}\n`)
-  } catch (error) {
-    process.stderr.write(`pam: migrate ${action} failed: ${(error as Error).message}\n`)
-    process.exitCode = 1
-  } finally {
-    await deps.close()
-  }
+  })
 }

@@ -1,0 +1,100 @@
+import type { JobType } from 'bullmq'
+import type { PamQueue } from '../backend/backend.js'
+import type { QueueName } from './queues.js'
+
+/** What operators ask of the queues (`pam inspect`, /metrics), as plain data. */
+
+export const COUNTED_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed', 'paused'] as const
+
+export type Queues = ReadonlyMap<QueueName, PamQueue>
+
+function selected(queues: Queues, only?: QueueName): [QueueName, PamQueue][] {
+  return [...queues].filter(([name]) => !only || name === only)
+}
+
+export async function queueCounts(queues: Queues, only?: QueueName) {
+  return Promise.all(
+    selected(queues, only).map(async ([queue, q]) => ({
+      queue,
+      counts: (await q.getJobCounts(...(COUNTED_STATES as unknown as JobType[]))) as Record<string, number>,
+    })),
+  )
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0)
+
+/** Counts by state, plus completed and failed in the last minute and hour (BullMQ's per-minute metrics). */
+export async function queueStats(queues: Queues, only?: QueueName) {
+  const counts = await queueCounts(queues, only)
+  return Promise.all(
+    counts.map(async ({ queue, counts }) => {
+      const q = queues.get(queue) as PamQueue
+      const [completed, failed] = await Promise.all([q.getMetrics('completed', 0, 59), q.getMetrics('failed', 0, 59)])
+      const lastHour = { completed: sum(completed.data), failed: sum(failed.data) }
+      const finished = lastHour.completed + lastHour.failed
+      return {
+        queue,
+        counts,
+        lastMinute: { completed: completed.data[0] ?? 0, failed: failed.data[0] ?? 0 },
+        lastHour,
+        failureRate: finished === 0 ? 0 : lastHour.failed / finished,
+      }
+    }),
+  )
+}
+
+export async function activeJobs(queues: Queues, only?: QueueName) {
+  const lists = await Promise.all(
+    selected(queues, only).map(async ([queue, q]) =>
+      (await q.getActive(0, 199)).map((job) => ({
+        id: job.id,
+        queue,
+        task: job.name,
+        startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
+        attemptsMade: job.attemptsMade,
+      })),
+    ),
+  )
+  return lists.flat()
+}
+
+export async function failedJobs(queues: Queues, only?: QueueName) {
+  const lists = await Promise.all(
+    selected(queues, only).map(async ([queue, q]) =>
+      (await q.getFailed(0, 199)).map((job) => ({
+        id: job.id,
+        queue,
+        task: job.name,
+        reason: job.failedReason,
+        attemptsMade: job.attemptsMade,
+        failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+      })),
+    ),
+  )
+  return lists.flat()
+}
+
+export async function scheduledJobs(queues: Queues, only?: QueueName) {
+  const lists = await Promise.all(
+    selected(queues, only).map(async ([queue, q]) =>
+      (await q.getJobSchedulers()).map((scheduler) => ({
+        id: scheduler.key,
+        queue,
+        task: scheduler.name,
+        cadence: scheduler.pattern ?? `every ${scheduler.every} ms`,
+        tz: scheduler.tz ?? 'UTC',
+        nextRunAt: scheduler.next ? new Date(scheduler.next).toISOString() : null,
+      })),
+    ),
+  )
+  return lists.flat()
+}
+
+/** Finds a job by id in whichever queue holds it. */
+export async function findJob(queues: Queues, id: string) {
+  for (const [queue, q] of queues) {
+    const job = await q.getJob(id)
+    if (job) return { queue, job }
+  }
+  return undefined
+}
