@@ -2,15 +2,23 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
+import type { Queues } from '../jobs/inspection.js'
 import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
+import { queueDashboard } from './plugins/queue-dashboard.js'
 import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
 
 export interface AppDeps {
   db: Db
   backend: QueueBackend
+  queues: Queues
+  metrics: Metrics
   logger: Logger
   internalToken: string
+  /** Cookies only over HTTPS (production deployments sit behind TLS). */
+  secureCookies: boolean
 }
 
 /** Builds the HTTP app from its dependencies; listening is the caller's business (roles/api.ts). */
@@ -31,7 +39,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: ids in paths would make unbounded label values.
+    const route = request.routeOptions.url ?? 'unmatched'
+    deps.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
+  })
   registerErrorHandler(app)
   await app.register(healthRoutes(deps))
+  await app.register(metricsRoutes(deps))
+  await app.register(queueDashboard(deps))
   return app
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js'
 import type { JobOutcome, Metrics } from '../metrics/metrics.js'
 import { acquireLease, releaseLease } from './lease-repository.js'
 import type { QueueName } from './queues.js'
-import { BACKOFF_TYPE, isTaskName, ROUTES, type Route, retryDelay } from './routing.js'
+import { BACKOFF_TYPE, ROUTES, type Route, retryDelay } from './routing.js'
 
 export interface Consumer {
   workers: PamWorker[]
@@ -23,6 +23,8 @@ export interface ConsumerOptions {
   concurrency: number
   /** How long a job's lock lasts without renewal; a killed worker's job is re-run after about this long. */
   lockDurationMs: number
+  /** The routing table; tests pass their own tasks. */
+  routes?: Readonly<Record<string, Route>>
 }
 
 export interface Skipped {
@@ -58,11 +60,13 @@ function runWithTimeLimit(
 /** Starts one BullMQ worker per queue; each job is dispatched to its task's handler by name. */
 export function startConsumer(options: ConsumerOptions): Consumer {
   const { backend, db, workerId, metrics } = options
+  const routes: Readonly<Record<string, Route>> = options.routes ?? ROUTES
+  const routeOf = (name: string): Route | undefined => (Object.hasOwn(routes, name) ? routes[name] : undefined)
   const workers = options.queues.map((queue) => {
     const logger = options.logger.child({ queue, workerId })
     const processor = async (job: Job, _token?: string, signal?: AbortSignal) => {
-      if (!isTaskName(job.name)) throw new UnrecoverableError(`unknown task ${job.name} on queue ${queue}`)
-      const route: Route = ROUTES[job.name]
+      const route = routeOf(job.name)
+      if (!route) throw new UnrecoverableError(`unknown task ${job.name} on queue ${queue}`)
       const jobLogger = logger.child({ jobId: job.id, task: job.name })
       const holder = `${workerId}:${job.id}`
       if (route.exclusive && !(await acquireLease(db, job.name, holder, route.timeoutMs + LEASE_MARGIN_MS))) {
@@ -89,9 +93,8 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       metrics: { maxDataPoints: METRICS_MINUTES },
       settings: {
         backoffStrategy: (attemptsMade, type, _error, job) => {
-          const name = job?.name ?? ''
-          if (type !== BACKOFF_TYPE || !isTaskName(name)) return 0
-          return retryDelay(ROUTES[name], attemptsMade)
+          const route = routeOf(job?.name ?? '')
+          return type === BACKOFF_TYPE && route ? retryDelay(route, attemptsMade) : 0
         },
       },
     })

@@ -1,24 +1,37 @@
+import type { FastifyInstance } from 'fastify'
+import { isProduction } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
+import { createProducer, type Producer } from '../jobs/producer.js'
 import type { RunningRole } from './role.js'
 import { StartupError } from './role.js'
 import { waitForStore } from './wait-for-store.js'
+
+/** The HTTP app with its dependencies taken from the composition root. */
+export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInstance> {
+  return buildApp({
+    db: deps.db,
+    backend: deps.backend,
+    queues: producer.queues,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    internalToken: deps.secrets.internalToken,
+    secureCookies: isProduction(deps.config),
+  })
+}
 
 /**
  * Listens first, then waits for the database in the background: until it answers, /health
  * says alive and /ready says why it is not ready.
  */
 export async function startApi(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
-  const app = await buildApp({
-    db: deps.db,
-    backend: deps.backend,
-    logger: deps.logger,
-    internalToken: deps.secrets.internalToken,
-  })
+  const producer = createProducer(deps.backend)
+  const app = await buildApiApp(deps, producer)
   try {
     await app.listen({ host: deps.config.HOST, port: deps.config.PORT })
   } catch (error) {
     await app.close()
+    await producer.close()
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE')
       throw new StartupError(`port ${deps.config.PORT} is already in use (set PORT to another one)`)
@@ -28,5 +41,10 @@ export async function startApi(deps: Deps, signal: AbortSignal): Promise<Running
     throw error
   }
   waitForStore(deps, signal).catch(() => undefined)
-  return { stop: () => app.close() }
+  return {
+    async stop() {
+      await app.close()
+      await producer.close()
+    },
+  }
 }

@@ -2,28 +2,27 @@ import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
-import { buildApp } from '../../src/http/app.js'
+import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/jobs/queues.js'
+import { buildApiApp } from '../../src/roles/api.js'
 import { startWorker } from '../../src/roles/worker.js'
 import { type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 
 inBothModes('health and readiness', (mode) => {
   let harness: Harness
   let app: FastifyInstance
+  let producer: Producer
   const controller = new AbortController()
 
   before(async () => {
     harness = await startHarness(mode)
-    app = await buildApp({
-      db: harness.deps.db,
-      backend: harness.deps.backend,
-      logger: harness.deps.logger,
-      internalToken: harness.deps.secrets.internalToken,
-    })
+    producer = createProducer(harness.deps.backend)
+    app = await buildApiApp(harness.deps, producer)
   })
   after(async () => {
     controller.abort()
     await app.close()
+    await producer.close()
     await harness.close()
   })
 

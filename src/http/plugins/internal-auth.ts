@@ -4,13 +4,22 @@ import { HttpError } from '../errors.js'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
 
-/** A preHandler for internal endpoints: `Authorization: Bearer <INTERNAL_TOKEN>`, compared in constant time. */
-export function requireInternalToken(token: string) {
+/** Constant-time comparison of a presented token with the internal token. */
+export function internalTokenMatcher(token: string) {
   const expected = digest(token)
+  return (presented: string | undefined) => Boolean(presented) && timingSafeEqual(digest(presented ?? ''), expected)
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization ?? ''
+  return header.startsWith('Bearer ') ? header.slice(7) : undefined
+}
+
+/** A preHandler for internal endpoints: `Authorization: Bearer <INTERNAL_TOKEN>`. */
+export function requireInternalToken(token: string) {
+  const matches = internalTokenMatcher(token)
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization ?? ''
-    const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
-    if (!presented || !timingSafeEqual(digest(presented), expected)) {
+    if (!matches(bearerToken(request))) {
       reply.header('WWW-Authenticate', 'Bearer realm="pam-internal"')
       throw new HttpError(401, 'unauthorized', 'this endpoint needs the internal token as a Bearer token')
     }
