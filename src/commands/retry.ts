@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util'
 import type { Config } from '../config.js'
-import { findJob } from '../jobs/inspection.js'
+import { findJobs } from '../jobs/inspection.js'
 import { createProducer } from '../jobs/producer.js'
 import { parseQueue } from './inspect.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 
-/** `pam retry <jobId>` or `pam retry --all-failed [--queue Q]`: failed jobs go back to waiting. */
+/** `pam retry <jobId> [--queue Q]` or `pam retry --all-failed [--queue Q]`: failed jobs go back to waiting. */
 export async function runRetryCommand(config: Config, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -13,19 +13,23 @@ export async function runRetryCommand(config: Config, args: string[]): Promise<v
     allowPositionals: true,
   })
   const id = positionals[0]
-  if (!id === !values['all-failed']) throw new UsageError('usage: pam retry <jobId> | --all-failed [--queue Q]')
+  if (!id === !values['all-failed'])
+    throw new UsageError('usage: pam retry <jobId> [--queue Q] | --all-failed [--queue Q]')
   const only = parseQueue(values.queue)
 
   await withOpsDeps(config, 'retry', async (deps) => {
     const producer = createProducer(deps.backend)
     try {
       if (id) {
-        const found = await findJob(producer.queues, id)
-        if (!found) throw new Error(`no job ${id} in any queue`)
-        const state = await found.job.getState()
-        if (state !== 'failed') throw new Error(`job ${id} is ${state}, not failed`)
-        await found.job.retry('failed')
-        process.stdout.write(`retrying job ${id} (${found.job.name}) on ${found.queue}\n`)
+        const candidates = await findJobs(producer.queues, id, only)
+        const states = await Promise.all(candidates.map(({ job }) => job.getState()))
+        const failed = candidates.filter((_, i) => states[i] === 'failed')
+        if (candidates.length === 0) throw new Error(`no job ${id}${only ? ` on ${only}` : ' in any queue'}`)
+        if (failed.length === 0) throw new Error(`job ${id} is not failed (${states.join(', ')})`)
+        if (failed.length > 1) throw new UsageError(`failed jobs with id ${id} on several queues: add --queue`)
+        const [{ queue, job }] = failed as [(typeof failed)[number]]
+        await job.retry('failed')
+        process.stdout.write(`retrying job ${id} (${job.name}) on ${queue}\n`)
         return
       }
       for (const [queue, q] of producer.queues) {

@@ -90,11 +90,10 @@ export async function scheduledJobs(queues: Queues, only?: QueueName) {
   return lists.flat()
 }
 
-/** Finds a job by id in whichever queue holds it. */
-export async function findJob(queues: Queues, id: string) {
-  for (const [queue, q] of queues) {
-    const job = await q.getJob(id)
-    if (job) return { queue, job }
-  }
-  return undefined
+/** Every job with this id: BullMQ numbers jobs per queue, so one id may stand in several queues. */
+export async function findJobs(queues: Queues, id: string, only?: QueueName) {
+  const found = await Promise.all(
+    selected(queues, only).map(async ([queue, q]) => ({ queue, job: await q.getJob(id) })),
+  )
+  return found.flatMap(({ queue, job }) => (job ? [{ queue, job }] : []))
 }
