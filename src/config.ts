@@ -88,7 +88,8 @@ export const EnvSchema = Type.Object({
     minimum: 1000,
     maximum: 600_000,
     default: 30_000,
-    description: "a job's lock; a killed worker's job is re-run by another after about this long",
+    description:
+      "a job's lock and the stall check's interval: a killed worker's job is re-run after about this long; use one value for all workers (BullMQ checks each queue once per interval)",
   }),
   SCHEDULE_HOUSEKEEPING: Type.String({
     pattern: CRON_PATTERN,
