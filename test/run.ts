@@ -42,11 +42,30 @@ const postgres = await resolvePostgres()
 const redis = await resolveRedis()
 process.stdout.write(`PostgreSQL: ${postgres.label}\nRedis: ${redis.label}\n`)
 
+// A test that hangs fails after 2 minutes; a file that never exits (a leaked connection keeps its
+// event loop alive) fails the whole run after RUN_LIMIT_MS instead of holding CI until its limit.
+const RUN_LIMIT_MS = 20 * 60_000
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...process.argv.slice(2), ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=120000',
+    '--test-reporter=spec',
+    ...process.argv.slice(2),
+    ...files,
+  ],
   { stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: postgres.url, TEST_REDIS_URL: redis.url } },
 )
+const guard = setTimeout(() => {
+  process.stderr.write(
+    `tests still running after ${RUN_LIMIT_MS / 60_000} minutes: a test file does not exit (leaked handle?)\n`,
+  )
+  child.kill('SIGKILL')
+}, RUN_LIMIT_MS)
 const code = await new Promise<number>((resolve) => child.on('exit', (status) => resolve(status ?? 1)))
+clearTimeout(guard)
 await postgres.stop?.()
 process.exit(code)

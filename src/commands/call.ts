@@ -28,7 +28,7 @@ export async function runCallCommand(config: Config, args: string[]): Promise<vo
   if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of seconds')
 
   await withOpsDeps(config, 'call', async (deps) => {
-    const producer = createProducer(deps.backend)
+    const producer = createProducer(deps.backend, deps.logger)
     try {
       const { id, queue } = await producer.enqueue(task, payload)
       process.stderr.write(`queued ${task} as job ${id} on ${queue}\n`)
@@ -37,9 +37,11 @@ export async function runCallCommand(config: Config, args: string[]): Promise<vo
         return
       }
       const deadline = Date.now() + timeoutMs
+      const q = producer.queues.get(queue)
       for (;;) {
-        const job = await producer.queues.get(queue)?.getJob(id)
-        const state = await job?.getState()
+        const state = await q?.getJobState(id)
+        // The job is read after it finished: a copy read earlier holds no result yet.
+        const job = state === 'completed' || state === 'failed' ? await q?.getJob(id) : undefined
         if (job && state === 'completed') {
           process.stdout.write(`${JSON.stringify(job.returnvalue)}\n`)
           return

@@ -29,7 +29,7 @@ export async function runInspectCommand(config: Config, args: string[]): Promise
   const queue = parseQueue(values.queue)
 
   await withOpsDeps(config, 'inspect', async (deps) => {
-    const producer = createProducer(deps.backend)
+    const producer = createProducer(deps.backend, deps.logger)
     try {
       const data = await (async () => {
         switch (view) {

@@ -18,7 +18,7 @@ export async function runRetryCommand(config: Config, args: string[]): Promise<v
   const only = parseQueue(values.queue)
 
   await withOpsDeps(config, 'retry', async (deps) => {
-    const producer = createProducer(deps.backend)
+    const producer = createProducer(deps.backend, deps.logger)
     try {
       if (id) {
         const candidates = await findJobs(producer.queues, id, only)

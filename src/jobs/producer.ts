@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq'
 import type { PamQueue, QueueBackend } from '../backend/backend.js'
+import type { Logger } from '../logger.js'
 import { QUEUE_NAMES, type QueueName } from './queues.js'
 import { BACKOFF_TYPE, RETENTION, ROUTES, type TaskName } from './routing.js'
 
@@ -19,8 +20,16 @@ export function jobOptions(task: TaskName): JobsOptions {
   return { priority: route.priority, attempts: route.attempts, backoff: { type: BACKOFF_TYPE }, ...RETENTION }
 }
 
-export function createProducer(backend: QueueBackend): Producer {
-  const queues = new Map(QUEUE_NAMES.map((name) => [name, backend.createQueue(name)] as const))
+export function createProducer(backend: QueueBackend, logger: Logger): Producer {
+  const queues = new Map(
+    QUEUE_NAMES.map((name) => {
+      const queue = backend.createQueue(name)
+      // Without a listener BullMQ prints connection errors to the console; they are expected
+      // while a store restarts and the connection recovers by itself.
+      queue.on('error', (error) => logger.warn({ queue: name, err: error.message }, 'queue connection error'))
+      return [name, queue] as const
+    }),
+  )
   return {
     queues,
     async enqueue(task, payload, options = {}) {

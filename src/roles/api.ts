@@ -25,7 +25,7 @@ export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInst
  * says alive and /ready says why it is not ready.
  */
 export async function startApi(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
-  const producer = createProducer(deps.backend)
+  const producer = createProducer(deps.backend, deps.logger)
   const app = await buildApiApp(deps, producer)
   try {
     await app.listen({ host: deps.config.HOST, port: deps.config.PORT })

@@ -17,7 +17,7 @@ const MAX_RETRY_MS = 30_000
 export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
   await waitForStore(deps, signal)
   const heartbeat = await startHeartbeat(deps.db, deps.logger, { role: 'scheduler', queues: [], concurrency: 1 })
-  const producer = createProducer(deps.backend)
+  const producer = createProducer(deps.backend, deps.logger)
   const log = deps.logger.child({ component: 'scheduler' })
   const wanted = schedules(deps.config)
   const stopping = new AbortController()

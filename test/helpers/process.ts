@@ -18,6 +18,10 @@ export function spawnPam(args: string[], env: Record<string, string>): PamProces
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  // A test process that ends early (a failed assertion, a timeout) takes its children with it.
+  const reap = () => child.kill('SIGKILL')
+  process.once('exit', reap)
+  child.once('exit', () => process.off('exit', reap))
   let output = ''
   child.stdout?.on('data', (chunk) => {
     output += chunk

@@ -16,7 +16,7 @@ inBothModes('health and readiness', (mode) => {
 
   before(async () => {
     harness = await startHarness(mode)
-    producer = createProducer(harness.deps.backend)
+    producer = createProducer(harness.deps.backend, harness.deps.logger)
     app = await buildApiApp(harness.deps, producer)
   })
   after(async () => {

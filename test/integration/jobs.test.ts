@@ -19,7 +19,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
 
   before(async () => {
     harness = await startHarness(mode)
-    producer = createProducer(harness.deps.backend)
+    producer = createProducer(harness.deps.backend, harness.deps.logger)
     worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 2 })
   })
   after(async () => {

@@ -23,7 +23,7 @@ inBothModes('operations: metrics, dashboard, inspect, call and retry', (mode) =>
 
   before(async () => {
     harness = await startHarness(mode)
-    producer = createProducer(harness.deps.backend)
+    producer = createProducer(harness.deps.backend, harness.deps.logger)
     app = await buildApiApp(harness.deps, producer)
     // analytics is left to the test that brings its own task
     worker = await startWorker(harness.deps, controller.signal, {

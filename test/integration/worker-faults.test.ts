@@ -67,7 +67,7 @@ inBothModes('workers under failure', (mode) => {
 
   before(async () => {
     harness = await startHarness(mode)
-    producer = createProducer(harness.deps.backend)
+    producer = createProducer(harness.deps.backend, harness.deps.logger)
   })
   after(async () => {
     for (const consumer of consumers) await consumer.close(5_000)
@@ -129,7 +129,7 @@ inBothModes('workers under failure', (mode) => {
   })
 
   it('makes one job per tick when two schedulers keep the same schedule', async () => {
-    const other = createProducer(harness.deps.backend)
+    const other = createProducer(harness.deps.backend, harness.deps.logger)
     const tick = [{ id: 'pam-test-tick', task: 'ops.ping' as const, pattern: '* * * * * *' }]
     const consumer = consume(['notifications'], { 'ops.ping': route({ queue: 'notifications' }) }, 4)
     try {

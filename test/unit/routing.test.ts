@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { type Route, retryDelay, ROUTES, TASK_NAMES } from '../../src/jobs/routing.js'
+import { ROUTES, type Route, retryDelay, TASK_NAMES } from '../../src/jobs/routing.js'
 
 const route = { backoffMs: 1_000, backoffCapMs: 10_000 } as Route
 

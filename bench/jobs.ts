@@ -1,0 +1,141 @@
+/**
+ * `npm run bench:jobs`: throughput of no-op `ops.ping` jobs through PAM's worker (routing, time
+ * limit, metrics) beside raw BullMQ workers with the same backend and settings, at concurrency 1
+ * and 50, in both modes; and enqueue→start latency at a steady 200 jobs/s. Needs PostgreSQL and
+ * Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints; asserts nothing.
+ */
+import { randomBytes } from 'node:crypto'
+import { cpus } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import type { QueueBackend } from '../src/backend/backend.js'
+import { createPostgresQueueBackend } from '../src/backend/postgres.js'
+import { createRedisBackend } from '../src/backend/redis.js'
+import { createDatabase } from '../src/db/database.js'
+import { migrateUp } from '../src/db/migrator.js'
+import { startConsumer } from '../src/jobs/consumer.js'
+import { createProducer, jobOptions, type Producer } from '../src/jobs/producer.js'
+import { createLogger } from '../src/logger.js'
+import { createMetrics } from '../src/metrics/metrics.js'
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const JOBS = {
+  redis: Number(process.env.BENCH_JOBS_REDIS ?? 5000),
+  postgres: Number(process.env.BENCH_JOBS_PG ?? 2000),
+}
+const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 1000)
+const logger = createLogger({ level: 'error', role: 'bench' })
+
+type Mode = keyof typeof JOBS
+
+async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
+  const name = `pam_bench_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: ADMIN_URL })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  const url = new URL(ADMIN_URL)
+  url.pathname = `/${name}`
+  try {
+    return await run(url.toString())
+  } finally {
+    await admin.query(`drop database ${name} with (force)`)
+    await admin.end()
+  }
+}
+
+async function completed(producer: Producer): Promise<number> {
+  const counts = await producer.queues.get('notifications')?.getJobCounts('completed')
+  return counts?.completed ?? 0
+}
+
+/** Enqueues `count` pings, then starts the workers and times the drain. */
+async function drain(producer: Producer, count: number, start: () => { close(): Promise<void> }) {
+  const queue = producer.queues.get('notifications')
+  await queue?.obliterate({ force: true })
+  const opts = { ...jobOptions('ops.ping'), removeOnComplete: false as const }
+  for (let i = 0; i < count; i += 1000) {
+    await queue?.addBulk(
+      Array.from({ length: Math.min(1000, count - i) }, () => ({ name: 'ops.ping', data: {}, opts })),
+    )
+  }
+  const started = performance.now()
+  const workers = start()
+  while ((await completed(producer)) < count) await sleep(20)
+  const seconds = (performance.now() - started) / 1000
+  await workers.close()
+  return count / seconds
+}
+
+function percentile(sorted: number[], p: number) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
+}
+
+async function bench(mode: Mode, url: string) {
+  const prefix = `pambench${randomBytes(3).toString('hex')}`
+  const backend =
+    mode === 'redis'
+      ? createRedisBackend({ url: REDIS_URL, prefix, logger })
+      : createPostgresQueueBackend({ url, prefix, logger, poolSize: 60 })
+  const database = createDatabase(url, logger)
+  await migrateUp(database.db)
+  await backend.migrate()
+  const producer = createProducer(backend, logger)
+  const pam = (concurrency: number) => () => {
+    const consumer = startConsumer({
+      backend,
+      db: database.db,
+      logger,
+      metrics: createMetrics(),
+      workerId: 'bench',
+      queues: ['notifications'],
+      concurrency,
+      lockDurationMs: 30_000,
+    })
+    return { close: () => consumer.close(30_000) }
+  }
+  const raw = (concurrency: number) => () => {
+    const worker = backend.createWorker('notifications', async () => ({ pong: true }), { concurrency })
+    return { close: () => worker.close() }
+  }
+  const rows: string[] = []
+  for (const concurrency of [1, 50]) {
+    const count = concurrency === 1 ? Math.round(JOBS[mode] / 5) : JOBS[mode]
+    const rawRate = await drain(producer, count, raw(concurrency))
+    const pamRate = await drain(producer, count, pam(concurrency))
+    rows.push(
+      `  concurrency ${String(concurrency).padStart(2)}: PAM ${pamRate.toFixed(0)} jobs/s, raw BullMQ ${rawRate.toFixed(0)} jobs/s (PAM/raw ${(pamRate / rawRate).toFixed(2)}, ${count} jobs)`,
+    )
+  }
+
+  // Latency: a worker waits on an empty queue; jobs arrive one at a time at 200/s.
+  const queue = producer.queues.get('notifications')
+  await queue?.obliterate({ force: true })
+  const workers = pam(50)()
+  await sleep(500)
+  const opts = { ...jobOptions('ops.ping'), removeOnComplete: false as const }
+  for (let i = 0; i < LATENCY_JOBS; i++) {
+    await queue?.add('ops.ping', {}, opts)
+    await sleep(5)
+  }
+  while ((await completed(producer)) < LATENCY_JOBS) await sleep(20)
+  await workers.close()
+  const jobs = (await queue?.getCompleted(0, LATENCY_JOBS)) ?? []
+  const waits = jobs.map((job) => (job.processedOn ?? 0) - job.timestamp).sort((a, b) => a - b)
+  rows.push(
+    `  enqueue→start at ~200 jobs/s (${waits.length} jobs): p50 ${percentile(waits, 50)} ms, p99 ${percentile(waits, 99)} ms`,
+  )
+  await queue?.obliterate({ force: true })
+  await producer.close()
+  await backend.close()
+  await database.close()
+  return rows
+}
+
+process.stdout.write(
+  `conditions: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, one process for producer and workers, local PostgreSQL and Redis over loopback; no-op ops.ping jobs\n`,
+)
+for (const mode of ['redis', 'postgres'] as const) {
+  const rows = await withDatabase((url) => bench(mode, url))
+  process.stdout.write(`${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}:\n${rows.join('\n')}\n`)
+}
