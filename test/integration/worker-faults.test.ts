@@ -180,7 +180,7 @@ inBothModes('workers under failure', (mode) => {
       })
       assert.equal(state, 'completed')
       const done = await producer.queues.get('notifications')?.getJob(job?.id ?? '')
-      assert.equal((done?.returnvalue as { pong: boolean }).pong, true)
+      assert.equal((done?.returnvalue as { pong: boolean } | undefined)?.pong, true)
     } finally {
       await second.stop('SIGTERM')
     }
