@@ -43,57 +43,59 @@ export async function queueStats(queues: Queues, only?: QueueName) {
   )
 }
 
-export async function activeJobs(queues: Queues, only?: QueueName) {
-  const lists = await Promise.all(
-    selected(queues, only).map(async ([queue, q]) =>
-      (await q.getActive(0, 199)).map((job) => ({
-        id: job.id,
-        queue,
-        task: job.name,
-        startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
-        attemptsMade: job.attemptsMade,
-      })),
-    ),
-  )
-  return lists.flat()
+/** Runs `read` on each selected queue at once and joins the rows. */
+async function fromEachQueue<T>(
+  queues: Queues,
+  only: QueueName | undefined,
+  read: (queue: QueueName, q: PamQueue) => Promise<T[]>,
+) {
+  return (await Promise.all(selected(queues, only).map(([queue, q]) => read(queue, q)))).flat()
 }
 
-export async function failedJobs(queues: Queues, only?: QueueName) {
-  const lists = await Promise.all(
-    selected(queues, only).map(async ([queue, q]) =>
-      (await q.getFailed(0, 199)).map((job) => ({
-        id: job.id,
-        queue,
-        task: job.name,
-        reason: job.failedReason,
-        attemptsMade: job.attemptsMade,
-        failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
-      })),
-    ),
+const isoTime = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null)
+
+export function activeJobs(queues: Queues, only?: QueueName) {
+  return fromEachQueue(queues, only, async (queue, q) =>
+    (await q.getActive(0, 199)).map((job) => ({
+      id: job.id,
+      queue,
+      task: job.name,
+      startedAt: isoTime(job.processedOn),
+      attemptsMade: job.attemptsMade,
+    })),
   )
-  return lists.flat()
 }
 
-export async function scheduledJobs(queues: Queues, only?: QueueName) {
-  const lists = await Promise.all(
-    selected(queues, only).map(async ([queue, q]) =>
-      (await q.getJobSchedulers()).map((scheduler) => ({
-        id: scheduler.key,
-        queue,
-        task: scheduler.name,
-        cadence: scheduler.pattern ?? `every ${scheduler.every} ms`,
-        tz: scheduler.tz ?? 'UTC',
-        nextRunAt: scheduler.next ? new Date(scheduler.next).toISOString() : null,
-      })),
-    ),
+export function failedJobs(queues: Queues, only?: QueueName) {
+  return fromEachQueue(queues, only, async (queue, q) =>
+    (await q.getFailed(0, 199)).map((job) => ({
+      id: job.id,
+      queue,
+      task: job.name,
+      reason: job.failedReason,
+      attemptsMade: job.attemptsMade,
+      failedAt: isoTime(job.finishedOn),
+    })),
   )
-  return lists.flat()
+}
+
+export function scheduledJobs(queues: Queues, only?: QueueName) {
+  return fromEachQueue(queues, only, async (queue, q) =>
+    (await q.getJobSchedulers()).map((scheduler) => ({
+      id: scheduler.key,
+      queue,
+      task: scheduler.name,
+      cadence: scheduler.pattern ?? `every ${scheduler.every} ms`,
+      tz: scheduler.tz ?? 'UTC',
+      nextRunAt: isoTime(scheduler.next),
+    })),
+  )
 }
 
 /** Every job with this id: BullMQ numbers jobs per queue, so one id may stand in several queues. */
-export async function findJobs(queues: Queues, id: string, only?: QueueName) {
-  const found = await Promise.all(
-    selected(queues, only).map(async ([queue, q]) => ({ queue, job: await q.getJob(id) })),
-  )
-  return found.flatMap(({ queue, job }) => (job ? [{ queue, job }] : []))
+export function findJobs(queues: Queues, id: string, only?: QueueName) {
+  return fromEachQueue(queues, only, async (queue, q) => {
+    const job = await q.getJob(id)
+    return job ? [{ queue, job }] : []
+  })
 }

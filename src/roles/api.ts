@@ -4,7 +4,6 @@ import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
 import { createProducer, type Producer } from '../jobs/producer.js'
 import type { RunningRole } from './role.js'
-import { StartupError } from './role.js'
 import { waitForStore } from './wait-for-store.js'
 
 /** The HTTP app with its dependencies taken from the composition root. */
@@ -33,11 +32,9 @@ export async function startApi(deps: Deps, signal: AbortSignal): Promise<Running
     await app.close()
     await producer.close()
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE')
-      throw new StartupError(`port ${deps.config.PORT} is already in use (set PORT to another one)`)
-    if (code === 'EACCES')
-      throw new StartupError(`not allowed to listen on port ${deps.config.PORT} (set PORT above 1024)`)
-    if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${deps.config.HOST} is not an address of this machine`)
+    if (code === 'EADDRINUSE') throw new Error(`port ${deps.config.PORT} is already in use (set PORT to another one)`)
+    if (code === 'EACCES') throw new Error(`not allowed to listen on port ${deps.config.PORT} (set PORT above 1024)`)
+    if (code === 'EADDRNOTAVAIL') throw new Error(`HOST ${deps.config.HOST} is not an address of this machine`)
     throw error
   }
   waitForStore(deps, signal).catch(() => undefined)

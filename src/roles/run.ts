@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace'
 import type { Config } from '../config.js'
 import { buildDeps, type Deps } from '../deps.js'
 import { createLogger } from '../logger.js'
-import { type RunningRole, StartupError } from './role.js'
+import type { RunningRole } from './role.js'
 
 // Past the shutdown budget for requests and jobs, a little time to close connections.
 const CLOSE_MARGIN_MS = 5_000
@@ -37,7 +37,7 @@ export async function runRole(
     logger.info({ startupMs: Math.round(performance.now() - started) }, `${role} started`)
   } catch (error) {
     if (controller.signal.aborted) return
-    const message = error instanceof StartupError ? error.message : (error as Error).message
+    const message = (error as Error).message
     // Printed even under LOG_LEVEL=silent: a process that exits must say why.
     if (logger.isLevelEnabled('fatal')) logger.fatal(`cannot start: ${message}`)
     else process.stderr.write(`pam: cannot start: ${message}\n`)
