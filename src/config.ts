@@ -16,6 +16,15 @@ const Url = (protocols: string[], description: string, extra: Record<string, unk
     ...extra,
   })
 
+/** When a schedule runs: a cron pattern in UTC, overridable per deployment. */
+const Cadence = (fallback: string, description: string) =>
+  Type.String({
+    pattern: CRON_PATTERN,
+    problem: 'must be a cron pattern of 5 or 6 fields, e.g. "*/5 * * * *"',
+    default: fallback,
+    description: `when ${description} runs (cron, UTC)`,
+  })
+
 const Flag = (description: string) =>
   Type.Codec(Type.Enum(['true', 'false', '1', '0'], { description }))
     .Decode((value) => value === 'true' || value === '1')
@@ -91,12 +100,15 @@ export const EnvSchema = Type.Object({
     description:
       "a job's lock and the stall check's interval: a killed worker's job is re-run after about this long; use one value for all workers (BullMQ checks each queue once per interval)",
   }),
-  SCHEDULE_HOUSEKEEPING: Type.String({
-    pattern: CRON_PATTERN,
-    problem: 'must be a cron pattern of 5 or 6 fields, e.g. "17 3 * * *"',
-    default: '17 3 * * *',
-    description: 'when pam-housekeeping runs (cron, UTC): expired suggestions, old idempotency keys, dead heartbeats',
-  }),
+  SCHEDULE_FUEL_MONITORING: Cadence('*/5 * * * *', 'pam-fuel-monitoring (the fuel sweep)'),
+  SCHEDULE_BUDGET_ANALYSIS: Cadence('0 * * * *', 'pam-budget-analysis (the budget sweep)'),
+  SCHEDULE_WEATHER_MONITORING: Cadence('*/30 * * * *', 'pam-weather-monitoring (the weather sweep)'),
+  SCHEDULE_MAINTENANCE_MONITORING: Cadence('0 6 * * *', 'pam-maintenance-monitoring (the maintenance sweep)'),
+  SCHEDULE_CONTEXT_MONITORING: Cadence('*/15 * * * *', 'pam-context-monitoring (the context sweep)'),
+  SCHEDULE_HOUSEKEEPING: Cadence(
+    '17 3 * * *',
+    'pam-housekeeping (expired suggestions, old idempotency keys, dead heartbeats)',
+  ),
   WEATHER_API_URL: Url(['https', 'http'], 'Open-Meteo compatible forecast API', {
     default: 'https://api.open-meteo.com/v1/forecast',
   }),

@@ -25,6 +25,8 @@ export function createPostgresQueueBackend(options: {
     // BullMQ reads its schema from the search path when handed a ready-made pool.
     options: `-c search_path=${DEFAULT_SCHEMA}`,
   })
+  // Every queue and worker BullMQ builds on this pool adds its own error listener: not a leak.
+  pool.setMaxListeners(0)
   pool.on('error', (error) => log.warn({ err: error.message }, 'queue database connection lost; reconnecting'))
   const bus = createPgBus({ url: options.url, pool, prefix: options.prefix, logger: log })
 

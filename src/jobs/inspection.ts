@@ -88,6 +88,7 @@ export function scheduledJobs(queues: Queues, only?: QueueName) {
       cadence: scheduler.pattern ?? `every ${scheduler.every} ms`,
       tz: scheduler.tz ?? 'UTC',
       nextRunAt: isoTime(scheduler.next),
+      status: 'running',
     })),
   )
 }

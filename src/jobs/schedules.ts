@@ -2,19 +2,39 @@ import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { Producer } from './producer.js'
 import { jobOptions } from './producer.js'
-import { ROUTES, type TaskName } from './routing.js'
+import { isTaskName, ROUTES, type TaskName } from './routing.js'
 
 export interface Schedule {
   /** BullMQ job scheduler id; the seeds' beat entry names. */
   id: string
-  task: TaskName
+  /** A task name; a schedule whose task is not in the routing table yet is planned, not run. */
+  task: string
   pattern: string
 }
 
-/** Every schedule PAM runs, cadences from config. The scheduler makes BullMQ match this list exactly. */
-export function schedules(config: Config): Schedule[] {
-  return [{ id: 'pam-housekeeping', task: 'housekeeping.cleanup', pattern: config.SCHEDULE_HOUSEKEEPING }]
+export interface ActiveSchedule extends Schedule {
+  task: TaskName
 }
+
+/** Every schedule PAM has, cadences from config. The scheduler makes BullMQ match the active ones exactly. */
+export function schedules(config: Config): Schedule[] {
+  return [
+    { id: 'pam-fuel-monitoring', task: 'monitor.fuel.sweep', pattern: config.SCHEDULE_FUEL_MONITORING },
+    { id: 'pam-budget-analysis', task: 'monitor.budget.sweep', pattern: config.SCHEDULE_BUDGET_ANALYSIS },
+    { id: 'pam-weather-monitoring', task: 'monitor.weather.sweep', pattern: config.SCHEDULE_WEATHER_MONITORING },
+    {
+      id: 'pam-maintenance-monitoring',
+      task: 'monitor.maintenance.sweep',
+      pattern: config.SCHEDULE_MAINTENANCE_MONITORING,
+    },
+    { id: 'pam-context-monitoring', task: 'monitor.context.sweep', pattern: config.SCHEDULE_CONTEXT_MONITORING },
+    { id: 'pam-housekeeping', task: 'housekeeping.cleanup', pattern: config.SCHEDULE_HOUSEKEEPING },
+  ]
+}
+
+/** Schedules whose task exists: only these run, so a planned monitor is never reported as working. */
+export const activeSchedules = (all: readonly Schedule[]): ActiveSchedule[] =>
+  all.filter((schedule): schedule is ActiveSchedule => isTaskName(schedule.task))
 
 const OWNED_PREFIX = 'pam-'
 
@@ -22,7 +42,11 @@ const OWNED_PREFIX = 'pam-'
  * Upserts every schedule (idempotent by id, so two schedulers or a restart never duplicate one)
  * and removes PAM schedulers that are no longer in code.
  */
-export async function syncSchedules(producer: Producer, logger: Logger, wanted: readonly Schedule[]): Promise<void> {
+export async function syncSchedules(
+  producer: Producer,
+  logger: Logger,
+  wanted: readonly ActiveSchedule[],
+): Promise<void> {
   for (const [queueName, queue] of producer.queues) {
     const onQueue = wanted.filter((schedule) => ROUTES[schedule.task].queue === queueName)
     for (const schedule of onQueue) {

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/jobs/queues.js'
-import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
+import { activeSchedules, schedules, syncSchedules } from '../../src/jobs/schedules.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
@@ -128,11 +128,34 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     const maintenance = producer.queues.get('maintenance')
     assert.ok(maintenance)
     await maintenance.upsertJobScheduler('pam-retired-task', { every: 60_000 }, { name: 'ops.ping', data: {} })
-    const wanted = schedules(harness.config)
+    const wanted = activeSchedules(schedules(harness.config))
     await syncSchedules(producer, log, wanted)
-    await syncSchedules(producer, log, wanted)
-    const ids = (await maintenance.getJobSchedulers()).map((scheduler) => scheduler.key).sort()
-    assert.deepEqual(ids, wanted.map((schedule) => schedule.id).sort())
+    const before = await maintenance.getJobSchedulers()
+    assert.deepEqual(
+      before.map((scheduler) => [scheduler.key, scheduler.pattern]),
+      [['pam-housekeeping', harness.config.SCHEDULE_HOUSEKEEPING]],
+    )
+
+    // A restart: another producer syncs the same list. Nothing moves, nothing is added.
+    const restarted = createProducer(harness.deps.backend, log)
+    try {
+      await syncSchedules(restarted, log, wanted)
+    } finally {
+      await restarted.close()
+    }
+    const afterRestart = await maintenance.getJobSchedulers()
+    assert.deepEqual(
+      afterRestart.map((scheduler) => [scheduler.key, scheduler.next]),
+      before.map((scheduler) => [scheduler.key, scheduler.next]),
+    )
+    const pending = await maintenance.getDelayed()
+    assert.equal(pending.filter((job) => job.repeatJobKey === 'pam-housekeeping').length, 1)
+
+    // Monitor sweeps not built yet have no scheduler anywhere: nothing reports them as running.
+    for (const [, queue] of producer.queues) {
+      const ids = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key)
+      assert.ok(ids.every((id) => id === 'pam-housekeeping'), `schedulers: ${ids.join(', ')}`)
+    }
   })
 
   it('delivers bus messages to subscribers, and stops after unsubscribing', async () => {

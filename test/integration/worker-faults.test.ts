@@ -156,6 +156,33 @@ inBothModes('workers under failure', (mode) => {
     }
   })
 
+  it('runs a schedule once after downtime, not once per missed tick', async () => {
+    const tick = [{ id: 'pam-test-catch-up', task: 'ops.ping' as const, pattern: '* * * * * *' }]
+    const queue = producer.queues.get('notifications')
+    assert.ok(queue)
+    const ofSchedule = (jobs: Job[]) => jobs.filter((job) => job.repeatJobKey === 'pam-test-catch-up')
+    await syncSchedules(producer, harness.deps.logger, tick)
+    try {
+      // No worker for 3.5 s: about three ticks pass while nothing runs.
+      await sleep(3_500)
+      const waiting = ofSchedule(await queue.getJobs(['waiting', 'prioritized', 'delayed']))
+      assert.equal(waiting.length, 1, 'one pending run, not a backlog')
+
+      const consumer = consume(['notifications'], { 'ops.ping': route({ queue: 'notifications' }) }, 4)
+      await eventually(
+        async () => (ofSchedule(await queue.getCompleted(0, 100)).length > 0 ? true : undefined),
+        10_000,
+        'the catch-up run',
+      )
+      await sleep(300)
+      const ran = ofSchedule(await queue.getCompleted(0, 100))
+      assert.ok(ran.length <= 2, `${ran.length} runs within 0.3 s of the catch-up`)
+      await consumer.close(5_000)
+    } finally {
+      await syncSchedules(producer, harness.deps.logger, [])
+    }
+  })
+
   it('finishes the active job on SIGTERM, then exits 0', async () => {
     const env = workerEnv()
     const worker = spawnPam(['worker', '--queues', 'notifications'], env)
