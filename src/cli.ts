@@ -8,6 +8,7 @@ import { runRetryCommand } from './commands/retry.js'
 import { type Config, ConfigError, describeMode, loadConfig, workerQueues } from './config.js'
 import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
 import { startApi } from './roles/api.js'
+import { withMetricsEndpoint } from './roles/metrics-endpoint.js'
 import { runRole } from './roles/run.js'
 import { startScheduler } from './roles/scheduler.js'
 import { startWorker } from './roles/worker.js'
@@ -98,10 +99,14 @@ async function dispatch(argv: string[]): Promise<void> {
       return runRole(config, 'api', startApi)
     case 'worker': {
       const options = workerOptions(config, rest)
-      return runRole(config, 'worker', (deps, signal) => startWorker(deps, signal, options))
+      return runRole(
+        config,
+        'worker',
+        withMetricsEndpoint('pam-worker', (deps, signal) => startWorker(deps, signal, options)),
+      )
     }
     case 'scheduler':
-      return runRole(config, 'scheduler', startScheduler)
+      return runRole(config, 'scheduler', withMetricsEndpoint('pam-scheduler', startScheduler))
     case 'migrate':
       return runMigrateCommand(config, rest[0])
     case 'inspect':

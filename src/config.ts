@@ -59,6 +59,14 @@ const OriginList = Type.Codec(
 export const EnvSchema = Type.Object({
   ENVIRONMENT: Type.Enum(ENVIRONMENTS, { default: 'development', description: 'deployment environment' }),
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8000, description: 'API listen port' }),
+  METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      description:
+        'pam worker and pam scheduler serve their own /metrics (internal token) and /health on this port; the API serves them on PORT',
+    }),
+  ),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'API listen address' }),
   DATABASE_URL: Type.Optional(
     Url(['postgres', 'postgresql'], 'PostgreSQL URL; unset: embedded PostgreSQL under PAM_HOME', {

@@ -49,7 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   registerErrorHandler(app)
   await app.register(healthRoutes(deps))
-  await app.register(metricsRoutes(deps))
+  await app.register(metricsRoutes({ ...deps, store: deps }))
   await app.register(queueDashboard(deps))
   return app
 }

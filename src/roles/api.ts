@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { isProduction } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
+import { listenOrExplain } from '../http/listen.js'
 import { createProducer, type Producer } from '../jobs/producer.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
@@ -26,17 +27,10 @@ export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInst
 export async function startApi(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
   const producer = createProducer(deps.backend, deps.logger)
   const app = await buildApiApp(deps, producer)
-  try {
-    await app.listen({ host: deps.config.HOST, port: deps.config.PORT })
-  } catch (error) {
-    await app.close()
+  await listenOrExplain(app, deps.config.HOST, deps.config.PORT, 'PORT').catch(async (error) => {
     await producer.close()
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') throw new Error(`port ${deps.config.PORT} is already in use (set PORT to another one)`)
-    if (code === 'EACCES') throw new Error(`not allowed to listen on port ${deps.config.PORT} (set PORT above 1024)`)
-    if (code === 'EADDRNOTAVAIL') throw new Error(`HOST ${deps.config.HOST} is not an address of this machine`)
     throw error
-  }
+  })
   waitForStore(deps, signal).catch(() => undefined)
   return {
     async stop() {

@@ -154,7 +154,10 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     // Monitor sweeps not built yet have no scheduler anywhere: nothing reports them as running.
     for (const [, queue] of producer.queues) {
       const ids = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key)
-      assert.ok(ids.every((id) => id === 'pam-housekeeping'), `schedulers: ${ids.join(', ')}`)
+      assert.ok(
+        ids.every((id) => id === 'pam-housekeeping'),
+        `schedulers: ${ids.join(', ')}`,
+      )
     }
   })
 

@@ -2,13 +2,21 @@ import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Job } from 'bullmq'
+import parsePrometheus from 'parse-prometheus-text-format'
 import { type Consumer, startConsumer } from '../../src/jobs/consumer.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import type { QueueName } from '../../src/jobs/queues.js'
 import { BACKOFF_TYPE, type Route } from '../../src/jobs/routing.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
-import { eventually, type Harness, inBothModes, startHarness, testEnv } from '../helpers/harness.js'
-import { spawnPam } from '../helpers/process.js'
+import {
+  eventually,
+  type Harness,
+  inBothModes,
+  startHarness,
+  TEST_INTERNAL_TOKEN,
+  testEnv,
+} from '../helpers/harness.js'
+import { freePort, spawnPam } from '../helpers/process.js'
 
 const route = (overrides: Partial<Route>): Route => ({
   queue: 'analytics',
@@ -190,6 +198,33 @@ inBothModes('workers under failure', (mode) => {
     await eventually(async () => ((await job?.getState()) === 'active' ? true : undefined), 20_000, 'the job to start')
     assert.equal(await worker.stop('SIGTERM'), 0, worker.output())
     assert.equal(await job?.getState(), 'completed')
+  })
+
+  it("serves a worker process's own job counters on METRICS_PORT, behind the internal token", async () => {
+    const port = await freePort()
+    const worker = spawnPam(['worker', '--queues', 'notifications'], { ...workerEnv(), METRICS_PORT: String(port) })
+    try {
+      const job = await producer.queues.get('notifications')?.add('ops.ping', {}, { priority: 1 })
+      assert.equal(await settled(job), 'completed')
+      const url = `http://127.0.0.1:${port}/metrics`
+      const counted = await eventually(
+        async () => {
+          const response = await fetch(url, { headers: { authorization: `Bearer ${TEST_INTERNAL_TOKEN}` } })
+          const family = parsePrometheus(await response.text()).find((f) => f.name === 'pam_jobs_total')
+          const sample = family?.metrics.find(
+            (m) => 'labels' in m && m.labels?.task === 'ops.ping' && m.labels?.outcome === 'completed',
+          )
+          return sample && 'value' in sample && Number(sample.value) >= 1 ? sample : undefined
+        },
+        20_000,
+        "the worker's pam_jobs_total",
+      )
+      assert.equal('labels' in counted && counted.labels?.queue, 'notifications')
+      assert.equal((await fetch(url)).status, 401)
+      assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200)
+    } finally {
+      assert.equal(await worker.stop('SIGTERM'), 0, worker.output())
+    }
   })
 
   it('re-runs the job of a worker killed with kill -9 once another worker starts', async () => {

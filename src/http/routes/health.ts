@@ -47,19 +47,27 @@ const Heartbeats = Type.Object({
   timestamp: Type.String({ format: 'date-time' }),
 })
 
-/** Liveness (no dependency touched), readiness (every dependency, bounded) and live workers. */
-export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToken: string }) {
+/** Liveness: the process answers; no dependency touched. Every role that listens serves it. */
+export function livenessRoutes(service: string) {
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     const health = async () => ({
       status: 'healthy' as const,
       timestamp: new Date().toISOString(),
-      service: SERVICE,
+      service,
       version: VERSION,
     })
     for (const url of ['/health', '/api/health']) {
       app.get(url, { schema: { tags: ['operations'], response: { 200: Health } } }, health)
     }
+  }
+}
+
+/** Liveness, readiness (every dependency, bounded) and live workers. */
+export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToken: string }) {
+  return async (fastify: FastifyInstance) => {
+    await fastify.register(livenessRoutes(SERVICE))
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
     app.get(
       '/ready',

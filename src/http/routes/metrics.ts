@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Db } from '../../db/database.js'
 import { liveProcesses } from '../../heartbeats/heartbeat-repository.js'
 import { type Queues, queueCounts } from '../../jobs/inspection.js'
@@ -6,35 +6,41 @@ import { QUEUE_NAMES } from '../../jobs/queues.js'
 import type { Metrics } from '../../metrics/metrics.js'
 import { requireInternalToken } from '../plugins/internal-auth.js'
 
+interface Store {
+  db: Db
+  queues: Queues
+}
+
 /**
- * Prometheus text at /metrics (internal token). Queue depths and live workers are read from the
- * stores at scrape time, so any API replica reports the whole deployment's figures for them.
+ * Prometheus text at /metrics (internal token). With `store`, queue depths and live workers are
+ * read from the stores at scrape time, so any API replica reports the whole deployment's figures
+ * for them; a worker's or scheduler's own endpoint leaves them out (scraping both would double them).
  */
-export function metricsRoutes(deps: { db: Db; queues: Queues; metrics: Metrics; internalToken: string }) {
-  const { metrics } = deps
+export function metricsRoutes(deps: { metrics: Metrics; internalToken: string; store?: Store }) {
+  const { metrics, store } = deps
   return async (app: FastifyInstance) => {
     app.get('/metrics', { preHandler: requireInternalToken(deps.internalToken) }, async (request, reply) => {
-      const [counts, live] = await Promise.all([
-        queueCounts(deps.queues).catch((error) => {
-          request.log.warn({ err: (error as Error).message }, 'queue counts unavailable for /metrics')
-          return []
-        }),
-        liveProcesses(deps.db).catch(() => undefined),
-      ])
-      metrics.queueJobs.reset()
-      for (const { queue, counts: byState } of counts) {
-        for (const [state, count] of Object.entries(byState)) metrics.queueJobs.set({ queue, state }, count)
-      }
-      metrics.workersAlive.reset()
-      if (live) {
-        for (const queue of QUEUE_NAMES) {
-          metrics.workersAlive.set(
-            { queue },
-            live.filter((p) => p.role === 'worker' && p.queues.includes(queue)).length,
-          )
-        }
-      }
+      if (store) await readStoreFigures(store, metrics, request.log)
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
     })
+  }
+}
+
+async function readStoreFigures(store: Store, metrics: Metrics, log: FastifyBaseLogger): Promise<void> {
+  const [counts, live] = await Promise.all([
+    queueCounts(store.queues).catch((error) => {
+      log.warn({ err: (error as Error).message }, 'queue counts unavailable for /metrics')
+      return []
+    }),
+    liveProcesses(store.db).catch(() => undefined),
+  ])
+  metrics.queueJobs.reset()
+  for (const { queue, counts: byState } of counts) {
+    for (const [state, count] of Object.entries(byState)) metrics.queueJobs.set({ queue, state }, count)
+  }
+  metrics.workersAlive.reset()
+  if (!live) return
+  for (const queue of QUEUE_NAMES) {
+    metrics.workersAlive.set({ queue }, live.filter((p) => p.role === 'worker' && p.queues.includes(queue)).length)
   }
 }

@@ -1,0 +1,23 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
+import { registerErrorHandler } from './plugins/error-handler.js'
+import { livenessRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
+
+/**
+ * What a worker or scheduler process serves on METRICS_PORT: its own job counters, durations and
+ * process figures for Prometheus, and liveness for a container health check.
+ */
+export async function buildMetricsApp(deps: {
+  service: string
+  metrics: Metrics
+  internalToken: string
+  logger: Logger
+}): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true })
+  registerErrorHandler(app)
+  await app.register(livenessRoutes(deps.service))
+  await app.register(metricsRoutes(deps))
+  return app
+}
