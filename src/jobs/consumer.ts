@@ -37,24 +37,33 @@ const METRICS_MINUTES = 24 * 60
 // An exclusive task's lease outlives its time limit a little, so a slow release cannot free it early.
 const LEASE_MARGIN_MS = 60_000
 
-function runWithTimeLimit(
+/**
+ * Runs a handler with its task's time limit and BullMQ's cancellation: the handler's signal aborts
+ * and the job fails at once, even if the handler ignores the signal. The timer is cleared when the
+ * job ends, so a busy worker does not hold one pending timer per recent job.
+ */
+async function runWithTimeLimit(
   route: Route,
   job: Job,
   run: (signal: AbortSignal) => Promise<unknown>,
-  signal?: AbortSignal,
-) {
-  const limit = AbortSignal.timeout(route.timeoutMs)
-  const jobSignal = signal ? AbortSignal.any([signal, limit]) : limit
-  return Promise.race([
-    run(jobSignal),
-    new Promise<never>((_, reject) =>
-      jobSignal.addEventListener(
-        'abort',
-        () => reject(new Error(`${job.name} exceeded its time limit of ${route.timeoutMs} ms or was cancelled`)),
-        { once: true },
-      ),
-    ),
-  ])
+  cancel?: AbortSignal,
+): Promise<unknown> {
+  const limit = new AbortController()
+  const timer = setTimeout(
+    () => limit.abort(new Error(`${job.name} exceeded its time limit of ${route.timeoutMs} ms`)),
+    route.timeoutMs,
+  )
+  const onCancel = () => limit.abort(new Error(`${job.name} was cancelled`))
+  cancel?.addEventListener('abort', onCancel, { once: true })
+  const aborted = new Promise<never>((_, reject) =>
+    limit.signal.addEventListener('abort', () => reject(limit.signal.reason), { once: true }),
+  )
+  try {
+    return await Promise.race([run(limit.signal), aborted])
+  } finally {
+    clearTimeout(timer)
+    cancel?.removeEventListener('abort', onCancel)
+  }
 }
 
 /** Starts one BullMQ worker per queue; each job is dispatched to its task's handler by name. */

@@ -107,6 +107,30 @@ inBothModes('workers under failure', (mode) => {
     await consumer.close(5_000)
   })
 
+  it('fails a task that runs past its time limit, aborting the signal its handler holds', async () => {
+    let sawAbort = false
+    const consumer = consume(['analytics'], {
+      'test.slow': route({
+        timeoutMs: 300,
+        attempts: 1,
+        handler: async (_data, context) => {
+          context.signal.addEventListener('abort', () => {
+            sawAbort = true
+          })
+          await sleep(3_000)
+          return { ok: true }
+        },
+      }),
+    })
+    const job = await producer.queues.get('analytics')?.add('test.slow', {}, { priority: 5 })
+    assert.equal(await settled(job), 'failed')
+    const failed = await producer.queues.get('analytics')?.getJob(job?.id ?? '')
+    assert.match(failed?.failedReason ?? '', /exceeded its time limit of 300 ms/)
+    assert.ok(failed?.finishedOn && failed.processedOn && failed.finishedOn - failed.processedOn < 2_000)
+    assert.equal(sawAbort, true)
+    await consumer.close(5_000)
+  })
+
   it('runs an exclusive task once at a time: an overlapping run is skipped, not queued', async () => {
     let running = 0
     let most = 0
