@@ -5,6 +5,7 @@ import { runInspectCommand } from './commands/inspect.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { UsageError } from './commands/ops-deps.js'
 import { runRetryCommand } from './commands/retry.js'
+import { runTokenCommand } from './commands/token.js'
 import { type Config, ConfigError, describeMode, loadConfig, workerQueues } from './config.js'
 import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
 import { startApi } from './roles/api.js'
@@ -30,6 +31,8 @@ operations
                               run any task by name (e.g. ops.ping), optionally waiting for its result
   retry <jobId> | --all-failed [--queue Q]
                               put failed jobs back in their queue
+  token --user <uuid> [--ttl 1h]
+                              mint a dev user token from the configured JWT_SECRET (not in production)
   config check                validate the environment and print the mode PAM would run in
   config docs                 print the configuration table (Markdown) from the schema
 `
@@ -115,6 +118,8 @@ async function dispatch(argv: string[]): Promise<void> {
       return runCallCommand(config, rest)
     case 'retry':
       return runRetryCommand(config, rest)
+    case 'token':
+      return runTokenCommand(config, rest)
     case 'config':
       if (rest[0] === 'docs') {
         process.stdout.write(`${configDocs()}\n`)

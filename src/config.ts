@@ -93,6 +93,12 @@ export const EnvSchema = Type.Object({
     }),
   ),
   CORS_ORIGINS: Type.Optional(OriginList),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 300,
+    description: 'requests per minute to /v1 per user (per IP without a token); shared through Redis in Redis mode',
+  }),
   LOG_LEVEL: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level' }),
   WORKER_QUEUES: Type.Optional(QueueList),
   WORKER_CONCURRENCY: Type.Integer({

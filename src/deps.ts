@@ -4,7 +4,7 @@ import { createRedisBackend } from './backend/redis.js'
 import { type Config, redisUrl } from './config.js'
 import { createDatabase, type Db } from './db/database.js'
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js'
-import { loadDevSecrets } from './local/dev-secrets.js'
+import { type DevSecrets, loadDevSecrets } from './local/dev-secrets.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 
@@ -27,7 +27,8 @@ export interface Deps {
   close(): Promise<void>
 }
 
-export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
+/** The secrets in use: from the environment, else (outside production) generated once under PAM_HOME. */
+export async function resolveSecrets(config: Config): Promise<{ secrets: Secrets; dev?: DevSecrets }> {
   const needsDevSecrets = !config.DATABASE_URL || !config.INTERNAL_TOKEN || (!config.JWT_SECRET && !config.JWT_JWKS_URL)
   // Production never reaches the dev secrets: config refuses it without all three.
   const dev = needsDevSecrets ? await loadDevSecrets(config.PAM_HOME) : undefined
@@ -35,6 +36,11 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     jwtSecret: config.JWT_SECRET ?? (config.JWT_JWKS_URL ? undefined : dev?.jwtSecret),
     internalToken: config.INTERNAL_TOKEN ?? dev?.internalToken ?? '',
   }
+  return { secrets, dev }
+}
+
+export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
+  const { secrets, dev } = await resolveSecrets(config)
 
   let embedded: EmbeddedDatabase | undefined
   if (!config.DATABASE_URL) {

@@ -1,4 +1,5 @@
 import type { IQueueBackend, JobProgress, Processor, Queue, Worker, WorkerOptions } from 'bullmq'
+import type { Redis } from 'ioredis'
 import type { QueueName } from '../jobs/queues.js'
 
 // The connection type differs per backend (ioredis, pg) and BullMQ's classes are invariant in
@@ -26,6 +27,11 @@ export interface QueueBackend {
   readonly bus: Bus
   createQueue(name: QueueName): PamQueue
   createWorker(name: QueueName, processor: Processor, settings: WorkerSettings): PamWorker
+  /**
+   * Redis mode only: a fail-fast connection for small shared state (rate-limit counters, the
+   * provider cache). Postgres-only mode keeps that state in memory or in PostgreSQL instead.
+   */
+  readonly redis?: Redis
   /** Redis mode only: a PING bounded by a timeout; Postgres-only mode has no Redis to ask. */
   pingRedis?(timeoutMs: number): Promise<void>
   /** Creates or upgrades what the backend keeps in its store (BullMQ's schema in PostgreSQL). */

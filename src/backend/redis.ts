@@ -30,6 +30,7 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
   return {
     kind: 'redis',
     bus,
+    redis: producer,
     createQueue: (name) => new Queue(name, { connection: producer, prefix }),
     createWorker: (name, processor, settings) =>
       new Worker(name, processor, {

@@ -11,6 +11,14 @@ export interface DatabaseHandle {
   close(): Promise<void>
 }
 
+// DATE columns stay 'YYYY-MM-DD' strings: pg's default turns them into a Date at local midnight,
+// which shifts the day in any timezone west of UTC.
+const DATE_OID = 1082
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === DATE_OID ? (value: string) => value : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+}
+
 /** Rows hold timestamps as Date and NUMERIC money as exact strings (pg's defaults, kept on purpose). */
 export function createDatabase(
   url: string,
@@ -23,6 +31,7 @@ export function createDatabase(
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     application_name: options.name ?? 'pam',
+    types,
   })
   // An idle client losing its server emits here; without a listener that would crash the process.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'database connection lost; the pool reconnects'))

@@ -129,7 +129,8 @@ export interface IdempotencyKeysTable {
   path: string
   status_code: number | null
   response_body: JSONColumnType<object> | null
-  created_at: CreatedAt
+  /** Updatable: a key taken over after 24 h (or abandoned mid-request) starts its day again. */
+  created_at: UpdatedAt
   completed_at: Timestamp | null
 }
 

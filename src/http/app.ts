@@ -1,17 +1,26 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
+import { registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { v1Routes } from './routes/v1/index.js'
 
 export interface AppDeps {
   db: Db
+  verifier: TokenVerifier
+  /** CORS: see allowedOrigins. */
+  corsOrigin: ReturnType<typeof allowedOrigins>
+  rateLimitPerMinute: number
+  redisPrefix: string
   backend: QueueBackend
   queues: Queues
   metrics: Metrics
@@ -33,7 +42,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Unknown fields are rejected (with their name), not silently dropped; every problem is reported.
     ajv: {
-      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+      customOptions: {
+        removeAdditional: false,
+        allErrors: true,
+        coerceTypes: 'array',
+        useDefaults: true,
+        // multipleOf 0.01 by division is wrong for floats (19.99 / 0.01 = 1998.9999…).
+        multipleOfPrecision: 9,
+      },
     },
   })
   app.addHook('onSend', async (request, reply) => {
@@ -48,7 +64,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     )
   })
   registerErrorHandler(app)
-  await app.register(healthRoutes(deps))
+  // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
+  await app.register(async (api) => {
+    await registerOpenApi(api)
+    await registerCrossOrigin(api, deps.corsOrigin)
+    await api.register(healthRoutes(deps))
+    await api.register(
+      v1Routes({
+        db: deps.db,
+        verifier: deps.verifier,
+        rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
+      }),
+    )
+  })
   await app.register(metricsRoutes({ ...deps, store: deps }))
   await app.register(queueDashboard(deps))
   return app

@@ -1,4 +1,4 @@
-import Type from 'typebox'
+import Type, { type TSchema } from 'typebox'
 
 /** The error body every 4xx/5xx carries (API.md). */
 export const ErrorBody = Type.Object({
@@ -6,3 +6,40 @@ export const ErrorBody = Type.Object({
   message: Type.String(),
   details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), problem: Type.String() }))),
 })
+
+export const Uuid = (description: string) => Type.String({ format: 'uuid', description })
+export const Time = (description: string) => Type.String({ format: 'date-time', description })
+export const IdParams = Type.Object({ id: Uuid('the resource id') })
+
+const ERROR_RESPONSES = {
+  400: 'bad input: every bad field is named in details',
+  401: 'no token, or a token that is not a valid user token',
+  404: 'not found, or not yours',
+  409: 'a request with this Idempotency-Key is still in progress',
+  413: 'body over 1 MiB',
+  415: 'body is not JSON',
+  422: 'Idempotency-Key reused with a different body',
+  429: 'rate limited: see Retry-After',
+  503: 'a dependency is down; try again shortly',
+} as const
+
+type SchemaParts = {
+  summary: string
+  tags: string[]
+  params?: TSchema
+  querystring?: TSchema
+  body?: TSchema
+  response: Record<number, TSchema>
+}
+
+/** A /v1 route's schema: its own parts plus the bearer requirement and every error it can answer. */
+export function v1Schema<S extends SchemaParts>(parts: S) {
+  const errors = Object.fromEntries(
+    Object.entries(ERROR_RESPONSES).map(([status, description]) => [status, { ...ErrorBody, description }]),
+  )
+  return {
+    ...parts,
+    security: [{ bearerAuth: [] }],
+    response: { ...errors, ...parts.response } as S['response'],
+  }
+}

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify'
+import { createTokenVerifier } from '../auth/token-verifier.js'
 import { isProduction } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
 import { listenOrExplain } from '../http/listen.js'
+import { allowedOrigins } from '../http/plugins/cross-origin.js'
 import { createProducer, type Producer } from '../jobs/producer.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
@@ -11,6 +13,15 @@ import { waitForStore } from './wait-for-store.js'
 export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInstance> {
   return buildApp({
     db: deps.db,
+    verifier: createTokenVerifier({
+      secret: deps.secrets.jwtSecret,
+      jwksUrl: deps.config.JWT_JWKS_URL,
+      audience: deps.config.JWT_AUDIENCE,
+      issuer: deps.config.JWT_ISSUER,
+    }),
+    corsOrigin: allowedOrigins(deps.config.CORS_ORIGINS, deps.config.ENVIRONMENT === 'development'),
+    rateLimitPerMinute: deps.config.RATE_LIMIT_PER_MINUTE,
+    redisPrefix: deps.config.REDIS_PREFIX,
     backend: deps.backend,
     queues: producer.queues,
     metrics: deps.metrics,

@@ -31,6 +31,16 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'unavailable',
 }
 
+// A database rule caught what validation let through (a row deleted meanwhile, a value out of a
+// column's range): the client's request, not our fault. The message never echoes SQL.
+const REFUSED_BY_DATABASE: Record<string, { status: number; code: ErrorCode; message: string }> = {
+  '23503': { status: 404, code: 'not_found', message: 'a resource this request refers to does not exist' },
+  '23514': { status: 400, code: 'bad_request', message: 'a value breaks a rule of this resource' },
+  '22003': { status: 400, code: 'bad_request', message: 'a number is out of range' },
+  '22007': { status: 400, code: 'bad_request', message: 'a date or time is not valid' },
+  '22008': { status: 400, code: 'bad_request', message: 'a date or time is out of range' },
+}
+
 function isUnavailable(error: Error & { code?: string }) {
   return (
     (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
@@ -75,6 +85,11 @@ export function registerErrorHandler(app: FastifyInstance) {
         message: `invalid ${error.validationContext ?? 'request'}: ${details.map((d) => `${d.field} ${d.problem}`).join('; ')}`,
         details,
       })
+    }
+    const refused = REFUSED_BY_DATABASE[(error as { code?: string }).code ?? '']
+    if (refused) {
+      request.log.info({ err: error.message }, 'the database refused a write')
+      return reply.code(refused.status).send({ error: refused.code, message: refused.message })
     }
     if (isUnavailable(error)) {
       request.log.warn({ err: error.message }, 'a dependency is unavailable')

@@ -1,0 +1,79 @@
+import { type ExpressionBuilder, sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { AlertKind, AlertPriority, Database } from '../db/schema.js'
+import { toIso } from '../resources/mapping.js'
+import { type Filter, ownedResource } from '../resources/owned-rows.js'
+
+export interface Alert {
+  id: string
+  kind: AlertKind
+  priority: AlertPriority
+  title: string
+  body: string
+  data: Record<string, unknown>
+  createdAt: string
+  expiresAt: string | null
+  readAt: string | null
+  dismissedAt: string | null
+  resolvedAt: string | null
+}
+
+export interface AlertFilter {
+  status: 'open' | 'all'
+  kind?: AlertKind
+  unread?: boolean
+  since?: string
+}
+
+/** Alerts are written by the alert store (monitors); readers only list, read and dismiss them. */
+export const alerts = ownedResource('alerts', {
+  sortColumn: 'created_at',
+  touch: false,
+  toItem: (row): Alert => ({
+    id: row.id,
+    kind: row.kind,
+    priority: row.priority,
+    title: row.title,
+    body: row.body,
+    data: row.data,
+    createdAt: toIso(row.created_at) ?? '',
+    expiresAt: toIso(row.expires_at),
+    readAt: toIso(row.read_at),
+    dismissedAt: toIso(row.dismissed_at),
+    resolvedAt: toIso(row.resolved_at),
+  }),
+  columns: (input: Partial<{ readAt: string; dismissedAt: string }>) => ({
+    ...(input.readAt ? { read_at: sql`coalesce(read_at, ${input.readAt}::timestamptz)` } : {}),
+    ...(input.dismissedAt ? { dismissed_at: sql`coalesce(dismissed_at, ${input.dismissedAt}::timestamptz)` } : {}),
+  }),
+})
+
+/** Open: neither resolved nor dismissed, and not past its expiry. */
+const isOpen = (eb: ExpressionBuilder<Database, 'alerts'>) =>
+  eb.and([
+    eb('resolved_at', 'is', null),
+    eb('dismissed_at', 'is', null),
+    eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]),
+  ])
+
+export const alertFilter =
+  (filter: AlertFilter): Filter =>
+  (query) => {
+    let q = filter.status === 'open' ? query.where((eb) => isOpen(eb)) : query
+    if (filter.kind) q = q.where('kind', '=', filter.kind)
+    if (filter.unread) q = q.where('read_at', 'is', null)
+    if (filter.since) q = q.where('created_at', '>', filter.since)
+    return q
+  }
+
+/** Marks every open, unread alert of the user read; returns how many changed. */
+export async function readAllOpen(db: Db, userId: string): Promise<number> {
+  const result = await db
+    .updateTable('alerts')
+    .set({ read_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null)
+    .where((eb) => isOpen(eb))
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}

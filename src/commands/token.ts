@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util'
+import { mintDevToken } from '../auth/dev-token.js'
+import { type Config, isProduction } from '../config.js'
+import { resolveSecrets } from '../deps.js'
+import { UsageError } from './ops-deps.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const TTL = /^\d+\s*(s|sec|m|min|h|hr|hour|d|day)s?$/i
+
+/** `pam token --user <uuid> [--ttl 1h]`: a dev user token from the configured HS256 secret. */
+export async function runTokenCommand(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { user: { type: 'string' }, ttl: { type: 'string', default: '1h' } },
+    strict: true,
+  })
+  if (isProduction(config))
+    throw new UsageError('refusing to mint tokens in production: users sign in with your identity provider')
+  if (config.JWT_JWKS_URL) {
+    throw new UsageError(
+      'tokens are verified with JWT_JWKS_URL: mint them with the identity provider that owns those keys',
+    )
+  }
+  if (!values.user || !UUID.test(values.user)) throw new UsageError('--user must be a user id (a UUID)')
+  if (!TTL.test(values.ttl)) throw new UsageError('--ttl must be a duration such as 30m, 1h or 7d')
+  const { secrets } = await resolveSecrets(config)
+  const token = await mintDevToken({
+    secret: secrets.jwtSecret ?? '',
+    userId: values.user.toLowerCase(),
+    ttl: values.ttl,
+    audience: config.JWT_AUDIENCE,
+    issuer: config.JWT_ISSUER,
+  })
+  process.stdout.write(`${token}\n`)
+}

@@ -1,0 +1,47 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { InvalidTokenError, KeySetUnavailableError, type TokenVerifier } from '../../auth/token-verifier.js'
+import type { Db } from '../../db/database.js'
+import { ensureUser } from '../../users/user-repository.js'
+import { HttpError } from '../errors.js'
+import { bearerToken } from './internal-auth.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified token's `sub`: every /v1 query is scoped by it. */
+    userId: string
+  }
+}
+
+// Users seen by this process: their row exists, so the insert is skipped. Bounded; cleared when full.
+const KNOWN_USERS_MAX = 50_000
+
+/**
+ * An onRequest hook for /v1: a valid user token or 401 with `WWW-Authenticate: Bearer`. The user
+ * row is created on first use. WebSocket clients may pass the token as `?access_token=`.
+ */
+export function authenticate(deps: { verifier: TokenVerifier; db: Db }) {
+  const known = new Set<string>()
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = bearerToken(request) ?? (request.query as { access_token?: string } | undefined)?.access_token
+    if (!token) throw refuse(reply, 'a Bearer token is required (Authorization: Bearer <JWT>)')
+    let userId: string
+    try {
+      ;({ userId } = await deps.verifier.verify(token))
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw refuse(reply, error.message, 'invalid_token')
+      if (error instanceof KeySetUnavailableError) throw new HttpError(503, 'unavailable', error.message)
+      throw error
+    }
+    if (!known.has(userId)) {
+      await ensureUser(deps.db, userId)
+      if (known.size >= KNOWN_USERS_MAX) known.clear()
+      known.add(userId)
+    }
+    request.userId = userId
+  }
+}
+
+function refuse(reply: FastifyReply, message: string, error?: 'invalid_token') {
+  reply.header('WWW-Authenticate', error ? `Bearer realm="pam", error="${error}"` : 'Bearer realm="pam"')
+  return new HttpError(401, 'unauthorized', message)
+}

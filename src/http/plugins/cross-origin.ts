@@ -1,0 +1,35 @@
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import type { FastifyInstance } from 'fastify'
+
+// Browser apps on a developer's machine (Vite, CRA, Next dev servers) when no allowlist is set.
+const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/
+
+/**
+ * Which origins a browser may call from: the CORS_ORIGINS allowlist; unset, local dev servers in
+ * development and no one elsewhere. Config refuses "*" in production; tokens travel in a header,
+ * never cookies, so credentials are never allowed.
+ */
+export function allowedOrigins(origins: readonly string[] | undefined, development: boolean) {
+  if (origins && origins.length > 0) return origins.includes('*') ? '*' : [...origins]
+  return development ? [LOCAL_ORIGIN] : false
+}
+
+export async function registerCrossOrigin(app: FastifyInstance, origin: ReturnType<typeof allowedOrigins>) {
+  await app.register(cors, {
+    origin,
+    credentials: false,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    exposedHeaders: [
+      'Retry-After',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+      'Idempotent-Replayed',
+      'X-Request-Id',
+    ],
+    maxAge: 600,
+  })
+  await app.register(helmet)
+}

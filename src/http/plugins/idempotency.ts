@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import type { Db } from '../../db/database.js'
+import { claimKey, completeKey, releaseKey } from '../../idempotency/idempotency-repository.js'
+import { HttpError } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set while this request holds an Idempotency-Key claim, until its response is stored. */
+    idempotencyKey?: string
+  }
+}
+
+/**
+ * `Idempotency-Key` on POST (IETF httpapi draft, Stripe's practice): the same key and request
+ * within 24 h gets the first response again with `Idempotent-Replayed: true` and writes nothing;
+ * another body → 422; while the first is still running → 409. Kept in PostgreSQL, so it holds
+ * across restarts and replicas. A 5xx frees the key, so the client's retry runs for real.
+ * Added to the instance it is given (the /v1 scope), after authentication and validation.
+ */
+export function registerIdempotency(app: FastifyInstance, db: Db) {
+  app.addHook('preHandler', async (request, reply) => {
+    const key = request.headers['idempotency-key']
+    if (request.method !== 'POST' || key === undefined) return
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+      throw new HttpError(400, 'bad_request', 'invalid headers: Idempotency-Key must be 1 to 255 characters', [
+        { field: 'Idempotency-Key', problem: 'must be 1 to 255 characters' },
+      ])
+    }
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([request.routeOptions.url, request.params, request.body ?? null]))
+      .digest('hex')
+    const claim = await claimKey(db, {
+      userId: request.userId,
+      key,
+      requestHash,
+      method: request.method,
+      path: request.url,
+    })
+    switch (claim.kind) {
+      case 'claimed':
+        request.idempotencyKey = key
+        return
+      case 'replay':
+        return reply.code(claim.statusCode).header('Idempotent-Replayed', 'true').send(claim.body)
+      case 'mismatch':
+        throw new HttpError(
+          422,
+          'idempotency_key_reused',
+          'this Idempotency-Key was already used with a different request; use a new key',
+        )
+      case 'in-flight':
+        throw new HttpError(409, 'conflict', 'a request with this Idempotency-Key is still in progress; retry shortly')
+    }
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const key = request.idempotencyKey
+    if (!key) return payload
+    request.idempotencyKey = undefined
+    const stored =
+      reply.statusCode >= 500
+        ? releaseKey(db, request.userId, key)
+        : completeKey(db, request.userId, key, {
+            statusCode: reply.statusCode,
+            body: typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null,
+          })
+    await stored.catch((error) =>
+      request.log.error({ err: (error as Error).message }, 'could not store the idempotent response'),
+    )
+    return payload
+  })
+}

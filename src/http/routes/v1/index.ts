@@ -1,0 +1,67 @@
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { TokenVerifier } from '../../../auth/token-verifier.js'
+import type { Db } from '../../../db/database.js'
+import { HttpError } from '../../errors.js'
+import { authenticate } from '../../plugins/authenticate.js'
+import { registerIdempotency } from '../../plugins/idempotency.js'
+import { alertRoutes } from './alerts.js'
+import { budgetRoutes } from './budgets.js'
+import { contextSignalRoutes } from './context-signals.js'
+import { expenseRoutes } from './expenses.js'
+import { fuelReadingRoutes } from './fuel-readings.js'
+import { maintenanceItemRoutes } from './maintenance-items.js'
+import { meRoutes } from './me.js'
+import { tripRoutes } from './trips.js'
+import { vehicleRoutes } from './vehicles.js'
+
+export interface V1Deps {
+  db: Db
+  verifier: TokenVerifier
+  rateLimit: { perMinute: number; redis?: Redis; prefix: string }
+}
+
+/**
+ * The traveller API. In order, per request: the token is verified (onRequest), the user's rate
+ * limit is counted (preValidation), the body is validated, the Idempotency-Key is claimed
+ * (preHandler), the route runs.
+ */
+export function v1Routes(deps: V1Deps) {
+  return async (app: FastifyInstance) => {
+    app.decorateRequest('userId', '')
+    app.addHook('onRequest', authenticate(deps))
+    await app.register(rateLimit, {
+      max: deps.rateLimit.perMinute,
+      timeWindow: 60_000,
+      hook: 'preValidation',
+      keyGenerator: (request) => request.userId || request.ip,
+      // Shared by every API replica in Redis mode; per process otherwise (DESIGN: Postgres-only mode).
+      ...(deps.rateLimit.redis
+        ? { redis: deps.rateLimit.redis, nameSpace: `${deps.rateLimit.prefix}:rate-limit:` }
+        : {}),
+      // Redis down: serve the request rather than refuse everyone.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(
+          429,
+          'rate_limited',
+          `rate limit of ${context.max} requests per minute reached; retry in ${context.after}`,
+        ),
+    })
+    registerIdempotency(app, deps.db)
+    for (const routes of [
+      meRoutes,
+      vehicleRoutes,
+      fuelReadingRoutes,
+      maintenanceItemRoutes,
+      budgetRoutes,
+      expenseRoutes,
+      tripRoutes,
+      contextSignalRoutes,
+      alertRoutes,
+    ]) {
+      await app.register(routes(deps.db))
+    }
+  }
+}

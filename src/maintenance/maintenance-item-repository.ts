@@ -1,0 +1,81 @@
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import { present, toIso, toNumber } from '../resources/mapping.js'
+import { ownedResource } from '../resources/owned-rows.js'
+
+export interface MaintenanceItem {
+  id: string
+  vehicleId: string
+  name: string
+  intervalKm: number | null
+  intervalDays: number | null
+  lastDoneAt: string | null
+  lastDoneKm: number | null
+  costEstimate: number | null
+  createdAt: string
+  updatedAt: string
+}
+
+export type MaintenanceItemInput = Pick<MaintenanceItem, 'vehicleId' | 'name'> &
+  Partial<Pick<MaintenanceItem, 'intervalKm' | 'intervalDays' | 'lastDoneAt' | 'lastDoneKm' | 'costEstimate'>>
+
+export const maintenanceItems = ownedResource('maintenance_items', {
+  sortColumn: 'created_at',
+  touch: true,
+  toItem: (row): MaintenanceItem => ({
+    id: row.id,
+    vehicleId: row.vehicle_id,
+    name: row.name,
+    intervalKm: toNumber(row.interval_km),
+    intervalDays: row.interval_days,
+    lastDoneAt: toIso(row.last_done_at),
+    lastDoneKm: toNumber(row.last_done_km),
+    costEstimate: toNumber(row.cost_estimate),
+    createdAt: toIso(row.created_at) ?? '',
+    updatedAt: toIso(row.updated_at) ?? '',
+  }),
+  columns: (input: Partial<MaintenanceItemInput>) =>
+    present({
+      vehicle_id: input.vehicleId,
+      name: input.name,
+      interval_km: input.intervalKm,
+      interval_days: input.intervalDays,
+      last_done_at: input.lastDoneAt,
+      last_done_km: input.lastDoneKm,
+      cost_estimate: input.costEstimate,
+    }),
+})
+
+/**
+ * Records a service in one transaction: the item's new cycle starts, the vehicle's odometer moves
+ * forward (never back), and the item's open maintenance alerts are resolved.
+ */
+export async function recordService(
+  db: Db,
+  userId: string,
+  itemId: string,
+  service: { doneAt: string; odometerKm: number },
+): Promise<MaintenanceItem | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const item = await maintenanceItems.update(trx, userId, itemId, {
+      lastDoneAt: service.doneAt,
+      lastDoneKm: service.odometerKm,
+    })
+    if (!item) return undefined
+    await trx
+      .updateTable('vehicles')
+      .set({ odometer_km: sql`greatest(odometer_km, ${service.odometerKm})`, updated_at: new Date() })
+      .where('user_id', '=', userId)
+      .where('id', '=', item.vehicleId)
+      .execute()
+    await trx
+      .updateTable('alerts')
+      .set({ resolved_at: new Date() })
+      .where('user_id', '=', userId)
+      .where('kind', '=', 'maintenance_due')
+      .where('resolved_at', 'is', null)
+      .where(sql<boolean>`data->>'itemId' = ${itemId}`)
+      .execute()
+    return item
+  })
+}
