@@ -11,6 +11,7 @@ import { createTestDatabase, dropRedisPrefix, testRedis, uniqueName } from './se
 export type Mode = 'postgres' | 'redis'
 
 export const TEST_INTERNAL_TOKEN = 'test-internal-token-0123456789abcdef'
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123'
 
 /**
  * Registers `suite` once per deployment mode. A Redis-mode suite is skipped, with the reason,
@@ -29,7 +30,7 @@ export function testEnv(mode: Mode, databaseUrl: string, extra: Record<string, s
     DATABASE_URL: databaseUrl,
     ...(mode === 'redis' && 'url' in redis ? { REDIS_URL: redis.url } : {}),
     REDIS_PREFIX: uniqueName('pamtest'),
-    JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123',
+    JWT_SECRET: TEST_JWT_SECRET,
     INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PAM_HOME: mkdtempSync(join(tmpdir(), 'pam-test-')),
