@@ -85,7 +85,13 @@ function explain(error: unknown): Error {
   if (error instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('no key matches the token\'s "kid"')
   if (error instanceof errors.JWSSignatureVerificationFailed)
     return new InvalidTokenError('the token signature is not valid')
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error instanceof TypeError) {
+  if (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid ||
+    error instanceof TypeError ||
+    // jose reports a non-200 answer or a body that is not JSON from the key server only by message.
+    (error instanceof errors.JOSEError && /JSON Web Key Set HTTP response/.test(error.message))
+  ) {
     return new KeySetUnavailableError('the key set for verifying tokens could not be fetched')
   }
   if (error instanceof errors.JOSEError) return new InvalidTokenError('the token is malformed or not accepted')

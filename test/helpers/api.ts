@@ -40,7 +40,7 @@ export async function userToken(
   }
   for (const name of options.omit ?? []) delete claims[name]
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt()
-  if (!options.omit?.includes('exp')) jwt.setExpirationTime(options.ttl ?? '1h')
+  if (!options.omit?.includes('exp') && claims.exp === undefined) jwt.setExpirationTime(options.ttl ?? '1h')
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET))
 }
 
