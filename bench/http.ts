@@ -10,6 +10,7 @@ import autocannon from 'autocannon'
 import pg from 'pg'
 import { mintDevToken } from '../src/auth/dev-token.js'
 import { spawnPam } from '../test/helpers/process.js'
+import { withBenchDatabase } from './bench-database.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -18,13 +19,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const SECRET = randomBytes(32).toString('base64url')
 const PORT = 18_000 + Math.floor(Math.random() * 1000)
 
-async function run(mode: 'postgres' | 'redis') {
-  const name = `pam_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
+async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
+  const url = new URL(databaseUrl)
   const api = spawnPam(['api'], {
     DATABASE_URL: url.toString(),
     ...(mode === 'redis' ? { REDIS_URL, REDIS_PREFIX: `pambench${randomBytes(3).toString('hex')}` } : {}),
@@ -82,8 +78,6 @@ async function run(mode: 'postgres' | 'redis') {
     process.stdout.write(`${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}:\n${rows.join('\n')}\n`)
   } finally {
     await api.stop('SIGTERM')
-    await admin.query(`drop database ${name} with (force)`)
-    await admin.end()
   }
 }
 
@@ -91,5 +85,4 @@ process.stdout.write(
   `conditions: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}, pam api in its own process (source via tsx), ` +
     `autocannon in the bench process with ${CONNECTIONS} connections for ${SECONDS} s per endpoint, local PostgreSQL and Redis over loopback\n`,
 )
-await run('redis')
-await run('postgres')
+for (const mode of ['redis', 'postgres'] as const) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))

@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import pg from 'pg'
 import { createPostgresQueueBackend } from '../src/backend/postgres.js'
 import { createRedisBackend } from '../src/backend/redis.js'
 import { createDatabase } from '../src/db/database.js'
@@ -16,6 +15,7 @@ import { startConsumer } from '../src/jobs/consumer.js'
 import { createProducer, jobOptions, type Producer } from '../src/jobs/producer.js'
 import { createLogger } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
+import { withBenchDatabase } from './bench-database.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -27,21 +27,6 @@ const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 1000)
 const logger = createLogger({ level: 'error', role: 'bench' })
 
 type Mode = keyof typeof JOBS
-
-async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
-  const name = `pam_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
-  try {
-    return await run(url.toString())
-  } finally {
-    await admin.query(`drop database ${name} with (force)`)
-    await admin.end()
-  }
-}
 
 async function completed(producer: Producer): Promise<number> {
   const counts = await producer.queues.get('notifications')?.getJobCounts('completed')
@@ -143,6 +128,6 @@ process.stdout.write(
   `conditions: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, one process for producer and workers, local PostgreSQL and Redis over loopback; no-op ops.ping jobs\n`,
 )
 for (const mode of ['redis', 'postgres'] as const) {
-  const rows = await withDatabase((url) => bench(mode, url))
+  const rows = await withBenchDatabase(ADMIN_URL, (url) => bench(mode, url))
   process.stdout.write(`${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}:\n${rows.join('\n')}\n`)
 }

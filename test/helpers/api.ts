@@ -44,6 +44,7 @@ export async function userToken(
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET))
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies field by field and assert on them
 export interface Response<T = any> {
   status: number
   body: T
@@ -52,6 +53,7 @@ export interface Response<T = any> {
 
 /** A client acting as one user: `call('POST', '/v1/vehicles', body)`. */
 export function client(app: FastifyInstance, token: string | undefined) {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   return async function call<T = any>(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,

@@ -93,7 +93,7 @@ describe('authentication with a JWKS URL (Supabase signing keys)', () => {
   before(async () => {
     keys = await generateKeyPair('ES256', { extractable: true })
     const publicJwk = { ...(await exportJWK(keys.publicKey)), kid: 'key-1', alg: 'ES256', use: 'sig' }
-    jwks = createServer((request, response) => {
+    jwks = createServer((_request, response) => {
       if (!serving) {
         response.writeHead(503).end()
         return

@@ -6,13 +6,11 @@ import {
   maintenanceItems,
   recordService,
 } from '../../../maintenance/maintenance-item-repository.js'
-import { ofVehicle } from '../../../resources/owned-rows.js'
-import { vehicles } from '../../../vehicles/vehicle-repository.js'
 import type { ErrorDetail } from '../../errors.js'
-import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
-import { crudRoutes, notFound, refuseIfAny } from './crud.js'
+import { crudRoutes, notFound } from './crud.js'
 import { Body, Kilometres, Money, Name, Nullable, PatchOf } from './fields.js'
+import { vehicleChildRoutes } from './vehicle-children.js'
 
 const fields = {
   name: Name,
@@ -43,45 +41,18 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
 
 export function maintenanceItemRoutes(db: Db) {
   return async (app: FastifyInstance) => {
-    app.post(
-      '/v1/vehicles/:id/maintenance-items',
-      {
-        schema: v1Schema({
-          summary: 'add a maintenance item to a vehicle',
-          tags: ['maintenance'],
-          params: IdParams,
-          body: Body({ ...optional, name: fields.name }),
-          response: { 201: MaintenanceItem },
-        }),
-      },
-      async (request, reply) => {
-        const { id } = request.params as { id: string }
-        const input = request.body as Omit<MaintenanceItemInput, 'vehicleId'>
-        refuseIfAny(intervalProblems(input))
-        if (!(await vehicles.get(db, request.userId, id))) throw notFound('vehicle')
-        return reply.code(201).send(await maintenanceItems.create(db, request.userId, { ...input, vehicleId: id }))
-      },
+    await app.register(
+      vehicleChildRoutes({
+        segment: 'maintenance-items',
+        tag: 'maintenance',
+        noun: 'maintenance item',
+        db,
+        resource: maintenanceItems,
+        Item: MaintenanceItem,
+        Create: Body({ ...optional, name: fields.name }),
+        check: intervalProblems,
+      }),
     )
-
-    app.get(
-      '/v1/vehicles/:id/maintenance-items',
-      {
-        schema: v1Schema({
-          summary: "a vehicle's maintenance items, newest first",
-          tags: ['maintenance'],
-          params: IdParams,
-          querystring: Type.Object(PageQuery),
-          response: { 200: ListOf(MaintenanceItem) },
-        }),
-      },
-      async (request) => {
-        const { id } = request.params as { id: string }
-        if (!(await vehicles.get(db, request.userId, id))) throw notFound('vehicle')
-        const request_ = pageRequest(request.query as { limit: number; cursor?: string })
-        return listBody(await maintenanceItems.page(db, request.userId, request_, ofVehicle(id)), (item) => item)
-      },
-    )
-
     await app.register(
       crudRoutes({
         path: '/v1/maintenance-items',
