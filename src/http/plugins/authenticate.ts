@@ -17,12 +17,12 @@ const KNOWN_USERS_MAX = 50_000
 
 /**
  * An onRequest hook for /v1: a valid user token or 401 with `WWW-Authenticate: Bearer`. The user
- * row is created on first use. WebSocket clients may pass the token as `?access_token=`.
+ * row is created on first use. Only the header is read: a token in a URL ends up in access logs.
  */
 export function authenticate(deps: { verifier: TokenVerifier; db: Db }) {
   const known = new Set<string>()
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = bearerToken(request) ?? (request.query as { access_token?: string } | undefined)?.access_token
+    const token = bearerToken(request)
     if (!token) throw refuse(reply, 'a Bearer token is required (Authorization: Bearer <JWT>)')
     let userId: string
     try {
