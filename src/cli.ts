@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { runBackupCommand } from './commands/backup.js'
 import { runCallCommand } from './commands/call.js'
 import { configDocs } from './commands/config-docs.js'
 import { runInspectCommand } from './commands/inspect.js'
@@ -31,6 +32,8 @@ operations
                               run any task by name (e.g. ops.ping), optionally waiting for its result
   retry <jobId> | --all-failed [--queue Q]
                               put failed jobs back in their queue
+  backup create [--out FILE]  pg_dump (custom format) of the database
+  backup restore FILE         pg_restore a backup over the database, in one transaction
   token --user <uuid> [--ttl 1h]
                               mint a dev user token from the configured JWT_SECRET (not in production)
   config check                validate the environment and print the mode PAM would run in
@@ -120,6 +123,8 @@ async function dispatch(argv: string[]): Promise<void> {
       return runRetryCommand(config, rest)
     case 'token':
       return runTokenCommand(config, rest)
+    case 'backup':
+      return runBackupCommand(config, rest)
     case 'config':
       if (rest[0] === 'docs') {
         process.stdout.write(`${configDocs()}\n`)

@@ -24,6 +24,8 @@ export interface Deps {
   secrets: Secrets
   /** Where the database lives, for messages: never the URL itself (it may hold a password). */
   databaseLabel: string
+  /** For tools that connect on their own (pg_dump). Holds the password: never log or print it. */
+  databaseUrl: string
   close(): Promise<void>
 }
 
@@ -65,6 +67,7 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     backend,
     metrics: createMetrics(),
     secrets,
+    databaseUrl,
     databaseLabel: embedded ? `embedded PostgreSQL on port ${config.EMBEDDED_DATABASE_PORT}` : 'DATABASE_URL',
     async close() {
       await backend

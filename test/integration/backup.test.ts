@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { sql } from 'kysely'
+import { checkToolVersion, toolMajorVersion } from '../../src/backup/pg-tools.js'
+import { type Harness, startHarness } from '../helpers/harness.js'
+import { spawnPam } from '../helpers/process.js'
+
+async function whyNot(harness: Harness): Promise<string | undefined> {
+  try {
+    const { rows } = await sql<{ v: string }>`show server_version_num`.execute(harness.deps.db)
+    checkToolVersion('pg_dump', await toolMajorVersion('pg_dump'), Math.floor(Number(rows[0]?.v) / 10_000))
+    return undefined
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+describe('pam backup', () => {
+  let harness: Harness
+  let skip: string | undefined
+  before(async () => {
+    harness = await startHarness('postgres')
+    skip = await whyNot(harness)
+  })
+  after(() => harness.close())
+
+  it('names both versions when the client tools are older than the server', () => {
+    assert.throws(
+      () => checkToolVersion('pg_dump', 15, 17),
+      /pg_dump 15 is older than the server \(PostgreSQL 17\): install the PostgreSQL 17 client tools/,
+    )
+    assert.doesNotThrow(() => checkToolVersion('pg_dump', 17, 15))
+  })
+
+  it('round-trips: create → rows deleted → restore → rows back', async (t) => {
+    if (skip) return t.skip(`no usable pg_dump here: ${skip}`)
+    const { db } = harness.deps
+    const userId = randomUUID()
+    await db.insertInto('users').values({ id: userId, timezone: 'Europe/Berlin' }).execute()
+    await db
+      .insertInto('vehicles')
+      .values({
+        user_id: userId,
+        name: 'Campervan',
+        fuel_capacity_l: 80,
+        consumption_l_per_100km: 12.5,
+        odometer_km: 0,
+      })
+      .execute()
+    const env = {
+      DATABASE_URL: harness.databaseUrl,
+      JWT_SECRET: 'backup-test-secret-0123456789abcdef0123',
+      INTERNAL_TOKEN: 'backup-test-token-0123456789abcdef',
+      LOG_LEVEL: 'silent',
+    }
+    const file = join(mkdtempSync(join(tmpdir(), 'pam-backup-')), 'pam.dump')
+    const created = spawnPam(['backup', 'create', '--out', file], env)
+    assert.equal(await created.exited, 0, created.output())
+    assert.match(created.output(), /pam\.dump/)
+
+    await db.deleteFrom('users').execute()
+    assert.equal((await db.selectFrom('vehicles').selectAll().execute()).length, 0)
+
+    const restored = spawnPam(['backup', 'restore', file], env)
+    assert.equal(await restored.exited, 0, restored.output())
+    const vehicles = await db.selectFrom('vehicles').select(['name', 'user_id', 'fuel_capacity_l']).execute()
+    assert.deepEqual(vehicles, [{ name: 'Campervan', user_id: userId, fuel_capacity_l: '80.00' }])
+    const user = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
+    assert.equal(user?.timezone, 'Europe/Berlin')
+  })
+
+  it('refuses a missing file with a usage error, changing nothing', async () => {
+    const missing = spawnPam(['backup', 'restore', '/nonexistent/pam.dump'], { DATABASE_URL: harness.databaseUrl })
+    assert.equal(await missing.exited, 2)
+    assert.match(missing.output(), /no backup file at \/nonexistent\/pam\.dump/)
+  })
+})
