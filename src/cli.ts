@@ -40,6 +40,18 @@ operations
   config docs                 print the configuration table (Markdown) from the schema
 `
 
+/** The USAGE entries of one command (each form, with its description), or undefined for an unknown one. */
+function commandHelp(command: string): string | undefined {
+  const entries: string[] = []
+  let inEntry = false
+  for (const line of USAGE.split('\n')) {
+    if (line.startsWith(`  ${command} `) || line === `  ${command}`) inEntry = true
+    else if (!/^ {4,}\S/.test(line)) inEntry = false
+    if (inEntry) entries.push(line)
+  }
+  return entries.length > 0 ? `usage: pam <command>, where <command> is\n${entries.join('\n')}\n` : undefined
+}
+
 function fail(message: string): never {
   process.stderr.write(`pam: ${message}\n`)
   process.exit(2)
@@ -74,6 +86,12 @@ async function dispatch(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE)
+    return
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const help = commandHelp(command)
+    if (!help) fail(`unknown command '${command}'\n\n${USAGE}`)
+    process.stdout.write(help)
     return
   }
   let config: Config
