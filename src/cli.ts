@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { runBackupCommand } from './commands/backup.js'
 import { runCallCommand } from './commands/call.js'
-import { configDocs } from './commands/config-docs.js'
+import { configDocs, envExample } from './commands/config-docs.js'
 import { runInspectCommand } from './commands/inspect.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { UsageError } from './commands/ops-deps.js'
@@ -38,6 +38,7 @@ operations
                               mint a dev user token from the configured JWT_SECRET (not in production)
   config check                validate the environment and print the mode PAM would run in
   config docs                 print the configuration table (Markdown) from the schema
+  config example              print an env file with every variable, commented, at its default
 `
 
 /** The USAGE entries of one command (each form, with its description), or undefined for an unknown one. */
@@ -148,7 +149,11 @@ async function dispatch(argv: string[]): Promise<void> {
         process.stdout.write(`${configDocs()}\n`)
         return
       }
-      if (rest[0] !== 'check') fail('usage: pam config check|docs')
+      if (rest[0] === 'example') {
+        process.stdout.write(`${envExample()}\n`)
+        return
+      }
+      if (rest[0] !== 'check') fail('usage: pam config check|docs|example')
       process.stdout.write(`configuration ok\n${JSON.stringify(describeMode(config), null, 2)}\n`)
       return
     default:

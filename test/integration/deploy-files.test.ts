@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+import { parse as parseToml } from 'smol-toml'
+import { parse as parseYaml } from 'yaml'
+import { EnvSchema } from '../../src/config.js'
+import { type ApiHarness, startApiHarness } from '../helpers/api.js'
+import { spawnPam } from '../helpers/process.js'
+
+const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')
+// biome-ignore lint/suspicious/noExplicitAny: parsed deploy files are walked as plain data
+type Doc = any
+
+const compose: Doc = parseYaml(read('docker-compose.yml'))
+const render: Doc = parseYaml(read('render.yaml'))
+const fly: Doc = parseToml(read('fly.toml'))
+const workflow: Doc = parseYaml(read('.github/workflows/ci.yml'))
+const dockerfile = read('Dockerfile')
+const KNOWN = new Set(Object.keys(EnvSchema.properties))
+// Variables for the containers PAM runs beside (PostgreSQL, Redis), or for Node itself.
+const NOT_PAMS = new Set(['NODE_ENV', 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD'])
+
+const PAM_SERVICES = ['migrate', 'api', 'worker', 'scheduler']
+
+/** Every command the deploy files run, as argv. */
+function commands(): { where: string; argv: string[] }[] {
+  const found: { where: string; argv: string[] }[] = []
+  for (const name of PAM_SERVICES) found.push({ where: `compose ${name}`, argv: compose.services[name].command })
+  for (const service of render.services.filter((s: Doc) => s.dockerCommand)) {
+    found.push({ where: `render ${service.name}`, argv: service.dockerCommand.split(' ') })
+    if (service.preDeployCommand) found.push({ where: `render pre-deploy`, argv: service.preDeployCommand.split(' ') })
+  }
+  for (const [group, command] of Object.entries(fly.processes as Record<string, string>)) {
+    found.push({ where: `fly ${group}`, argv: command.split(' ') })
+  }
+  found.push({ where: 'fly release', argv: fly.deploy.release_command.split(' ') })
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1]
+  found.push({ where: 'Dockerfile CMD', argv: JSON.parse(cmd ?? '[]') })
+  return found
+}
+
+describe('deployment files', () => {
+  let api: ApiHarness
+  before(async () => {
+    api = await startApiHarness('postgres')
+  })
+  after(() => api.close())
+
+  it('run only real pam commands', async () => {
+    const all = commands()
+    assert.ok(all.length >= 12, `${all.length} commands found`)
+    for (const { where, argv } of all) {
+      assert.deepEqual(argv.slice(0, 2), ['node', 'bin/pam.js'], `${where}: ${argv.join(' ')}`)
+      const help = spawnPam([...argv.slice(2), '--help'], {})
+      assert.equal(await help.exited, 0, `${where}: pam ${argv.slice(2).join(' ')} --help → ${help.output()}`)
+    }
+    const bogus = spawnPam(['bogus', '--help'], {})
+    assert.equal(await bogus.exited, 2, 'an unknown command is refused, so the check above can fail')
+  })
+
+  it('set only variables the config schema knows, and every variable production requires', () => {
+    const composeVars = [
+      ...Object.keys(compose['x-pam'].environment),
+      ...PAM_SERVICES.flatMap((name) => Object.keys(compose.services[name].environment ?? {})),
+    ]
+    const renderGroup = render.envVarGroups[0].envVars.map((v: Doc) => v.key)
+    const renderVars = [
+      ...renderGroup,
+      ...render.services.flatMap((s: Doc) => (s.envVars ?? []).map((v: Doc) => v.key)),
+    ]
+    const dockerVars = [...dockerfile.matchAll(/^\s+([A-Z_]+)=/gm)].map((m) => m[1] ?? '')
+    const exampleSet = [...read('.env.example').matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1] ?? '')
+    for (const [where, names] of [
+      ['docker-compose.yml', composeVars],
+      ['render.yaml', renderVars],
+      ['fly.toml', Object.keys(fly.env)],
+      ['Dockerfile', dockerVars],
+      ['.env.example', exampleSet],
+    ] as const) {
+      for (const name of names.filter(Boolean)) {
+        assert.ok(KNOWN.has(name) || NOT_PAMS.has(name), `${where} sets ${name}, which PAM does not read`)
+      }
+    }
+    for (const required of ['DATABASE_URL', 'JWT_SECRET', 'INTERNAL_TOKEN']) {
+      assert.ok(renderGroup.includes(required), `render.yaml sets ${required}`)
+      assert.ok([...composeVars, ...exampleSet].includes(required), `compose (with .env) sets ${required}`)
+    }
+    assert.ok(renderGroup.includes('REDIS_URL') && composeVars.includes('REDIS_URL'), 'Redis mode in both')
+  })
+
+  it('wire the stores and the start order the way PAM needs', () => {
+    const redisArgs = compose.services.redis.command.join(' ')
+    assert.match(redisArgs, /--appendonly yes/)
+    assert.match(redisArgs, /--appendfsync everysec/)
+    assert.match(redisArgs, /--maxmemory-policy noeviction/)
+    assert.match(redisArgs, /--requirepass/)
+    assert.deepEqual(compose.services.migrate.depends_on.postgres, { condition: 'service_healthy' })
+    for (const name of ['api', 'worker', 'scheduler']) {
+      assert.deepEqual(compose.services[name].depends_on.migrate, { condition: 'service_completed_successfully' })
+      assert.ok(compose.services[name].healthcheck.test, `${name} has a health check`)
+    }
+    const keyvalue = render.services.find((s: Doc) => s.type === 'keyvalue')
+    assert.equal(keyvalue.maxmemoryPolicy, 'noeviction')
+    assert.equal(render.envVarGroups[0].envVars.find((v: Doc) => v.key === 'INTERNAL_TOKEN').generateValue, true)
+    assert.equal(render.envVarGroups[0].envVars.find((v: Doc) => v.key === 'JWT_SECRET').sync, false)
+    assert.deepEqual(fly.http_service.processes, ['api'])
+    assert.equal(fly.kill_signal, 'SIGTERM')
+    assert.ok(fly.kill_timeout * 1000 >= 25_000 + 5_000, 'kill_timeout covers SHUTDOWN_TIMEOUT_MS')
+    assert.deepEqual(fly.vm.map((vm: Doc) => vm.processes[0]).sort(), ['api', 'scheduler', 'worker'])
+    assert.match(dockerfile, /^USER node$/m)
+    assert.match(dockerfile, /^HEALTHCHECK .*bin\/healthcheck\.js/m)
+    const steps = workflow.jobs.test.steps.map((s: Doc) => s.run ?? '').join('\n')
+    for (const step of ['npm ci', 'npm run lint', 'npm run typecheck', 'npm test'])
+      assert.match(steps, new RegExp(step))
+    assert.deepEqual(Object.keys(workflow.jobs.test.services).sort(), ['postgres', 'redis'])
+  })
+
+  it('health-check paths exist on the API', async () => {
+    const paths = [
+      ...render.services.filter((s: Doc) => s.healthCheckPath).map((s: Doc) => s.healthCheckPath),
+      ...fly.http_service.checks.map((c: Doc) => c.path),
+      ...[...read('bin/healthcheck.js').matchAll(/\/(health|ready)\b/g)].map((m) => m[0]),
+    ]
+    assert.ok(paths.length >= 3)
+    for (const path of paths) {
+      const response = await api.app.inject({ url: path })
+      assert.ok([200, 503].includes(response.statusCode), `${path} → ${response.statusCode}`)
+    }
+  })
+})
