@@ -7,6 +7,7 @@ import { runMigrateCommand } from './commands/migrate.js'
 import { UsageError } from './commands/ops-deps.js'
 import { runRetryCommand } from './commands/retry.js'
 import { runTokenCommand } from './commands/token.js'
+import { runVerifyCommand } from './commands/verify.js'
 import { type Config, ConfigError, describeMode, loadConfig, workerQueues } from './config.js'
 import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
 import { startApi } from './roles/api.js'
@@ -34,6 +35,8 @@ operations
                               put failed jobs back in their queue
   backup create [--out FILE]  pg_dump (custom format) of the database
   backup restore FILE         pg_restore a backup over the database, in one transaction
+  verify <base-url> [--token T] [--internal-token T] [--origin O]
+                              check a deployment: health, readiness, latency, docs, CORS, rate limits, workers, schedules
   token --user <uuid> [--ttl 1h]
                               mint a dev user token from the configured JWT_SECRET (not in production)
   config check                validate the environment and print the mode PAM would run in
@@ -95,6 +98,8 @@ async function dispatch(argv: string[]): Promise<void> {
     process.stdout.write(help)
     return
   }
+  // Checks a remote deployment: this machine's environment is not its business.
+  if (command === 'verify') return runVerifyCommand(rest)
   let config: Config
   try {
     config = loadConfig(process.env)

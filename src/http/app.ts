@@ -12,6 +12,7 @@ import { registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { scheduleRoutes } from './routes/schedules.js'
 import { v1Routes } from './routes/v1/index.js'
 
 export interface AppDeps {
@@ -69,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerOpenApi(api)
     await registerCrossOrigin(api, deps.corsOrigin)
     await api.register(healthRoutes(deps))
+    await api.register(scheduleRoutes(deps))
     await api.register(
       v1Routes({
         db: deps.db,
