@@ -7,27 +7,29 @@ type StartRole = (deps: Deps, signal: AbortSignal) => Promise<RunningRole>
 
 /**
  * A role that does not serve HTTP still has counters worth scraping: with METRICS_PORT set it
- * serves /metrics and /health there, and stops serving before the role itself stops.
+ * serves /metrics and /health there. It listens before the role starts (as the API does), so a
+ * container health check sees a live process while the role waits for its database, and it
+ * stops serving after the role has stopped.
  */
 export function withMetricsEndpoint(service: string, start: StartRole): StartRole {
   return async (deps, signal) => {
-    const running = await start(deps, signal)
     const port = deps.config.METRICS_PORT
-    if (port === undefined) return running
+    if (port === undefined) return start(deps, signal)
     const app = await buildMetricsApp({
       service,
       metrics: deps.metrics,
       internalToken: deps.secrets.internalToken,
       logger: deps.logger,
     })
-    await listenOrExplain(app, deps.config.HOST, port, 'METRICS_PORT').catch(async (error) => {
-      await running.stop()
+    await listenOrExplain(app, deps.config.HOST, port, 'METRICS_PORT')
+    const running = await start(deps, signal).catch(async (error) => {
+      await app.close()
       throw error
     })
     return {
       async stop() {
-        await app.close()
         await running.stop()
+        await app.close()
       },
     }
   }
