@@ -13,6 +13,27 @@ const REDACT = [
   'password',
 ]
 
+// A token in a URL (only /v1/stream takes one) is cut out of logged request URLs.
+const redactUrl = (url: string) => url.replace(/([?&]access_token=)[^&#]*/g, '$1[redacted]')
+
+interface LoggedRequest {
+  method?: string
+  url?: string
+  host?: string
+  ip?: string
+  socket?: { remotePort?: number }
+}
+
+const serializers = {
+  req: (request: LoggedRequest) => ({
+    method: request.method,
+    url: redactUrl(request.url ?? ''),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  }),
+}
+
 /**
  * JSON lines, pretty only when the output is a terminal. Ops commands log to stderr so that
  * their stdout stays machine-readable.
@@ -24,6 +45,7 @@ export function createLogger(options: { level: string; role: string; stream?: 's
     level: options.level,
     base: { role: options.role },
     redact: { paths: REDACT, censor: '[redacted]' },
+    serializers,
   }
   if (pretty) {
     return pino({

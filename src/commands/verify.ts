@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import WebSocket from 'ws'
 import { QUEUE_NAMES } from '../jobs/queues.js'
 import { UsageError } from './ops-deps.js'
 
@@ -24,6 +25,41 @@ const json = (text: string): Record<string, unknown> => {
   } catch {
     return {}
   }
+}
+
+/**
+ * With a token the stream must say hello; without one it must refuse the upgrade with 401
+ * (which still proves the endpoint is there and authenticates before upgrading).
+ */
+function handshake(url: string, token: string | undefined): Promise<Omit<Check, 'name'>> {
+  const started = performance.now()
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+    const done = (result: Omit<Check, 'name'>) => {
+      clearTimeout(timer)
+      socket.terminate()
+      resolve(result)
+    }
+    const timer = setTimeout(() => done({ ok: false, detail: `no hello within ${TIMEOUT_MS} ms` }), TIMEOUT_MS)
+    socket.on('message', (data) => {
+      const hello = json(String(data)).type === 'hello'
+      done({
+        ok: hello,
+        detail: hello ? `hello in ${Math.round(performance.now() - started)} ms` : `first message: ${String(data)}`,
+      })
+    })
+    socket.on('unexpected-response', (request, response) => {
+      request.destroy()
+      const refused = !token && response.statusCode === 401
+      done({
+        ok: refused,
+        detail: refused
+          ? 'refuses an upgrade without a token (401); pass --token to see hello'
+          : `upgrade answered ${response.statusCode}`,
+      })
+    })
+    socket.on('error', (error) => done({ ok: false, detail: error.message }))
+  })
 }
 
 /**
@@ -100,6 +136,8 @@ export async function runVerifyCommand(args: string[]): Promise<void> {
       return { ok: allowed === origin, detail: `${origin} → Access-Control-Allow-Origin: ${allowed ?? '(none)'}` }
     })
   } else skipped.push('cors (needs --origin)')
+
+  await check('websocket', () => handshake(`${base.replace(/^http/, 'ws')}/v1/stream`, values.token))
 
   if (values.token) {
     const token = values.token

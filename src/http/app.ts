@@ -74,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(
       v1Routes({
         db: deps.db,
+        bus: deps.backend.bus,
+        logger: deps.logger,
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
       }),

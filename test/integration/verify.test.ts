@@ -67,7 +67,7 @@ inBothModes('pam verify against a running PAM', (mode) => {
     ]) {
       assert.match(run.output(), new RegExp(`^ok\\s+${name}\\s`, 'm'), `${name} in:\n${run.output()}`)
     }
-    assert.match(run.output(), /all 8 checks passed/)
+    assert.match(run.output(), /all 9 checks passed/)
   })
 
   it('fails, naming the checks, when the worker is stopped', async () => {
@@ -80,7 +80,7 @@ inBothModes('pam verify against a running PAM', (mode) => {
       /^FAIL\s+ready\s+503: .*workers DOWN; no worker for notifications, analytics, maintenance/m,
     )
     assert.match(run.output(), /^FAIL\s+workers\s/m)
-    assert.match(run.output(), /2 of 8 checks failed: ready, workers/)
+    assert.match(run.output(), /2 of 9 checks failed: ready, workers/)
   })
 
   it('refuses a URL that is not one', async () => {

@@ -17,12 +17,13 @@ const KNOWN_USERS_MAX = 50_000
 
 /**
  * An onRequest hook for /v1: a valid user token or 401 with `WWW-Authenticate: Bearer`. The user
- * row is created on first use. Only the header is read: a token in a URL ends up in access logs.
+ * row is created on first use. Browsers cannot set headers on a WebSocket, so /v1/stream alone
+ * also takes `?access_token=` (redacted from logs); elsewhere a token in a URL is not read.
  */
 export function authenticate(deps: { verifier: TokenVerifier; db: Db }) {
   const known = new Set<string>()
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = bearerToken(request)
+    const token = bearerToken(request) ?? streamToken(request)
     if (!token) throw refuse(reply, 'a Bearer token is required (Authorization: Bearer <JWT>)')
     let userId: string
     try {
@@ -39,6 +40,12 @@ export function authenticate(deps: { verifier: TokenVerifier; db: Db }) {
     }
     request.userId = userId
   }
+}
+
+function streamToken(request: FastifyRequest): string | undefined {
+  if (request.routeOptions.url !== '/v1/stream') return undefined
+  const token = (request.query as { access_token?: unknown } | undefined)?.access_token
+  return typeof token === 'string' && token.length > 0 ? token : undefined
 }
 
 function refuse(reply: FastifyReply, message: string, error?: 'invalid_token') {

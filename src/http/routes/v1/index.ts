@@ -1,8 +1,11 @@
 import rateLimit from '@fastify/rate-limit'
+import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { TokenVerifier } from '../../../auth/token-verifier.js'
+import type { Bus } from '../../../backend/backend.js'
 import type { Db } from '../../../db/database.js'
+import type { Logger } from '../../../logger.js'
 import { HttpError } from '../../errors.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
@@ -13,11 +16,15 @@ import { expenseRoutes } from './expenses.js'
 import { fuelReadingRoutes } from './fuel-readings.js'
 import { maintenanceItemRoutes } from './maintenance-items.js'
 import { meRoutes } from './me.js'
+import { MAX_CLIENT_MESSAGE_BYTES, streamRoutes } from './stream.js'
 import { tripRoutes } from './trips.js'
 import { vehicleRoutes } from './vehicles.js'
 
 export interface V1Deps {
   db: Db
+  bus: Bus
+  logger: Logger
+  streamPingIntervalMs?: number
   verifier: TokenVerifier
   rateLimit: { perMinute: number; redis?: Redis; prefix: string }
 }
@@ -30,6 +37,9 @@ export interface V1Deps {
 export function v1Routes(deps: V1Deps) {
   return async (app: FastifyInstance) => {
     app.decorateRequest('userId', '')
+    // Before authentication: its own onRequest hook marks upgrade requests, so that a refused
+    // upgrade's socket is closed after the 401 instead of left open.
+    await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } })
     app.addHook('onRequest', authenticate(deps))
     await app.register(rateLimit, {
       max: deps.rateLimit.perMinute,
@@ -50,6 +60,9 @@ export function v1Routes(deps: V1Deps) {
         ),
     })
     registerIdempotency(app, deps.db)
+    await app.register(
+      streamRoutes({ db: deps.db, bus: deps.bus, logger: deps.logger, pingIntervalMs: deps.streamPingIntervalMs }),
+    )
     for (const routes of [
       meRoutes,
       vehicleRoutes,

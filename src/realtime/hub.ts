@@ -1,0 +1,116 @@
+import type { WebSocket } from '@fastify/websocket'
+import type { AlertEvent } from '../alerts/alert-store.js'
+import type { Logger } from '../logger.js'
+
+export interface HubOptions {
+  logger: Logger
+  /** A client this far behind (bytes queued, unsent) is disconnected rather than buffered without bound. */
+  maxBufferedBytes: number
+  /** Ping every socket this often; one that has not answered the previous ping is dropped. */
+  pingIntervalMs: number
+}
+
+type Outgoing =
+  | { type: 'hello' }
+  | Omit<Extract<AlertEvent, { type: 'alert.created' }>, 'userId'>
+  | Omit<Extract<AlertEvent, { type: 'alert.resolved' }>, 'userId'>
+
+interface Client {
+  socket: WebSocket
+  alive: boolean
+  /** Live events that arrived while the replay was being read; sent after it, without repeats. */
+  held: AlertEvent[] | undefined
+}
+
+/**
+ * The sockets of this API process, by user. Events come from the bus (any worker, any process)
+ * and go to every open socket of their user and no one else's.
+ */
+export function createHub(options: HubOptions) {
+  const clients = new Map<string, Set<Client>>()
+  const log = options.logger.child({ component: 'stream' })
+
+  const send = (client: Client, message: Outgoing) => {
+    if (client.socket.bufferedAmount > options.maxBufferedBytes) {
+      log.warn({ buffered: client.socket.bufferedAmount }, 'a slow client fell too far behind; disconnecting it')
+      client.socket.terminate()
+      return
+    }
+    client.socket.send(JSON.stringify(message))
+  }
+  const outgoing = (event: AlertEvent): Outgoing =>
+    event.type === 'alert.created'
+      ? { type: event.type, alert: event.alert }
+      : { type: event.type, alertId: event.alertId }
+
+  const pinger = setInterval(() => {
+    for (const set of clients.values()) {
+      for (const client of set) {
+        if (!client.alive) {
+          client.socket.terminate()
+          continue
+        }
+        client.alive = false
+        client.socket.ping()
+      }
+    }
+  }, options.pingIntervalMs)
+  pinger.unref()
+
+  return {
+    /**
+     * Takes a socket of an authenticated user: `hello`, then the replay (open alerts created after
+     * `since`), then live events. Events that arrive during the replay wait for it.
+     */
+    async attach(userId: string, socket: WebSocket, replay: () => Promise<AlertEvent[]>): Promise<void> {
+      const client: Client = { socket, alive: true, held: [] }
+      const set = clients.get(userId) ?? new Set()
+      set.add(client)
+      clients.set(userId, set)
+      socket.on('pong', () => {
+        client.alive = true
+      })
+      socket.on('close', () => {
+        set.delete(client)
+        if (set.size === 0 && clients.get(userId) === set) clients.delete(userId)
+      })
+      // Clients have nothing to say on this stream; anything they send is ignored.
+      socket.on('message', () => undefined)
+      send(client, { type: 'hello' })
+      try {
+        const past = await replay()
+        const sent = new Set(past.map((event) => (event.type === 'alert.created' ? event.alert.id : '')))
+        for (const event of past) send(client, outgoing(event))
+        for (const event of client.held ?? []) {
+          if (!(event.type === 'alert.created' && sent.has(event.alert.id))) send(client, outgoing(event))
+        }
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'could not replay alerts; closing the stream')
+        socket.close(1011, 'replay failed; reconnect')
+      } finally {
+        client.held = undefined
+      }
+    },
+
+    deliver(event: AlertEvent): void {
+      for (const client of clients.get(event.userId) ?? []) {
+        if (client.held) client.held.push(event)
+        else send(client, outgoing(event))
+      }
+    },
+
+    get connections(): number {
+      let count = 0
+      for (const set of clients.values()) count += set.size
+      return count
+    },
+
+    close(): void {
+      clearInterval(pinger)
+      for (const set of clients.values()) for (const client of set) client.socket.close(1001, 'server shutting down')
+      clients.clear()
+    },
+  }
+}
+
+export type Hub = ReturnType<typeof createHub>
