@@ -114,6 +114,36 @@ export const EnvSchema = Type.Object({
     description:
       "a job's lock and the stall check's interval: a killed worker's job is re-run after about this long; use one value for all workers (BullMQ checks each queue once per interval)",
   }),
+  FUEL_MEDIUM_BELOW_PERCENT: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 100,
+    default: 20,
+    description: 'a fuel reading below this % opens a medium fuel_low alert',
+  }),
+  FUEL_HIGH_BELOW_PERCENT: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 100,
+    default: 10,
+    description: 'a fuel reading below this % makes the fuel_low alert high',
+  }),
+  STATION_RADIUS_KM: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 500,
+    default: 50,
+    description: 'fuel stations are searched within the smaller of the remaining range and this',
+  }),
+  BUDGET_HIGH_RATIO: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 10,
+    default: 0.8,
+    description: 'spent / amount at or above this opens a high budget_threshold alert',
+  }),
+  BUDGET_URGENT_RATIO: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 10,
+    default: 0.95,
+    description: 'spent / amount at or above this makes the budget alert urgent',
+  }),
   SCHEDULE_FUEL_MONITORING: Cadence('*/5 * * * *', 'pam-fuel-monitoring (the fuel sweep)'),
   SCHEDULE_BUDGET_ANALYSIS: Cadence('0 * * * *', 'pam-budget-analysis (the budget sweep)'),
   SCHEDULE_WEATHER_MONITORING: Cadence('*/30 * * * *', 'pam-weather-monitoring (the weather sweep)'),
@@ -214,6 +244,15 @@ function policyProblems(config: Record<string, unknown>): string[] {
   const problems: string[] = []
   const text = (name: string) => (typeof config[name] === 'string' ? (config[name] as string) : undefined)
   if (config.JWT_SECRET && config.JWT_JWKS_URL) problems.push('set JWT_SECRET or JWT_JWKS_URL, not both')
+  const number = (
+    name: 'FUEL_HIGH_BELOW_PERCENT' | 'FUEL_MEDIUM_BELOW_PERCENT' | 'BUDGET_HIGH_RATIO' | 'BUDGET_URGENT_RATIO',
+  ) => Number(config[name] ?? (EnvSchema.properties[name] as { default?: number }).default)
+  if (number('FUEL_HIGH_BELOW_PERCENT') >= number('FUEL_MEDIUM_BELOW_PERCENT')) {
+    problems.push('FUEL_HIGH_BELOW_PERCENT must be below FUEL_MEDIUM_BELOW_PERCENT')
+  }
+  if (number('BUDGET_URGENT_RATIO') <= number('BUDGET_HIGH_RATIO')) {
+    problems.push('BUDGET_URGENT_RATIO must be above BUDGET_HIGH_RATIO')
+  }
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'UPSTASH_REDIS_URL', 'JWT_JWKS_URL']) {
     const value = text(name)
     if (value && !URL.canParse(value)) problems.push(`${name} is not a valid URL (check the host, port and escaping)`)

@@ -144,6 +144,15 @@ export interface MonitorRunsTable {
   alerts_resolved: Generated<number>
   status: 'running' | 'succeeded' | 'degraded' | 'failed'
   error: string | null
+  pages_total: Generated<number>
+  pages_done: Generated<number>
+  pages_degraded: Generated<number>
+}
+
+export interface CacheEntriesTable {
+  key: string
+  value: JSONColumnType<object>
+  expires_at: Timestamp
 }
 
 export interface WorkerHeartbeatsTable {
@@ -178,4 +187,5 @@ export interface Database {
   monitor_runs: MonitorRunsTable
   worker_heartbeats: WorkerHeartbeatsTable
   task_leases: TaskLeasesTable
+  cache_entries: CacheEntriesTable
 }

@@ -37,12 +37,14 @@ export function streamRoutes(deps: StreamDeps) {
     // Not awaited: with the store down the API must still start (and say so on /ready); the
     // bus listens as soon as its connection is up, and keeps listening across reconnects.
     let unsubscribe: (() => Promise<void>) | undefined
-    deps.bus.subscribe(ALERT_CHANNEL, (event) => hub.deliver(event as AlertEvent)).then(
-      (stop) => {
-        unsubscribe = stop
-      },
-      (error) => deps.logger.warn({ err: (error as Error).message }, 'alert stream not subscribed to the bus yet'),
-    )
+    deps.bus
+      .subscribe(ALERT_CHANNEL, (event) => hub.deliver(event as AlertEvent))
+      .then(
+        (stop) => {
+          unsubscribe = stop
+        },
+        (error) => deps.logger.warn({ err: (error as Error).message }, 'alert stream not subscribed to the bus yet'),
+      )
     app.addHook('preClose', async () => {
       hub.close()
       await unsubscribe?.()

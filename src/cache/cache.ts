@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis'
+import type { Db } from '../db/database.js'
+
+/** Provider answers worth keeping for a while. Misses and failures to read are the same: fetch again. */
+export interface Cache {
+  get<T>(key: string): Promise<T | undefined>
+  set(key: string, value: unknown, ttlMs: number): Promise<void>
+}
+
+/** Redis mode: keys with a TTL under the deployment's prefix. */
+export function redisCache(redis: Redis, prefix: string): Cache {
+  return {
+    async get<T>(key: string) {
+      const value = await redis.get(`${prefix}:cache:${key}`)
+      return value === null ? undefined : (JSON.parse(value) as T)
+    },
+    async set(key, value, ttlMs) {
+      await redis.set(`${prefix}:cache:${key}`, JSON.stringify(value), 'PX', ttlMs)
+    },
+  }
+}
+
+/** Postgres-only mode: a table; housekeeping deletes expired rows. */
+export function tableCache(db: Db): Cache {
+  return {
+    async get<T>(key: string) {
+      const row = await db
+        .selectFrom('cache_entries')
+        .select('value')
+        .where('key', '=', key)
+        .where('expires_at', '>', new Date())
+        .executeTakeFirst()
+      return row?.value as T | undefined
+    },
+    async set(key, value, ttlMs) {
+      const expires = new Date(Date.now() + ttlMs)
+      await db
+        .insertInto('cache_entries')
+        .values({ key, value: JSON.stringify(value), expires_at: expires })
+        .onConflict((conflict) =>
+          conflict.column('key').doUpdateSet({ value: JSON.stringify(value), expires_at: expires }),
+        )
+        .execute()
+    },
+  }
+}
