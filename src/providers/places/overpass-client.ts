@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Cache } from '../../cache/cache.js'
+import { type Place, type PlaceKind, type PlacesProvider, PlacesUnavailableError } from './places-provider.js'
+
+const TAGS: Record<PlaceKind, string> = { fuel: '"amenity"="fuel"', car_repair: '"shop"="car_repair"' }
+const DAY_MS = 24 * 3600 * 1000
+
+export interface OverpassOptions {
+  baseUrl: string
+  cache: Cache
+  timeoutMs?: number
+  attempts?: number
+  backoffMs?: number
+  /** Called once per request that failed for good (for pam_provider_failures_total). */
+  onFailure?: () => void
+}
+
+interface OverpassElement {
+  lat?: number
+  lon?: number
+  center?: { lat: number; lon: number }
+  tags?: Record<string, string>
+}
+
+/**
+ * OpenStreetMap's Overpass API (`PLACES_API_URL`): nodes, ways and relations with the kind's tag
+ * around a point. Positions are rounded to ~1 km for the cache key, kept a day: stations rarely
+ * move. 429 and 5xx are retried with backoff; anything else, or a body that is not Overpass JSON,
+ * is an error naming the target.
+ */
+export function createOverpassClient(options: OverpassOptions): PlacesProvider {
+  const timeoutMs = options.timeoutMs ?? 8_000
+  const attempts = options.attempts ?? 3
+  const backoffMs = options.backoffMs ?? 500
+  const target = new URL(options.baseUrl).host
+
+  async function fetchPlaces(kind: PlaceKind, lat: number, lon: number, radiusKm: number): Promise<Place[]> {
+    const query = `[out:json][timeout:${Math.ceil(timeoutMs / 1000)}];nwr[${TAGS[kind]}](around:${Math.round(radiusKm * 1000)},${lat},${lon});out center 50;`
+    let last = ''
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const response = await fetch(options.baseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'pam (proactive assistant)' },
+          body: new URLSearchParams({ data: query }),
+          signal: AbortSignal.timeout(timeoutMs),
+        })
+        if (response.status === 429 || response.status >= 500) {
+          last = `${response.status} from ${target}`
+        } else if (!response.ok) {
+          throw new PlacesUnavailableError(`places provider ${target} answered ${response.status}`)
+        } else {
+          return parse(await response.json(), target)
+        }
+      } catch (error) {
+        if (error instanceof PlacesUnavailableError) throw error
+        last = `${target}: ${(error as Error).message}`
+      }
+      if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1))
+    }
+    throw new PlacesUnavailableError(`places provider unavailable after ${attempts} attempts (${last})`)
+  }
+
+  return {
+    async nearby(kind, at, radiusKm) {
+      const lat = Math.round(at.lat * 100) / 100
+      const lon = Math.round(at.lon * 100) / 100
+      const key = `places:${kind}:${lat}:${lon}:${Math.ceil(radiusKm)}`
+      const cached = await options.cache.get<Place[]>(key).catch(() => undefined)
+      if (cached) return cached
+      try {
+        const places = await fetchPlaces(kind, lat, lon, Math.ceil(radiusKm))
+        await options.cache.set(key, places, DAY_MS).catch(() => undefined)
+        return places
+      } catch (error) {
+        options.onFailure?.()
+        throw error
+      }
+    },
+  }
+}
+
+function parse(body: unknown, target: string): Place[] {
+  const elements = (body as { elements?: unknown }).elements
+  if (!Array.isArray(elements))
+    throw new PlacesUnavailableError(`places provider ${target} sent a body without elements`)
+  return (elements as OverpassElement[]).flatMap((element) => {
+    const lat = element.lat ?? element.center?.lat
+    const lon = element.lon ?? element.center?.lon
+    if (typeof lat !== 'number' || typeof lon !== 'number') return []
+    return [{ name: element.tags?.name ?? element.tags?.brand ?? 'unnamed', lat, lon }]
+  })
+}

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { budgetPeriod } from '../../src/budgets/budget-period.js'
+import { type BudgetState, evaluateBudgets } from '../../src/monitors/budget.js'
+import { evaluateFuel, type FuelVehicle, rangeKm, stationSearches } from '../../src/monitors/fuel.js'
+
+const FUEL = { mediumBelowPercent: 20, highBelowPercent: 10, stationRadiusKm: 50 }
+const BUDGET = { highRatio: 0.8, urgentRatio: 0.95 }
+
+const van = (percent: number | null, position = { lat: 38.57, lon: -109.55 }): FuelVehicle => ({
+  id: 'v1',
+  name: 'Campervan',
+  fuelCapacityL: 80,
+  consumptionLPer100Km: 12.5,
+  reading: percent === null ? null : { percent, ...position, observedAt: '2026-11-23T10:00:00.000Z' },
+})
+
+describe('fuel monitor', () => {
+  for (const [percent, expected] of [
+    [100, undefined],
+    [20, undefined],
+    [19.99, 'medium'],
+    [15, 'medium'],
+    [10, 'medium'],
+    [9.99, 'high'],
+    [0, 'high'],
+  ] as const) {
+    it(`${percent} % → ${expected ?? 'no alert (the condition clears)'}`, () => {
+      const result = evaluateFuel({ vehicles: [van(percent)], openConditions: [] }, new Map([['v1', []]]), FUEL)
+      assert.deepEqual(result.conditions, ['fuel:v1'])
+      assert.equal(result.drafts[0]?.priority, expected)
+      if (expected) assert.equal(result.drafts[0]?.data.threshold, expected === 'high' ? 10 : 20)
+    })
+  }
+
+  it('computes the range from capacity and consumption', () => {
+    assert.equal(rangeKm(van(15), 15), 96) // 80 L × 15 % = 12 L at 12.5 L/100 km
+  })
+
+  it('lists up to three nearest stations within min(range, 50 km), nearest first', () => {
+    const at = { lat: 38.57, lon: -109.55 }
+    const stations = [
+      { name: 'Far', lat: 39.5, lon: -109.55 }, // ~103 km: out of reach
+      { name: 'Third', lat: 38.7, lon: -109.55 },
+      { name: 'First', lat: 38.58, lon: -109.55 },
+      { name: 'Second', lat: 38.6, lon: -109.55 },
+      { name: 'Fourth', lat: 38.8, lon: -109.55 },
+    ]
+    const result = evaluateFuel({ vehicles: [van(15, at)], openConditions: [] }, new Map([['v1', stations]]), FUEL)
+    const listed = result.drafts[0]?.data.stations as { name: string; distanceKm: number }[]
+    assert.deepEqual(
+      listed.map((s) => s.name),
+      ['First', 'Second', 'Third'],
+    )
+    assert.ok(listed.every((s) => s.distanceKm <= 50))
+    assert.deepEqual(stationSearches({ vehicles: [van(15, at)], openConditions: [] }, FUEL), [
+      { vehicleId: 'v1', at, radiusKm: 50 },
+    ])
+    assert.equal(stationSearches({ vehicles: [van(5, at)], openConditions: [] }, FUEL)[0]?.radiusKm, 32)
+  })
+
+  it('still alerts when stations are unavailable, and says so', () => {
+    const result = evaluateFuel({ vehicles: [van(8)], openConditions: [] }, new Map([['v1', 'unavailable']]), FUEL)
+    assert.equal(result.drafts[0]?.data.stationsUnavailable, true)
+    assert.deepEqual(result.drafts[0]?.data.stations, [])
+    assert.match(result.drafts[0]?.body ?? '', /could not be looked up/)
+  })
+
+  it('evaluates a vehicle without readings, and conditions of alerts still open', () => {
+    const result = evaluateFuel({ vehicles: [van(null)], openConditions: ['fuel:gone'] }, new Map(), FUEL)
+    assert.deepEqual(result.conditions.sort(), ['fuel:gone', 'fuel:v1'])
+    assert.deepEqual(result.drafts, [])
+  })
+})
+
+describe('budget period', () => {
+  for (const [label, now, zone, kind, start, end, daysLeft] of [
+    ['a month, UTC', '2026-11-23T12:00:00Z', 'UTC', 'month', '2026-11-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z', 8],
+    [
+      'last hour of November in Denver',
+      '2026-12-01T06:30:00Z',
+      'America/Denver',
+      'month',
+      '2026-11-01T00:00:00.000-06:00',
+      '2026-12-01T00:00:00.000-07:00',
+      1,
+    ],
+    [
+      'already December in Berlin',
+      '2026-11-30T23:30:00Z',
+      'Europe/Berlin',
+      'month',
+      '2026-12-01T00:00:00.000+01:00',
+      '2027-01-01T00:00:00.000+01:00',
+      31,
+    ],
+    [
+      'February in a leap year',
+      '2028-02-29T12:00:00Z',
+      'UTC',
+      'month',
+      '2028-02-01T00:00:00.000Z',
+      '2028-03-01T00:00:00.000Z',
+      1,
+    ],
+    [
+      'weeks start on Monday',
+      '2026-11-22T12:00:00Z',
+      'UTC',
+      'week',
+      '2026-11-16T00:00:00.000Z',
+      '2026-11-23T00:00:00.000Z',
+      1,
+    ],
+    [
+      'Sunday in UTC is Monday in Tokyo',
+      '2026-11-22T20:00:00Z',
+      'Asia/Tokyo',
+      'week',
+      '2026-11-23T00:00:00.000+09:00',
+      '2026-11-30T00:00:00.000+09:00',
+      7,
+    ],
+  ] as const) {
+    it(label, () => {
+      assert.deepEqual(budgetPeriod(kind, zone, new Date(now)), { start, end, daysLeft })
+    })
+  }
+})
+
+describe('budget monitor', () => {
+  const period = budgetPeriod('month', 'UTC', new Date('2026-11-23T12:00:00Z'))
+  const budget = (spent: number): BudgetState => ({
+    id: 'b1',
+    category: 'food',
+    amount: 500,
+    currency: 'USD',
+    period,
+    spent,
+    lastSpentAt: '2026-11-22T18:00:00.000Z',
+    topCategories: [{ category: 'food', spent }],
+  })
+  for (const [spent, expected] of [
+    [0, undefined],
+    [399.99, undefined],
+    [400, 'high'],
+    [474.99, 'high'],
+    [475, 'urgent'],
+    [600, 'urgent'],
+  ] as const) {
+    it(`${spent} of 500 → ${expected ?? 'no alert'}`, () => {
+      const result = evaluateBudgets(
+        { budgets: [budget(spent)], openConditions: [] },
+        new Date('2026-11-23T12:00:00Z'),
+        BUDGET,
+      )
+      assert.equal(result.drafts[0]?.priority, expected)
+    })
+  }
+
+  it('carries the status, the top categories and the period, and expires with the period', () => {
+    const [draft] = evaluateBudgets(
+      { budgets: [budget(410)], openConditions: [] },
+      new Date('2026-11-23T12:00:00Z'),
+      BUDGET,
+    ).drafts
+    assert.equal(draft?.data.remaining, 90)
+    assert.equal(draft?.data.daysLeft, 8)
+    assert.equal(draft?.data.dailyAllowance, 11.25)
+    assert.equal(draft?.data.periodStart, '2026-11-01T00:00:00.000Z')
+    assert.equal(draft?.expiresAt, '2026-12-01T00:00:00.000Z')
+    assert.equal(draft?.variant, 'high:2026-11-01T00:00:00.000Z', 'a new period is a new alert')
+    assert.deepEqual(draft?.data.topCategories, [{ category: 'food', spent: 410 }])
+  })
+})
