@@ -16,42 +16,72 @@ export interface Applied {
 }
 
 /**
- * Makes the open alerts of the evaluated conditions match the evaluation, for one user:
- * drafts are inserted with ON CONFLICT DO NOTHING on the open-dedupe index (a retried or
+ * Makes the open alerts of the evaluated conditions match the evaluations, for a page of users
+ * at once: drafts are inserted with ON CONFLICT DO NOTHING on the open-dedupe index (a retried or
  * duplicated job creates nothing twice); open alerts of those conditions that no draft asks for
  * any more are resolved (the condition cleared, escalated, or a new period began). One
- * transaction, serialized per user, so concurrent evaluations agree.
+ * transaction with a lock per user taken in order, so concurrent evaluations agree and never
+ * deadlock; a fixed number of statements whatever the page size.
  */
-export async function applyEvaluation(db: Db, userId: string, evaluation: Evaluation): Promise<Applied> {
-  if (evaluation.conditions.length === 0) return { created: [], resolved: [] }
+export async function applyEvaluations(
+  db: Db,
+  evaluations: ReadonlyMap<string, Evaluation>,
+): Promise<Map<string, Applied>> {
+  const users = [...evaluations.entries()]
+    .filter(([, evaluation]) => evaluation.conditions.length > 0)
+    .map(([userId]) => userId)
+    .sort()
+  const applied = new Map<string, Applied>(users.map((userId) => [userId, { created: [], resolved: [] }]))
+  if (users.length === 0) return applied
   return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext(${`alerts:${userId}`}))`.execute(trx)
-    const wanted = new Set(evaluation.drafts.map(dedupeKey))
+    await sql`select pg_advisory_xact_lock(hashtext('alerts:' || u))
+              from (select u from unnest(${sql.val(users)}::text[]) u order by u) ordered`.execute(trx)
+    const conditions = [...new Set(users.flatMap((userId) => evaluations.get(userId)?.conditions ?? []))]
     const open = await trx
       .selectFrom('alerts')
-      .select(['id', 'dedupe_key'])
-      .where('user_id', '=', userId)
+      .select(['id', 'user_id', 'dedupe_key'])
+      .where('user_id', 'in', users)
       .where('resolved_at', 'is', null)
-      .where(sql<boolean>`split_part(dedupe_key, '|', 1) = any(${sql.val(evaluation.conditions)}::text[])`)
+      .where(sql<boolean>`split_part(dedupe_key, '|', 1) = any(${sql.val(conditions)}::text[])`)
       .execute()
-    const stale = open.filter((row) => !wanted.has(row.dedupe_key)).map((row) => row.id)
+    const stale = open.filter((row) => {
+      const evaluation = evaluations.get(row.user_id)
+      const condition = row.dedupe_key.split('|')[0] ?? ''
+      return (
+        evaluation?.conditions.includes(condition) && !evaluation.drafts.some((d) => dedupeKey(d) === row.dedupe_key)
+      )
+    })
     if (stale.length > 0) {
-      await trx.updateTable('alerts').set({ resolved_at: new Date() }).where('id', 'in', stale).execute()
+      await trx
+        .updateTable('alerts')
+        .set({ resolved_at: new Date() })
+        .where(
+          'id',
+          'in',
+          stale.map((row) => row.id),
+        )
+        .execute()
+      for (const row of stale) applied.get(row.user_id)?.resolved.push(row.id)
     }
-    const created: Alert[] = []
-    for (const draft of evaluation.drafts) {
-      const row = await trx
+    const rows = users.flatMap((userId) => (evaluations.get(userId)?.drafts ?? []).map((draft) => toRow(userId, draft)))
+    if (rows.length > 0) {
+      const inserted = await trx
         .insertInto('alerts')
-        .values(toRow(userId, draft))
+        .values(rows)
         .onConflict((conflict) =>
           conflict.columns(['user_id', 'dedupe_key']).where('resolved_at', 'is', null).doNothing(),
         )
         .returningAll()
-        .executeTakeFirst()
-      if (row) created.push(alerts.toItem(row))
+        .execute()
+      for (const row of inserted) applied.get(row.user_id)?.created.push(alerts.toItem(row))
     }
-    return { created, resolved: stale }
+    return applied
   })
+}
+
+/** One user's evaluation (an evaluate job, a test). */
+export async function applyEvaluation(db: Db, userId: string, evaluation: Evaluation): Promise<Applied> {
+  return (await applyEvaluations(db, new Map([[userId, evaluation]]))).get(userId) ?? { created: [], resolved: [] }
 }
 
 const toRow = (userId: string, draft: AlertDraft) => ({
