@@ -280,6 +280,16 @@ function policyProblems(config: Record<string, unknown>): string[] {
 export const isProduction = (config: Config) => config.ENVIRONMENT === 'production'
 export const redisUrl = (config: Config) => config.REDIS_URL ?? config.UPSTASH_REDIS_URL
 export const workerQueues = (config: Config): readonly QueueName[] => config.WORKER_QUEUES ?? QUEUE_NAMES
+/** The monitors' thresholds, as the monitors take them. */
+export const monitorThresholds = (config: Config) => ({
+  fuel: {
+    mediumBelowPercent: config.FUEL_MEDIUM_BELOW_PERCENT,
+    highBelowPercent: config.FUEL_HIGH_BELOW_PERCENT,
+    stationRadiusKm: config.STATION_RADIUS_KM,
+  },
+  budget: { highRatio: config.BUDGET_HIGH_RATIO, urgentRatio: config.BUDGET_URGENT_RATIO },
+})
+
 export const migrateOnStart = (config: Config) => config.MIGRATE_ON_START ?? !isProduction(config)
 
 /** What `pam config check` prints: the mode, never a secret. */

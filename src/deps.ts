@@ -1,12 +1,15 @@
 import type { QueueBackend } from './backend/backend.js'
 import { createPostgresQueueBackend } from './backend/postgres.js'
 import { createRedisBackend } from './backend/redis.js'
+import { type Cache, redisCache, tableCache } from './cache/cache.js'
 import { type Config, redisUrl } from './config.js'
 import { createDatabase, type Db } from './db/database.js'
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js'
 import { type DevSecrets, loadDevSecrets } from './local/dev-secrets.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
+import { createOverpassClient } from './providers/places/overpass-client.js'
+import type { PlacesProvider } from './providers/places/places-provider.js'
 
 export interface Secrets {
   /** Undefined when tokens are verified with a JWKS URL instead. */
@@ -21,6 +24,9 @@ export interface Deps {
   db: Db
   backend: QueueBackend
   metrics: Metrics
+  /** Provider answers: Redis keys in Redis mode, a table in Postgres-only mode. */
+  cache: Cache
+  places: PlacesProvider
   secrets: Secrets
   /** Where the database lives, for messages: never the URL itself (it may hold a password). */
   databaseLabel: string
@@ -60,12 +66,20 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     ? createRedisBackend({ url: redis, prefix: config.REDIS_PREFIX, logger })
     : createPostgresQueueBackend({ url: databaseUrl, prefix: 'pam', logger })
 
+  const metrics = createMetrics()
+  const cache = backend.redis ? redisCache(backend.redis, config.REDIS_PREFIX) : tableCache(database.db)
   return {
     config,
     logger,
     db: database.db,
     backend,
-    metrics: createMetrics(),
+    metrics,
+    cache,
+    places: createOverpassClient({
+      baseUrl: config.PLACES_API_URL,
+      cache,
+      onFailure: () => metrics.providerFailures.inc({ provider: 'places' }),
+    }),
     secrets,
     databaseUrl,
     databaseLabel: embedded ? `embedded PostgreSQL on port ${config.EMBEDDED_DATABASE_PORT}` : 'DATABASE_URL',

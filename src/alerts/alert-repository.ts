@@ -77,3 +77,15 @@ export async function readAllOpen(db: Db, userId: string): Promise<number> {
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
 }
+
+/** The conditions of the users' open alerts of one kind, so a monitor can clear them. */
+export function openConditions(db: Db, userIds: readonly string[], kind: 'fuel_low' | 'budget_threshold') {
+  return db
+    .selectFrom('alerts')
+    .select(['user_id', sql<string>`split_part(dedupe_key, '|', 1)`.as('condition')])
+    .distinct()
+    .where('user_id', 'in', [...userIds])
+    .where('kind', '=', kind)
+    .where('resolved_at', 'is', null)
+    .execute()
+}

@@ -4,8 +4,10 @@ import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import type { Queues } from '../jobs/inspection.js'
+import type { Producer } from '../jobs/producer.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { evaluationTrigger } from './evaluations.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerOpenApi } from './plugins/openapi.js'
@@ -17,6 +19,8 @@ import { v1Routes } from './routes/v1/index.js'
 
 export interface AppDeps {
   db: Db
+  /** Queues a job (a monitor's evaluation after a write). */
+  enqueue: Producer['enqueue']
   verifier: TokenVerifier
   /** CORS: see allowedOrigins. */
   corsOrigin: ReturnType<typeof allowedOrigins>
@@ -76,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         db: deps.db,
         bus: deps.backend.bus,
         logger: deps.logger,
+        evaluate: evaluationTrigger(deps.enqueue, deps.logger),
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
       }),

@@ -6,6 +6,7 @@ import type { JobOutcome, Metrics } from '../metrics/metrics.js'
 import { acquireLease, releaseLease } from './lease-repository.js'
 import type { QueueName } from './queues.js'
 import { BACKOFF_TYPE, ROUTES, type Route, retryDelay } from './routing.js'
+import type { MonitorServices } from './task.js'
 
 export interface Consumer {
   workers: PamWorker[]
@@ -25,6 +26,8 @@ export interface ConsumerOptions {
   lockDurationMs: number
   /** The routing table; tests pass their own tasks. */
   routes?: Readonly<Record<string, Route>>
+  /** What the monitor tasks use besides the database. */
+  services?: MonitorServices
 }
 
 export interface Skipped {
@@ -87,7 +90,14 @@ export function startConsumer(options: ConsumerOptions): Consumer {
           route,
           job,
           (jobSignal) =>
-            route.handler(job.data, { db, logger: jobLogger, workerId, jobId: job.id ?? '', signal: jobSignal }),
+            route.handler(job.data, {
+              db,
+              logger: jobLogger,
+              workerId,
+              jobId: job.id ?? '',
+              signal: jobSignal,
+              services: options.services,
+            }),
           signal,
         )
       } finally {

@@ -10,7 +10,7 @@ export interface Producer {
   enqueue(
     task: TaskName,
     payload: unknown,
-    options?: Pick<JobsOptions, 'jobId' | 'delay'>,
+    options?: Pick<JobsOptions, 'jobId' | 'delay' | 'deduplication'>,
   ): Promise<{ id: string; queue: QueueName }>
   close(): Promise<void>
 }

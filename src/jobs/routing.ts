@@ -1,6 +1,7 @@
 import type { QueueName } from './queues.js'
 import type { TaskHandler } from './task.js'
 import { housekeeping } from './tasks/housekeeping.js'
+import { budgetMonitor, evaluateTask, fuelMonitor, pageTask, sweepTask } from './tasks/monitor-tasks.js'
 import { ping } from './tasks/ping.js'
 
 export interface Route {
@@ -20,6 +21,44 @@ export interface Route {
 }
 
 const MINUTE = 60_000
+
+/** The three tasks of a monitor: evaluate one user after a write, sweep everyone, one sweep page. */
+const monitorRoutes = (queue: QueueName, monitor: typeof fuelMonitor) => ({
+  evaluate: {
+    queue,
+    // Ahead of sweep pages: a traveller who just wrote is waiting for the answer.
+    priority: 2,
+    attempts: 5,
+    backoffMs: 1_000,
+    backoffCapMs: MINUTE,
+    timeoutMs: MINUTE,
+    exclusive: false,
+    handler: evaluateTask(monitor),
+  },
+  sweep: {
+    queue,
+    priority: 5,
+    attempts: 3,
+    backoffMs: 5_000,
+    backoffCapMs: MINUTE,
+    timeoutMs: 5 * MINUTE,
+    // A sweep still enumerating when the next tick comes is not started again.
+    exclusive: true,
+    handler: sweepTask(monitor),
+  },
+  page: {
+    queue,
+    priority: 5,
+    attempts: 5,
+    backoffMs: 2_000,
+    backoffCapMs: 2 * MINUTE,
+    timeoutMs: 5 * MINUTE,
+    exclusive: false,
+    handler: pageTask(monitor),
+  },
+})
+const fuel = monitorRoutes('notifications', fuelMonitor)
+const budget = monitorRoutes('analytics', budgetMonitor)
 
 /** The one routing table: task name → queue, priority, retries, time limit, handler. */
 export const ROUTES = {
@@ -43,6 +82,12 @@ export const ROUTES = {
     exclusive: true,
     handler: housekeeping,
   },
+  'monitor.fuel.evaluate': fuel.evaluate,
+  'monitor.fuel.sweep': fuel.sweep,
+  'monitor.fuel.page': fuel.page,
+  'monitor.budget.evaluate': budget.evaluate,
+  'monitor.budget.sweep': budget.sweep,
+  'monitor.budget.page': budget.page,
 } satisfies Record<string, Route>
 
 export type TaskName = keyof typeof ROUTES

@@ -1,5 +1,18 @@
+import type { Bus } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import type { Logger } from '../logger.js'
+import type { BudgetThresholds } from '../monitors/budget.js'
+import type { FuelThresholds } from '../monitors/fuel.js'
+import type { PlacesProvider } from '../providers/places/places-provider.js'
+import type { Producer } from './producer.js'
+
+/** What the monitor tasks need beyond the database: built by the worker role from deps. */
+export interface MonitorServices {
+  bus: Bus
+  places: PlacesProvider
+  thresholds: { fuel: FuelThresholds; budget: BudgetThresholds }
+  enqueue: Producer['enqueue']
+}
 
 /** What every task handler receives besides its payload. */
 export interface TaskContext {
@@ -9,6 +22,8 @@ export interface TaskContext {
   jobId: string
   /** Aborted when the task's time limit passes or the worker is force-closed. */
   signal: AbortSignal
+  /** Absent in consumers started without them (tests of the job machinery). */
+  services?: MonitorServices
 }
 
 export type TaskHandler<P = unknown, R = unknown> = (payload: P, context: TaskContext) => Promise<R>

@@ -37,6 +37,12 @@ export function createMetrics() {
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     }),
+    providerFailures: new Counter({
+      name: 'pam_provider_failures_total',
+      help: 'Requests to a third-party provider that failed after their retries, by provider',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
     workersAlive: new Gauge({
       name: 'pam_workers_alive',
       help: 'Workers with a heartbeat in the last 30 s, by queue, read when scraped',

@@ -13,6 +13,7 @@ import { waitForStore } from './wait-for-store.js'
 export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInstance> {
   return buildApp({
     db: deps.db,
+    enqueue: producer.enqueue,
     verifier: createTokenVerifier({
       secret: deps.secrets.jwtSecret,
       jwksUrl: deps.config.JWT_JWKS_URL,

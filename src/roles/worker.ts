@@ -1,6 +1,8 @@
+import { monitorThresholds } from '../config.js'
 import type { Deps } from '../deps.js'
 import { startHeartbeat } from '../heartbeats/heartbeat.js'
 import { startConsumer } from '../jobs/consumer.js'
+import { createProducer } from '../jobs/producer.js'
 import type { QueueName } from '../jobs/queues.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
@@ -19,6 +21,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     concurrency: options.concurrency,
     intervalMs: options.heartbeatIntervalMs,
   })
+  const producer = createProducer(deps.backend, deps.logger)
   const consumer = startConsumer({
     backend: deps.backend,
     db: deps.db,
@@ -28,6 +31,12 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     workerId: heartbeat.id,
     queues: options.queues,
     concurrency: options.concurrency,
+    services: {
+      bus: deps.backend.bus,
+      places: deps.places,
+      thresholds: monitorThresholds(deps.config),
+      enqueue: producer.enqueue,
+    },
   })
   deps.logger.info(
     { workerId: heartbeat.id, queues: options.queues, concurrency: options.concurrency },
@@ -36,6 +45,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
   return {
     async stop() {
       await consumer.close(deps.config.SHUTDOWN_TIMEOUT_MS)
+      await producer.close()
       await heartbeat.stop()
     },
   }

@@ -135,6 +135,11 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
       before.map((scheduler) => [scheduler.key, scheduler.pattern]),
       [['pam-housekeeping', harness.config.SCHEDULE_HOUSEKEEPING]],
     )
+    const notifications = producer.queues.get('notifications')
+    assert.deepEqual(
+      (await notifications?.getJobSchedulers())?.map((scheduler) => [scheduler.key, scheduler.pattern]),
+      [['pam-fuel-monitoring', harness.config.SCHEDULE_FUEL_MONITORING]],
+    )
 
     // A restart: another producer syncs the same list. Nothing moves, nothing is added.
     const restarted = createProducer(harness.deps.backend, log)
@@ -152,13 +157,15 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     assert.equal(pending.filter((job) => job.repeatJobKey === 'pam-housekeeping').length, 1)
 
     // Monitor sweeps not built yet have no scheduler anywhere: nothing reports them as running.
+    const running = new Set(wanted.map((schedule) => schedule.id))
     for (const [, queue] of producer.queues) {
       const ids = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key)
       assert.ok(
-        ids.every((id) => id === 'pam-housekeeping'),
+        ids.every((id) => running.has(id)),
         `schedulers: ${ids.join(', ')}`,
       )
     }
+    assert.ok(!running.has('pam-weather-monitoring'))
   })
 
   it('delivers bus messages to subscribers, and stops after unsubscribing', async () => {

@@ -203,9 +203,9 @@ inBothModes('operations: metrics, dashboard, inspect, call and retry', (mode) =>
     const schedules = spawnPam(['inspect', 'scheduled', '--json'], cliEnv())
     assert.equal(await schedules.exited, 0, schedules.output())
     const listed = JSON.parse(schedules.output()) as { id: string; nextRunAt: string | null; status: string }[]
-    const fuel = listed.find((schedule) => schedule.id === 'pam-fuel-monitoring')
-    assert.equal(fuel?.nextRunAt, null)
-    assert.match(fuel?.status ?? '', /not running/)
+    const weather = listed.find((schedule) => schedule.id === 'pam-weather-monitoring')
+    assert.equal(weather?.nextRunAt, null)
+    assert.match(weather?.status ?? '', /not running/)
 
     const scheduled = spawnPam(['inspect', 'workers', '--json'], cliEnv())
     assert.equal(await scheduled.exited, 0, scheduled.output())

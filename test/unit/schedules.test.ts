@@ -26,6 +26,6 @@ describe('schedules', () => {
 
   it('runs only schedules whose task exists', () => {
     const active = activeSchedules(schedules(loadConfig({}))).map((s) => s.id)
-    assert.deepEqual(active, ['pam-housekeeping'])
+    assert.deepEqual(active, ['pam-fuel-monitoring', 'pam-budget-analysis', 'pam-housekeeping'])
   })
 })

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type AlertFilter, alertFilter, alerts, readAllOpen } from '../../../alerts/alert-repository.js'
-import type { Db } from '../../../db/database.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
 import { notFound } from './crud.js'
+import type { RouteDeps } from './route-deps.js'
 
 const KINDS = ['fuel_low', 'budget_threshold', 'weather_window', 'maintenance_due', 'context_suggestion'] as const
 const NullableTime = (description: string) => Type.Union([Time(description), Type.Null()])
@@ -25,7 +25,7 @@ export const Alert = Type.Object({
   resolvedAt: NullableTime('resolved: the condition cleared'),
 })
 
-export function alertRoutes(db: Db) {
+export function alertRoutes({ db }: RouteDeps) {
   return async (app: FastifyInstance) => {
     app.get(
       '/v1/alerts',

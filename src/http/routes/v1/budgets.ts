@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { budgetPeriod, budgetStatus } from '../../../budgets/budget-period.js'
 import { budgets, spentInPeriod } from '../../../budgets/budget-repository.js'
-import type { Db } from '../../../db/database.js'
 import { getUser } from '../../../users/user-repository.js'
 import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
 import { crudRoutes, notFound } from './crud.js'
 import { Body, Category, Currency, Money, Nullable, PatchOf } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 
 const fields = {
   category: Nullable(Category),
@@ -37,7 +37,7 @@ const BudgetStatus = Type.Object({
   dailyAllowance: Money('what can be spent per remaining day to stay within the budget'),
 })
 
-export function budgetRoutes(db: Db) {
+export function budgetRoutes({ db, evaluate }: RouteDeps) {
   return async (app: FastifyInstance) => {
     await app.register(
       crudRoutes({
@@ -45,6 +45,7 @@ export function budgetRoutes(db: Db) {
         tag: 'budgets',
         noun: 'budget',
         db,
+        afterWrite: (userId) => evaluate('budget', userId),
         resource: budgets,
         Item: Budget,
         Create: Body({ ...fields, category: Type.Optional(fields.category) }),

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type ContextSignalInput, contextSignals, SIGNAL_KINDS } from '../../../context/context-signal-repository.js'
-import type { Db } from '../../../db/database.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 import { refuseIfAny } from './crud.js'
 import { Body, Latitude, Longitude, positionProblems } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 
 const ContextSignal = Type.Object({
   id: Uuid('signal id'),
@@ -17,7 +17,7 @@ const ContextSignal = Type.Object({
   createdAt: Time('created'),
 })
 
-export function contextSignalRoutes(db: Db) {
+export function contextSignalRoutes({ db }: RouteDeps) {
   return async (app: FastifyInstance) => {
     app.post(
       '/v1/context-signals',

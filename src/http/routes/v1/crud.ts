@@ -49,6 +49,8 @@ export function crudRoutes<Item, Input>(options: {
   list?: { query: TProperties; filter: (query: Record<string, unknown>) => Filter }
   /** Which routes to serve; default all five (a child resource is created and listed under its parent). */
   only?: readonly CrudRoute[]
+  /** Called after a create, change or delete succeeded: asks the monitors to look again. */
+  afterWrite?: (userId: string) => void
 }) {
   const { path, tag, noun, db, resource, check } = options
   const serves = (route: CrudRoute) => !options.only || options.only.includes(route)

@@ -1,9 +1,9 @@
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
 import { type ExpenseFilter, expenseFilter, expenses } from '../../../expenses/expense-repository.js'
 import { Time, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Category, Currency, Money, Nullable, PatchOf } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 
 const fields = {
   amount: Money('amount spent'),
@@ -20,12 +20,13 @@ const Expense = Type.Object({
   updatedAt: Time('last changed'),
 })
 
-export const expenseRoutes = (db: Db) =>
+export const expenseRoutes = ({ db, evaluate }: RouteDeps) =>
   crudRoutes({
     path: '/v1/expenses',
     tag: 'expenses',
     noun: 'expense',
     db,
+    afterWrite: (userId) => evaluate('budget', userId),
     resource: expenses,
     Item: Expense,
     Create: Body({ ...fields, note: Type.Optional(fields.note) }),

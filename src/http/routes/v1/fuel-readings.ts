@@ -1,8 +1,8 @@
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
 import { fuelReadings } from '../../../vehicles/fuel-reading-repository.js'
 import { Time, Uuid } from '../../schemas.js'
 import { Body, Latitude, Longitude, positionProblems } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 import { vehicleChildRoutes } from './vehicle-children.js'
 
 const fields = {
@@ -22,12 +22,13 @@ const FuelReading = Type.Object({
   createdAt: Time('created'),
 })
 
-export const fuelReadingRoutes = (db: Db) =>
+export const fuelReadingRoutes = ({ db, evaluate }: RouteDeps) =>
   vehicleChildRoutes({
     segment: 'fuel-readings',
     tag: 'vehicles',
     noun: 'fuel reading',
     db,
+    afterWrite: (userId) => evaluate('fuel', userId),
     resource: fuelReadings,
     Item: FuelReading,
     Create: Body(fields),

@@ -7,6 +7,7 @@ import type { Bus } from '../../../backend/backend.js'
 import type { Db } from '../../../db/database.js'
 import type { Logger } from '../../../logger.js'
 import { HttpError } from '../../errors.js'
+import type { Evaluate } from '../../evaluations.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
 import { alertRoutes } from './alerts.js'
@@ -22,6 +23,7 @@ import { vehicleRoutes } from './vehicles.js'
 
 export interface V1Deps {
   db: Db
+  evaluate: Evaluate
   bus: Bus
   logger: Logger
   streamPingIntervalMs?: number
@@ -74,7 +76,7 @@ export function v1Routes(deps: V1Deps) {
       contextSignalRoutes,
       alertRoutes,
     ]) {
-      await app.register(routes(deps.db))
+      await app.register(routes(deps))
     }
   }
 }

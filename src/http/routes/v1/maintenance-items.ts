@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
 import {
   type MaintenanceItemInput,
   maintenanceItems,
@@ -10,6 +9,7 @@ import type { ErrorDetail } from '../../errors.js'
 import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
 import { crudRoutes, notFound } from './crud.js'
 import { Body, Kilometres, Money, Name, Nullable, PatchOf } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 import { vehicleChildRoutes } from './vehicle-children.js'
 
 const fields = {
@@ -39,7 +39,7 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
     ? [{ field: 'intervalKm', problem: 'or intervalDays is required: an item needs at least one interval' }]
     : []
 
-export function maintenanceItemRoutes(db: Db) {
+export function maintenanceItemRoutes({ db }: RouteDeps) {
   return async (app: FastifyInstance) => {
     await app.register(
       vehicleChildRoutes({

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { IANAZone } from 'luxon'
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
 import { getUser, type UserChanges, updateUser } from '../../../users/user-repository.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 import { refuseIfAny } from './crud.js'
 import { Latitude, Longitude } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 
 const Home = Type.Union([Type.Object({ lat: Latitude, lon: Longitude }, { additionalProperties: false }), Type.Null()])
 const Preferences = Type.Record(Type.String(), Type.Unknown(), { maxProperties: 100 })
@@ -18,7 +18,7 @@ const Me = Type.Object({
   createdAt: Time('first seen'),
 })
 
-export function meRoutes(db: Db) {
+export function meRoutes({ db }: RouteDeps) {
   return async (app: FastifyInstance) => {
     const load = async (userId: string) => {
       const user = await getUser(db, userId)

@@ -1,10 +1,10 @@
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
 import { type TripInput, trips } from '../../../trips/trip-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { Time, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Latitude, Longitude, Name, PatchOf } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 
 const Day = (description: string) => Type.String({ format: 'date', description: `${description} (YYYY-MM-DD)` })
 
@@ -38,7 +38,7 @@ export function tripProblems(trip: TripInput, now = new Date()): ErrorDetail[] {
   return problems
 }
 
-export const tripRoutes = (db: Db) =>
+export const tripRoutes = ({ db }: RouteDeps) =>
   crudRoutes({
     path: '/v1/trips',
     tag: 'trips',

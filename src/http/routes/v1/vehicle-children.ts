@@ -21,6 +21,7 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
   Item: TSchema
   Create: TSchema
   check: (input: Omit<Input, 'vehicleId'>) => ErrorDetail[]
+  afterWrite?: (userId: string) => void
 }) {
   const { db, resource } = options
   const path = `/v1/vehicles/:id/${options.segment}`
@@ -44,7 +45,9 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
         const input = request.body as Omit<Input, 'vehicleId'>
         refuseIfAny(options.check(input))
         await vehicleOf(request.userId, id)
-        return reply.code(201).send(await resource.create(db, request.userId, { ...input, vehicleId: id } as Input))
+        const created = await resource.create(db, request.userId, { ...input, vehicleId: id } as Input)
+        options.afterWrite?.(request.userId)
+        return reply.code(201).send(created)
       },
     )
 

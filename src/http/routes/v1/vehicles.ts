@@ -1,9 +1,9 @@
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
 import { vehicles } from '../../../vehicles/vehicle-repository.js'
 import { Time, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Kilometres, Name, PatchOf } from './fields.js'
+import type { RouteDeps } from './route-deps.js'
 
 const fields = {
   name: Name,
@@ -19,12 +19,13 @@ export const Vehicle = Type.Object({
   updatedAt: Time('last changed'),
 })
 
-export const vehicleRoutes = (db: Db) =>
+export const vehicleRoutes = ({ db, evaluate }: RouteDeps) =>
   crudRoutes({
     path: '/v1/vehicles',
     tag: 'vehicles',
     noun: 'vehicle',
     db,
+    afterWrite: (userId) => evaluate('fuel', userId),
     resource: vehicles,
     Item: Vehicle,
     Create: Body({ ...fields, odometerKm: Type.Optional(fields.odometerKm) }),

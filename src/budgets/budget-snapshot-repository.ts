@@ -1,0 +1,96 @@
+import { sql } from 'kysely'
+import { openConditions } from '../alerts/alert-repository.js'
+import type { Db } from '../db/database.js'
+import type { BudgetSnapshot, BudgetState } from '../monitors/budget.js'
+import { budgetPeriod } from './budget-period.js'
+
+const TOP_CATEGORIES = 3
+
+/**
+ * The budget monitor's input for a set of users in three queries: their budgets (with the
+ * user's timezone), what was spent per budget and category in each budget's current period,
+ * and the conditions of their open budget alerts. Periods are computed here, in the user's
+ * timezone, by the same function the status endpoint uses.
+ */
+export async function loadBudgetSnapshots(
+  db: Db,
+  userIds: readonly string[],
+  now: Date,
+): Promise<Map<string, BudgetSnapshot>> {
+  const snapshots = new Map<string, BudgetSnapshot>(userIds.map((id) => [id, { budgets: [], openConditions: [] }]))
+  if (userIds.length === 0) return snapshots
+  const budgets = await db
+    .selectFrom('budgets as b')
+    .innerJoin('users as u', 'u.id', 'b.user_id')
+    .select(['b.id', 'b.user_id', 'b.category', 'b.amount', 'b.currency', 'b.period', 'u.timezone'])
+    .where('b.user_id', 'in', [...userIds])
+    .execute()
+  const periods = new Map(budgets.map((b) => [b.id, budgetPeriod(b.period, b.timezone, now)]))
+  const spending =
+    budgets.length === 0
+      ? []
+      : await sql<{ budget_id: string; category: string; spent: string; last_spent_at: Date }>`
+          select p.budget_id, e.category, sum(e.amount) as spent, max(e.spent_at) as last_spent_at
+          from unnest(${sql.val(budgets.map((b) => b.id))}::uuid[],
+                      ${sql.val(budgets.map((b) => periods.get(b.id)?.start))}::timestamptz[],
+                      ${sql.val(budgets.map((b) => periods.get(b.id)?.end))}::timestamptz[]) as p(budget_id, starts, ends)
+          join budgets b on b.id = p.budget_id
+          join expenses e on e.user_id = b.user_id
+            and e.currency = b.currency
+            and (b.category is null or e.category = b.category)
+            and e.spent_at >= p.starts and e.spent_at < p.ends
+          group by p.budget_id, e.category`
+          .execute(db)
+          .then((result) => result.rows)
+  for (const budget of budgets) {
+    const rows = spending.filter((row) => row.budget_id === budget.id)
+    const byCategory = rows
+      .map((row) => ({ category: row.category, spent: Number(row.spent) }))
+      .sort((a, b) => b.spent - a.spent || a.category.localeCompare(b.category))
+    const last = rows.reduce<Date | null>(
+      (latest, row) => (latest && latest > row.last_spent_at ? latest : row.last_spent_at),
+      null,
+    )
+    const state: BudgetState = {
+      id: budget.id,
+      category: budget.category,
+      amount: Number(budget.amount),
+      currency: budget.currency,
+      period: periods.get(budget.id) ?? budgetPeriod(budget.period, budget.timezone, now),
+      // Summed as cents: a float sum of many amounts would drift.
+      spent: byCategory.reduce((sum, c) => sum + Math.round(c.spent * 100), 0) / 100,
+      lastSpentAt: last?.toISOString() ?? null,
+      topCategories: byCategory.slice(0, TOP_CATEGORIES),
+    }
+    snapshots.get(budget.user_id)?.budgets.push(state)
+  }
+  for (const row of await openConditions(db, userIds, 'budget_threshold')) {
+    snapshots.get(row.user_id)?.openConditions.push(row.condition)
+  }
+  return snapshots
+}
+
+/** One keyset page of the budget sweep's candidates: users with a budget or an open budget alert. */
+export async function budgetCandidates(db: Db, page: { after: string | null; limit: number }): Promise<string[]> {
+  const rows = await db
+    .selectFrom('users as u')
+    .select('u.id')
+    .where((eb) =>
+      eb.or([
+        eb.exists(eb.selectFrom('budgets as b').select(sql`1`.as('one')).whereRef('b.user_id', '=', 'u.id')),
+        eb.exists(
+          eb
+            .selectFrom('alerts as a')
+            .select(sql`1`.as('one'))
+            .whereRef('a.user_id', '=', 'u.id')
+            .where('a.kind', '=', 'budget_threshold')
+            .where('a.resolved_at', 'is', null),
+        ),
+      ]),
+    )
+    .$if(page.after !== null, (q) => q.where('u.id', '>', page.after ?? ''))
+    .orderBy('u.id')
+    .limit(page.limit)
+    .execute()
+  return rows.map((row) => row.id)
+}

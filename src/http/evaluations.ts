@@ -1,0 +1,28 @@
+import type { Producer } from '../jobs/producer.js'
+import type { Logger } from '../logger.js'
+
+export type Monitored = 'fuel' | 'budget'
+
+/** Asks for a monitor's evaluation of one user after a write; never fails the write. */
+export type Evaluate = (monitor: Monitored, userId: string) => void
+
+/**
+ * A burst of writes becomes one evaluation: jobs are deduplicated per monitor and user, and a
+ * write while one runs queues exactly one more (BullMQ's keepLastIfActive), so the last write is
+ * always evaluated. If the queue cannot take it (Redis down), the write still stands and the
+ * next sweep evaluates it.
+ */
+export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger): Evaluate {
+  return (monitor, userId) => {
+    enqueue(
+      `monitor.${monitor}.evaluate`,
+      { userId },
+      { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true } },
+    ).catch((error) =>
+      logger.warn(
+        { monitor, err: (error as Error).message },
+        'could not queue an evaluation; the next sweep evaluates this write',
+      ),
+    )
+  }
+}

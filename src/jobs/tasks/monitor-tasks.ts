@@ -1,0 +1,157 @@
+import { UnrecoverableError } from 'bullmq'
+import type { Evaluation } from '../../alerts/alert-draft.js'
+import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
+import { budgetCandidates, loadBudgetSnapshots } from '../../budgets/budget-snapshot-repository.js'
+import type { Db } from '../../db/database.js'
+import { failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
+import { evaluateBudgets } from '../../monitors/budget.js'
+import { evaluateFuel, type StationsByVehicle, stationSearches } from '../../monitors/fuel.js'
+import { type Place, PlacesUnavailableError } from '../../providers/places/places-provider.js'
+import { fuelCandidates, loadFuelSnapshots } from '../../vehicles/fuel-snapshot-repository.js'
+import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
+
+/** Users per page job: one snapshot query per page, several workers share a sweep's pages. */
+export const SWEEP_PAGE_SIZE = 500
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+interface Verdicts {
+  evaluations: Map<string, Evaluation>
+  /** A provider could not answer: alerts went out without its data. */
+  degraded: boolean
+}
+
+interface Monitor {
+  name: 'fuel' | 'budget'
+  candidates(db: Db, after: string | null, services: MonitorServices): Promise<string[]>
+  evaluate(db: Db, userIds: readonly string[], services: MonitorServices, now: Date): Promise<Verdicts>
+}
+
+export const fuelMonitor: Monitor = {
+  name: 'fuel',
+  candidates: (db, after, services) =>
+    fuelCandidates(db, { after, limit: SWEEP_PAGE_SIZE, belowPercent: services.thresholds.fuel.mediumBelowPercent }),
+  async evaluate(db, userIds, services) {
+    const snapshots = await loadFuelSnapshots(db, userIds)
+    const stations = new Map<string, readonly Place[] | 'unavailable'>()
+    let degraded = false
+    for (const snapshot of snapshots.values()) {
+      for (const search of stationSearches(snapshot, services.thresholds.fuel)) {
+        // Once the provider failed in this page, the rest of the page does not wait on it again.
+        if (degraded) {
+          stations.set(search.vehicleId, 'unavailable')
+          continue
+        }
+        try {
+          stations.set(search.vehicleId, await services.places.nearby('fuel', search.at, search.radiusKm))
+        } catch (error) {
+          if (!(error instanceof PlacesUnavailableError)) throw error
+          stations.set(search.vehicleId, 'unavailable')
+          degraded = true
+        }
+      }
+    }
+    const found: StationsByVehicle = stations
+    const evaluations = new Map(
+      [...snapshots].map(([userId, snapshot]) => [userId, evaluateFuel(snapshot, found, services.thresholds.fuel)]),
+    )
+    return { evaluations, degraded }
+  },
+}
+
+export const budgetMonitor: Monitor = {
+  name: 'budget',
+  candidates: (db, after) => budgetCandidates(db, { after, limit: SWEEP_PAGE_SIZE }),
+  async evaluate(db, userIds, services, now) {
+    const snapshots = await loadBudgetSnapshots(db, userIds, now)
+    const evaluations = new Map(
+      [...snapshots].map(([userId, snapshot]) => [userId, evaluateBudgets(snapshot, now, services.thresholds.budget)]),
+    )
+    return { evaluations, degraded: false }
+  },
+}
+
+export interface MonitorResult {
+  usersEvaluated: number
+  alertsCreated: number
+  alertsResolved: number
+  degraded: boolean
+}
+
+function servicesOf(context: TaskContext): MonitorServices {
+  if (!context.services) throw new UnrecoverableError('this worker was started without monitor services')
+  return context.services
+}
+
+/** Evaluate, store, publish: the same path for one user after a write and for a sweep's page. */
+async function runMonitor(monitor: Monitor, context: TaskContext, userIds: readonly string[]): Promise<MonitorResult> {
+  const services = servicesOf(context)
+  const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, new Date())
+  const applied = await applyEvaluations(context.db, evaluations)
+  let alertsCreated = 0
+  let alertsResolved = 0
+  for (const [userId, changes] of applied) {
+    alertsCreated += changes.created.length
+    alertsResolved += changes.resolved.length
+    await publishApplied(services.bus, userId, changes).catch((error) =>
+      context.logger.warn(
+        { err: (error as Error).message },
+        'alert stored but not published; clients see it on reconnect',
+      ),
+    )
+  }
+  return { usersEvaluated: userIds.length, alertsCreated, alertsResolved, degraded }
+}
+
+/** `monitor.<name>.evaluate {userId}`: enqueued on each relevant write, deduplicated per user. */
+export const evaluateTask =
+  (monitor: Monitor): TaskHandler<{ userId?: unknown }, MonitorResult> =>
+  async (payload, context) => {
+    const userId = payload?.userId
+    if (typeof userId !== 'string' || !UUID.test(userId)) throw new UnrecoverableError('userId must be a user id')
+    return runMonitor(monitor, context, [userId])
+  }
+
+/**
+ * `monitor.<name>.sweep`: the periodic safety net. Walks the candidates in keyset pages (one query
+ * each), records a monitor run, and fans the pages out as jobs that any worker can take.
+ */
+export const sweepTask =
+  (monitor: Monitor): TaskHandler<unknown, { runId: string; pages: number; users: number }> =>
+  async (_payload, context) => {
+    const services = servicesOf(context)
+    const runId = await startRun(context.db, monitor.name)
+    try {
+      const pages: string[][] = []
+      for (let after: string | null = null; ; ) {
+        const userIds = await monitor.candidates(context.db, after, services)
+        if (userIds.length > 0) pages.push(userIds)
+        if (userIds.length < SWEEP_PAGE_SIZE) break
+        after = userIds.at(-1) ?? null
+      }
+      // The total is known before any page runs, so the last page to finish can close the run.
+      await setPages(context.db, runId, pages.length)
+      for (const userIds of pages) await services.enqueue(`monitor.${monitor.name}.page`, { runId, userIds })
+      return { runId, pages: pages.length, users: pages.reduce((sum, page) => sum + page.length, 0) }
+    } catch (error) {
+      await failRun(context.db, runId, (error as Error).message).catch(() => undefined)
+      throw error
+    }
+  }
+
+/** `monitor.<name>.page {runId, userIds}`: one page of a sweep. */
+export const pageTask =
+  (monitor: Monitor): TaskHandler<{ runId?: unknown; userIds?: unknown }, MonitorResult> =>
+  async (payload, context) => {
+    const { runId, userIds } = payload ?? {}
+    if (
+      typeof runId !== 'string' ||
+      !Array.isArray(userIds) ||
+      !userIds.every((id) => typeof id === 'string' && UUID.test(id))
+    ) {
+      throw new UnrecoverableError('a page needs runId and userIds')
+    }
+    const result = await runMonitor(monitor, context, userIds as string[])
+    await recordPage(context.db, runId, result)
+    return result
+  }

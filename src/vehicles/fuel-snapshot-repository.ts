@@ -1,0 +1,107 @@
+import { sql } from 'kysely'
+import { openConditions } from '../alerts/alert-repository.js'
+import type { Db } from '../db/database.js'
+import type { FuelSnapshot, FuelVehicle } from '../monitors/fuel.js'
+
+/**
+ * The fuel monitor's input for a set of users, in two queries whatever their number: every
+ * vehicle with its latest reading, and the conditions of their open fuel alerts.
+ */
+export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Promise<Map<string, FuelSnapshot>> {
+  const snapshots = new Map<string, FuelSnapshot>(userIds.map((id) => [id, { vehicles: [], openConditions: [] }]))
+  if (userIds.length === 0) return snapshots
+  const vehicles = await db
+    .selectFrom('vehicles as v')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('fuel_readings as r')
+          .select(['r.percent', 'r.lat', 'r.lon', 'r.observed_at'])
+          .whereRef('r.vehicle_id', '=', 'v.id')
+          .orderBy('r.observed_at', 'desc')
+          .orderBy('r.id', 'desc')
+          .limit(1)
+          .as('latest'),
+      (join) => join.onTrue(),
+    )
+    .select([
+      'v.id',
+      'v.user_id',
+      'v.name',
+      'v.fuel_capacity_l',
+      'v.consumption_l_per_100km',
+      'latest.percent',
+      'latest.lat',
+      'latest.lon',
+      'latest.observed_at',
+    ])
+    .where('v.user_id', 'in', [...userIds])
+    .execute()
+  for (const row of vehicles) {
+    const vehicle: FuelVehicle = {
+      id: row.id,
+      name: row.name,
+      fuelCapacityL: Number(row.fuel_capacity_l),
+      consumptionLPer100Km: Number(row.consumption_l_per_100km),
+      reading:
+        row.percent === null || row.observed_at === null
+          ? null
+          : { percent: Number(row.percent), lat: row.lat, lon: row.lon, observedAt: row.observed_at.toISOString() },
+    }
+    snapshots.get(row.user_id)?.vehicles.push(vehicle)
+  }
+  for (const row of await openConditions(db, userIds, 'fuel_low')) {
+    snapshots.get(row.user_id)?.openConditions.push(row.condition)
+  }
+  return snapshots
+}
+
+/**
+ * One keyset page of the fuel sweep's candidates, in user id order: users with a vehicle whose
+ * latest reading is below the threshold, or with a fuel alert still open (it may have cleared).
+ * Its cost follows the users it walks past, never the whole table per page.
+ */
+export async function fuelCandidates(
+  db: Db,
+  page: { after: string | null; limit: number; belowPercent: number },
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('users as u')
+    .select('u.id')
+    .where((eb) =>
+      eb.or([
+        eb.exists(
+          eb
+            .selectFrom('vehicles as v')
+            .innerJoinLateral(
+              (inner) =>
+                inner
+                  .selectFrom('fuel_readings as r')
+                  .select('r.percent')
+                  .whereRef('r.vehicle_id', '=', 'v.id')
+                  .orderBy('r.observed_at', 'desc')
+                  .orderBy('r.id', 'desc')
+                  .limit(1)
+                  .as('latest'),
+              (join) => join.onTrue(),
+            )
+            .select(sql`1`.as('one'))
+            .whereRef('v.user_id', '=', 'u.id')
+            .where('latest.percent', '<', String(page.belowPercent)),
+        ),
+        eb.exists(
+          eb
+            .selectFrom('alerts as a')
+            .select(sql`1`.as('one'))
+            .whereRef('a.user_id', '=', 'u.id')
+            .where('a.kind', '=', 'fuel_low')
+            .where('a.resolved_at', 'is', null),
+        ),
+      ]),
+    )
+    .$if(page.after !== null, (q) => q.where('u.id', '>', page.after ?? ''))
+    .orderBy('u.id')
+    .limit(page.limit)
+    .execute()
+  return rows.map((row) => row.id)
+}
