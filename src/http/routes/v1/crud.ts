@@ -69,7 +69,9 @@ export function crudRoutes<Item, Input>(options: {
         async (request, reply) => {
           const input = request.body as Input
           if (check) refuseIfAny(check(input))
-          return reply.code(201).send(await resource.create(db, request.userId, input))
+          const created = await resource.create(db, request.userId, input)
+          options.afterWrite?.(request.userId)
+          return reply.code(201).send(created)
         },
       )
 
@@ -128,7 +130,10 @@ export function crudRoutes<Item, Input>(options: {
             if (!current) throw notFound(noun)
             refuseIfAny(check({ ...current, ...changes } as Input))
           }
-          return (await resource.update(db, request.userId, id, changes)) ?? Promise.reject(notFound(noun))
+          const updated = await resource.update(db, request.userId, id, changes)
+          if (!updated) throw notFound(noun)
+          options.afterWrite?.(request.userId)
+          return updated
         },
       )
 
@@ -146,6 +151,7 @@ export function crudRoutes<Item, Input>(options: {
         async (request, reply) => {
           const { id } = request.params as { id: string }
           if (!(await resource.remove(db, request.userId, id))) throw notFound(noun)
+          options.afterWrite?.(request.userId)
           return reply.code(204).send()
         },
       )

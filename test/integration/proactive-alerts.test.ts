@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import { createProducer, type Producer } from '../../src/jobs/producer.js'
+import { QUEUE_NAMES } from '../../src/jobs/queues.js'
+import { buildApiApp } from '../../src/roles/api.js'
+import type { RunningRole } from '../../src/roles/role.js'
+import { startWorker } from '../../src/roles/worker.js'
+import { type Client, client, userToken, VEHICLE } from '../helpers/api.js'
+import { startFakeOverpass } from '../helpers/fake-overpass.js'
+import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
+import { openStream, type StreamClient } from '../helpers/stream.js'
+
+const MOAB = { lat: 38.57, lon: -109.55 }
+// biome-ignore lint/suspicious/noExplicitAny: alerts arrive as JSON and are read field by field
+type Message = Record<string, any>
+
+inBothModes('proactive alerts end to end', (mode) => {
+  let overpass: Awaited<ReturnType<typeof startFakeOverpass>>
+  let harness: Harness
+  let producer: Producer
+  let app: FastifyInstance
+  let worker: RunningRole
+  let base: string
+  const controller = new AbortController()
+
+  before(async () => {
+    overpass = await startFakeOverpass()
+    harness = await startHarness(mode, { PLACES_API_URL: overpass.url })
+    producer = createProducer(harness.deps.backend, harness.deps.logger)
+    app = await buildApiApp(harness.deps, producer)
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const address = app.server.address()
+    base = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+    worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 4 })
+  })
+  after(async () => {
+    controller.abort()
+    await worker.stop()
+    await app.close()
+    await producer.close()
+    await harness.close()
+    await overpass.close()
+  })
+
+  async function traveller(): Promise<{ id: string; call: Client; stream: StreamClient }> {
+    const id = randomUUID()
+    const token = await userToken(id)
+    const call = client(app, token)
+    await call('GET', '/v1/me')
+    const stream = await openStream(`ws://${base}/v1/stream`, { authorization: `Bearer ${token}` })
+    await stream.next((m) => m.type === 'hello')
+    return { id, call, stream }
+  }
+  const created = (stream: StreamClient, from: number, match: (alert: Message) => boolean) =>
+    stream.next(
+      (m) => m.type === 'alert.created' && match(m.alert as Message) && stream.messages.indexOf(m) >= from,
+      10_000,
+    )
+
+  it('fuel: 15 % → medium with range and stations; again → nothing; 8 % → high; 90 % → resolved', async () => {
+    const { call, stream } = await traveller()
+    const vehicle = (await call('POST', '/v1/vehicles', VEHICLE)).body
+    const reading = (percent: number) => call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent, ...MOAB })
+    try {
+      await reading(15)
+      const medium = (await created(stream, 0, (a) => a.priority === 'medium')).alert as Message
+      assert.equal(medium.kind, 'fuel_low')
+      assert.equal(medium.data.vehicleId, vehicle.id)
+      assert.equal(medium.data.rangeKm, 96)
+      assert.equal(medium.data.threshold, 20)
+      assert.equal(medium.data.ruleVersion, 1)
+      assert.deepEqual(
+        medium.data.stations.map((s: Message) => s.name),
+        ['fuel one', 'fuel two', 'fuel three'],
+      )
+
+      const seen = stream.messages.length
+      await reading(15)
+      await sleep(1_000)
+      assert.deepEqual(stream.messages.slice(seen), [], 'the same reading again changes nothing')
+
+      await reading(8)
+      const high = (await created(stream, seen, (a) => a.priority === 'high')).alert as Message
+      assert.equal(high.data.threshold, 10)
+      await stream.next((m) => m.type === 'alert.resolved' && m.alertId === medium.id)
+
+      await reading(90)
+      await stream.next((m) => m.type === 'alert.resolved' && m.alertId === high.id, 10_000)
+      assert.equal((await call('GET', '/v1/alerts?kind=fuel_low')).body.items.length, 0)
+    } finally {
+      stream.close()
+    }
+  })
+
+  it('budget: crossing 80 % → high, then 95 % → urgent with the high one resolved', async () => {
+    const { call, stream } = await traveller()
+    const budget = (
+      await call('POST', '/v1/budgets', { category: 'food', amount: 500, currency: 'USD', period: 'month' })
+    ).body
+    const spend = (amount: number) =>
+      call('POST', '/v1/expenses', { amount, currency: 'USD', category: 'food', spentAt: new Date().toISOString() })
+    try {
+      await spend(300)
+      await sleep(500)
+      await spend(110)
+      const high = (await created(stream, 0, (a) => a.priority === 'high')).alert as Message
+      assert.equal(high.kind, 'budget_threshold')
+      assert.equal(high.data.budgetId, budget.id)
+      assert.equal(high.data.spent, 410)
+      assert.equal(high.data.remaining, 90)
+      assert.deepEqual(high.data.topCategories, [{ category: 'food', spent: 410 }])
+      await spend(70)
+      const urgentMessage = await created(stream, 0, (a) => a.priority === 'urgent')
+      const urgent = urgentMessage.alert as Message
+      assert.equal(urgent.data.spent, 480)
+      await stream.next((m) => m.type === 'alert.resolved' && m.alertId === high.id)
+      const expense = (await call('GET', '/v1/expenses?limit=1')).body.items[0]
+      // Deleting an expense re-evaluates: 410 of 500 is high again.
+      await call('DELETE', `/v1/expenses/${expense.id}`)
+      await created(stream, stream.messages.indexOf(urgentMessage) + 1, (a) => a.priority === 'high')
+    } finally {
+      stream.close()
+    }
+  })
+
+  it('creates the alert without stations when the places provider is down, and counts the failure', async () => {
+    const { call, stream } = await traveller()
+    const vehicle = (await call('POST', '/v1/vehicles', VEHICLE)).body
+    overpass.state.down = true
+    try {
+      // A position no earlier test cached.
+      await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 12, lat: 40.1, lon: -105.3 })
+      const alert = (await created(stream, 0, (a) => a.kind === 'fuel_low')).alert as Message
+      assert.equal(alert.data.stationsUnavailable, true)
+      assert.deepEqual(alert.data.stations, [])
+      const failures = await harness.deps.metrics.providerFailures.get()
+      assert.ok((failures.values[0]?.value ?? 0) >= 1)
+    } finally {
+      overpass.state.down = false
+      stream.close()
+    }
+  })
+
+  it('sweeps in pages and records the run', async () => {
+    await producer.enqueue('monitor.fuel.sweep', {})
+    const run = await eventually(
+      async () =>
+        (await harness.deps.db
+          .selectFrom('monitor_runs')
+          .selectAll()
+          .where('monitor', '=', 'fuel')
+          .where('finished_at', 'is not', null)
+          .executeTakeFirst()) ?? undefined,
+      15_000,
+      'a finished fuel run',
+    )
+    assert.equal(run.status, 'succeeded')
+    assert.ok(run.users_evaluated >= 1, `${run.users_evaluated} users`)
+    assert.equal(run.pages_done, run.pages_total)
+  })
+})
