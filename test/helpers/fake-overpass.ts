@@ -3,10 +3,11 @@ import { createServer, type Server } from 'node:http'
 /**
  * A local Overpass API: answers `nwr[...](around:R,lat,lon);out center` queries in Overpass JSON
  * with a few places north of the point (nodes, and a way with a center as real answers have),
- * or 503 while `down` is set.
+ * or 503 while `down` is set, 429 for the next `busyTimes` requests, a body without elements
+ * while `garbage` is set.
  */
 export async function startFakeOverpass() {
-  const state = { down: false, requests: 0, queries: [] as string[] }
+  const state = { down: false, busyTimes: 0, garbage: false, requests: 0, queries: [] as string[] }
   const server: Server = createServer((request, response) => {
     let body = ''
     request.on('data', (chunk) => {
@@ -16,6 +17,15 @@ export async function startFakeOverpass() {
       state.requests += 1
       if (state.down) {
         response.writeHead(503, { 'content-type': 'text/plain' }).end('server too busy')
+        return
+      }
+      if (state.busyTimes > 0) {
+        state.busyTimes -= 1
+        response.writeHead(429, { 'content-type': 'text/plain' }).end('rate limited')
+        return
+      }
+      if (state.garbage) {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"remark": "runtime error"}')
         return
       }
       const query = new URLSearchParams(body).get('data') ?? ''

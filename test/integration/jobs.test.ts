@@ -100,6 +100,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
       idempotencyKeysDeleted: 1,
       heartbeatsPruned: 1,
       monitorRunsDeleted: 0,
+      cacheEntriesDeleted: 0,
     })
 
     const open = await db.selectFrom('alerts').select('dedupe_key').where('resolved_at', 'is', null).execute()

@@ -9,6 +9,7 @@ export interface HousekeepingResult {
   idempotencyKeysDeleted: number
   heartbeatsPruned: number
   monitorRunsDeleted: number
+  cacheEntriesDeleted: number
 }
 
 /**
@@ -31,10 +32,12 @@ export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult
     .deleteFrom('monitor_runs')
     .where('started_at', '<', sql<Date>`now() - interval '30 days'`)
     .executeTakeFirst()
+  const cached = await db.deleteFrom('cache_entries').where('expires_at', '<=', sql<Date>`now()`).executeTakeFirst()
   return {
     alertsExpired: Number(expired.numUpdatedRows),
     idempotencyKeysDeleted: Number(keys.numDeletedRows),
     heartbeatsPruned: beats,
     monitorRunsDeleted: Number(runs.numDeletedRows),
+    cacheEntriesDeleted: Number(cached.numDeletedRows),
   }
 }
