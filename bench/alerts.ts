@@ -1,0 +1,135 @@
+/**
+ * `npm run bench:alerts`, both modes, against local PostgreSQL and Redis (BENCH_DATABASE_URL /
+ * BENCH_REDIS_URL): (1) write→WebSocket latency: fuel readings posted one after another,
+ * alternating 15 % and 90 %, each timed until its alert.created / alert.resolved arrives on the
+ * user's socket; (2) the fuel sweep over BENCH_SWEEP_VEHICLES vehicles (4 per user, every
+ * latest reading below 20 %, no position so no provider calls) beside a plain count(*) with the
+ * same predicate on the same data. API, worker and client share one process. Prints; asserts nothing.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import { cpus } from 'node:os'
+import { sql } from 'kysely'
+import { mintDevToken } from '../src/auth/dev-token.js'
+import { loadConfig } from '../src/config.js'
+import { buildDeps } from '../src/deps.js'
+import { createProducer } from '../src/jobs/producer.js'
+import { QUEUE_NAMES } from '../src/jobs/queues.js'
+import { createLogger } from '../src/logger.js'
+import { buildApiApp } from '../src/roles/api.js'
+import { waitForStore } from '../src/roles/wait-for-store.js'
+import { startWorker } from '../src/roles/worker.js'
+import { openStream } from '../test/helpers/stream.js'
+import { withBenchDatabase } from './bench-database.js'
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const READINGS = Number(process.env.BENCH_READINGS ?? 1000)
+const SWEEP_VEHICLES = Number(process.env.BENCH_SWEEP_VEHICLES ?? 100_000)
+const SECRET = randomBytes(32).toString('base64url')
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
+
+async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    ...(mode === 'redis' ? { REDIS_URL, REDIS_PREFIX: `pambench${randomBytes(3).toString('hex')}` } : {}),
+    JWT_SECRET: SECRET,
+    INTERNAL_TOKEN: randomBytes(24).toString('base64url'),
+    LOG_LEVEL: 'error',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    PAM_HOME: `/tmp/pam-bench-${randomBytes(3).toString('hex')}`,
+  })
+  const deps = await buildDeps(config, createLogger({ level: 'error', role: 'bench' }))
+  const controller = new AbortController()
+  await waitForStore(deps, controller.signal)
+  const producer = createProducer(deps.backend, deps.logger)
+  const app = await buildApiApp(deps, producer)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const port = (app.server.address() as { port: number }).port
+  const worker = await startWorker(deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 8 })
+  try {
+    // (1) write → WebSocket
+    const userId = randomUUID()
+    const token = await mintDevToken({ secret: SECRET, userId, ttl: '1h', audience: 'authenticated' })
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    const vehicle = (await (
+      await fetch(`http://127.0.0.1:${port}/v1/vehicles`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: 'Van', fuelCapacityL: 80, consumptionLPer100Km: 12.5 }),
+      })
+    ).json()) as { id: string }
+    const stream = await openStream(`ws://127.0.0.1:${port}/v1/stream`, { authorization: `Bearer ${token}` })
+    await stream.next((m) => m.type === 'hello')
+    const latencies: number[] = []
+    for (let i = 0; i < READINGS; i++) {
+      const low = i % 2 === 0
+      const seen = stream.messages.length
+      const started = performance.now()
+      await fetch(`http://127.0.0.1:${port}/v1/vehicles/${vehicle.id}/fuel-readings`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ percent: low ? 15 : 90 }),
+      })
+      await stream.next(
+        (m) => stream.messages.indexOf(m) >= seen && m.type === (low ? 'alert.created' : 'alert.resolved'),
+        10_000,
+      )
+      latencies.push(performance.now() - started)
+    }
+    stream.close()
+    latencies.sort((a, b) => a - b)
+
+    // (2) the fuel sweep over many vehicles
+    const users = Math.ceil(SWEEP_VEHICLES / 4)
+    await sql`insert into users (id) select gen_random_uuid() from generate_series(1, ${users})`.execute(deps.db)
+    await sql`insert into vehicles (user_id, name, fuel_capacity_l, consumption_l_per_100km)
+              select u.id, 'van ' || n, 80, 12.5 from users u cross join generate_series(1, 4) n
+              where u.id <> ${userId}`.execute(deps.db)
+    await sql`insert into fuel_readings (user_id, vehicle_id, percent, observed_at)
+              select v.user_id, v.id, 15, now() - interval '1 hour' from vehicles v where v.user_id <> ${userId}`.execute(
+      deps.db,
+    )
+    await sql`analyze`.execute(deps.db)
+    const counted = performance.now()
+    const { rows } = await sql<{ count: string }>`
+      select count(*) from vehicles v
+      cross join lateral (select percent from fuel_readings r where r.vehicle_id = v.id
+                          order by r.observed_at desc, r.id desc limit 1) latest
+      where latest.percent < 20`.execute(deps.db)
+    const countMs = performance.now() - counted
+    const swept = performance.now()
+    await producer.enqueue('monitor.fuel.sweep', {})
+    let run: { users_evaluated: number; alerts_created: number; status: string } | undefined
+    while (!run) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      run = await deps.db
+        .selectFrom('monitor_runs')
+        .select(['users_evaluated', 'alerts_created', 'status'])
+        .where('monitor', '=', 'fuel')
+        .where('finished_at', 'is not', null)
+        .executeTakeFirst()
+    }
+    const sweepMs = performance.now() - swept
+    const vehicles = Number(rows[0]?.count ?? 0)
+    process.stdout.write(
+      `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}:\n` +
+        `  write→WebSocket over ${READINGS} readings: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms\n` +
+        `  fuel sweep: ${vehicles} low vehicles of ${run.users_evaluated} users in ${(sweepMs / 1000).toFixed(1)} s ` +
+        `(${Math.round(vehicles / (sweepMs / 1000))} vehicles/s, ${run.alerts_created} alerts created, ${run.status}); ` +
+        `count(*) with the same predicate: ${countMs.toFixed(0)} ms (${Math.round(vehicles / (countMs / 1000))} vehicles/s)\n`,
+    )
+  } finally {
+    controller.abort()
+    await worker.stop()
+    await app.close()
+    await producer.close()
+    await deps.close()
+  }
+}
+
+process.stdout.write(
+  `conditions: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}, API + worker (concurrency 8) + client in one process, local PostgreSQL and Redis over loopback\n`,
+)
+for (const mode of ['redis', 'postgres'] as const) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))
