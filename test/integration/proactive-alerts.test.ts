@@ -144,6 +144,33 @@ inBothModes('proactive alerts end to end', (mode) => {
     }
   })
 
+  it('makes exactly one alert from twenty concurrent evaluations of one user', async () => {
+    const { id, call, stream } = await traveller()
+    stream.close()
+    const vehicle = (await call('POST', '/v1/vehicles', VEHICLE)).body
+    await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 5 })
+    // Twenty jobs, not deduplicated, run by four concurrent worker slots.
+    const jobs = await Promise.all(
+      Array.from({ length: 20 }, () => producer.enqueue('monitor.fuel.evaluate', { userId: id })),
+    )
+    const queue = producer.queues.get('notifications')
+    await eventually(
+      async () =>
+        (await Promise.all(jobs.map((job) => queue?.getJobState(job.id)))).every((state) => state === 'completed')
+          ? true
+          : undefined,
+      15_000,
+      'twenty evaluations',
+    )
+    const open = await harness.deps.db
+      .selectFrom('alerts')
+      .select('priority')
+      .where('user_id', '=', id)
+      .where('resolved_at', 'is', null)
+      .execute()
+    assert.deepEqual(open, [{ priority: 'high' }])
+  })
+
   it('sweeps in pages and records the run', async () => {
     await producer.enqueue('monitor.fuel.sweep', {})
     const run = await eventually(
