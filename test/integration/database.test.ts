@@ -10,6 +10,7 @@ import { createTestDatabase } from '../helpers/services.js'
 const TABLES = [
   'alerts',
   'budgets',
+  'cache_entries',
   'context_signals',
   'expenses',
   'fuel_readings',
