@@ -77,3 +77,11 @@ export function client(app: FastifyInstance, token: string | undefined) {
 export type Client = ReturnType<typeof client>
 
 export const VEHICLE = { name: 'Campervan', fuelCapacityL: 80, consumptionLPer100Km: 12.5, odometerKm: 52_000 }
+
+/** Listens on a free loopback port; returns `127.0.0.1:<port>`. */
+export async function listenLocally(app: FastifyInstance): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (!address || typeof address === 'string') throw new Error('the app is not listening on a port')
+  return `127.0.0.1:${address.port}`
+}

@@ -8,7 +8,7 @@ import { QUEUE_NAMES } from '../../src/jobs/queues.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
-import { type Client, client, userToken, VEHICLE } from '../helpers/api.js'
+import { type Client, client, listenLocally, userToken, VEHICLE } from '../helpers/api.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 import { openStream, type StreamClient } from '../helpers/stream.js'
@@ -31,9 +31,7 @@ inBothModes('proactive alerts end to end', (mode) => {
     harness = await startHarness(mode, { PLACES_API_URL: overpass.url })
     producer = createProducer(harness.deps.backend, harness.deps.logger)
     app = await buildApiApp(harness.deps, producer)
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const address = app.server.address()
-    base = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+    base = await listenLocally(app)
     worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 4 })
   })
   after(async () => {

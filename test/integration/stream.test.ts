@@ -8,7 +8,7 @@ import { applyEvaluation, publishApplied } from '../../src/alerts/alert-store.js
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import { ensureUser } from '../../src/users/user-repository.js'
-import { userToken } from '../helpers/api.js'
+import { listenLocally, userToken } from '../helpers/api.js'
 import { eventually, type Harness, inBothModes, startHarness, testEnv } from '../helpers/harness.js'
 import { freePort, spawnPam } from '../helpers/process.js'
 import { openStream } from '../helpers/stream.js'
@@ -33,9 +33,7 @@ inBothModes('the live alert stream', (mode) => {
     harness = await startHarness(mode)
     producer = createProducer(harness.deps.backend, harness.deps.logger)
     app = await buildApiApp(harness.deps, producer)
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const address = app.server.address()
-    url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/stream`
+    url = `ws://${await listenLocally(app)}/v1/stream`
   })
   after(async () => {
     await app.close()

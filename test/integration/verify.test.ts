@@ -7,7 +7,7 @@ import { activeSchedules, schedules, syncSchedules } from '../../src/jobs/schedu
 import { buildApiApp } from '../../src/roles/api.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
-import { userToken } from '../helpers/api.js'
+import { listenLocally, userToken } from '../helpers/api.js'
 import { type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 import { spawnPam } from '../helpers/process.js'
 
@@ -23,9 +23,7 @@ inBothModes('pam verify against a running PAM', (mode) => {
     harness = await startHarness(mode)
     producer = createProducer(harness.deps.backend, harness.deps.logger)
     app = await buildApiApp(harness.deps, producer)
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const address = app.server.address()
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+    base = `http://${await listenLocally(app)}`
     worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 1 })
     await syncSchedules(producer, harness.deps.logger, activeSchedules(schedules(harness.config)))
   })
