@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cache } from '../../cache/cache.js'
+import { fetchJson } from '../fetch-json.js'
 import { type Place, type PlaceKind, type PlacesProvider, PlacesUnavailableError } from './places-provider.js'
 
 const TAGS: Record<PlaceKind, string> = { fuel: '"amenity"="fuel"', car_repair: '"shop"="car_repair"' }
@@ -34,31 +34,22 @@ export function createOverpassClient(options: OverpassOptions): PlacesProvider {
   const backoffMs = options.backoffMs ?? 500
   const target = new URL(options.baseUrl).host
 
+  const policy = { timeoutMs, attempts, backoffMs }
+  const unavailable = (message: string) => new PlacesUnavailableError(`places provider ${message}`)
+
   async function fetchPlaces(kind: PlaceKind, lat: number, lon: number, radiusKm: number): Promise<Place[]> {
     const query = `[out:json][timeout:${Math.ceil(timeoutMs / 1000)}];nwr[${TAGS[kind]}](around:${Math.round(radiusKm * 1000)},${lat},${lon});out center 50;`
-    let last = ''
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        const response = await fetch(options.baseUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'pam (proactive assistant)' },
-          body: new URLSearchParams({ data: query }),
-          signal: AbortSignal.timeout(timeoutMs),
-        })
-        if (response.status === 429 || response.status >= 500) {
-          last = `${response.status} from ${target}`
-        } else if (!response.ok) {
-          throw new PlacesUnavailableError(`places provider ${target} answered ${response.status}`)
-        } else {
-          return parse(await response.json(), target)
-        }
-      } catch (error) {
-        if (error instanceof PlacesUnavailableError) throw error
-        last = `${target}: ${(error as Error).message}`
-      }
-      if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1))
-    }
-    throw new PlacesUnavailableError(`places provider unavailable after ${attempts} attempts (${last})`)
+    const body = await fetchJson(
+      options.baseUrl,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'pam (proactive assistant)' },
+        body: new URLSearchParams({ data: query }),
+      },
+      policy,
+      unavailable,
+    )
+    return parse(body, target)
   }
 
   return {

@@ -1,0 +1,41 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+
+export interface RetryPolicy {
+  timeoutMs: number
+  attempts: number
+  backoffMs: number
+}
+
+/**
+ * One provider request: JSON back, retried with exponential backoff on 429, 5xx, timeouts and
+ * network errors; any other status is final. Errors name the target host, never the query.
+ * `unavailable` builds the provider's own error type.
+ */
+export async function fetchJson(
+  url: string,
+  init: RequestInit,
+  policy: RetryPolicy,
+  unavailable: (message: string) => Error,
+): Promise<unknown> {
+  const target = new URL(url).host
+  let last = ''
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) })
+      if (response.status === 429 || response.status >= 500) {
+        last = `${response.status} from ${target}`
+      } else if (!response.ok) {
+        throw unavailable(`${target} answered ${response.status}`)
+      } else {
+        return await response.json().catch(() => {
+          throw unavailable(`${target} sent a body that is not JSON`)
+        })
+      }
+    } catch (error) {
+      if (error instanceof Error && error.name === unavailable('').name) throw error
+      last = `${target}: ${(error as Error).message}`
+    }
+    if (attempt < policy.attempts) await sleep(policy.backoffMs * 2 ** (attempt - 1))
+  }
+  throw unavailable(`unavailable after ${policy.attempts} attempts (${last})`)
+}

@@ -1,0 +1,92 @@
+import type { Cache } from '../../cache/cache.js'
+import { fetchJson } from '../fetch-json.js'
+import { type ForecastDay, type WeatherProvider, WeatherUnavailableError } from './weather-provider.js'
+
+const DAILY = [
+  'weather_code',
+  'precipitation_probability_max',
+  'wind_speed_10m_max',
+  'temperature_2m_max',
+  'temperature_2m_min',
+] as const
+const HALF_HOUR_MS = 30 * 60_000
+
+export interface OpenMeteoOptions {
+  baseUrl: string
+  cache: Cache
+  timeoutMs?: number
+  attempts?: number
+  backoffMs?: number
+  onFailure?: () => void
+}
+
+/**
+ * Open-Meteo's forecast API (`WEATHER_API_URL`): 16 days of daily values in the destination's
+ * timezone, cached 30 minutes per ~1 km. A body that is not Open-Meteo's daily shape (missing
+ * or ragged arrays) is an error, never a forecast of zeros.
+ */
+export function createOpenMeteoClient(options: OpenMeteoOptions): WeatherProvider {
+  const policy = {
+    timeoutMs: options.timeoutMs ?? 8_000,
+    attempts: options.attempts ?? 3,
+    backoffMs: options.backoffMs ?? 500,
+  }
+  const unavailable = (message: string) => new WeatherUnavailableError(`weather provider ${message}`)
+  return {
+    async daily(at) {
+      const lat = Math.round(at.lat * 100) / 100
+      const lon = Math.round(at.lon * 100) / 100
+      const key = `weather:${lat}:${lon}`
+      const cached = await options.cache.get<ForecastDay[]>(key).catch(() => undefined)
+      if (cached) return cached
+      const url = new URL(options.baseUrl)
+      url.search = new URLSearchParams({
+        latitude: String(lat),
+        longitude: String(lon),
+        daily: DAILY.join(','),
+        forecast_days: '16',
+        timezone: 'auto',
+        wind_speed_unit: 'kmh',
+      }).toString()
+      try {
+        const days = parse(await fetchJson(url.toString(), {}, policy, unavailable), url.host)
+        await options.cache.set(key, days, HALF_HOUR_MS).catch(() => undefined)
+        return days
+      } catch (error) {
+        options.onFailure?.()
+        throw error
+      }
+    },
+  }
+}
+
+function parse(body: unknown, target: string): ForecastDay[] {
+  const daily = (body as { daily?: Record<string, unknown> } | null)?.daily
+  const time = daily?.time
+  if (!daily || !Array.isArray(time) || time.some((day) => typeof day !== 'string')) {
+    throw new WeatherUnavailableError(`weather provider ${target} sent no daily forecast`)
+  }
+  const column = (name: (typeof DAILY)[number]) => {
+    const values = daily[name]
+    if (!Array.isArray(values) || values.length !== time.length) {
+      throw new WeatherUnavailableError(`weather provider ${target} sent no ${name} for every day`)
+    }
+    return values as (number | null)[]
+  }
+  const [code, rain, wind, max, min] = DAILY.map(column) as [
+    (number | null)[],
+    (number | null)[],
+    (number | null)[],
+    (number | null)[],
+    (number | null)[],
+  ]
+  return (time as string[]).flatMap((date, i) => {
+    const values = [code[i], rain[i], wind[i], max[i], min[i]]
+    // Open-Meteo sends null past the model's horizon: such a day is unknown, not clear.
+    if (values.some((v) => typeof v !== 'number')) return []
+    const [weatherCode, precipitationProbability, windSpeedMax, temperatureMax, temperatureMin] = values as number[]
+    return [
+      { date, weatherCode, precipitationProbability, windSpeedMax, temperatureMax, temperatureMin },
+    ] as ForecastDay[]
+  })
+}
