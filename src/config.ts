@@ -144,6 +144,36 @@ export const EnvSchema = Type.Object({
     default: 0.95,
     description: 'spent / amount at or above this makes the budget alert urgent',
   }),
+  WEATHER_MAX_PRECIPITATION_PERCENT: Type.Number({
+    minimum: 0,
+    maximum: 100,
+    default: 20,
+    description: 'a clear day has at most this precipitation probability (and WMO code 0, 1 or 2)',
+  }),
+  WEATHER_MAX_WIND_KMH: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 300,
+    default: 40,
+    description: 'a clear day has at most this maximum wind speed, km/h',
+  }),
+  MAINTENANCE_DUE_WITHIN_DAYS: Type.Integer({
+    minimum: 0,
+    maximum: 365,
+    default: 14,
+    description: 'an item due within this many days gets a medium maintenance_due alert',
+  }),
+  MAINTENANCE_DUE_WITHIN_KM: Type.Number({
+    minimum: 0,
+    maximum: 100_000,
+    default: 500,
+    description: 'an item due within this many km gets a medium maintenance_due alert',
+  }),
+  CONTEXT_MIN_CONFIDENCE: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 0.7,
+    description: 'a context signal must be more confident than this to change the context',
+  }),
   SCHEDULE_FUEL_MONITORING: Cadence('*/5 * * * *', 'pam-fuel-monitoring (the fuel sweep)'),
   SCHEDULE_BUDGET_ANALYSIS: Cadence('0 * * * *', 'pam-budget-analysis (the budget sweep)'),
   SCHEDULE_WEATHER_MONITORING: Cadence('*/30 * * * *', 'pam-weather-monitoring (the weather sweep)'),
@@ -288,6 +318,12 @@ export const monitorThresholds = (config: Config) => ({
     stationRadiusKm: config.STATION_RADIUS_KM,
   },
   budget: { highRatio: config.BUDGET_HIGH_RATIO, urgentRatio: config.BUDGET_URGENT_RATIO },
+  weather: {
+    maxPrecipitationPercent: config.WEATHER_MAX_PRECIPITATION_PERCENT,
+    maxWindKmh: config.WEATHER_MAX_WIND_KMH,
+  },
+  maintenance: { dueWithinDays: config.MAINTENANCE_DUE_WITHIN_DAYS, dueWithinKm: config.MAINTENANCE_DUE_WITHIN_KM },
+  context: { minConfidence: config.CONTEXT_MIN_CONFIDENCE },
 })
 
 export const migrateOnStart = (config: Config) => config.MIGRATE_ON_START ?? !isProduction(config)

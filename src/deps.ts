@@ -10,6 +10,8 @@ import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { createOverpassClient } from './providers/places/overpass-client.js'
 import type { PlacesProvider } from './providers/places/places-provider.js'
+import { createOpenMeteoClient } from './providers/weather/open-meteo-client.js'
+import type { WeatherProvider } from './providers/weather/weather-provider.js'
 
 export interface Secrets {
   /** Undefined when tokens are verified with a JWKS URL instead. */
@@ -27,6 +29,7 @@ export interface Deps {
   /** Provider answers: Redis keys in Redis mode, a table in Postgres-only mode. */
   cache: Cache
   places: PlacesProvider
+  weather: WeatherProvider
   secrets: Secrets
   /** Where the database lives, for messages: never the URL itself (it may hold a password). */
   databaseLabel: string
@@ -79,6 +82,11 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
       baseUrl: config.PLACES_API_URL,
       cache,
       onFailure: () => metrics.providerFailures.inc({ provider: 'places' }),
+    }),
+    weather: createOpenMeteoClient({
+      baseUrl: config.WEATHER_API_URL,
+      cache,
+      onFailure: () => metrics.providerFailures.inc({ provider: 'weather' }),
     }),
     secrets,
     databaseUrl,

@@ -79,7 +79,7 @@ export async function readAllOpen(db: Db, userId: string): Promise<number> {
 }
 
 /** The conditions of the users' open alerts of one kind, so a monitor can clear them. */
-export function openConditions(db: Db, userIds: readonly string[], kind: 'fuel_low' | 'budget_threshold') {
+export function openConditions(db: Db, userIds: readonly string[], kind: AlertKind) {
   return db
     .selectFrom('alerts')
     .select(['user_id', sql<string>`split_part(dedupe_key, '|', 1)`.as('condition')])

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { openConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { BudgetSnapshot, BudgetState } from '../monitors/budget.js'
+import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
 import { budgetPeriod } from './budget-period.js'
 
 const TOP_CATEGORIES = 3
@@ -71,26 +72,7 @@ export async function loadBudgetSnapshots(
 }
 
 /** One keyset page of the budget sweep's candidates: users with a budget or an open budget alert. */
-export async function budgetCandidates(db: Db, page: { after: string | null; limit: number }): Promise<string[]> {
-  const rows = await db
-    .selectFrom('users as u')
-    .select('u.id')
-    .where((eb) =>
-      eb.or([
-        eb.exists(eb.selectFrom('budgets as b').select(sql`1`.as('one')).whereRef('b.user_id', '=', 'u.id')),
-        eb.exists(
-          eb
-            .selectFrom('alerts as a')
-            .select(sql`1`.as('one'))
-            .whereRef('a.user_id', '=', 'u.id')
-            .where('a.kind', '=', 'budget_threshold')
-            .where('a.resolved_at', 'is', null),
-        ),
-      ]),
-    )
-    .$if(page.after !== null, (q) => q.where('u.id', '>', page.after ?? ''))
-    .orderBy('u.id')
-    .limit(page.limit)
-    .execute()
-  return rows.map((row) => row.id)
-}
+export const budgetCandidates = (db: Db, page: CandidatePage) =>
+  candidateUsers(db, page, 'budget_threshold', (eb) =>
+    eb.exists(eb.selectFrom('budgets as b').select(sql`1`.as('one')).whereRef('b.user_id', '=', 'u.id')),
+  )

@@ -4,7 +4,6 @@ import { liveProcesses } from '../heartbeats/heartbeat-repository.js'
 import { activeJobs, failedJobs, queueStats, scheduledJobs } from '../jobs/inspection.js'
 import { createProducer } from '../jobs/producer.js'
 import { QUEUE_NAMES, type QueueName } from '../jobs/queues.js'
-import { activeSchedules, schedules } from '../jobs/schedules.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 import { formatTable } from './table.js'
 
@@ -16,23 +15,6 @@ export function parseQueue(value: string | undefined): QueueName | undefined {
     throw new UsageError(`--queue: unknown queue '${value}' (known: ${QUEUE_NAMES.join(', ')})`)
   }
   return value as QueueName
-}
-
-/** Schedules in code whose task is not built yet: listed so no one mistakes them for running. */
-function plannedSchedules(config: Config) {
-  const all = schedules(config)
-  const active = activeSchedules(all)
-  return all
-    .filter((schedule) => !active.some((a) => a.id === schedule.id))
-    .map((schedule) => ({
-      id: schedule.id,
-      queue: null,
-      task: schedule.task,
-      cadence: schedule.pattern,
-      tz: 'UTC',
-      nextRunAt: null,
-      status: 'not running: task not built yet',
-    }))
 }
 
 /** `pam inspect active|scheduled|stats|workers|failed [--queue Q] [--json]` */
@@ -54,7 +36,7 @@ export async function runInspectCommand(config: Config, args: string[]): Promise
           case 'active':
             return activeJobs(producer.queues, queue)
           case 'scheduled':
-            return [...(await scheduledJobs(producer.queues, queue)), ...(queue ? [] : plannedSchedules(config))]
+            return scheduledJobs(producer.queues, queue)
           case 'failed':
             return failedJobs(producer.queues, queue)
           case 'workers':

@@ -1,7 +1,7 @@
 import type { Producer } from '../jobs/producer.js'
 import type { Logger } from '../logger.js'
 
-export type Monitored = 'fuel' | 'budget'
+export type Monitored = 'fuel' | 'budget' | 'weather' | 'maintenance' | 'context'
 
 /** Asks for a monitor's evaluation of one user after a write; never fails the write. */
 export type Evaluate = (monitor: Monitored, userId: string) => void

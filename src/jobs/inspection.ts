@@ -88,7 +88,6 @@ export function scheduledJobs(queues: Queues, only?: QueueName) {
       cadence: scheduler.pattern ?? `every ${scheduler.every} ms`,
       tz: scheduler.tz ?? 'UTC',
       nextRunAt: isoTime(scheduler.next),
-      status: 'running',
     })),
   )
 }

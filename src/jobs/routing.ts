@@ -1,7 +1,14 @@
+import {
+  budgetMonitor,
+  contextMonitor,
+  fuelMonitor,
+  maintenanceMonitor,
+  weatherMonitor,
+} from './monitor-definitions.js'
 import type { QueueName } from './queues.js'
 import type { TaskHandler } from './task.js'
 import { housekeeping } from './tasks/housekeeping.js'
-import { budgetMonitor, evaluateTask, fuelMonitor, pageTask, sweepTask } from './tasks/monitor-tasks.js'
+import { evaluateTask, type Monitor, pageTask, sweepTask } from './tasks/monitor-tasks.js'
 import { ping } from './tasks/ping.js'
 
 export interface Route {
@@ -23,7 +30,7 @@ export interface Route {
 const MINUTE = 60_000
 
 /** The three tasks of a monitor: evaluate one user after a write, sweep everyone, one sweep page. */
-const monitorRoutes = (queue: QueueName, monitor: typeof fuelMonitor) => ({
+const monitorRoutes = (queue: QueueName, monitor: Monitor) => ({
   evaluate: {
     queue,
     // Ahead of sweep pages: a traveller who just wrote is waiting for the answer.
@@ -59,6 +66,9 @@ const monitorRoutes = (queue: QueueName, monitor: typeof fuelMonitor) => ({
 })
 const fuel = monitorRoutes('notifications', fuelMonitor)
 const budget = monitorRoutes('analytics', budgetMonitor)
+const weather = monitorRoutes('analytics', weatherMonitor)
+const maintenance = monitorRoutes('maintenance', maintenanceMonitor)
+const context = monitorRoutes('notifications', contextMonitor)
 
 /** The one routing table: task name → queue, priority, retries, time limit, handler. */
 export const ROUTES = {
@@ -88,6 +98,15 @@ export const ROUTES = {
   'monitor.budget.evaluate': budget.evaluate,
   'monitor.budget.sweep': budget.sweep,
   'monitor.budget.page': budget.page,
+  'monitor.weather.evaluate': weather.evaluate,
+  'monitor.weather.sweep': weather.sweep,
+  'monitor.weather.page': weather.page,
+  'monitor.maintenance.evaluate': maintenance.evaluate,
+  'monitor.maintenance.sweep': maintenance.sweep,
+  'monitor.maintenance.page': maintenance.page,
+  'monitor.context.evaluate': context.evaluate,
+  'monitor.context.sweep': context.sweep,
+  'monitor.context.page': context.page,
 } satisfies Record<string, Route>
 
 export type TaskName = keyof typeof ROUTES

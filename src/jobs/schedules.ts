@@ -2,21 +2,16 @@ import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { Producer } from './producer.js'
 import { jobOptions } from './producer.js'
-import { isTaskName, ROUTES, type TaskName } from './routing.js'
+import { ROUTES, type TaskName } from './routing.js'
 
 export interface Schedule {
   /** BullMQ job scheduler id; the seeds' beat entry names. */
   id: string
-  /** A task name; a schedule whose task is not in the routing table yet is planned, not run. */
-  task: string
+  task: TaskName
   pattern: string
 }
 
-export interface ActiveSchedule extends Schedule {
-  task: TaskName
-}
-
-/** Every schedule PAM has, cadences from config. The scheduler makes BullMQ match the active ones exactly. */
+/** Every schedule PAM runs, cadences from config. The scheduler makes BullMQ match this list exactly. */
 export function schedules(config: Config): Schedule[] {
   return [
     { id: 'pam-fuel-monitoring', task: 'monitor.fuel.sweep', pattern: config.SCHEDULE_FUEL_MONITORING },
@@ -32,21 +27,13 @@ export function schedules(config: Config): Schedule[] {
   ]
 }
 
-/** Schedules whose task exists: only these run, so a planned monitor is never reported as working. */
-export const activeSchedules = (all: readonly Schedule[]): ActiveSchedule[] =>
-  all.filter((schedule): schedule is ActiveSchedule => isTaskName(schedule.task))
-
 const OWNED_PREFIX = 'pam-'
 
 /**
  * Upserts every schedule (idempotent by id, so two schedulers or a restart never duplicate one)
  * and removes PAM schedulers that are no longer in code.
  */
-export async function syncSchedules(
-  producer: Producer,
-  logger: Logger,
-  wanted: readonly ActiveSchedule[],
-): Promise<void> {
+export async function syncSchedules(producer: Producer, logger: Logger, wanted: readonly Schedule[]): Promise<void> {
   for (const [queueName, queue] of producer.queues) {
     const onQueue = wanted.filter((schedule) => ROUTES[schedule.task].queue === queueName)
     for (const schedule of onQueue) {

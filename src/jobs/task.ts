@@ -1,16 +1,17 @@
 import type { Bus } from '../backend/backend.js'
+import type { monitorThresholds } from '../config.js'
 import type { Db } from '../db/database.js'
 import type { Logger } from '../logger.js'
-import type { BudgetThresholds } from '../monitors/budget.js'
-import type { FuelThresholds } from '../monitors/fuel.js'
 import type { PlacesProvider } from '../providers/places/places-provider.js'
+import type { WeatherProvider } from '../providers/weather/weather-provider.js'
 import type { Producer } from './producer.js'
 
 /** What the monitor tasks need beyond the database: built by the worker role from deps. */
 export interface MonitorServices {
   bus: Bus
   places: PlacesProvider
-  thresholds: { fuel: FuelThresholds; budget: BudgetThresholds }
+  weather: WeatherProvider
+  thresholds: ReturnType<typeof monitorThresholds>
   enqueue: Producer['enqueue']
 }
 

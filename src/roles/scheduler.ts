@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Deps } from '../deps.js'
 import { startHeartbeat } from '../heartbeats/heartbeat.js'
 import { createProducer } from '../jobs/producer.js'
-import { activeSchedules, schedules, syncSchedules } from '../jobs/schedules.js'
+import { schedules, syncSchedules } from '../jobs/schedules.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
 
@@ -19,8 +19,7 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
   const heartbeat = await startHeartbeat(deps.db, deps.logger, { role: 'scheduler', queues: [], concurrency: 1 })
   const producer = createProducer(deps.backend, deps.logger)
   const log = deps.logger.child({ component: 'scheduler' })
-  const all = schedules(deps.config)
-  const wanted = activeSchedules(all)
+  const wanted = schedules(deps.config)
   const stopping = new AbortController()
   const loop = (async () => {
     let failures = 0
@@ -38,14 +37,7 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
       await sleep(wait, undefined, { signal: stopping.signal }).catch(() => undefined)
     }
   })()
-  const planned = all.filter((schedule) => !wanted.some((active) => active.id === schedule.id))
-  log.info(
-    {
-      schedules: wanted.map((s) => `${s.id} ${s.pattern}`),
-      notRunYet: planned.map((s) => `${s.id}: task ${s.task} is not built yet`),
-    },
-    'scheduler started',
-  )
+  log.info({ schedules: wanted.map((s) => `${s.id} ${s.pattern}`) }, 'scheduler started')
   return {
     async stop() {
       stopping.abort()

@@ -34,6 +34,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     services: {
       bus: deps.backend.bus,
       places: deps.places,
+      weather: deps.weather,
       thresholds: monitorThresholds(deps.config),
       enqueue: producer.enqueue,
     },

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { openConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { FuelSnapshot, FuelVehicle } from '../monitors/fuel.js'
+import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
 
 /**
  * The fuel monitor's input for a set of users, in two queries whatever their number: every
@@ -56,52 +57,26 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
   return snapshots
 }
 
-/**
- * One keyset page of the fuel sweep's candidates, in user id order: users with a vehicle whose
- * latest reading is below the threshold, or with a fuel alert still open (it may have cleared).
- * Its cost follows the users it walks past, never the whole table per page.
- */
-export async function fuelCandidates(
-  db: Db,
-  page: { after: string | null; limit: number; belowPercent: number },
-): Promise<string[]> {
-  const rows = await db
-    .selectFrom('users as u')
-    .select('u.id')
-    .where((eb) =>
-      eb.or([
-        eb.exists(
-          eb
-            .selectFrom('vehicles as v')
-            .innerJoinLateral(
-              (inner) =>
-                inner
-                  .selectFrom('fuel_readings as r')
-                  .select('r.percent')
-                  .whereRef('r.vehicle_id', '=', 'v.id')
-                  .orderBy('r.observed_at', 'desc')
-                  .orderBy('r.id', 'desc')
-                  .limit(1)
-                  .as('latest'),
-              (join) => join.onTrue(),
-            )
-            .select(sql`1`.as('one'))
-            .whereRef('v.user_id', '=', 'u.id')
-            .where('latest.percent', '<', String(page.belowPercent)),
-        ),
-        eb.exists(
-          eb
-            .selectFrom('alerts as a')
-            .select(sql`1`.as('one'))
-            .whereRef('a.user_id', '=', 'u.id')
-            .where('a.kind', '=', 'fuel_low')
-            .where('a.resolved_at', 'is', null),
-        ),
-      ]),
-    )
-    .$if(page.after !== null, (q) => q.where('u.id', '>', page.after ?? ''))
-    .orderBy('u.id')
-    .limit(page.limit)
-    .execute()
-  return rows.map((row) => row.id)
-}
+/** One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold. */
+export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: number }) =>
+  candidateUsers(db, page, 'fuel_low', (eb) =>
+    eb.exists(
+      eb
+        .selectFrom('vehicles as v')
+        .innerJoinLateral(
+          (inner) =>
+            inner
+              .selectFrom('fuel_readings as r')
+              .select('r.percent')
+              .whereRef('r.vehicle_id', '=', 'v.id')
+              .orderBy('r.observed_at', 'desc')
+              .orderBy('r.id', 'desc')
+              .limit(1)
+              .as('latest'),
+          (join) => join.onTrue(),
+        )
+        .select(sql`1`.as('one'))
+        .whereRef('v.user_id', '=', 'u.id')
+        .where('latest.percent', '<', String(page.belowPercent)),
+    ),
+  )

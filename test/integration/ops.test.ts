@@ -6,6 +6,7 @@ import { startConsumer } from '../../src/jobs/consumer.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/jobs/queues.js'
 import { BACKOFF_TYPE, type Route } from '../../src/jobs/routing.js'
+import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
@@ -200,12 +201,15 @@ inBothModes('operations: metrics, dashboard, inspect, call and retry', (mode) =>
   })
 
   it('pam inspect shows schedules, stats and workers', async () => {
-    const schedules = spawnPam(['inspect', 'scheduled', '--json'], cliEnv())
-    assert.equal(await schedules.exited, 0, schedules.output())
-    const listed = JSON.parse(schedules.output()) as { id: string; nextRunAt: string | null; status: string }[]
+    await syncSchedules(producer, harness.deps.logger, schedules(harness.config))
+    const listing = spawnPam(['inspect', 'scheduled', '--json'], cliEnv())
+    assert.equal(await listing.exited, 0, listing.output())
+    const listed = JSON.parse(listing.output()) as { id: string; cadence: string; nextRunAt: string | null }[]
     const weather = listed.find((schedule) => schedule.id === 'pam-weather-monitoring')
-    assert.equal(weather?.nextRunAt, null)
-    assert.match(weather?.status ?? '', /not running/)
+    assert.equal(weather?.cadence, '*/30 * * * *')
+    assert.ok(weather?.nextRunAt && Date.parse(weather.nextRunAt) > Date.now() - 60_000)
+    assert.equal(listed.length, 6)
+    await syncSchedules(producer, harness.deps.logger, [])
 
     const scheduled = spawnPam(['inspect', 'workers', '--json'], cliEnv())
     assert.equal(await scheduled.exited, 0, scheduled.output())

@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/jobs/queues.js'
-import { activeSchedules, schedules, syncSchedules } from '../../src/jobs/schedules.js'
+import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
@@ -25,7 +25,7 @@ inBothModes('pam verify against a running PAM', (mode) => {
     app = await buildApiApp(harness.deps, producer)
     base = `http://${await listenLocally(app)}`
     worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 1 })
-    await syncSchedules(producer, harness.deps.logger, activeSchedules(schedules(harness.config)))
+    await syncSchedules(producer, harness.deps.logger, schedules(harness.config))
   })
   after(async () => {
     controller.abort()

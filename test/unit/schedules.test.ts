@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadConfig } from '../../src/config.js'
-import { activeSchedules, schedules } from '../../src/jobs/schedules.js'
+import { schedules } from '../../src/jobs/schedules.js'
 
 describe('schedules', () => {
   it("has the seeds' beat entries at their cadences by default", () => {
@@ -22,10 +22,5 @@ describe('schedules', () => {
     assert.equal(byId.get('pam-fuel-monitoring'), '*/2 * * * *')
     assert.equal(byId.get('pam-housekeeping'), '0 4 * * *')
     assert.throws(() => loadConfig({ SCHEDULE_BUDGET_ANALYSIS: 'hourly' }), /SCHEDULE_BUDGET_ANALYSIS/)
-  })
-
-  it('runs only schedules whose task exists', () => {
-    const active = activeSchedules(schedules(loadConfig({}))).map((s) => s.id)
-    assert.deepEqual(active, ['pam-fuel-monitoring', 'pam-budget-analysis', 'pam-housekeeping'])
   })
 })

@@ -1,13 +1,8 @@
 import { UnrecoverableError } from 'bullmq'
 import type { Evaluation } from '../../alerts/alert-draft.js'
 import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
-import { budgetCandidates, loadBudgetSnapshots } from '../../budgets/budget-snapshot-repository.js'
 import type { Db } from '../../db/database.js'
 import { failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
-import { evaluateBudgets } from '../../monitors/budget.js'
-import { evaluateFuel, type StationsByVehicle, stationSearches } from '../../monitors/fuel.js'
-import { type Place, PlacesUnavailableError } from '../../providers/places/places-provider.js'
-import { fuelCandidates, loadFuelSnapshots } from '../../vehicles/fuel-snapshot-repository.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
 
 /** Users per page job: one snapshot query per page, several workers share a sweep's pages. */
@@ -15,60 +10,16 @@ export const SWEEP_PAGE_SIZE = 500
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-interface Verdicts {
+export interface Verdicts {
   evaluations: Map<string, Evaluation>
   /** A provider could not answer: alerts went out without its data. */
   degraded: boolean
 }
 
-interface Monitor {
-  name: 'fuel' | 'budget'
+export interface Monitor {
+  name: 'fuel' | 'budget' | 'weather' | 'maintenance' | 'context'
   candidates(db: Db, after: string | null, services: MonitorServices): Promise<string[]>
   evaluate(db: Db, userIds: readonly string[], services: MonitorServices, now: Date): Promise<Verdicts>
-}
-
-export const fuelMonitor: Monitor = {
-  name: 'fuel',
-  candidates: (db, after, services) =>
-    fuelCandidates(db, { after, limit: SWEEP_PAGE_SIZE, belowPercent: services.thresholds.fuel.mediumBelowPercent }),
-  async evaluate(db, userIds, services) {
-    const snapshots = await loadFuelSnapshots(db, userIds)
-    const stations = new Map<string, readonly Place[] | 'unavailable'>()
-    let degraded = false
-    for (const snapshot of snapshots.values()) {
-      for (const search of stationSearches(snapshot, services.thresholds.fuel)) {
-        // Once the provider failed in this page, the rest of the page does not wait on it again.
-        if (degraded) {
-          stations.set(search.vehicleId, 'unavailable')
-          continue
-        }
-        try {
-          stations.set(search.vehicleId, await services.places.nearby('fuel', search.at, search.radiusKm))
-        } catch (error) {
-          if (!(error instanceof PlacesUnavailableError)) throw error
-          stations.set(search.vehicleId, 'unavailable')
-          degraded = true
-        }
-      }
-    }
-    const found: StationsByVehicle = stations
-    const evaluations = new Map(
-      [...snapshots].map(([userId, snapshot]) => [userId, evaluateFuel(snapshot, found, services.thresholds.fuel)]),
-    )
-    return { evaluations, degraded }
-  },
-}
-
-export const budgetMonitor: Monitor = {
-  name: 'budget',
-  candidates: (db, after) => budgetCandidates(db, { after, limit: SWEEP_PAGE_SIZE }),
-  async evaluate(db, userIds, services, now) {
-    const snapshots = await loadBudgetSnapshots(db, userIds, now)
-    const evaluations = new Map(
-      [...snapshots].map(([userId, snapshot]) => [userId, evaluateBudgets(snapshot, now, services.thresholds.budget)]),
-    )
-    return { evaluations, degraded: false }
-  },
 }
 
 export interface MonitorResult {

@@ -17,7 +17,7 @@ const ContextSignal = Type.Object({
   createdAt: Time('created'),
 })
 
-export function contextSignalRoutes({ db }: RouteDeps) {
+export function contextSignalRoutes({ db, evaluate }: RouteDeps) {
   return async (app: FastifyInstance) => {
     app.post(
       '/v1/context-signals',
@@ -39,7 +39,9 @@ export function contextSignalRoutes({ db }: RouteDeps) {
       async (request, reply) => {
         const input = request.body as ContextSignalInput
         refuseIfAny(positionProblems(input))
-        return reply.code(201).send(await contextSignals.create(db, request.userId, input))
+        const signal = await contextSignals.create(db, request.userId, input)
+        evaluate('context', request.userId)
+        return reply.code(201).send(signal)
       },
     )
   }

@@ -39,7 +39,7 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
     ? [{ field: 'intervalKm', problem: 'or intervalDays is required: an item needs at least one interval' }]
     : []
 
-export function maintenanceItemRoutes({ db }: RouteDeps) {
+export function maintenanceItemRoutes({ db, evaluate }: RouteDeps) {
   return async (app: FastifyInstance) => {
     await app.register(
       vehicleChildRoutes({
@@ -47,6 +47,7 @@ export function maintenanceItemRoutes({ db }: RouteDeps) {
         tag: 'maintenance',
         noun: 'maintenance item',
         db,
+        afterWrite: (userId) => evaluate('maintenance', userId),
         resource: maintenanceItems,
         Item: MaintenanceItem,
         Create: Body({ ...optional, name: fields.name }),
@@ -59,6 +60,7 @@ export function maintenanceItemRoutes({ db }: RouteDeps) {
         tag: 'maintenance',
         noun: 'maintenance item',
         db,
+        afterWrite: (userId) => evaluate('maintenance', userId),
         resource: maintenanceItems,
         Item: MaintenanceItem,
         Patch: PatchOf(fields),
@@ -81,7 +83,10 @@ export function maintenanceItemRoutes({ db }: RouteDeps) {
       async (request) => {
         const { id } = request.params as { id: string }
         const service = request.body as { doneAt: string; odometerKm: number }
-        return (await recordService(db, request.userId, id, service)) ?? Promise.reject(notFound('maintenance item'))
+        const item = await recordService(db, request.userId, id, service)
+        if (!item) throw notFound('maintenance item')
+        evaluate('maintenance', request.userId)
+        return item
       },
     )
   }

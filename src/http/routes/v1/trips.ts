@@ -38,12 +38,13 @@ export function tripProblems(trip: TripInput, now = new Date()): ErrorDetail[] {
   return problems
 }
 
-export const tripRoutes = ({ db }: RouteDeps) =>
+export const tripRoutes = ({ db, evaluate }: RouteDeps) =>
   crudRoutes({
     path: '/v1/trips',
     tag: 'trips',
     noun: 'trip',
     db,
+    afterWrite: (userId) => evaluate('weather', userId),
     resource: trips,
     Item: Trip,
     Create: Body({ ...fields, status: Type.Optional(fields.status) }),

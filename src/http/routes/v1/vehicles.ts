@@ -25,7 +25,11 @@ export const vehicleRoutes = ({ db, evaluate }: RouteDeps) =>
     tag: 'vehicles',
     noun: 'vehicle',
     db,
-    afterWrite: (userId) => evaluate('fuel', userId),
+    afterWrite: (userId) => {
+      evaluate('fuel', userId)
+      // The odometer moves maintenance items toward due.
+      evaluate('maintenance', userId)
+    },
     resource: vehicles,
     Item: Vehicle,
     Create: Body({ ...fields, odometerKm: Type.Optional(fields.odometerKm) }),

@@ -1,0 +1,75 @@
+import { sql } from 'kysely'
+import { openConditions } from '../alerts/alert-repository.js'
+import type { Db } from '../db/database.js'
+import type { MaintenanceSnapshot } from '../monitors/maintenance.js'
+import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
+
+/**
+ * Every maintenance item of the users with its vehicle's odometer and last known position (the
+ * latest fuel reading that had one), in one query; plus their open maintenance conditions.
+ */
+export async function loadMaintenanceSnapshots(
+  db: Db,
+  userIds: readonly string[],
+): Promise<Map<string, MaintenanceSnapshot>> {
+  const snapshots = new Map<string, MaintenanceSnapshot>(userIds.map((id) => [id, { items: [], openConditions: [] }]))
+  if (userIds.length === 0) return snapshots
+  const rows = await db
+    .selectFrom('maintenance_items as m')
+    .innerJoin('vehicles as v', 'v.id', 'm.vehicle_id')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('fuel_readings as r')
+          .select(['r.lat', 'r.lon'])
+          .whereRef('r.vehicle_id', '=', 'v.id')
+          .where('r.lat', 'is not', null)
+          .orderBy('r.observed_at', 'desc')
+          .limit(1)
+          .as('seen'),
+      (join) => join.onTrue(),
+    )
+    .select([
+      'm.id',
+      'm.user_id',
+      'm.vehicle_id',
+      'm.name',
+      'm.interval_km',
+      'm.interval_days',
+      'm.last_done_km',
+      'm.cost_estimate',
+      sql<Date>`coalesce(m.last_done_at, m.created_at)`.as('cycle_start_at'),
+      'v.odometer_km',
+      'v.updated_at as odometer_at',
+      'seen.lat',
+      'seen.lon',
+    ])
+    .where('m.user_id', 'in', [...userIds])
+    .execute()
+  for (const row of rows) {
+    snapshots.get(row.user_id)?.items.push({
+      id: row.id,
+      vehicleId: row.vehicle_id,
+      name: row.name,
+      intervalKm: row.interval_km === null ? null : Number(row.interval_km),
+      intervalDays: row.interval_days,
+      cycleStartAt: new Date(row.cycle_start_at).toISOString(),
+      lastDoneKm: row.last_done_km === null ? null : Number(row.last_done_km),
+      costEstimate: row.cost_estimate === null ? null : Number(row.cost_estimate),
+      vehicle: {
+        odometerKm: Number(row.odometer_km),
+        odometerAt: row.odometer_at.toISOString(),
+        position: row.lat === null || row.lon === null ? null : { lat: row.lat, lon: row.lon },
+      },
+    })
+  }
+  for (const row of await openConditions(db, userIds, 'maintenance_due')) {
+    snapshots.get(row.user_id)?.openConditions.push(row.condition)
+  }
+  return snapshots
+}
+
+export const maintenanceCandidates = (db: Db, page: CandidatePage) =>
+  candidateUsers(db, page, 'maintenance_due', (eb) =>
+    eb.exists(eb.selectFrom('maintenance_items as m').select(sql`1`.as('one')).whereRef('m.user_id', '=', 'u.id')),
+  )
