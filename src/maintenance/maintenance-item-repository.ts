@@ -48,14 +48,15 @@ export const maintenanceItems = ownedResource('maintenance_items', {
 
 /**
  * Records a service in one transaction: the item's new cycle starts, the vehicle's odometer moves
- * forward (never back), and the item's open maintenance alerts are resolved.
+ * forward (never back), and the item's open maintenance alerts are resolved (their ids returned,
+ * for the stream).
  */
 export async function recordService(
   db: Db,
   userId: string,
   itemId: string,
   service: { doneAt: string; odometerKm: number },
-): Promise<MaintenanceItem | undefined> {
+): Promise<{ item: MaintenanceItem; resolvedAlertIds: string[] } | undefined> {
   return db.transaction().execute(async (trx) => {
     const item = await maintenanceItems.update(trx, userId, itemId, {
       lastDoneAt: service.doneAt,
@@ -68,14 +69,15 @@ export async function recordService(
       .where('user_id', '=', userId)
       .where('id', '=', item.vehicleId)
       .execute()
-    await trx
+    const resolved = await trx
       .updateTable('alerts')
       .set({ resolved_at: new Date() })
       .where('user_id', '=', userId)
       .where('kind', '=', 'maintenance_due')
       .where('resolved_at', 'is', null)
       .where(sql<boolean>`data->>'itemId' = ${itemId}`)
+      .returning('id')
       .execute()
-    return item
+    return { item, resolvedAlertIds: resolved.map((row) => row.id) }
   })
 }

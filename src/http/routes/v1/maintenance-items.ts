@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
+import { publishApplied } from '../../../alerts/alert-store.js'
 import {
   type MaintenanceItemInput,
   maintenanceItems,
@@ -39,7 +40,7 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
     ? [{ field: 'intervalKm', problem: 'or intervalDays is required: an item needs at least one interval' }]
     : []
 
-export function maintenanceItemRoutes({ db, evaluate }: RouteDeps) {
+export function maintenanceItemRoutes({ db, bus, evaluate }: RouteDeps) {
   return async (app: FastifyInstance) => {
     await app.register(
       vehicleChildRoutes({
@@ -83,10 +84,13 @@ export function maintenanceItemRoutes({ db, evaluate }: RouteDeps) {
       async (request) => {
         const { id } = request.params as { id: string }
         const service = request.body as { doneAt: string; odometerKm: number }
-        const item = await recordService(db, request.userId, id, service)
-        if (!item) throw notFound('maintenance item')
+        const recorded = await recordService(db, request.userId, id, service)
+        if (!recorded) throw notFound('maintenance item')
+        await publishApplied(bus, request.userId, { created: [], resolved: recorded.resolvedAlertIds }).catch((error) =>
+          request.log.warn({ err: (error as Error).message }, 'service recorded; its resolved alerts not published'),
+        )
         evaluate('maintenance', request.userId)
-        return item
+        return recorded.item
       },
     )
   }
