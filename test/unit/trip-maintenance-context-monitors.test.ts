@@ -64,7 +64,7 @@ describe('weather monitor', () => {
         ['2026-12-07', '2026-12-01'],
       ],
     )
-    assert.equal((drafts[0]?.data.days as unknown[]).length, 5)
+    assert.equal((drafts[0]?.data.days as unknown[] | undefined)?.length, 5)
   })
 
   it('does not evaluate a trip whose forecast is unavailable; resolves a cancelled or past trip', () => {
