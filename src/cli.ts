@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { runBackupCommand } from './commands/backup.js'
 import { runCallCommand } from './commands/call.js'
 import { configDocs, envExample } from './commands/config-docs.js'
+import { runDemoCommand } from './commands/demo.js'
 import { runInspectCommand } from './commands/inspect.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { UsageError } from './commands/ops-deps.js'
@@ -37,6 +38,7 @@ operations
   backup restore FILE         pg_restore a backup over the database, in one transaction
   verify <base-url> [--token T] [--internal-token T] [--origin O]
                               check a deployment: health, readiness, latency, docs, CORS, rate limits, workers, schedules
+  demo [--timeout S]          a demo traveller whose data trips all five monitors; prints their alerts
   token --user <uuid> [--ttl 1h]
                               mint a dev user token from the configured JWT_SECRET (not in production)
   config check                validate the environment and print the mode PAM would run in
@@ -147,6 +149,8 @@ async function dispatch(argv: string[]): Promise<void> {
       return runRetryCommand(config, rest)
     case 'token':
       return runTokenCommand(config, rest)
+    case 'demo':
+      return runDemoCommand(config, rest)
     case 'backup':
       return runBackupCommand(config, rest)
     case 'config':

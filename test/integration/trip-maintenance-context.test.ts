@@ -12,7 +12,8 @@ import { startWorker } from '../../src/roles/worker.js'
 import { type Client, client, listenLocally, userToken, VEHICLE } from '../helpers/api.js'
 import { startFakeOpenMeteo } from '../helpers/fake-open-meteo.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
-import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
+import { eventually, type Harness, inBothModes, startHarness, testEnv } from '../helpers/harness.js'
+import { spawnPam } from '../helpers/process.js'
 import { testRedisUrl } from '../helpers/services.js'
 import { openStream, type StreamClient } from '../helpers/stream.js'
 
@@ -180,5 +181,17 @@ inBothModes('weather, maintenance and context monitors end to end', (mode) => {
     } finally {
       stream.close()
     }
+  })
+
+  it('pam demo shows all five monitors producing an alert', async () => {
+    const demo = spawnPam(
+      ['demo', '--timeout', '30'],
+      testEnv(mode, harness.databaseUrl, { REDIS_PREFIX: harness.config.REDIS_PREFIX, MIGRATE_ON_START: 'false' }),
+    )
+    assert.equal(await demo.exited, 0, demo.output())
+    for (const kind of ['fuel_low', 'budget_threshold', 'weather_window', 'maintenance_due', 'context_suggestion']) {
+      assert.match(demo.output(), new RegExp(`^  ${kind}\\s`, 'm'), kind)
+    }
+    assert.match(demo.output(), /all 5 monitors produced an alert/)
   })
 })

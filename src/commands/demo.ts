@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { sql } from 'kysely'
+import type { Config } from '../config.js'
+import type { Db } from '../db/database.js'
+import { createProducer } from '../jobs/producer.js'
+import { ensureUser } from '../users/user-repository.js'
+import { UsageError, withOpsDeps } from './ops-deps.js'
+
+const KINDS = ['fuel_low', 'budget_threshold', 'weather_window', 'maintenance_due', 'context_suggestion'] as const
+const MONITORS = ['fuel', 'budget', 'weather', 'maintenance', 'context'] as const
+const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+
+/** A traveller whose data trips every monitor: low fuel, a budget at 90 %, a trip, an overdue service, a new place. */
+async function seedTraveller(db: Db, userId: string): Promise<void> {
+  await ensureUser(db, userId)
+  const now = new Date()
+  const vehicle = await db
+    .insertInto('vehicles')
+    .values({
+      user_id: userId,
+      name: 'Demo campervan',
+      fuel_capacity_l: 80,
+      consumption_l_per_100km: 12.5,
+      odometer_km: 60_000,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  await db
+    .insertInto('fuel_readings')
+    .values({ user_id: userId, vehicle_id: vehicle.id, percent: 12, lat: 38.5733, lon: -109.5498, observed_at: now })
+    .execute()
+  await db
+    .insertInto('maintenance_items')
+    .values({
+      user_id: userId,
+      vehicle_id: vehicle.id,
+      name: 'Oil change',
+      interval_km: 5_000,
+      last_done_km: 54_000,
+      last_done_at: new Date(now.getTime() - 120 * 86_400_000),
+      cost_estimate: 89.99,
+    })
+    .execute()
+  await db
+    .insertInto('budgets')
+    .values({ user_id: userId, category: 'food', amount: 400, currency: 'USD', period: 'month' })
+    .execute()
+  await db
+    .insertInto('expenses')
+    .values({ user_id: userId, amount: 360, currency: 'USD', category: 'food', spent_at: now })
+    .execute()
+  await db
+    .insertInto('trips')
+    .values({
+      user_id: userId,
+      name: 'Arches',
+      destination_name: 'Moab, UT',
+      destination_lat: 38.5733,
+      destination_lon: -109.5498,
+      depart_from: day(0),
+      depart_until: day(10),
+      days: 3,
+    })
+    .execute()
+  await db
+    .insertInto('context_signals')
+    .values({ user_id: userId, kind: 'location', value: 'Moab', confidence: 0.92, observed_at: now })
+    .execute()
+}
+
+/**
+ * `pam demo [--timeout S]`: makes a demo traveller, asks each of the five monitors to evaluate
+ * them, and prints the alerts as they appear. Needs a running worker (`pam start`) and, for the
+ * weather window, a reachable forecast provider. Exit 1 naming each monitor that produced nothing.
+ */
+export async function runDemoCommand(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { timeout: { type: 'string', default: '60' } }, strict: true })
+  const timeoutMs = Number(values.timeout) * 1000
+  if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of seconds')
+  await withOpsDeps(config, 'demo', async (deps) => {
+    const userId = randomUUID()
+    await seedTraveller(deps.db, userId)
+    const producer = createProducer(deps.backend, deps.logger)
+    try {
+      for (const monitor of MONITORS) await producer.enqueue(`monitor.${monitor}.evaluate`, { userId })
+    } finally {
+      await producer.close()
+    }
+    process.stdout.write(`demo traveller ${userId}: waiting for the monitors (a worker must be running)\n`)
+    const seen = new Set<string>()
+    const deadline = Date.now() + timeoutMs
+    while (seen.size < KINDS.length && Date.now() < deadline) {
+      const alerts = await deps.db
+        .selectFrom('alerts')
+        .select([
+          'kind',
+          'priority',
+          'title',
+          'body',
+          sql<boolean>`data ? 'stationsUnavailable' or data ? 'shopsUnavailable'`.as('degraded'),
+        ])
+        .where('user_id', '=', userId)
+        .where('resolved_at', 'is', null)
+        .execute()
+      for (const alert of alerts) {
+        if (seen.has(alert.kind)) continue
+        seen.add(alert.kind)
+        process.stdout.write(
+          `  ${alert.kind.padEnd(19)} ${alert.priority.padEnd(7)} ${alert.title}\n      ${alert.body}\n`,
+        )
+      }
+      await sleep(250)
+    }
+    const missing = KINDS.filter((kind) => !seen.has(kind))
+    if (missing.length > 0) {
+      throw new Error(
+        `no alert within ${values.timeout} s for: ${missing.join(', ')} (is a worker running? weather needs WEATHER_API_URL reachable)`,
+      )
+    }
+    process.stdout.write(`all ${KINDS.length} monitors produced an alert; see them with GET /v1/alerts as this user\n`)
+  })
+}
