@@ -10,19 +10,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { cpus } from 'node:os'
 import { sql } from 'kysely'
 import { mintDevToken } from '../src/auth/dev-token.js'
-import { loadConfig } from '../src/config.js'
-import { buildDeps } from '../src/deps.js'
-import { createProducer } from '../src/jobs/producer.js'
-import { QUEUE_NAMES } from '../src/jobs/queues.js'
-import { createLogger } from '../src/logger.js'
 import { buildApiApp } from '../src/roles/api.js'
-import { waitForStore } from '../src/roles/wait-for-store.js'
-import { startWorker } from '../src/roles/worker.js'
 import { openStream } from '../test/helpers/stream.js'
 import { withBenchDatabase } from './bench-database.js'
+import { startStack } from './bench-stack.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const READINGS = Number(process.env.BENCH_READINGS ?? 1000)
 const SWEEP_VEHICLES = Number(process.env.BENCH_SWEEP_VEHICLES ?? 100_000)
 const SECRET = randomBytes(32).toString('base64url')
@@ -31,23 +24,11 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
 
 async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl,
-    ...(mode === 'redis' ? { REDIS_URL, REDIS_PREFIX: `pambench${randomBytes(3).toString('hex')}` } : {}),
-    JWT_SECRET: SECRET,
-    INTERNAL_TOKEN: randomBytes(24).toString('base64url'),
-    LOG_LEVEL: 'error',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    PAM_HOME: `/tmp/pam-bench-${randomBytes(3).toString('hex')}`,
-  })
-  const deps = await buildDeps(config, createLogger({ level: 'error', role: 'bench' }))
-  const controller = new AbortController()
-  await waitForStore(deps, controller.signal)
-  const producer = createProducer(deps.backend, deps.logger)
+  const stack = await startStack(mode, databaseUrl, { JWT_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '1000000' })
+  const { deps, producer } = stack
   const app = await buildApiApp(deps, producer)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const port = (app.server.address() as { port: number }).port
-  const worker = await startWorker(deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 8 })
   try {
     // (1) write → WebSocket
     const userId = randomUUID()
@@ -121,11 +102,8 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
         `count(*) with the same predicate: ${countMs.toFixed(0)} ms (${Math.round(vehicles / (countMs / 1000))} vehicles/s)\n`,
     )
   } finally {
-    controller.abort()
-    await worker.stop()
     await app.close()
-    await producer.close()
-    await deps.close()
+    await stack.close()
   }
 }
 

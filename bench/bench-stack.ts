@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto'
+import { loadConfig } from '../src/config.js'
+import { buildDeps, type Deps } from '../src/deps.js'
+import { createProducer, type Producer } from '../src/jobs/producer.js'
+import { QUEUE_NAMES } from '../src/jobs/queues.js'
+import { createLogger } from '../src/logger.js'
+import { waitForStore } from '../src/roles/wait-for-store.js'
+import { startWorker } from '../src/roles/worker.js'
+
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+export interface Stack {
+  deps: Deps
+  producer: Producer
+  close(): Promise<void>
+}
+
+/** PAM's dependencies on a bench database, migrated, with a worker on every queue in this process. */
+export async function startStack(
+  mode: 'redis' | 'postgres',
+  databaseUrl: string,
+  env: Record<string, string>,
+  concurrency = 8,
+): Promise<Stack> {
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    ...(mode === 'redis'
+      ? { REDIS_URL: BENCH_REDIS_URL, REDIS_PREFIX: `pambench${randomBytes(3).toString('hex')}` }
+      : {}),
+    INTERNAL_TOKEN: randomBytes(24).toString('base64url'),
+    LOG_LEVEL: 'error',
+    PAM_HOME: `/tmp/pam-bench-${randomBytes(3).toString('hex')}`,
+    ...env,
+  })
+  const deps = await buildDeps(config, createLogger({ level: 'error', role: 'bench' }))
+  const controller = new AbortController()
+  await waitForStore(deps, controller.signal)
+  const producer = createProducer(deps.backend, deps.logger)
+  const worker = await startWorker(deps, controller.signal, { queues: QUEUE_NAMES, concurrency })
+  return {
+    deps,
+    producer,
+    async close() {
+      controller.abort()
+      await worker.stop()
+      await producer.close()
+      await deps.close()
+    },
+  }
+}
