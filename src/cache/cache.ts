@@ -44,3 +44,33 @@ export function tableCache(db: Db): Cache {
     },
   }
 }
+
+/**
+ * A provider answer through the cache: a hit is returned as is; a miss is fetched and kept for
+ * `ttlMs`. A cache that cannot be read or written is skipped, never an error; a failed fetch
+ * calls `onFailure` (for the provider's failure counter) and is thrown.
+ */
+export async function throughCache<T>(
+  cache: Cache,
+  key: string,
+  ttlMs: number,
+  fetch: () => Promise<T>,
+  onFailure?: () => void,
+): Promise<T> {
+  const cached = await cache.get<T>(key).catch(() => undefined)
+  if (cached !== undefined) return cached
+  try {
+    const fresh = await fetch()
+    await cache.set(key, fresh, ttlMs).catch(() => undefined)
+    return fresh
+  } catch (error) {
+    onFailure?.()
+    throw error
+  }
+}
+
+/** ~1 km: positions are rounded so nearby lookups share one cached answer. */
+export const roundPosition = (at: { lat: number; lon: number }) => ({
+  lat: Math.round(at.lat * 100) / 100,
+  lon: Math.round(at.lon * 100) / 100,
+})

@@ -1,4 +1,5 @@
 import { budgetCandidates, loadBudgetSnapshots } from '../budgets/budget-snapshot-repository.js'
+import { roundPosition } from '../cache/cache.js'
 import { contextCandidates, loadContextSnapshots } from '../context/context-snapshot-repository.js'
 import { loadMaintenanceSnapshots, maintenanceCandidates } from '../maintenance/maintenance-snapshot-repository.js'
 import { evaluateBudgets } from '../monitors/budget.js'
@@ -27,14 +28,20 @@ async function lookUpPlaces(
   searches: { vehicleId: string; at: { lat: number; lon: number }; radiusKm: number }[],
 ) {
   const found = new Map<string, readonly Place[] | 'unavailable'>()
+  // Vehicles parked together (a campground) share one lookup within the page.
+  const asked = new Map<string, readonly Place[]>()
   let degraded = false
   for (const search of searches) {
     if (degraded) {
       found.set(search.vehicleId, 'unavailable')
       continue
     }
+    const { lat, lon } = roundPosition(search.at)
+    const key = `${lat}:${lon}:${Math.ceil(search.radiusKm)}`
     try {
-      found.set(search.vehicleId, await places.nearby(kind, search.at, search.radiusKm))
+      const nearby = asked.get(key) ?? (await places.nearby(kind, search.at, search.radiusKm))
+      asked.set(key, nearby)
+      found.set(search.vehicleId, nearby)
     } catch (error) {
       if (!(error instanceof PlacesUnavailableError)) throw error
       found.set(search.vehicleId, 'unavailable')
@@ -79,6 +86,8 @@ export const weatherMonitor: Monitor = {
   async evaluate(db, userIds, services, now) {
     const snapshots = await loadWeatherSnapshots(db, userIds, today(now))
     const forecasts = new Map<string, readonly ForecastDay[] | 'unavailable'>()
+    // Trips to one destination share one forecast within the page.
+    const asked = new Map<string, readonly ForecastDay[]>()
     let degraded = false
     for (const snapshot of snapshots.values()) {
       for (const trip of snapshot.trips) {
@@ -88,7 +97,10 @@ export const weatherMonitor: Monitor = {
           continue
         }
         try {
-          forecasts.set(trip.id, await services.weather.daily(trip.destination))
+          const { lat, lon } = roundPosition(trip.destination)
+          const forecast = asked.get(`${lat}:${lon}`) ?? (await services.weather.daily(trip.destination))
+          asked.set(`${lat}:${lon}`, forecast)
+          forecasts.set(trip.id, forecast)
         } catch (error) {
           if (!(error instanceof WeatherUnavailableError)) throw error
           forecasts.set(trip.id, 'unavailable')

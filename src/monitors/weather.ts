@@ -1,5 +1,6 @@
 import type { AlertDraft, Evaluation } from '../alerts/alert-draft.js'
 import type { ForecastDay } from '../providers/weather/weather-provider.js'
+import type { Trip } from '../trips/trip-repository.js'
 
 export const WEATHER_RULE_VERSION = 1
 const MIN_WINDOW_DAYS = 3
@@ -10,15 +11,7 @@ export interface WeatherThresholds {
   maxWindKmh: number
 }
 
-export interface WeatherTrip {
-  id: string
-  name: string
-  destination: { name: string; lat: number; lon: number }
-  departFrom: string
-  departUntil: string
-  days: number
-  status: 'planned' | 'active' | 'done' | 'cancelled'
-}
+export type WeatherTrip = Pick<Trip, 'id' | 'name' | 'destination' | 'departFrom' | 'departUntil' | 'days' | 'status'>
 
 export interface WeatherSnapshot {
   trips: WeatherTrip[]

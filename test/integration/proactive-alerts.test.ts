@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FastifyInstance } from 'fastify'
-import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import { QUEUE_NAMES } from '../../src/jobs/queues.js'
-import { buildApiApp } from '../../src/roles/api.js'
-import type { RunningRole } from '../../src/roles/role.js'
-import { startWorker } from '../../src/roles/worker.js'
-import { type Client, client, listenLocally, userToken, VEHICLE } from '../helpers/api.js'
+import type { Producer } from '../../src/jobs/producer.js'
+import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
+import { VEHICLE } from '../helpers/api.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
-import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
-import { openStream, type StreamClient } from '../helpers/stream.js'
+import { eventually, type Harness, inBothModes } from '../helpers/harness.js'
+import type { StreamClient } from '../helpers/stream.js'
 
 const MOAB = { lat: 38.57, lon: -109.55 }
 // biome-ignore lint/suspicious/noExplicitAny: alerts arrive as JSON and are read field by field
@@ -19,39 +14,21 @@ type Message = Record<string, any>
 
 inBothModes('proactive alerts end to end', (mode) => {
   let overpass: Awaited<ReturnType<typeof startFakeOverpass>>
+  let stack: AlertStack
   let harness: Harness
   let producer: Producer
-  let app: FastifyInstance
-  let worker: RunningRole
-  let base: string
-  const controller = new AbortController()
 
   before(async () => {
     overpass = await startFakeOverpass()
-    harness = await startHarness(mode, { PLACES_API_URL: overpass.url })
-    producer = createProducer(harness.deps.backend, harness.deps.logger)
-    app = await buildApiApp(harness.deps, producer)
-    base = await listenLocally(app)
-    worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 4 })
+    stack = await startAlertStack(mode, { PLACES_API_URL: overpass.url })
+    ;({ harness, producer } = stack)
   })
   after(async () => {
-    controller.abort()
-    await worker.stop()
-    await app.close()
-    await producer.close()
-    await harness.close()
+    await stack.close()
     await overpass.close()
   })
 
-  async function traveller(): Promise<{ id: string; call: Client; stream: StreamClient }> {
-    const id = randomUUID()
-    const token = await userToken(id)
-    const call = client(app, token)
-    await call('GET', '/v1/me')
-    const stream = await openStream(`ws://${base}/v1/stream`, { authorization: `Bearer ${token}` })
-    await stream.next((m) => m.type === 'hello')
-    return { id, call, stream }
-  }
+  const traveller = () => stack.traveller()
   const created = (stream: StreamClient, from: number, match: (alert: Message) => boolean) =>
     stream.next(
       (m) => m.type === 'alert.created' && match(m.alert as Message) && stream.messages.indexOf(m) >= from,

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import { QUEUE_NAMES } from '../../src/jobs/queues.js'
-import { buildApiApp } from '../../src/roles/api.js'
-import type { RunningRole } from '../../src/roles/role.js'
-import { startWorker } from '../../src/roles/worker.js'
-import { type Client, client, listenLocally, userToken, VEHICLE } from '../helpers/api.js'
+import type { Producer } from '../../src/jobs/producer.js'
+import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
+import { VEHICLE } from '../helpers/api.js'
 import { startFakeOpenMeteo } from '../helpers/fake-open-meteo.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
-import { eventually, type Harness, inBothModes, startHarness, testEnv } from '../helpers/harness.js'
+import { eventually, type Harness, inBothModes, testEnv } from '../helpers/harness.js'
 import { spawnPam } from '../helpers/process.js'
 import { testRedisUrl } from '../helpers/services.js'
-import { openStream, type StreamClient } from '../helpers/stream.js'
+import type { StreamClient } from '../helpers/stream.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: alerts arrive as JSON and are read field by field
 type Message = Record<string, any>
@@ -24,41 +19,23 @@ const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISO
 inBothModes('weather, maintenance and context monitors end to end', (mode) => {
   let overpass: Awaited<ReturnType<typeof startFakeOverpass>>
   let meteo: Awaited<ReturnType<typeof startFakeOpenMeteo>>
+  let stack: AlertStack
   let harness: Harness
   let producer: Producer
-  let app: FastifyInstance
-  let worker: RunningRole
-  let base: string
-  const controller = new AbortController()
 
   before(async () => {
     overpass = await startFakeOverpass()
     meteo = await startFakeOpenMeteo()
-    harness = await startHarness(mode, { PLACES_API_URL: overpass.url, WEATHER_API_URL: meteo.url })
-    producer = createProducer(harness.deps.backend, harness.deps.logger)
-    app = await buildApiApp(harness.deps, producer)
-    base = await listenLocally(app)
-    worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 4 })
+    stack = await startAlertStack(mode, { PLACES_API_URL: overpass.url, WEATHER_API_URL: meteo.url })
+    ;({ harness, producer } = stack)
   })
   after(async () => {
-    controller.abort()
-    await worker.stop()
-    await app.close()
-    await producer.close()
-    await harness.close()
+    await stack.close()
     await overpass.close()
     await meteo.close()
   })
 
-  async function traveller(): Promise<{ id: string; call: Client; stream: StreamClient }> {
-    const id = randomUUID()
-    const token = await userToken(id)
-    const call = client(app, token)
-    await call('GET', '/v1/me')
-    const stream = await openStream(`ws://${base}/v1/stream`, { authorization: `Bearer ${token}` })
-    await stream.next((m) => m.type === 'hello')
-    return { id, call, stream }
-  }
+  const traveller = () => stack.traveller()
   const alertOf = (stream: StreamClient, kind: string, from = 0) =>
     stream
       .next(
@@ -123,6 +100,8 @@ inBothModes('weather, maintenance and context monitors end to end', (mode) => {
     } finally {
       meteo.state.rainy = new Set()
       meteo.state.down = false
+      // The rainy forecast stays cached for 30 minutes: later tests start from a clear one.
+      await forgetForecasts()
       stream.close()
     }
   })

@@ -1,4 +1,4 @@
-import type { Cache } from '../../cache/cache.js'
+import { type Cache, roundPosition, throughCache } from '../../cache/cache.js'
 import { fetchJson } from '../fetch-json.js'
 import { type Place, type PlaceKind, type PlacesProvider, PlacesUnavailableError } from './places-provider.js'
 
@@ -53,20 +53,16 @@ export function createOverpassClient(options: OverpassOptions): PlacesProvider {
   }
 
   return {
-    async nearby(kind, at, radiusKm) {
-      const lat = Math.round(at.lat * 100) / 100
-      const lon = Math.round(at.lon * 100) / 100
-      const key = `places:${kind}:${lat}:${lon}:${Math.ceil(radiusKm)}`
-      const cached = await options.cache.get<Place[]>(key).catch(() => undefined)
-      if (cached) return cached
-      try {
-        const places = await fetchPlaces(kind, lat, lon, Math.ceil(radiusKm))
-        await options.cache.set(key, places, DAY_MS).catch(() => undefined)
-        return places
-      } catch (error) {
-        options.onFailure?.()
-        throw error
-      }
+    nearby(kind, at, radiusKm) {
+      const { lat, lon } = roundPosition(at)
+      const radius = Math.ceil(radiusKm)
+      return throughCache(
+        options.cache,
+        `places:${kind}:${lat}:${lon}:${radius}`,
+        DAY_MS,
+        () => fetchPlaces(kind, lat, lon, radius),
+        options.onFailure,
+      )
     },
   }
 }

@@ -1,4 +1,4 @@
-import type { Cache } from '../../cache/cache.js'
+import { type Cache, roundPosition, throughCache } from '../../cache/cache.js'
 import { fetchJson } from '../fetch-json.js'
 import { type ForecastDay, type WeatherProvider, WeatherUnavailableError } from './weather-provider.js'
 
@@ -33,12 +33,8 @@ export function createOpenMeteoClient(options: OpenMeteoOptions): WeatherProvide
   }
   const unavailable = (message: string) => new WeatherUnavailableError(`weather provider ${message}`)
   return {
-    async daily(at) {
-      const lat = Math.round(at.lat * 100) / 100
-      const lon = Math.round(at.lon * 100) / 100
-      const key = `weather:${lat}:${lon}`
-      const cached = await options.cache.get<ForecastDay[]>(key).catch(() => undefined)
-      if (cached) return cached
+    daily(at) {
+      const { lat, lon } = roundPosition(at)
       const url = new URL(options.baseUrl)
       url.search = new URLSearchParams({
         latitude: String(lat),
@@ -48,14 +44,13 @@ export function createOpenMeteoClient(options: OpenMeteoOptions): WeatherProvide
         timezone: 'auto',
         wind_speed_unit: 'kmh',
       }).toString()
-      try {
-        const days = parse(await fetchJson(url.toString(), {}, policy, unavailable), url.host)
-        await options.cache.set(key, days, HALF_HOUR_MS).catch(() => undefined)
-        return days
-      } catch (error) {
-        options.onFailure?.()
-        throw error
-      }
+      return throughCache(
+        options.cache,
+        `weather:${lat}:${lon}`,
+        HALF_HOUR_MS,
+        async () => parse(await fetchJson(url.toString(), {}, policy, unavailable), url.host),
+        options.onFailure,
+      )
     },
   }
 }
