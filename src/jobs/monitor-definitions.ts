@@ -1,3 +1,4 @@
+import type { Evaluation } from '../alerts/alert-draft.js'
 import { budgetCandidates, loadBudgetSnapshots } from '../budgets/budget-snapshot-repository.js'
 import { roundPosition } from '../cache/cache.js'
 import { contextCandidates, loadContextSnapshots } from '../context/context-snapshot-repository.js'
@@ -7,49 +8,61 @@ import { evaluateContext } from '../monitors/context.js'
 import { evaluateFuel, stationSearches } from '../monitors/fuel.js'
 import { evaluateMaintenance, shopSearches } from '../monitors/maintenance.js'
 import { evaluateWeather } from '../monitors/weather.js'
-import {
-  type Place,
-  type PlaceKind,
-  type PlacesProvider,
-  PlacesUnavailableError,
-} from '../providers/places/places-provider.js'
-import { type ForecastDay, WeatherUnavailableError } from '../providers/weather/weather-provider.js'
+import { type PlaceKind, type PlacesProvider, PlacesUnavailableError } from '../providers/places/places-provider.js'
+import { WeatherUnavailableError } from '../providers/weather/weather-provider.js'
 import { loadWeatherSnapshots, weatherCandidates } from '../trips/weather-snapshot-repository.js'
 import { fuelCandidates, loadFuelSnapshots } from '../vehicles/fuel-snapshot-repository.js'
 import { type Monitor, SWEEP_PAGE_SIZE } from './tasks/monitor-tasks.js'
 
 /**
- * Looks up places for each search of a page; once the provider failed, the rest of the page is
+ * A provider answer for each item of a page: items with the same key (vehicles parked together,
+ * trips to one destination) share one call; once the provider failed, the rest of the page is
  * marked unavailable without waiting on it again.
  */
-async function lookUpPlaces(
-  places: PlacesProvider,
-  kind: PlaceKind,
-  searches: { vehicleId: string; at: { lat: number; lon: number }; radiusKm: number }[],
+async function lookUpEach<T>(
+  items: readonly { id: string; key: string; ask: () => Promise<T> }[],
+  isUnavailable: (error: unknown) => boolean,
 ) {
-  const found = new Map<string, readonly Place[] | 'unavailable'>()
-  // Vehicles parked together (a campground) share one lookup within the page.
-  const asked = new Map<string, readonly Place[]>()
+  const found = new Map<string, T | 'unavailable'>()
+  const asked = new Map<string, T>()
   let degraded = false
-  for (const search of searches) {
+  for (const item of items) {
     if (degraded) {
-      found.set(search.vehicleId, 'unavailable')
+      found.set(item.id, 'unavailable')
       continue
     }
-    const { lat, lon } = roundPosition(search.at)
-    const key = `${lat}:${lon}:${Math.ceil(search.radiusKm)}`
     try {
-      const nearby = asked.get(key) ?? (await places.nearby(kind, search.at, search.radiusKm))
-      asked.set(key, nearby)
-      found.set(search.vehicleId, nearby)
+      const answer = asked.get(item.key) ?? (await item.ask())
+      asked.set(item.key, answer)
+      found.set(item.id, answer)
     } catch (error) {
-      if (!(error instanceof PlacesUnavailableError)) throw error
-      found.set(search.vehicleId, 'unavailable')
+      if (!isUnavailable(error)) throw error
+      found.set(item.id, 'unavailable')
       degraded = true
     }
   }
   return { found, degraded }
 }
+
+function lookUpPlaces(
+  places: PlacesProvider,
+  kind: PlaceKind,
+  searches: { vehicleId: string; at: { lat: number; lon: number }; radiusKm: number }[],
+) {
+  const items = searches.map((search) => {
+    const { lat, lon } = roundPosition(search.at)
+    return {
+      id: search.vehicleId,
+      key: `${lat}:${lon}:${Math.ceil(search.radiusKm)}`,
+      ask: () => places.nearby(kind, search.at, search.radiusKm),
+    }
+  })
+  return lookUpEach(items, (error) => error instanceof PlacesUnavailableError)
+}
+
+/** Runs a monitor's pure evaluate over every user's snapshot. */
+const evaluateEach = <S>(snapshots: ReadonlyMap<string, S>, evaluate: (snapshot: S) => Evaluation) =>
+  new Map([...snapshots].map(([userId, snapshot]) => [userId, evaluate(snapshot)]))
 
 const today = (now: Date) => now.toISOString().slice(0, 10)
 
@@ -61,9 +74,7 @@ export const fuelMonitor: Monitor = {
     const snapshots = await loadFuelSnapshots(db, userIds)
     const searches = [...snapshots.values()].flatMap((s) => stationSearches(s, services.thresholds.fuel))
     const { found, degraded } = await lookUpPlaces(services.places, 'fuel', searches)
-    const evaluations = new Map(
-      [...snapshots].map(([userId, snapshot]) => [userId, evaluateFuel(snapshot, found, services.thresholds.fuel)]),
-    )
+    const evaluations = evaluateEach(snapshots, (snapshot) => evaluateFuel(snapshot, found, services.thresholds.fuel))
     return { evaluations, degraded }
   },
 }
@@ -73,8 +84,8 @@ export const budgetMonitor: Monitor = {
   candidates: (db, after) => budgetCandidates(db, { after, limit: SWEEP_PAGE_SIZE }),
   async evaluate(db, userIds, services, now) {
     const snapshots = await loadBudgetSnapshots(db, userIds, now)
-    const evaluations = new Map(
-      [...snapshots].map(([userId, snapshot]) => [userId, evaluateBudgets(snapshot, now, services.thresholds.budget)]),
+    const evaluations = evaluateEach(snapshots, (snapshot) =>
+      evaluateBudgets(snapshot, now, services.thresholds.budget),
     )
     return { evaluations, degraded: false }
   },
@@ -85,34 +96,14 @@ export const weatherMonitor: Monitor = {
   candidates: (db, after) => weatherCandidates(db, { after, limit: SWEEP_PAGE_SIZE, today: today(new Date()) }),
   async evaluate(db, userIds, services, now) {
     const snapshots = await loadWeatherSnapshots(db, userIds, today(now))
-    const forecasts = new Map<string, readonly ForecastDay[] | 'unavailable'>()
-    // Trips to one destination share one forecast within the page.
-    const asked = new Map<string, readonly ForecastDay[]>()
-    let degraded = false
-    for (const snapshot of snapshots.values()) {
-      for (const trip of snapshot.trips) {
-        if (trip.status !== 'planned') continue
-        if (degraded) {
-          forecasts.set(trip.id, 'unavailable')
-          continue
-        }
-        try {
-          const { lat, lon } = roundPosition(trip.destination)
-          const forecast = asked.get(`${lat}:${lon}`) ?? (await services.weather.daily(trip.destination))
-          asked.set(`${lat}:${lon}`, forecast)
-          forecasts.set(trip.id, forecast)
-        } catch (error) {
-          if (!(error instanceof WeatherUnavailableError)) throw error
-          forecasts.set(trip.id, 'unavailable')
-          degraded = true
-        }
-      }
-    }
-    const evaluations = new Map(
-      [...snapshots].map(([userId, snapshot]) => [
-        userId,
-        evaluateWeather(snapshot, forecasts, today(now), services.thresholds.weather),
-      ]),
+    const trips = [...snapshots.values()].flatMap((snapshot) => snapshot.trips.filter((t) => t.status === 'planned'))
+    const items = trips.map((trip) => {
+      const { lat, lon } = roundPosition(trip.destination)
+      return { id: trip.id, key: `${lat}:${lon}`, ask: () => services.weather.daily(trip.destination) }
+    })
+    const { found, degraded } = await lookUpEach(items, (error) => error instanceof WeatherUnavailableError)
+    const evaluations = evaluateEach(snapshots, (snapshot) =>
+      evaluateWeather(snapshot, found, today(now), services.thresholds.weather),
     )
     return { evaluations, degraded }
   },
@@ -125,11 +116,8 @@ export const maintenanceMonitor: Monitor = {
     const snapshots = await loadMaintenanceSnapshots(db, userIds)
     const searches = [...snapshots.values()].flatMap((s) => shopSearches(s, now, services.thresholds.maintenance))
     const { found, degraded } = await lookUpPlaces(services.places, 'car_repair', searches)
-    const evaluations = new Map(
-      [...snapshots].map(([userId, snapshot]) => [
-        userId,
-        evaluateMaintenance(snapshot, now, found, services.thresholds.maintenance),
-      ]),
+    const evaluations = evaluateEach(snapshots, (snapshot) =>
+      evaluateMaintenance(snapshot, now, found, services.thresholds.maintenance),
     )
     return { evaluations, degraded }
   },
@@ -140,8 +128,8 @@ export const contextMonitor: Monitor = {
   candidates: (db, after) => contextCandidates(db, { after, limit: SWEEP_PAGE_SIZE }),
   async evaluate(db, userIds, services, now) {
     const snapshots = await loadContextSnapshots(db, userIds)
-    const evaluations = new Map(
-      [...snapshots].map(([userId, snapshot]) => [userId, evaluateContext(snapshot, now, services.thresholds.context)]),
+    const evaluations = evaluateEach(snapshots, (snapshot) =>
+      evaluateContext(snapshot, now, services.thresholds.context),
     )
     return { evaluations, degraded: false }
   },

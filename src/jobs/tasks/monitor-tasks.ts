@@ -41,16 +41,21 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
   const applied = await applyEvaluations(context.db, evaluations)
   let alertsCreated = 0
   let alertsResolved = 0
-  for (const [userId, changes] of applied) {
+  for (const changes of applied.values()) {
     alertsCreated += changes.created.length
     alertsResolved += changes.resolved.length
-    await publishApplied(services.bus, userId, changes).catch((error) =>
-      context.logger.warn(
-        { err: (error as Error).message },
-        'alert stored but not published; clients see it on reconnect',
-      ),
-    )
   }
+  // Each user's events stay in order; users do not wait on one another.
+  await Promise.all(
+    [...applied].map(([userId, changes]) =>
+      publishApplied(services.bus, userId, changes).catch((error) =>
+        context.logger.warn(
+          { err: (error as Error).message },
+          'alert stored but not published; clients see it on reconnect',
+        ),
+      ),
+    ),
+  )
   return { usersEvaluated: userIds.length, alertsCreated, alertsResolved, degraded }
 }
 
@@ -82,7 +87,7 @@ export const sweepTask =
       }
       // The total is known before any page runs, so the last page to finish can close the run.
       await setPages(context.db, runId, pages.length)
-      for (const userIds of pages) await services.enqueue(`monitor.${monitor.name}.page`, { runId, userIds })
+      await Promise.all(pages.map((userIds) => services.enqueue(`monitor.${monitor.name}.page`, { runId, userIds })))
       return { runId, pages: pages.length, users: pages.reduce((sum, page) => sum + page.length, 0) }
     } catch (error) {
       await failRun(context.db, runId, (error as Error).message).catch(() => undefined)
