@@ -27,3 +27,9 @@ export interface Evaluation {
 }
 
 export const dedupeKey = (draft: Pick<AlertDraft, 'condition' | 'variant'>) => `${draft.condition}|${draft.variant}`
+
+/** The condition a dedupe key belongs to. */
+export function conditionOf(key: string): string {
+  const bar = key.indexOf('|')
+  return bar < 0 ? key : key.slice(0, bar)
+}

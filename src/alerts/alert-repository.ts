@@ -78,14 +78,24 @@ export async function readAllOpen(db: Db, userId: string): Promise<number> {
   return Number(result.numUpdatedRows)
 }
 
-/** The conditions of the users' open alerts of one kind, so a monitor can clear them. */
-export function openConditions(db: Db, userIds: readonly string[], kind: AlertKind) {
-  return db
+/**
+ * Adds to each user's snapshot the conditions of their open alerts of one kind, so a monitor looks
+ * at those too and can clear them (a deleted vehicle, a cancelled trip). Returns the rows found.
+ */
+export async function addOpenConditions(
+  db: Db,
+  snapshots: ReadonlyMap<string, { openConditions: string[] }>,
+  kind: AlertKind,
+) {
+  if (snapshots.size === 0) return []
+  const rows = await db
     .selectFrom('alerts')
     .select(['user_id', sql<string>`split_part(dedupe_key, '|', 1)`.as('condition')])
     .distinct()
-    .where('user_id', 'in', [...userIds])
+    .where('user_id', 'in', [...snapshots.keys()])
     .where('kind', '=', kind)
     .where('resolved_at', 'is', null)
     .execute()
+  for (const row of rows) snapshots.get(row.user_id)?.openConditions.push(row.condition)
+  return rows
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Bus } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
-import { type AlertDraft, dedupeKey, type Evaluation } from './alert-draft.js'
+import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
 import { type Alert, alerts } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
@@ -44,13 +44,13 @@ export async function applyEvaluations(
       .where('resolved_at', 'is', null)
       .where(sql<boolean>`split_part(dedupe_key, '|', 1) = any(${sql.val(conditions)}::text[])`)
       .execute()
-    const stale = open.filter((row) => {
-      const evaluation = evaluations.get(row.user_id)
-      const condition = row.dedupe_key.split('|')[0] ?? ''
-      return (
-        evaluation?.conditions.includes(condition) && !evaluation.drafts.some((d) => dedupeKey(d) === row.dedupe_key)
-      )
-    })
+    // What each user's evaluation looked at, and what it wants open: `user|condition`, `user|dedupe key`.
+    const looked = new Set(users.flatMap((u) => (evaluations.get(u)?.conditions ?? []).map((c) => `${u}|${c}`)))
+    const wanted = new Set(users.flatMap((u) => (evaluations.get(u)?.drafts ?? []).map((d) => `${u}|${dedupeKey(d)}`)))
+    const stale = open.filter(
+      (row) =>
+        looked.has(`${row.user_id}|${conditionOf(row.dedupe_key)}`) && !wanted.has(`${row.user_id}|${row.dedupe_key}`),
+    )
     if (stale.length > 0) {
       await trx
         .updateTable('alerts')

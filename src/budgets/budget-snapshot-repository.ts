@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { openConditions } from '../alerts/alert-repository.js'
+import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { BudgetSnapshot, BudgetState } from '../monitors/budget.js'
 import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
@@ -65,9 +65,7 @@ export async function loadBudgetSnapshots(
     }
     snapshots.get(budget.user_id)?.budgets.push(state)
   }
-  for (const row of await openConditions(db, userIds, 'budget_threshold')) {
-    snapshots.get(row.user_id)?.openConditions.push(row.condition)
-  }
+  await addOpenConditions(db, snapshots, 'budget_threshold')
   return snapshots
 }
 

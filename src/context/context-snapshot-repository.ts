@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { openConditions } from '../alerts/alert-repository.js'
+import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { ContextSnapshot } from '../monitors/context.js'
 import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
@@ -26,9 +26,7 @@ export async function loadContextSnapshots(db: Db, userIds: readonly string[]): 
       observedAt: row.observed_at.toISOString(),
     })
   }
-  for (const row of await openConditions(db, userIds, 'context_suggestion')) {
-    snapshots.get(row.user_id)?.openConditions.push(row.condition)
-  }
+  await addOpenConditions(db, snapshots, 'context_suggestion')
   return snapshots
 }
 

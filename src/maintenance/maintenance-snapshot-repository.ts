@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { openConditions } from '../alerts/alert-repository.js'
+import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { MaintenanceSnapshot } from '../monitors/maintenance.js'
 import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
@@ -63,9 +63,7 @@ export async function loadMaintenanceSnapshots(
       },
     })
   }
-  for (const row of await openConditions(db, userIds, 'maintenance_due')) {
-    snapshots.get(row.user_id)?.openConditions.push(row.condition)
-  }
+  await addOpenConditions(db, snapshots, 'maintenance_due')
   return snapshots
 }
 

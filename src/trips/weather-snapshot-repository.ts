@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { openConditions } from '../alerts/alert-repository.js'
+import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { WeatherSnapshot } from '../monitors/weather.js'
 import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
@@ -13,7 +13,7 @@ export async function loadWeatherSnapshots(
 ): Promise<Map<string, WeatherSnapshot>> {
   const snapshots = new Map<string, WeatherSnapshot>(userIds.map((id) => [id, { trips: [], openConditions: [] }]))
   if (userIds.length === 0) return snapshots
-  const open = await openConditions(db, userIds, 'weather_window')
+  const open = await addOpenConditions(db, snapshots, 'weather_window')
   const openTrips = open.map((row) => row.condition.replace(/^weather:/, ''))
   const rows = await db
     .selectFrom('trips')
@@ -27,7 +27,6 @@ export async function loadWeatherSnapshots(
     )
     .execute()
   for (const row of rows) snapshots.get(row.user_id)?.trips.push(trips.toItem(row))
-  for (const row of open) snapshots.get(row.user_id)?.openConditions.push(row.condition)
   return snapshots
 }
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { openConditions } from '../alerts/alert-repository.js'
+import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { FuelSnapshot, FuelVehicle } from '../monitors/fuel.js'
 import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
@@ -51,9 +51,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
     }
     snapshots.get(row.user_id)?.vehicles.push(vehicle)
   }
-  for (const row of await openConditions(db, userIds, 'fuel_low')) {
-    snapshots.get(row.user_id)?.openConditions.push(row.condition)
-  }
+  await addOpenConditions(db, snapshots, 'fuel_low')
   return snapshots
 }
 
