@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose'
+import { isUuid } from '../ids.js'
 
 export interface VerifiedUser {
   userId: string
@@ -27,7 +28,6 @@ export interface VerifierOptions {
   issuer?: string
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // Clocks of the issuer and of PAM differ a little; more would stretch a token's life.
 const CLOCK_TOLERANCE_S = 30
 
@@ -44,7 +44,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     clockTolerance: CLOCK_TOLERANCE_S,
   }
   const check = (payload: JWTPayload): VerifiedUser => {
-    if (!payload.sub || !UUID.test(payload.sub)) throw new InvalidTokenError('the token\'s "sub" is not a user id')
+    if (!isUuid(payload.sub)) throw new InvalidTokenError('the token\'s "sub" is not a user id')
     return { userId: payload.sub.toLowerCase() }
   }
   if (options.jwksUrl) {

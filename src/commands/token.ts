@@ -2,9 +2,9 @@ import { parseArgs } from 'node:util'
 import { mintDevToken } from '../auth/dev-token.js'
 import { type Config, isProduction } from '../config.js'
 import { resolveSecrets } from '../deps.js'
+import { isUuid } from '../ids.js'
 import { UsageError } from './ops-deps.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const TTL = /^\d+\s*(s|sec|m|min|h|hr|hour|d|day)s?$/i
 
 /** `pam token --user <uuid> [--ttl 1h]`: a dev user token from the configured HS256 secret. */
@@ -21,7 +21,7 @@ export async function runTokenCommand(config: Config, args: string[]): Promise<v
       'tokens are verified with JWT_JWKS_URL: mint them with the identity provider that owns those keys',
     )
   }
-  if (!values.user || !UUID.test(values.user)) throw new UsageError('--user must be a user id (a UUID)')
+  if (!isUuid(values.user)) throw new UsageError('--user must be a user id (a UUID)')
   if (!TTL.test(values.ttl)) throw new UsageError('--ttl must be a duration such as 30m, 1h or 7d')
   const { secrets } = await resolveSecrets(config)
   const token = await mintDevToken({

@@ -1,4 +1,5 @@
 import Type, { type TSchema } from 'typebox'
+import { isUuid } from '../ids.js'
 import type { Cursor, Page } from '../resources/owned-rows.js'
 import { HttpError } from './errors.js'
 
@@ -24,12 +25,7 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
   if (value === undefined) return undefined
   try {
     const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[]
-    if (
-      typeof at === 'string' &&
-      typeof id === 'string' &&
-      !Number.isNaN(Date.parse(at)) &&
-      /^[0-9a-f-]{36}$/.test(id)
-    ) {
+    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && isUuid(id)) {
       return { at, id }
     }
   } catch {
@@ -45,6 +41,6 @@ export const pageRequest = (query: { limit: number; cursor?: string }) => ({
   after: decodeCursor(query.cursor),
 })
 
-export function listBody<Row, Item>(page: Page<Row>, toItem: (row: Row) => Item) {
-  return { items: page.rows.map(toItem), nextCursor: encodeCursor(page.next) }
+export function listBody<Item>(page: Page<Item>) {
+  return { items: page.rows, nextCursor: encodeCursor(page.next) }
 }

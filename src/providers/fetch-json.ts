@@ -1,10 +1,25 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Cache } from '../cache/cache.js'
 
 export interface RetryPolicy {
   timeoutMs: number
   attempts: number
   backoffMs: number
 }
+
+/** What a provider client is built from: its base URL, the cache, and (for tests) its retry pace. */
+export interface ProviderOptions extends Partial<RetryPolicy> {
+  baseUrl: string
+  cache: Cache
+  /** Called once per lookup that failed for good (for pam_provider_failures_total). */
+  onFailure?: () => void
+}
+
+export const retryPolicy = (options: Partial<RetryPolicy>): RetryPolicy => ({
+  timeoutMs: options.timeoutMs ?? 8_000,
+  attempts: options.attempts ?? 3,
+  backoffMs: options.backoffMs ?? 500,
+})
 
 /**
  * One provider request: JSON back, retried with exponential backoff on 429, 5xx, timeouts and

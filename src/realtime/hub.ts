@@ -99,12 +99,6 @@ export function createHub(options: HubOptions) {
       }
     },
 
-    get connections(): number {
-      let count = 0
-      for (const set of clients.values()) count += set.size
-      return count
-    },
-
     close(): void {
       clearInterval(pinger)
       for (const set of clients.values()) for (const client of set) client.socket.close(1001, 'server shutting down')

@@ -119,7 +119,6 @@ export function ownedResource<T extends OwnedTable, Item, Input>(
   const rows = ownedRows(table, options)
   const { toItem, columns } = options
   return {
-    rows,
     toItem,
     async create(db: Db, userId: string, input: Input): Promise<Item> {
       return toItem(await rows.insert(db, userId, columns(input)))

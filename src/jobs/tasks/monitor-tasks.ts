@@ -2,13 +2,12 @@ import { UnrecoverableError } from 'bullmq'
 import type { Evaluation } from '../../alerts/alert-draft.js'
 import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
 import type { Db } from '../../db/database.js'
+import { isUuid } from '../../ids.js'
 import { failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
 
 /** Users per page job: one snapshot query per page, several workers share a sweep's pages. */
 export const SWEEP_PAGE_SIZE = 500
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface Verdicts {
   evaluations: Map<string, Evaluation>
@@ -64,7 +63,7 @@ export const evaluateTask =
   (monitor: Monitor): TaskHandler<{ userId?: unknown }, MonitorResult> =>
   async (payload, context) => {
     const userId = payload?.userId
-    if (typeof userId !== 'string' || !UUID.test(userId)) throw new UnrecoverableError('userId must be a user id')
+    if (!isUuid(userId)) throw new UnrecoverableError('userId must be a user id')
     return runMonitor(monitor, context, [userId])
   }
 
@@ -100,11 +99,7 @@ export const pageTask =
   (monitor: Monitor): TaskHandler<{ runId?: unknown; userIds?: unknown }, MonitorResult> =>
   async (payload, context) => {
     const { runId, userIds } = payload ?? {}
-    if (
-      typeof runId !== 'string' ||
-      !Array.isArray(userIds) ||
-      !userIds.every((id) => typeof id === 'string' && UUID.test(id))
-    ) {
+    if (typeof runId !== 'string' || !Array.isArray(userIds) || !userIds.every(isUuid)) {
       throw new UnrecoverableError('a page needs runId and userIds')
     }
     const result = await runMonitor(monitor, context, userIds as string[])

@@ -1,19 +1,9 @@
-import { type Cache, roundPosition, throughCache } from '../../cache/cache.js'
-import { fetchJson } from '../fetch-json.js'
+import { roundPosition, throughCache } from '../../cache/cache.js'
+import { fetchJson, type ProviderOptions, retryPolicy } from '../fetch-json.js'
 import { type Place, type PlaceKind, type PlacesProvider, PlacesUnavailableError } from './places-provider.js'
 
 const TAGS: Record<PlaceKind, string> = { fuel: '"amenity"="fuel"', car_repair: '"shop"="car_repair"' }
 const DAY_MS = 24 * 3600 * 1000
-
-export interface OverpassOptions {
-  baseUrl: string
-  cache: Cache
-  timeoutMs?: number
-  attempts?: number
-  backoffMs?: number
-  /** Called once per request that failed for good (for pam_provider_failures_total). */
-  onFailure?: () => void
-}
 
 interface OverpassElement {
   lat?: number
@@ -28,17 +18,14 @@ interface OverpassElement {
  * move. 429 and 5xx are retried with backoff; anything else, or a body that is not Overpass JSON,
  * is an error naming the target.
  */
-export function createOverpassClient(options: OverpassOptions): PlacesProvider {
-  const timeoutMs = options.timeoutMs ?? 8_000
-  const attempts = options.attempts ?? 3
-  const backoffMs = options.backoffMs ?? 500
+export function createOverpassClient(options: ProviderOptions): PlacesProvider {
+  const policy = retryPolicy(options)
   const target = new URL(options.baseUrl).host
 
-  const policy = { timeoutMs, attempts, backoffMs }
   const unavailable = (message: string) => new PlacesUnavailableError(`places provider ${message}`)
 
   async function fetchPlaces(kind: PlaceKind, lat: number, lon: number, radiusKm: number): Promise<Place[]> {
-    const query = `[out:json][timeout:${Math.ceil(timeoutMs / 1000)}];nwr[${TAGS[kind]}](around:${Math.round(radiusKm * 1000)},${lat},${lon});out center 50;`
+    const query = `[out:json][timeout:${Math.ceil(policy.timeoutMs / 1000)}];nwr[${TAGS[kind]}](around:${Math.round(radiusKm * 1000)},${lat},${lon});out center 50;`
     const body = await fetchJson(
       options.baseUrl,
       {

@@ -1,5 +1,5 @@
-import { type Cache, roundPosition, throughCache } from '../../cache/cache.js'
-import { fetchJson } from '../fetch-json.js'
+import { roundPosition, throughCache } from '../../cache/cache.js'
+import { fetchJson, type ProviderOptions, retryPolicy } from '../fetch-json.js'
 import { type ForecastDay, type WeatherProvider, WeatherUnavailableError } from './weather-provider.js'
 
 const DAILY = [
@@ -11,26 +11,13 @@ const DAILY = [
 ] as const
 const HALF_HOUR_MS = 30 * 60_000
 
-export interface OpenMeteoOptions {
-  baseUrl: string
-  cache: Cache
-  timeoutMs?: number
-  attempts?: number
-  backoffMs?: number
-  onFailure?: () => void
-}
-
 /**
  * Open-Meteo's forecast API (`WEATHER_API_URL`): 16 days of daily values in the destination's
  * timezone, cached 30 minutes per ~1 km. A body that is not Open-Meteo's daily shape (missing
  * or ragged arrays) is an error, never a forecast of zeros.
  */
-export function createOpenMeteoClient(options: OpenMeteoOptions): WeatherProvider {
-  const policy = {
-    timeoutMs: options.timeoutMs ?? 8_000,
-    attempts: options.attempts ?? 3,
-    backoffMs: options.backoffMs ?? 500,
-  }
+export function createOpenMeteoClient(options: ProviderOptions): WeatherProvider {
+  const policy = retryPolicy(options)
   const unavailable = (message: string) => new WeatherUnavailableError(`weather provider ${message}`)
   return {
     daily(at) {

@@ -48,7 +48,7 @@ export function alertRoutes({ db }: RouteDeps) {
       },
       async (request) => {
         const query = request.query as AlertFilter & { limit: number; cursor?: string }
-        return listBody(await alerts.page(db, request.userId, pageRequest(query), alertFilter(query)), (a) => a)
+        return listBody(await alerts.page(db, request.userId, pageRequest(query), alertFilter(query)))
       },
     )
 

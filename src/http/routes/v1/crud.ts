@@ -89,7 +89,7 @@ export function crudRoutes<Item, Input>(options: {
         async (request) => {
           const query = request.query as { limit: number; cursor?: string } & Record<string, unknown>
           const page = await resource.page(db, request.userId, pageRequest(query), options.list?.filter(query))
-          return listBody(page, (item) => item)
+          return listBody(page)
         },
       )
 

@@ -26,7 +26,6 @@ export interface V1Deps {
   evaluate: Evaluate
   bus: Bus
   logger: Logger
-  streamPingIntervalMs?: number
   verifier: TokenVerifier
   rateLimit: { perMinute: number; redis?: Redis; prefix: string }
 }
@@ -62,9 +61,7 @@ export function v1Routes(deps: V1Deps) {
         ),
     })
     registerIdempotency(app, deps.db)
-    await app.register(
-      streamRoutes({ db: deps.db, bus: deps.bus, logger: deps.logger, pingIntervalMs: deps.streamPingIntervalMs }),
-    )
+    await app.register(streamRoutes(deps))
     for (const routes of [
       meRoutes,
       vehicleRoutes,

@@ -9,13 +9,13 @@ import { createHub } from '../../../realtime/hub.js'
 import { Time, v1Schema } from '../../schemas.js'
 
 const MAX_BUFFERED_BYTES = 1024 * 1024
+const PING_INTERVAL_MS = 30_000
 const REPLAY_LIMIT = 200
 
 export interface StreamDeps {
   db: Db
   bus: Bus
   logger: Logger
-  pingIntervalMs?: number
 }
 
 // Clients send nothing on this stream: anything bigger than a small frame is refused (ws: 1009).
@@ -32,7 +32,7 @@ export function streamRoutes(deps: StreamDeps) {
     const hub = createHub({
       logger: deps.logger,
       maxBufferedBytes: MAX_BUFFERED_BYTES,
-      pingIntervalMs: deps.pingIntervalMs ?? 30_000,
+      pingIntervalMs: PING_INTERVAL_MS,
     })
     // Not awaited: with the store down the API must still start (and say so on /ready); the
     // bus listens as soon as its connection is up, and keeps listening across reconnects.

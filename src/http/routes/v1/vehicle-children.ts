@@ -66,7 +66,7 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
         const { id } = request.params as { id: string }
         await vehicleOf(request.userId, id)
         const page = pageRequest(request.query as { limit: number; cursor?: string })
-        return listBody(await resource.page(db, request.userId, page, ofVehicle(id)), (item) => item)
+        return listBody(await resource.page(db, request.userId, page, ofVehicle(id)))
       },
     )
   }
