@@ -179,6 +179,16 @@ export const EnvSchema = Type.Object({
   SCHEDULE_WEATHER_MONITORING: Cadence('*/30 * * * *', 'pam-weather-monitoring (the weather sweep)'),
   SCHEDULE_MAINTENANCE_MONITORING: Cadence('0 6 * * *', 'pam-maintenance-monitoring (the maintenance sweep)'),
   SCHEDULE_CONTEXT_MONITORING: Cadence('*/15 * * * *', 'pam-context-monitoring (the context sweep)'),
+  SCHEDULE_EVALUATION_DRAIN: Cadence(
+    '*/5 * * * * *',
+    'pam-evaluation-drain (evaluates the writes whose evaluation job is late or was lost)',
+  ),
+  EVALUATION_DRAIN_GRACE_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600_000,
+    default: 2_000,
+    description: "how long a write's own evaluation job has before the drainer evaluates it instead",
+  }),
   SCHEDULE_HOUSEKEEPING: Cadence(
     '17 3 * * *',
     'pam-housekeeping (expired suggestions, old idempotency keys, dead heartbeats)',

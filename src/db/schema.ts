@@ -168,9 +168,24 @@ export interface WorkerHeartbeatsTable {
 
 export interface TaskLeasesTable {
   task: string
+  /** The worker holding it (its heartbeat id). */
   holder: string
+  job_id: Generated<string>
   acquired_at: UpdatedAt
   expires_at: Timestamp
+}
+
+export interface EvaluationMarksTable {
+  user_id: string
+  monitor: string
+  /** From a sequence: bigint comes back as a string, compared as text only for equality. */
+  version: string
+  marked_at: CreatedAt
+}
+
+export interface MonitorRunPagesTable {
+  run_id: string
+  page: number
 }
 
 export interface Database {
@@ -187,5 +202,7 @@ export interface Database {
   monitor_runs: MonitorRunsTable
   worker_heartbeats: WorkerHeartbeatsTable
   task_leases: TaskLeasesTable
+  evaluation_marks: EvaluationMarksTable
+  monitor_run_pages: MonitorRunPagesTable
   cache_entries: CacheEntriesTable
 }

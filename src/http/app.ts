@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { scheduleRoutes } from './routes/schedules.js'
 import { v1Routes } from './routes/v1/index.js'
+import { writeCommitter } from './writes.js'
 
 export interface AppDeps {
   db: Db
@@ -80,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         db: deps.db,
         bus: deps.backend.bus,
         logger: deps.logger,
-        evaluate: evaluationTrigger(deps.enqueue, deps.logger),
+        commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger)),
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
       }),

@@ -1,16 +1,15 @@
 import type { Producer } from '../jobs/producer.js'
 import type { Logger } from '../logger.js'
-
-export type Monitored = 'fuel' | 'budget' | 'weather' | 'maintenance' | 'context'
+import type { MonitorName } from '../monitors/monitor-names.js'
 
 /** Asks for a monitor's evaluation of one user after a write; never fails the write. */
-export type Evaluate = (monitor: Monitored, userId: string) => void
+export type Evaluate = (monitor: MonitorName, userId: string) => void
 
 /**
  * A burst of writes becomes one evaluation: jobs are deduplicated per monitor and user, and a
  * write while one runs queues exactly one more (BullMQ's keepLastIfActive), so the last write is
- * always evaluated. If the queue cannot take it (Redis down), the write still stands and the
- * next sweep evaluates it.
+ * always evaluated. If the queue cannot take it (Redis down) or the job is lost, the write still
+ * stands and its evaluation mark (written with it) has the drainer evaluate it within seconds.
  */
 export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger): Evaluate {
   return (monitor, userId) => {
@@ -21,7 +20,7 @@ export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger):
     ).catch((error) =>
       logger.warn(
         { monitor, err: (error as Error).message },
-        'could not queue an evaluation; the next sweep evaluates this write',
+        'could not queue an evaluation; the drainer evaluates this write',
       ),
     )
   }

@@ -80,7 +80,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       const route = routeOf(job.name)
       if (!route) throw new UnrecoverableError(`unknown task ${job.name} on queue ${queue}`)
       const jobLogger = logger.child({ jobId: job.id, task: job.name })
-      const holder = `${workerId}:${job.id}`
+      const holder = { workerId, jobId: job.id ?? '' }
       if (route.exclusive && !(await acquireLease(db, job.name, holder, route.timeoutMs + LEASE_MARGIN_MS))) {
         jobLogger.info('skipped: a run of this task is still in progress')
         return { skipped: true, reason: 'a run of this task is still in progress' } satisfies Skipped

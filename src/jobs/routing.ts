@@ -8,7 +8,7 @@ import {
 import type { QueueName } from './queues.js'
 import type { TaskHandler } from './task.js'
 import { housekeeping } from './tasks/housekeeping.js'
-import { evaluateTask, type Monitor, pageTask, sweepTask } from './tasks/monitor-tasks.js'
+import { drainTask, evaluateTask, type Monitor, pageTask, sweepTask } from './tasks/monitor-tasks.js'
 import { ping } from './tasks/ping.js'
 
 export interface Route {
@@ -91,6 +91,17 @@ export const ROUTES = {
     timeoutMs: 5 * MINUTE,
     exclusive: true,
     handler: housekeeping,
+  },
+  'evaluations.drain': {
+    queue: 'notifications',
+    // Ahead of everything else: it only finds late writes and queues their pages.
+    priority: 1,
+    attempts: 1,
+    backoffMs: 1_000,
+    backoffCapMs: 1_000,
+    timeoutMs: MINUTE,
+    exclusive: true,
+    handler: drainTask,
   },
   'monitor.fuel.evaluate': fuel.evaluate,
   'monitor.fuel.sweep': fuel.sweep,

@@ -23,6 +23,7 @@ export function schedules(config: Config): Schedule[] {
       pattern: config.SCHEDULE_MAINTENANCE_MONITORING,
     },
     { id: 'pam-context-monitoring', task: 'monitor.context.sweep', pattern: config.SCHEDULE_CONTEXT_MONITORING },
+    { id: 'pam-evaluation-drain', task: 'evaluations.drain', pattern: config.SCHEDULE_EVALUATION_DRAIN },
     { id: 'pam-housekeeping', task: 'housekeeping.cleanup', pattern: config.SCHEDULE_HOUSEKEEPING },
   ]
 }

@@ -13,6 +13,8 @@ export interface MonitorServices {
   weather: WeatherProvider
   thresholds: ReturnType<typeof monitorThresholds>
   enqueue: Producer['enqueue']
+  /** How long a write's own evaluation job has before the drainer evaluates it instead. */
+  drainGraceMs: number
 }
 
 /** What every task handler receives besides its payload. */

@@ -30,13 +30,20 @@ export async function setPages(db: Db, runId: string, pages: number): Promise<vo
 }
 
 /**
- * Adds one page's counts; the page that completes the run closes it, as degraded when any page
- * ran without its provider. (A page retried after it was counted is counted twice: the counts
- * are for operators, the alerts themselves are deduplicated.)
+ * Adds one page's counts, once: a page retried after it was counted (its worker died before the
+ * job completed) adds nothing, so a run closes after its last page and not before. The page that
+ * completes the run closes it, as degraded when any page ran without its provider.
  */
-export async function recordPage(db: Db, runId: string, counts: PageCounts): Promise<void> {
+export async function recordPage(db: Db, runId: string, page: number, counts: PageCounts): Promise<void> {
   const degraded = counts.degraded ? 1 : 0
   await db
+    .with('first_time', (cte) =>
+      cte
+        .insertInto('monitor_run_pages')
+        .values({ run_id: runId, page })
+        .onConflict((oc) => oc.doNothing())
+        .returning('run_id'),
+    )
     .updateTable('monitor_runs')
     .set({
       users_evaluated: sql`users_evaluated + ${counts.usersEvaluated}`,
@@ -49,7 +56,24 @@ export async function recordPage(db: Db, runId: string, counts: PageCounts): Pro
                        when pages_degraded + ${degraded} > 0 then 'degraded' else 'succeeded' end`,
     })
     .where('id', '=', runId)
+    .where((eb) => eb.exists(eb.selectFrom('first_time').select('run_id')))
     .execute()
+}
+
+/**
+ * Closes as failed the runs of `monitor` whose sweep died before it fanned out its pages (its
+ * worker was killed): called by the next sweep, which holds the task's lease, so none of them can
+ * still be enumerating. Returns how many.
+ */
+export async function failOrphanedRuns(db: Db, monitor: string): Promise<number> {
+  const result = await db
+    .updateTable('monitor_runs')
+    .set({ status: 'failed', error: "the sweep's worker stopped before it queued its pages", finished_at: new Date() })
+    .where('monitor', '=', monitor)
+    .where('status', '=', 'running')
+    .where('pages_total', '=', 0)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
 }
 
 export async function failRun(db: Db, runId: string, error: string): Promise<void> {

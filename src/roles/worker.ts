@@ -36,6 +36,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
       places: deps.places,
       weather: deps.weather,
       thresholds: monitorThresholds(deps.config),
+      drainGraceMs: deps.config.EVALUATION_DRAIN_GRACE_MS,
       enqueue: producer.enqueue,
     },
   })

@@ -12,6 +12,7 @@ describe('schedules', () => {
       'pam-weather-monitoring': '*/30 * * * *',
       'pam-maintenance-monitoring': '0 6 * * *',
       'pam-context-monitoring': '*/15 * * * *',
+      'pam-evaluation-drain': '*/5 * * * * *',
       'pam-housekeeping': '17 3 * * *',
     })
   })

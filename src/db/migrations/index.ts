@@ -2,10 +2,12 @@ import type { Migration } from 'kysely'
 import * as initial from './2026_11_23_0001_initial.js'
 import * as taskLeases from './2026_11_23_0002_task_leases.js'
 import * as monitorPagesAndCache from './2026_11_23_0003_monitor_pages_and_cache.js'
+import * as evaluationMarks from './2026_11_23_0004_evaluation_marks.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_initial': initial,
   '2026_11_23_0002_task_leases': taskLeases,
   '2026_11_23_0003_monitor_pages_and_cache': monitorPagesAndCache,
+  '2026_11_23_0004_evaluation_marks': evaluationMarks,
 }

@@ -2,8 +2,10 @@ import { UnrecoverableError } from 'bullmq'
 import type { Evaluation } from '../../alerts/alert-draft.js'
 import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
 import type { Db } from '../../db/database.js'
+import { clearMarks, readMarks, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
 import { isUuid } from '../../ids.js'
-import { failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
+import { failOrphanedRuns, failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
+import { MONITOR_NAMES, type MonitorName } from '../../monitors/monitor-names.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
 
 /** Users per page job: one snapshot query per page, several workers share a sweep's pages. */
@@ -16,7 +18,7 @@ export interface Verdicts {
 }
 
 export interface Monitor {
-  name: 'fuel' | 'budget' | 'weather' | 'maintenance' | 'context'
+  name: MonitorName
   candidates(db: Db, after: string | null, services: MonitorServices): Promise<string[]>
   evaluate(db: Db, userIds: readonly string[], services: MonitorServices, now: Date): Promise<Verdicts>
 }
@@ -33,11 +35,17 @@ function servicesOf(context: TaskContext): MonitorServices {
   return context.services
 }
 
-/** Evaluate, store, publish: the same path for one user after a write and for a sweep's page. */
+/**
+ * Evaluate, store, publish: the same path for one user after a write, a sweep's page and the
+ * drainer's. The users' evaluation marks are read before their data and cleared after their
+ * alerts are stored, only where no write came in meanwhile: such a write keeps its mark.
+ */
 async function runMonitor(monitor: Monitor, context: TaskContext, userIds: readonly string[]): Promise<MonitorResult> {
   const services = servicesOf(context)
+  const seen = await readMarks(context.db, monitor.name, userIds)
   const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, new Date())
   const applied = await applyEvaluations(context.db, evaluations)
+  await clearMarks(context.db, monitor.name, seen)
   let alertsCreated = 0
   let alertsResolved = 0
   for (const changes of applied.values()) {
@@ -75,6 +83,8 @@ export const sweepTask =
   (monitor: Monitor): TaskHandler<unknown, { runId: string; pages: number; users: number }> =>
   async (_payload, context) => {
     const services = servicesOf(context)
+    const orphaned = await failOrphanedRuns(context.db, monitor.name)
+    if (orphaned > 0) context.logger.warn({ orphaned }, 'closed sweep runs whose worker died as failed')
     const runId = await startRun(context.db, monitor.name)
     try {
       const pages: string[][] = []
@@ -86,7 +96,9 @@ export const sweepTask =
       }
       // The total is known before any page runs, so the last page to finish can close the run.
       await setPages(context.db, runId, pages.length)
-      await Promise.all(pages.map((userIds) => services.enqueue(`monitor.${monitor.name}.page`, { runId, userIds })))
+      await Promise.all(
+        pages.map((userIds, page) => services.enqueue(`monitor.${monitor.name}.page`, { runId, page, userIds })),
+      )
       return { runId, pages: pages.length, users: pages.reduce((sum, page) => sum + page.length, 0) }
     } catch (error) {
       await failRun(context.db, runId, (error as Error).message).catch(() => undefined)
@@ -94,15 +106,39 @@ export const sweepTask =
     }
   }
 
-/** `monitor.<name>.page {runId, userIds}`: one page of a sweep. */
+/** `monitor.<name>.page {runId?, page?, userIds}`: one page of a sweep (counted in its run), or of the drainer. */
 export const pageTask =
-  (monitor: Monitor): TaskHandler<{ runId?: unknown; userIds?: unknown }, MonitorResult> =>
+  (monitor: Monitor): TaskHandler<{ runId?: unknown; page?: unknown; userIds?: unknown }, MonitorResult> =>
   async (payload, context) => {
-    const { runId, userIds } = payload ?? {}
-    if (typeof runId !== 'string' || !Array.isArray(userIds) || !userIds.every(isUuid)) {
-      throw new UnrecoverableError('a page needs runId and userIds')
+    const { runId, page, userIds } = payload ?? {}
+    const ofRun = runId !== undefined || page !== undefined
+    if (!Array.isArray(userIds) || !userIds.every(isUuid)) throw new UnrecoverableError('a page needs userIds')
+    if (ofRun && (typeof runId !== 'string' || !Number.isInteger(page))) {
+      throw new UnrecoverableError("a sweep's page needs runId and its page number")
     }
     const result = await runMonitor(monitor, context, userIds as string[])
-    await recordPage(context.db, runId, result)
+    if (ofRun) await recordPage(context.db, runId as string, page as number, result)
     return result
   }
+
+/** Users per drained page; a larger backlog drains over the following ticks. */
+const DRAIN_PAGE_SIZE = 500
+
+/**
+ * `evaluations.drain`, every few seconds: the writes whose evaluation mark is older than the
+ * grace period (their job is late, deduplicated away or lost with a queue outage) are evaluated
+ * as one page per monitor. One pending drain page per monitor at a time, so a backlog behind a
+ * slow queue is not piled up tick after tick.
+ */
+export const drainTask: TaskHandler<unknown, Record<MonitorName, number>> = async (_payload, context) => {
+  const services = servicesOf(context)
+  const drained = {} as Record<MonitorName, number>
+  for (const name of MONITOR_NAMES) {
+    const userIds = await waitingUsers(context.db, name, services.drainGraceMs, DRAIN_PAGE_SIZE)
+    drained[name] = userIds.length
+    if (userIds.length > 0) {
+      await services.enqueue(`monitor.${name}.page`, { userIds }, { deduplication: { id: `drain:${name}` } })
+    }
+  }
+  return drained
+}

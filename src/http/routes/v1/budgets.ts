@@ -37,7 +37,7 @@ const BudgetStatus = Type.Object({
   dailyAllowance: Money('what can be spent per remaining day to stay within the budget'),
 })
 
-export function budgetRoutes({ db, evaluate }: RouteDeps) {
+export function budgetRoutes({ db, commit }: RouteDeps) {
   return async (app: FastifyInstance) => {
     await app.register(
       crudRoutes({
@@ -45,7 +45,8 @@ export function budgetRoutes({ db, evaluate }: RouteDeps) {
         tag: 'budgets',
         noun: 'budget',
         db,
-        afterWrite: (userId) => evaluate('budget', userId),
+        commit,
+        evaluates: ['budget'],
         resource: budgets,
         Item: Budget,
         Create: Body({ ...fields, category: Type.Optional(fields.category) }),

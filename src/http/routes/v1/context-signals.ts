@@ -17,7 +17,7 @@ const ContextSignal = Type.Object({
   createdAt: Time('created'),
 })
 
-export function contextSignalRoutes({ db, evaluate }: RouteDeps) {
+export function contextSignalRoutes({ commit }: RouteDeps) {
   return async (app: FastifyInstance) => {
     app.post(
       '/v1/context-signals',
@@ -39,8 +39,9 @@ export function contextSignalRoutes({ db, evaluate }: RouteDeps) {
       async (request, reply) => {
         const input = request.body as ContextSignalInput
         refuseIfAny(positionProblems(input))
-        const signal = await contextSignals.create(db, request.userId, input)
-        evaluate('context', request.userId)
+        const signal = await commit(request, { evaluates: ['context'], statusCode: 201 }, (trx) =>
+          contextSignals.create(trx, request.userId, input),
+        )
         return reply.code(201).send(signal)
       },
     )

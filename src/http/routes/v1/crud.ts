@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import Type, { type TProperties, type TSchema } from 'typebox'
 import type { Db } from '../../../db/database.js'
+import type { MonitorName } from '../../../monitors/monitor-names.js'
 import type { Filter, Page, PageRequest } from '../../../resources/owned-rows.js'
 import { type ErrorDetail, HttpError } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, v1Schema } from '../../schemas.js'
+import type { CommitWrite } from '../../writes.js'
 
 export interface CrudResource<Item, Input> {
   create(db: Db, userId: string, input: Input): Promise<Item>
@@ -49,10 +51,12 @@ export function crudRoutes<Item, Input>(options: {
   list?: { query: TProperties; filter: (query: Record<string, unknown>) => Filter }
   /** Which routes to serve; default all five (a child resource is created and listed under its parent). */
   only?: readonly CrudRoute[]
-  /** Called after a create, change or delete succeeded: asks the monitors to look again. */
-  afterWrite?: (userId: string) => void
+  commit: CommitWrite
+  /** The monitors a create, change or delete of this resource asks to look again. */
+  evaluates?: readonly MonitorName[]
 }) {
-  const { path, tag, noun, db, resource, check } = options
+  const { path, tag, noun, db, resource, check, commit } = options
+  const evaluates = options.evaluates ?? []
   const serves = (route: CrudRoute) => !options.only || options.only.includes(route)
   return async (app: FastifyInstance) => {
     if (serves('create'))
@@ -69,8 +73,9 @@ export function crudRoutes<Item, Input>(options: {
         async (request, reply) => {
           const input = request.body as Input
           if (check) refuseIfAny(check(input))
-          const created = await resource.create(db, request.userId, input)
-          options.afterWrite?.(request.userId)
+          const created = await commit(request, { evaluates, statusCode: 201 }, (trx) =>
+            resource.create(trx, request.userId, input),
+          )
           return reply.code(201).send(created)
         },
       )
@@ -130,9 +135,10 @@ export function crudRoutes<Item, Input>(options: {
             if (!current) throw notFound(noun)
             refuseIfAny(check({ ...current, ...changes } as Input))
           }
-          const updated = await resource.update(db, request.userId, id, changes)
+          const updated = await commit(request, { evaluates, statusCode: 200 }, (trx) =>
+            resource.update(trx, request.userId, id, changes),
+          )
           if (!updated) throw notFound(noun)
-          options.afterWrite?.(request.userId)
           return updated
         },
       )
@@ -150,8 +156,10 @@ export function crudRoutes<Item, Input>(options: {
         },
         async (request, reply) => {
           const { id } = request.params as { id: string }
-          if (!(await resource.remove(db, request.userId, id))) throw notFound(noun)
-          options.afterWrite?.(request.userId)
+          const removed = await commit(request, { evaluates, statusCode: 204 }, (trx) =>
+            resource.remove(trx, request.userId, id),
+          )
+          if (!removed) throw notFound(noun)
           return reply.code(204).send()
         },
       )

@@ -20,13 +20,14 @@ const Expense = Type.Object({
   updatedAt: Time('last changed'),
 })
 
-export const expenseRoutes = ({ db, evaluate }: RouteDeps) =>
+export const expenseRoutes = ({ db, commit }: RouteDeps) =>
   crudRoutes({
     path: '/v1/expenses',
     tag: 'expenses',
     noun: 'expense',
     db,
-    afterWrite: (userId) => evaluate('budget', userId),
+    commit,
+    evaluates: ['budget'],
     resource: expenses,
     Item: Expense,
     Create: Body({ ...fields, note: Type.Optional(fields.note) }),

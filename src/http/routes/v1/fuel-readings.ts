@@ -22,13 +22,14 @@ const FuelReading = Type.Object({
   createdAt: Time('created'),
 })
 
-export const fuelReadingRoutes = ({ db, evaluate }: RouteDeps) =>
+export const fuelReadingRoutes = ({ db, commit }: RouteDeps) =>
   vehicleChildRoutes({
     segment: 'fuel-readings',
     tag: 'vehicles',
     noun: 'fuel reading',
     db,
-    afterWrite: (userId) => evaluate('fuel', userId),
+    commit,
+    evaluates: ['fuel'],
     resource: fuelReadings,
     Item: FuelReading,
     Create: Body(fields),

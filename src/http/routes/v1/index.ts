@@ -7,9 +7,9 @@ import type { Bus } from '../../../backend/backend.js'
 import type { Db } from '../../../db/database.js'
 import type { Logger } from '../../../logger.js'
 import { HttpError } from '../../errors.js'
-import type { Evaluate } from '../../evaluations.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
+import type { CommitWrite } from '../../writes.js'
 import { alertRoutes } from './alerts.js'
 import { budgetRoutes } from './budgets.js'
 import { contextSignalRoutes } from './context-signals.js'
@@ -23,7 +23,7 @@ import { vehicleRoutes } from './vehicles.js'
 
 export interface V1Deps {
   db: Db
-  evaluate: Evaluate
+  commit: CommitWrite
   bus: Bus
   logger: Logger
   verifier: TokenVerifier

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { publishApplied } from '../../../alerts/alert-store.js'
+import type { Db } from '../../../db/database.js'
 import {
   type MaintenanceItemInput,
   maintenanceItems,
@@ -40,7 +41,7 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
     ? [{ field: 'intervalKm', problem: 'or intervalDays is required: an item needs at least one interval' }]
     : []
 
-export function maintenanceItemRoutes({ db, bus, evaluate }: RouteDeps) {
+export function maintenanceItemRoutes({ db, bus, commit }: RouteDeps) {
   return async (app: FastifyInstance) => {
     await app.register(
       vehicleChildRoutes({
@@ -48,7 +49,8 @@ export function maintenanceItemRoutes({ db, bus, evaluate }: RouteDeps) {
         tag: 'maintenance',
         noun: 'maintenance item',
         db,
-        afterWrite: (userId) => evaluate('maintenance', userId),
+        commit,
+        evaluates: ['maintenance'],
         resource: maintenanceItems,
         Item: MaintenanceItem,
         Create: Body({ ...optional, name: fields.name }),
@@ -61,7 +63,8 @@ export function maintenanceItemRoutes({ db, bus, evaluate }: RouteDeps) {
         tag: 'maintenance',
         noun: 'maintenance item',
         db,
-        afterWrite: (userId) => evaluate('maintenance', userId),
+        commit,
+        evaluates: ['maintenance'],
         resource: maintenanceItems,
         Item: MaintenanceItem,
         Patch: PatchOf(fields),
@@ -84,12 +87,15 @@ export function maintenanceItemRoutes({ db, bus, evaluate }: RouteDeps) {
       async (request) => {
         const { id } = request.params as { id: string }
         const service = request.body as { doneAt: string; odometerKm: number }
-        const recorded = await recordService(db, request.userId, id, service)
+        const recorded = await commit(
+          request,
+          { evaluates: ['maintenance'], statusCode: 200, body: (done) => done.item },
+          (trx: Db) => recordService(trx, request.userId, id, service),
+        )
         if (!recorded) throw notFound('maintenance item')
         await publishApplied(bus, request.userId, { created: [], resolved: recorded.resolvedAlertIds }).catch((error) =>
           request.log.warn({ err: (error as Error).message }, 'service recorded; its resolved alerts not published'),
         )
-        evaluate('maintenance', request.userId)
         return recorded.item
       },
     )

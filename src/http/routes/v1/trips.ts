@@ -38,13 +38,14 @@ export function tripProblems(trip: TripInput, now = new Date()): ErrorDetail[] {
   return problems
 }
 
-export const tripRoutes = ({ db, evaluate }: RouteDeps) =>
+export const tripRoutes = ({ db, commit }: RouteDeps) =>
   crudRoutes({
     path: '/v1/trips',
     tag: 'trips',
     noun: 'trip',
     db,
-    afterWrite: (userId) => evaluate('weather', userId),
+    commit,
+    evaluates: ['weather'],
     resource: trips,
     Item: Trip,
     Create: Body({ ...fields, status: Type.Optional(fields.status) }),

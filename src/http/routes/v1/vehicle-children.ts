@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import Type, { type TSchema } from 'typebox'
 import type { Db } from '../../../db/database.js'
+import type { MonitorName } from '../../../monitors/monitor-names.js'
 import { ofVehicle } from '../../../resources/owned-rows.js'
 import { vehicles } from '../../../vehicles/vehicle-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, v1Schema } from '../../schemas.js'
+import type { CommitWrite } from '../../writes.js'
 import { type CrudResource, notFound, refuseIfAny } from './crud.js'
 
 /**
@@ -21,7 +23,9 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
   Item: TSchema
   Create: TSchema
   check: (input: Omit<Input, 'vehicleId'>) => ErrorDetail[]
-  afterWrite?: (userId: string) => void
+  commit: CommitWrite
+  /** The monitors a new row asks to look again. */
+  evaluates: readonly MonitorName[]
 }) {
   const { db, resource } = options
   const path = `/v1/vehicles/:id/${options.segment}`
@@ -45,8 +49,9 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
         const input = request.body as Omit<Input, 'vehicleId'>
         refuseIfAny(options.check(input))
         await vehicleOf(request.userId, id)
-        const created = await resource.create(db, request.userId, { ...input, vehicleId: id } as Input)
-        options.afterWrite?.(request.userId)
+        const created = await options.commit(request, { evaluates: options.evaluates, statusCode: 201 }, (trx) =>
+          resource.create(trx, request.userId, { ...input, vehicleId: id } as Input),
+        )
         return reply.code(201).send(created)
       },
     )

@@ -19,17 +19,15 @@ export const Vehicle = Type.Object({
   updatedAt: Time('last changed'),
 })
 
-export const vehicleRoutes = ({ db, evaluate }: RouteDeps) =>
+export const vehicleRoutes = ({ db, commit }: RouteDeps) =>
   crudRoutes({
     path: '/v1/vehicles',
     tag: 'vehicles',
     noun: 'vehicle',
     db,
-    afterWrite: (userId) => {
-      evaluate('fuel', userId)
-      // The odometer moves maintenance items toward due.
-      evaluate('maintenance', userId)
-    },
+    commit,
+    // The odometer moves maintenance items toward due.
+    evaluates: ['fuel', 'maintenance'],
     resource: vehicles,
     Item: Vehicle,
     Create: Body({ ...fields, odometerKm: Type.Optional(fields.odometerKm) }),

@@ -1,0 +1,52 @@
+import type { FastifyRequest } from 'fastify'
+import type { Db } from '../db/database.js'
+import { markForEvaluation } from '../evaluations/evaluation-mark-repository.js'
+import { completeKey } from '../idempotency/idempotency-repository.js'
+import type { MonitorName } from '../monitors/monitor-names.js'
+import type { Evaluate } from './evaluations.js'
+
+export interface WriteOptions<T> {
+  /** The monitors whose verdict this write can change. */
+  evaluates: readonly MonitorName[]
+  /** The status of the response that reports the write: stored with its Idempotency-Key. */
+  statusCode: number
+  /** What the response carries of the result, when that is not the result itself. */
+  body?: (written: T) => unknown
+}
+
+/** A write's result; `undefined` or `false` when there was nothing to write (a 404). */
+type Written<T> = T | undefined | false
+
+/**
+ * Runs a user's write in one transaction together with what must hold exactly when it does: the
+ * evaluation marks of the monitors it concerns, and the response stored on the request's
+ * Idempotency-Key (so a retry after a crash can only replay it, never write twice). Then asks the
+ * monitors to evaluate; if that request is lost, the mark still leads to an evaluation.
+ */
+export type CommitWrite = <T>(
+  request: FastifyRequest,
+  options: WriteOptions<NoInfer<T>>,
+  write: (trx: Db) => Promise<Written<T>>,
+) => Promise<Written<T>>
+
+export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
+  return async (request, options, write) => {
+    const key = request.idempotencyKey
+    const result = await db.transaction().execute(async (trx) => {
+      const written = await write(trx)
+      if (written === undefined || written === false) return written
+      await markForEvaluation(trx, request.userId, options.evaluates)
+      if (key) {
+        // The body as the client will read it: JSON, dates as strings.
+        const body = options.statusCode === 204 ? null : JSON.parse(JSON.stringify(options.body?.(written) ?? written))
+        await completeKey(trx, request.userId, key, { statusCode: options.statusCode, body })
+      }
+      return written
+    })
+    if (result === undefined || result === false) return result
+    // Stored with the write: the idempotency hook has nothing left to store.
+    if (key) request.idempotencyKey = undefined
+    for (const monitor of options.evaluates) evaluate(monitor, request.userId)
+    return result
+  }
+}
