@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import {
+  clearMarks,
+  markForEvaluation,
+  readMarks,
+  waitingUsers,
+} from '../../src/evaluations/evaluation-mark-repository.js'
+import { createProducer } from '../../src/jobs/producer.js'
+import { QUEUE_NAMES } from '../../src/jobs/queues.js'
+import { syncSchedules } from '../../src/jobs/schedules.js'
+import { buildApiApp } from '../../src/roles/api.js'
+import { startWorker } from '../../src/roles/worker.js'
+import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
+import { client, userToken, VEHICLE } from '../helpers/api.js'
+import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
+
+const openFuelAlerts = async (harness: Harness, userIds: readonly string[]) => {
+  const rows = await harness.deps.db
+    .selectFrom('alerts')
+    .select(['user_id', 'data'])
+    .where('user_id', 'in', [...userIds])
+    .where('kind', '=', 'fuel_low')
+    .where('resolved_at', 'is', null)
+    .execute()
+  return new Set(rows.map((row) => (row.data as { vehicleId: string }).vehicleId))
+}
+
+inBothModes('every accepted write is evaluated', (mode) => {
+  describe('through the queue', () => {
+    let stack: AlertStack
+    before(async () => {
+      // Many writes from one user in a short time: the per-user limit is not what is tested here.
+      stack = await startAlertStack(mode, { RATE_LIMIT_PER_MINUTE: '100000' })
+    })
+    after(() => stack.close())
+
+    it('1,000 low readings, one user and many, one after another and in bursts: 1,000 open alerts', async () => {
+      const one = await stack.traveller()
+      const many = await Promise.all(Array.from({ length: 20 }, () => stack.traveller()))
+      try {
+        // 400 vehicles of one traveller, 30 of each of the 20 others.
+        const vehiclesOf = async (call: typeof one.call, count: number) => {
+          const ids: string[] = []
+          for (let i = 0; i < count; i++) ids.push((await call('POST', '/v1/vehicles', VEHICLE)).body.id)
+          return ids
+        }
+        const oneVehicles = await vehiclesOf(one.call, 400)
+        const manyVehicles = await Promise.all(many.map((t) => vehiclesOf(t.call, 30)))
+        const read = async (call: typeof one.call, vehicleId: string) =>
+          assert.equal((await call('POST', `/v1/vehicles/${vehicleId}/fuel-readings`, { percent: 15 })).status, 201)
+
+        // One traveller: 200 one after another (each after the previous answered), then 200 in bursts of 50.
+        for (const id of oneVehicles.slice(0, 200)) await read(one.call, id)
+        for (let i = 200; i < 400; i += 50) {
+          await Promise.all(oneVehicles.slice(i, i + 50).map((id) => read(one.call, id)))
+        }
+        // Twenty travellers at once: each one after another, all of them in parallel.
+        await Promise.all(
+          many.map(async (t, index) => {
+            for (const id of manyVehicles[index] ?? []) await read(t.call, id)
+          }),
+        )
+
+        const wanted = new Set([...oneVehicles, ...manyVehicles.flat()])
+        assert.equal(wanted.size, 1_000)
+        const users = [one.id, ...many.map((t) => t.id)]
+        const missing = await eventually(
+          async () => {
+            const open = await openFuelAlerts(stack.harness, users)
+            const absent = [...wanted].filter((id) => !open.has(id))
+            return absent.length === 0 ? absent : undefined
+          },
+          60_000,
+          'an open fuel alert for every one of the 1,000 vehicles',
+        )
+        assert.deepEqual(missing, [])
+        const marks = await stack.harness.deps.db
+          .selectFrom('evaluation_marks')
+          .select('user_id')
+          .where('user_id', 'in', users)
+          .execute()
+        assert.deepEqual(marks, [], 'every evaluation mark is cleared once its writes are evaluated')
+      } finally {
+        for (const t of [one, ...many]) t.stream.close()
+      }
+    })
+  })
+
+  describe('when the evaluation job is lost', () => {
+    let harness: Harness
+    before(async () => {
+      harness = await startHarness(mode, { EVALUATION_DRAIN_GRACE_MS: '0' })
+    })
+    after(() => harness.close())
+
+    it('the drainer evaluates the write within seconds, from the mark written with it', async () => {
+      const producer = createProducer(harness.deps.backend, harness.deps.logger)
+      const app = await buildApiApp(harness.deps, producer)
+      const controller = new AbortController()
+      let worker: Awaited<ReturnType<typeof startWorker>> | undefined
+      try {
+        const userId = randomUUID()
+        const call = client(app, await userToken(userId))
+        const vehicle = (await call('POST', '/v1/vehicles', VEHICLE)).body
+        assert.equal((await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 15 })).status, 201)
+        // The evaluation jobs the writes queued are lost (as with a Redis that lost its data).
+        for (const queue of producer.queues.values()) await queue.obliterate({ force: true })
+
+        worker = await startWorker(harness.deps, controller.signal, { queues: QUEUE_NAMES, concurrency: 2 })
+        await syncSchedules(producer, harness.deps.logger, [
+          { id: 'pam-evaluation-drain', task: 'evaluations.drain', pattern: '* * * * * *' },
+        ])
+        const open = await eventually(
+          async () => ((await openFuelAlerts(harness, [userId])).has(vehicle.id) ? true : undefined),
+          30_000,
+          'the drainer to open the fuel alert',
+        )
+        assert.equal(open, true)
+      } finally {
+        await syncSchedules(producer, harness.deps.logger, [])
+        controller.abort()
+        await worker?.stop()
+        await app.close()
+        await producer.close()
+      }
+    })
+
+    it('an evaluation clears only the marks it saw: a write that came in meanwhile keeps its mark', async () => {
+      const db = harness.deps.db
+      const [early, late] = [randomUUID(), randomUUID()]
+      await db
+        .insertInto('users')
+        .values([{ id: early }, { id: late }])
+        .execute()
+      await markForEvaluation(db, early, ['fuel', 'maintenance'])
+      await markForEvaluation(db, late, ['fuel'])
+      const seen = await readMarks(db, 'fuel', [early, late])
+      assert.equal(seen.size, 2)
+      // A write of `late` lands while the evaluation runs.
+      await markForEvaluation(db, late, ['fuel'])
+      await clearMarks(db, 'fuel', seen)
+      assert.deepEqual(await waitingUsers(db, 'fuel', 0, 10), [late])
+      assert.deepEqual(await waitingUsers(db, 'maintenance', 0, 10), [early], 'other monitors keep their marks')
+    })
+  })
+})
