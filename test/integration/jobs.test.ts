@@ -144,7 +144,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
       byQueue[name] = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort()
     }
     assert.deepEqual(byQueue, {
-      notifications: ['pam-context-monitoring', 'pam-fuel-monitoring'],
+      notifications: ['pam-context-monitoring', 'pam-evaluation-drain', 'pam-fuel-monitoring'],
       analytics: ['pam-budget-analysis', 'pam-weather-monitoring'],
       maintenance: ['pam-housekeeping', 'pam-maintenance-monitoring'],
     })
