@@ -16,26 +16,37 @@ export interface Applied {
 }
 
 /**
+ * Decides, inside the store's transaction and under its user locks, which users' evaluations may
+ * still be applied: an evaluation another one overtook (it read older data but got here later)
+ * must not undo what the newer one stored.
+ */
+export type ApplyGuard = (trx: Db, userIds: readonly string[]) => Promise<ReadonlySet<string>>
+
+/**
  * Makes the open alerts of the evaluated conditions match the evaluations, for a page of users
  * at once: drafts are inserted with ON CONFLICT DO NOTHING on the open-dedupe index (a retried or
  * duplicated job creates nothing twice); open alerts of those conditions that no draft asks for
  * any more are resolved (the condition cleared, escalated, or a new period began). One
  * transaction with a lock per user taken in order, so concurrent evaluations agree and never
- * deadlock; a fixed number of statements whatever the page size.
+ * deadlock; a fixed number of statements whatever the page size. Users the guard refuses are
+ * left as they are.
  */
 export async function applyEvaluations(
   db: Db,
   evaluations: ReadonlyMap<string, Evaluation>,
+  guard?: ApplyGuard,
 ): Promise<Map<string, Applied>> {
-  const users = [...evaluations.entries()]
-    .filter(([, evaluation]) => evaluation.conditions.length > 0)
-    .map(([userId]) => userId)
-    .sort()
-  const applied = new Map<string, Applied>(users.map((userId) => [userId, { created: [], resolved: [] }]))
-  if (users.length === 0) return applied
+  const evaluated = [...evaluations.keys()].sort()
+  if (evaluated.length === 0) return new Map()
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext('alerts:' || u))
-              from (select u from unnest(${sql.val(users)}::text[]) u order by u) ordered`.execute(trx)
+              from (select u from unnest(${sql.val(evaluated)}::text[]) u order by u) ordered`.execute(trx)
+    const current = guard ? await guard(trx, evaluated) : new Set(evaluated)
+    const users = evaluated.filter(
+      (userId) => current.has(userId) && (evaluations.get(userId)?.conditions.length ?? 0) > 0,
+    )
+    const applied = new Map<string, Applied>(users.map((userId) => [userId, { created: [], resolved: [] }]))
+    if (users.length === 0) return applied
     const conditions = [...new Set(users.flatMap((userId) => evaluations.get(userId)?.conditions ?? []))]
     const open = await trx
       .selectFrom('alerts')

@@ -183,6 +183,12 @@ export interface EvaluationMarksTable {
   marked_at: CreatedAt
 }
 
+export interface EvaluationFencesTable {
+  user_id: string
+  monitor: string
+  applies: string
+}
+
 export interface MonitorRunPagesTable {
   run_id: string
   page: number
@@ -203,6 +209,7 @@ export interface Database {
   worker_heartbeats: WorkerHeartbeatsTable
   task_leases: TaskLeasesTable
   evaluation_marks: EvaluationMarksTable
+  evaluation_fences: EvaluationFencesTable
   monitor_run_pages: MonitorRunPagesTable
   cache_entries: CacheEntriesTable
 }

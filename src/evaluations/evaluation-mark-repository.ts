@@ -2,8 +2,13 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { MonitorName } from '../monitors/monitor-names.js'
 
-/** What an evaluation saw before it loaded its users' data: user id → mark version. */
-export type SeenMarks = ReadonlyMap<string, string>
+/** What an evaluation saw of each user before it loaded their data. */
+export interface Seen {
+  /** The user's mark version, if a write was waiting for this monitor. */
+  version: string | null
+  /** How many evaluations of the user by this monitor had been applied. */
+  applies: number
+}
 
 /**
  * Marks `userId` for evaluation by each of `monitors`. Call it in the transaction of the write
@@ -21,29 +26,57 @@ export async function markForEvaluation(db: Db, userId: string, monitors: readon
   `.execute(db)
 }
 
-/** The marks of `userIds` as they stand now: read before loading the data an evaluation judges. */
-export async function readMarks(db: Db, monitor: MonitorName, userIds: readonly string[]): Promise<SeenMarks> {
+/** Read before an evaluation loads its users' data: what the evaluation will answer for. */
+export async function readSeen(
+  db: Db,
+  monitor: MonitorName,
+  userIds: readonly string[],
+): Promise<ReadonlyMap<string, Seen>> {
   if (userIds.length === 0) return new Map()
-  const rows = await db
-    .selectFrom('evaluation_marks')
-    .select(['user_id', 'version'])
-    .where('monitor', '=', monitor)
-    .where('user_id', '=', sql<string>`any(${sql.val(userIds)}::uuid[])`)
-    .execute()
-  return new Map(rows.map((row) => [row.user_id, String(row.version)]))
+  const { rows } = await sql<{ user_id: string; version: string | null; applies: string | null }>`
+    select u.user_id, m.version, f.applies
+    from unnest(${sql.val(userIds)}::uuid[]) as u(user_id)
+    left join evaluation_marks m on m.monitor = ${monitor} and m.user_id = u.user_id
+    left join evaluation_fences f on f.monitor = ${monitor} and f.user_id = u.user_id
+  `.execute(db)
+  return new Map(rows.map((row) => [row.user_id, { version: row.version, applies: Number(row.applies ?? 0) }]))
 }
 
 /**
- * Removes the marks an evaluation has answered: only those still at the version it read. A write
- * that came in meanwhile changed the version, so its mark stays for the next evaluation.
+ * In the alert store's transaction, under its user locks: the users whose evaluation is still
+ * current (no other evaluation of them was applied since `seen` was read) are counted as applied
+ * and their marks cleared where no write came in meanwhile (a newer write keeps its mark).
+ * Returns those users; the others' evaluations are stale and must not be applied.
  */
-export async function clearMarks(db: Db, monitor: MonitorName, seen: SeenMarks): Promise<void> {
-  if (seen.size === 0) return
-  await sql`
-    delete from evaluation_marks m
-    using unnest(${sql.val([...seen.keys()])}::uuid[], ${sql.val([...seen.values()])}::bigint[]) as s(user_id, version)
-    where m.monitor = ${monitor} and m.user_id = s.user_id and m.version = s.version
-  `.execute(db)
+export async function settleSeen(
+  trx: Db,
+  monitor: MonitorName,
+  seen: ReadonlyMap<string, Seen>,
+  userIds: readonly string[],
+): Promise<Set<string>> {
+  const users = userIds.filter((userId) => seen.has(userId))
+  if (users.length === 0) return new Set()
+  const applies = users.map((userId) => (seen.get(userId)?.applies ?? 0) + 1)
+  const { rows } = await sql<{ user_id: string }>`
+    insert into evaluation_fences as f (user_id, monitor, applies)
+    select u, ${monitor}, a from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
+    on conflict (monitor, user_id) do update set applies = f.applies + 1 where f.applies = excluded.applies - 1
+    returning f.user_id
+  `.execute(trx)
+  const current = new Set(rows.map((row) => row.user_id))
+  const cleared = [...current].flatMap((userId) => {
+    const version = seen.get(userId)?.version
+    return version ? [{ userId, version }] : []
+  })
+  if (cleared.length > 0) {
+    await sql`
+      delete from evaluation_marks m
+      using unnest(${sql.val(cleared.map((c) => c.userId))}::uuid[], ${sql.val(cleared.map((c) => c.version))}::bigint[])
+        as s(user_id, version)
+      where m.monitor = ${monitor} and m.user_id = s.user_id and m.version = s.version
+    `.execute(trx)
+  }
+  return current
 }
 
 /**

@@ -12,6 +12,7 @@ const TABLES = [
   'budgets',
   'cache_entries',
   'context_signals',
+  'evaluation_fences',
   'evaluation_marks',
   'expenses',
   'fuel_readings',

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import { applyEvaluations } from '../../src/alerts/alert-store.js'
+import { monitorThresholds } from '../../src/config.js'
 import {
-  clearMarks,
   markForEvaluation,
-  readMarks,
+  readSeen,
+  settleSeen,
   waitingUsers,
 } from '../../src/evaluations/evaluation-mark-repository.js'
+import { fuelMonitor } from '../../src/jobs/monitor-definitions.js'
 import { createProducer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/jobs/queues.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
@@ -136,13 +139,57 @@ inBothModes('every accepted write is evaluated', (mode) => {
         .execute()
       await markForEvaluation(db, early, ['fuel', 'maintenance'])
       await markForEvaluation(db, late, ['fuel'])
-      const seen = await readMarks(db, 'fuel', [early, late])
-      assert.equal(seen.size, 2)
+      const seen = await readSeen(db, 'fuel', [early, late])
       // A write of `late` lands while the evaluation runs.
       await markForEvaluation(db, late, ['fuel'])
-      await clearMarks(db, 'fuel', seen)
+      await applyEvaluations(
+        db,
+        new Map([early, late].map((id) => [id, { conditions: [], drafts: [] }])),
+        (trx, users) => settleSeen(trx, 'fuel', seen, users),
+      )
       assert.deepEqual(await waitingUsers(db, 'fuel', 0, 10), [late])
       assert.deepEqual(await waitingUsers(db, 'maintenance', 0, 10), [early], 'other monitors keep their marks')
+    })
+
+    it('an evaluation that read older data and arrives after a newer one does not undo it', async () => {
+      const db = harness.deps.db
+      const producer = createProducer(harness.deps.backend, harness.deps.logger)
+      const app = await buildApiApp(harness.deps, producer)
+      try {
+        const services = {
+          bus: harness.deps.backend.bus,
+          places: harness.deps.places,
+          weather: harness.deps.weather,
+          thresholds: monitorThresholds(harness.config),
+          enqueue: producer.enqueue,
+          drainGraceMs: 0,
+        }
+        const userId = randomUUID()
+        const call = client(app, await userToken(userId))
+        const [first, second] = [
+          (await call('POST', '/v1/vehicles', VEHICLE)).body.id,
+          (await call('POST', '/v1/vehicles', VEHICLE)).body.id,
+        ]
+        await call('POST', `/v1/vehicles/${first}/fuel-readings`, { percent: 15 })
+        const evaluateNow = async () => {
+          const seen = await readSeen(db, 'fuel', [userId])
+          const { evaluations } = await fuelMonitor.evaluate(db, [userId], services, new Date())
+          return () => applyEvaluations(db, evaluations, (trx, users) => settleSeen(trx, 'fuel', seen, users))
+        }
+        // A slow evaluation reads the data now: the second van has no reading yet.
+        const slow = await evaluateNow()
+        await call('POST', `/v1/vehicles/${second}/fuel-readings`, { percent: 15 })
+        // A quicker one reads after the second reading and stores both alerts first.
+        await (await evaluateNow())()
+        assert.deepEqual([...(await openFuelAlerts(harness, [userId]))].sort(), [first, second].sort())
+        // The slow one arrives last; applied, it would resolve the second van's alert.
+        const stale = await slow()
+        assert.equal(stale.size, 0, 'the overtaken evaluation changes nothing')
+        assert.deepEqual([...(await openFuelAlerts(harness, [userId]))].sort(), [first, second].sort())
+      } finally {
+        await app.close()
+        await producer.close()
+      }
     })
   })
 })

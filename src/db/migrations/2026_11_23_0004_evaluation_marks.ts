@@ -19,6 +19,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     );
     create index evaluation_marks_waiting on evaluation_marks (monitor, marked_at);
 
+    -- how many evaluations of a user by a monitor were applied: an evaluation applies only if
+    -- the count is still the one it read before loading its data, so one that read older data
+    -- and arrives after a newer one (two workers, the drainer beside a job) cannot undo it
+    create table evaluation_fences (
+      user_id uuid not null references users (id) on delete cascade,
+      monitor text not null,
+      applies bigint not null,
+      primary key (monitor, user_id)
+    );
+
     -- the pages of a sweep already counted: a retried page adds its counts once
     create table monitor_run_pages (
       run_id uuid not null references monitor_runs (id) on delete cascade,
@@ -36,6 +46,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`
     alter table task_leases drop column job_id;
     drop table monitor_run_pages;
+    drop table evaluation_fences;
     drop table evaluation_marks;
     drop sequence evaluation_mark_versions;
   `.execute(db)

@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq'
 import type { Evaluation } from '../../alerts/alert-draft.js'
 import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
 import type { Db } from '../../db/database.js'
-import { clearMarks, readMarks, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
+import { readSeen, settleSeen, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
 import { isUuid } from '../../ids.js'
 import { failOrphanedRuns, failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
 import { MONITOR_NAMES, type MonitorName } from '../../monitors/monitor-names.js'
@@ -37,15 +37,17 @@ function servicesOf(context: TaskContext): MonitorServices {
 
 /**
  * Evaluate, store, publish: the same path for one user after a write, a sweep's page and the
- * drainer's. The users' evaluation marks are read before their data and cleared after their
- * alerts are stored, only where no write came in meanwhile: such a write keeps its mark.
+ * drainer's. What each user's marks and applied evaluations were is read before their data; the
+ * alerts are stored only if no other evaluation of the user was applied since (it may have read
+ * newer data), and the marks cleared only where no write came in meanwhile.
  */
 async function runMonitor(monitor: Monitor, context: TaskContext, userIds: readonly string[]): Promise<MonitorResult> {
   const services = servicesOf(context)
-  const seen = await readMarks(context.db, monitor.name, userIds)
+  const seen = await readSeen(context.db, monitor.name, userIds)
   const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, new Date())
-  const applied = await applyEvaluations(context.db, evaluations)
-  await clearMarks(context.db, monitor.name, seen)
+  const applied = await applyEvaluations(context.db, evaluations, (trx, users) =>
+    settleSeen(trx, monitor.name, seen, users),
+  )
   let alertsCreated = 0
   let alertsResolved = 0
   for (const changes of applied.values()) {
