@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify'
 import type { Db } from '../db/database.js'
 import { markForEvaluation } from '../evaluations/evaluation-mark-repository.js'
+import type { Evaluate } from '../evaluations/evaluation-trigger.js'
 import { completeKey } from '../idempotency/idempotency-repository.js'
 import type { MonitorName } from '../monitors/monitor-names.js'
-import type { Evaluate } from './evaluations.js'
 
 export interface WriteOptions<T> {
   /** The monitors whose verdict this write can change. */

@@ -3,6 +3,7 @@ import type { Evaluation } from '../../alerts/alert-draft.js'
 import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
 import type { Db } from '../../db/database.js'
 import { readSeen, settleSeen, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
+import { evaluationTrigger } from '../../evaluations/evaluation-trigger.js'
 import { isUuid } from '../../ids.js'
 import { failOrphanedRuns, failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
 import { MONITOR_NAMES, type MonitorName } from '../../monitors/monitor-names.js'
@@ -45,9 +46,18 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
   const services = servicesOf(context)
   const seen = await readSeen(context.db, monitor.name, userIds)
   const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, new Date())
-  const applied = await applyEvaluations(context.db, evaluations, (trx, users) =>
-    settleSeen(trx, monitor.name, seen, users),
-  )
+  let overtaken: string[] = []
+  const applied = await applyEvaluations(context.db, evaluations, async (trx, users) => {
+    const current = await settleSeen(trx, monitor.name, seen, users)
+    overtaken = users.filter((userId) => !current.has(userId))
+    return current
+  })
+  // Overtaken by another evaluation, which may have read older data: look again now rather than
+  // wait for the drainer (their marks were left in place either way).
+  if (overtaken.length > 0) {
+    const evaluate = evaluationTrigger(services.enqueue, context.logger)
+    for (const userId of overtaken) evaluate(monitor.name, userId)
+  }
   let alertsCreated = 0
   let alertsResolved = 0
   for (const changes of applied.values()) {
