@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { scheduleRoutes } from './routes/schedules.js'
 import { v1Routes } from './routes/v1/index.js'
+import { validatorCompiler } from './validation.js'
 
 export interface AppDeps {
   db: Db
@@ -45,18 +46,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    // Unknown fields are rejected (with their name), not silently dropped; every problem is reported.
-    ajv: {
-      customOptions: {
-        removeAdditional: false,
-        allErrors: true,
-        coerceTypes: 'array',
-        useDefaults: true,
-        // multipleOf 0.01 by division is wrong for floats (19.99 / 0.01 = 1998.9999…).
-        multipleOfPrecision: 9,
-      },
-    },
   })
+  // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
+  app.setValidatorCompiler(validatorCompiler())
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

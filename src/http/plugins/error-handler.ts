@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { type ErrorCode, type ErrorDetail, HttpError } from '../errors.js'
+import { DATE_PROBLEM, MAX_DETAILS, TIME_PROBLEM } from '../validation.js'
 
 // Error codes node-postgres and Node report when the database cannot be reached or went away.
 const UNAVAILABLE_CODES = new Set([
@@ -48,17 +49,30 @@ function isUnavailable(error: Error & { code?: string }) {
   )
 }
 
+const FORMAT_PROBLEMS: Record<string, string> = { 'date-time': TIME_PROBLEM, date: DATE_PROBLEM }
+
+/** Every problem up to MAX_DETAILS, then one line counting the rest: the answer stays small. */
 function validationDetails(error: FastifyError): ErrorDetail[] {
-  return (error.validation ?? []).map((issue) => {
+  const issues = error.validation ?? []
+  const details = issues.slice(0, MAX_DETAILS).map((issue) => {
     const params = issue.params as Record<string, unknown>
     const base = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
     const leaf = (params.missingProperty ?? params.additionalProperty) as string | undefined
     const field = [error.validationContext === 'body' ? '' : error.validationContext, base, leaf]
       .filter(Boolean)
       .join('.')
-    const problem = params.additionalProperty ? 'is not a known field' : (issue.message ?? 'is invalid')
+    const problem = params.additionalProperty
+      ? 'is not a known field'
+      : (FORMAT_PROBLEMS[params.format as string] ?? issue.message ?? 'is invalid')
     return { field: field || (error.validationContext ?? 'body'), problem }
   })
+  if (issues.length > MAX_DETAILS) {
+    details.push({
+      field: error.validationContext ?? 'body',
+      problem: `has ${issues.length - MAX_DETAILS} more problems not listed`,
+    })
+  }
+  return details
 }
 
 /**
