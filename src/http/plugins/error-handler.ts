@@ -51,6 +51,10 @@ function isUnavailable(error: Error & { code?: string }) {
 
 const FORMAT_PROBLEMS: Record<string, string> = { 'date-time': TIME_PROBLEM, date: DATE_PROBLEM }
 
+// An unknown member's name is the client's text: echoed, it is cut short like the list.
+const MAX_FIELD_LENGTH = 100
+const shortened = (field: string) => (field.length > MAX_FIELD_LENGTH ? `${field.slice(0, MAX_FIELD_LENGTH)}…` : field)
+
 /** Every problem up to MAX_DETAILS, then one line counting the rest: the answer stays small. */
 function validationDetails(error: FastifyError): ErrorDetail[] {
   const issues = error.validation ?? []
@@ -64,7 +68,7 @@ function validationDetails(error: FastifyError): ErrorDetail[] {
     const problem = params.additionalProperty
       ? 'is not a known field'
       : (FORMAT_PROBLEMS[params.format as string] ?? issue.message ?? 'is invalid')
-    return { field: field || (error.validationContext ?? 'body'), problem }
+    return { field: shortened(field || (error.validationContext ?? 'body')), problem }
   })
   if (issues.length > MAX_DETAILS) {
     details.push({
@@ -81,7 +85,9 @@ function validationDetails(error: FastifyError): ErrorDetail[] {
  */
 export function registerErrorHandler(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${shortened(request.url.split('?')[0] ?? '')}` })
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
