@@ -8,6 +8,7 @@ import type { Producer } from '../jobs/producer.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { evaluationTrigger } from './evaluations.js'
+import { registerJsonBodies } from './json-body.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerOpenApi } from './plugins/openapi.js'
@@ -49,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
   app.setValidatorCompiler(validatorCompiler())
+  registerJsonBodies(app)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
