@@ -2,7 +2,9 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import { type ErrorCode, type ErrorDetail, HttpError } from '../errors.js'
 import { DATE_PROBLEM, MAX_DETAILS, TIME_PROBLEM } from '../validation.js'
 
-// Error codes node-postgres and Node report when the database cannot be reached or went away.
+// Error codes node-postgres and Node report when the database cannot be reached or went away:
+// among them a database that refuses connections (55000, ALLOW_CONNECTIONS false), one that does
+// not exist (3D000, dropped or being restored) and PostgreSQL's connection-exception class (08…).
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -10,8 +12,16 @@ const UNAVAILABLE_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   '57P01',
+  '57P02',
   '57P03',
   '53300',
+  '55000',
+  '3D000',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ])
 const UNAVAILABLE_MESSAGES = [
   /timeout exceeded when trying to connect/i,
