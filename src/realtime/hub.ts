@@ -20,6 +20,8 @@ interface Client {
   alive: boolean
   /** Live events that arrived while the replay was being read; sent after it, without repeats. */
   held: AlertEvent[] | undefined
+  /** Cut off as too slow: its close may take a while, and it gets nothing more meanwhile. */
+  cut: boolean
 }
 
 /**
@@ -31,7 +33,10 @@ export function createHub(options: HubOptions) {
   const log = options.logger.child({ component: 'stream' })
 
   const send = (client: Client, message: Outgoing) => {
+    if (client.cut) return
     if (client.socket.bufferedAmount > options.maxBufferedBytes) {
+      // Once: events keep arriving until the socket's close completes, and each would log again.
+      client.cut = true
       log.warn({ buffered: client.socket.bufferedAmount }, 'a slow client fell too far behind; disconnecting it')
       client.socket.terminate()
       return
@@ -63,7 +68,7 @@ export function createHub(options: HubOptions) {
      * `since`), then live events. Events that arrive during the replay wait for it.
      */
     async attach(userId: string, socket: WebSocket, replay: () => Promise<AlertEvent[]>): Promise<void> {
-      const client: Client = { socket, alive: true, held: [] }
+      const client: Client = { socket, alive: true, held: [], cut: false }
       const set = clients.get(userId) ?? new Set()
       set.add(client)
       clients.set(userId, set)
