@@ -287,6 +287,15 @@ function policyProblems(config: Record<string, unknown>): string[] {
     const value = text(name)
     if (value && !URL.canParse(value)) problems.push(`${name} is not a valid URL (check the host, port and escaping)`)
   }
+  // A browser's Origin is scheme://host[:port], never with a path: such an entry never matches.
+  if (
+    text('CORS_ORIGINS')
+      ?.split(',')
+      .some((origin) => /^\w+:\/\/[^/]+\/.*$/.test(origin.trim()))
+  )
+    problems.push(
+      'CORS_ORIGINS has an entry with a path or a trailing "/" (an origin is scheme://host[:port]): it would never match',
+    )
   if (config.ENVIRONMENT !== 'production') return problems
   const secret = text('JWT_SECRET')
   const internalToken = text('INTERNAL_TOKEN')

@@ -45,6 +45,11 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   }
   const check = (payload: JWTPayload): VerifiedUser => {
     if (!isUuid(payload.sub)) throw new InvalidTokenError('the token\'s "sub" is not a user id')
+    // jose checks "iat" only with a maximum age; a token issued in the future was not issued by a
+    // clock we trust (or was minted to outlive a key rotation).
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) {
+      throw new InvalidTokenError('the token\'s "iat" claim is in the future')
+    }
     return { userId: payload.sub.toLowerCase() }
   }
   if (options.jwksUrl) {

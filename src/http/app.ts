@@ -7,6 +7,7 @@ import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { clientErrorHandler } from './client-errors.js'
 import { evaluationTrigger } from './evaluations.js'
 import { registerJsonBodies } from './json-body.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
@@ -47,6 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    clientErrorHandler,
   })
   // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
   app.setValidatorCompiler(validatorCompiler())

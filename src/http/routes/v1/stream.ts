@@ -50,11 +50,13 @@ export function streamRoutes(deps: StreamDeps) {
       await unsubscribe?.()
     })
 
-    app.get(
-      '/v1/stream',
-      {
-        websocket: true,
-        schema: v1Schema({
+    app.route({
+      method: 'GET',
+      url: '/v1/stream',
+      schema: {
+        // As @fastify/websocket does for its routes: OpenAPI cannot describe a WebSocket.
+        hide: true,
+        ...v1Schema({
           summary:
             'WebSocket: {"type":"hello"}, then {"type":"alert.created","alert"} and {"type":"alert.resolved","alertId"}. ' +
             'Token in the Authorization header or ?access_token=.',
@@ -68,7 +70,13 @@ export function streamRoutes(deps: StreamDeps) {
           response: {},
         }),
       },
-      (socket, request) => {
+      // A plain GET (no Upgrade header) is told what this endpoint needs, in the error shape.
+      handler: async (_request, reply) =>
+        reply.code(426).header('upgrade', 'websocket').send({
+          error: 'upgrade_required',
+          message: 'this endpoint is a WebSocket: connect with Upgrade: websocket',
+        }),
+      wsHandler: (socket, request) => {
         const { since } = request.query as { since?: string }
         const userId = request.userId
         void hub.attach(userId, socket, async () => {
@@ -77,6 +85,6 @@ export function streamRoutes(deps: StreamDeps) {
           return page.rows.reverse().map((alert) => ({ type: 'alert.created' as const, userId, alert }))
         })
       },
-    )
+    })
   }
 }
