@@ -215,6 +215,26 @@ export const EnvSchema = Type.Object({
     default: 54329,
     description: 'port of the embedded PostgreSQL',
   }),
+  // The HTTP edge: client addresses behind proxies, and how long a client may take.
+  TRUST_PROXY: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 0,
+    description:
+      'proxy hops in front of the API whose X-Forwarded-For is trusted for the client address (rate limits, logs): 1 behind Fly or Render; 0: the connecting address',
+  }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 30_000,
+    description: 'a request (headers and body) must arrive whole within this, or it is answered 408 and cut off',
+  }),
+  CONNECTION_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 3_600_000,
+    default: 120_000,
+    description: 'a connection silent this long is closed (WebSockets are pinged instead)',
+  }),
 })
 
 export type Env = StaticDecode<typeof EnvSchema>

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { clientErrorHandler } from './client-errors.js'
 import { evaluationTrigger } from './evaluations.js'
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
 import { registerJsonBodies } from './json-body.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
@@ -36,10 +37,13 @@ export interface AppDeps {
   internalToken: string
   /** Cookies only over HTTPS (production deployments sit behind TLS). */
   secureCookies: boolean
+  /** From TRUST_PROXY, REQUEST_TIMEOUT_MS and CONNECTION_TIMEOUT_MS (`httpSettings(config)`); default: their defaults. */
+  http?: HttpSettings
 }
 
 /** Builds the HTTP app from its dependencies; listening is the caller's business (roles/api.ts). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const http = deps.http ?? DEFAULT_HTTP_SETTINGS
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (request) => {
@@ -49,6 +53,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     clientErrorHandler,
+    // The client is the address `hops` proxies back in X-Forwarded-For (0: the connecting one).
+    trustProxy: (_address: string, hop: number) => hop < http.trustProxyHops,
+    requestTimeout: http.requestTimeoutMs,
+    connectionTimeout: http.connectionTimeoutMs,
+    // Given to Node's server itself: set only afterwards (as Fastify does), Node 20 keeps its own
+    // 60 s header deadline for a request whose body trickles in. Node checks these deadlines only
+    // every connectionsCheckingInterval (30 s by default), so a slow client would get twice its time.
+    http: {
+      requestTimeout: http.requestTimeoutMs,
+      headersTimeout: http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(5_000, Math.ceil(http.requestTimeoutMs / 4)),
+    },
   })
   // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
   app.setValidatorCompiler(validatorCompiler())

@@ -1,0 +1,28 @@
+import { type Config, EnvSchema } from '../config.js'
+
+/** How the HTTP server treats its clients: which address is theirs, how long they may take. */
+export interface HttpSettings {
+  /** Proxy hops whose X-Forwarded-For is trusted (0: the connecting address is the client's). */
+  trustProxyHops: number
+  /** A request must arrive whole within this (a body trickled in byte by byte is cut off). */
+  requestTimeoutMs: number
+  /** A silent connection is closed after this. */
+  connectionTimeoutMs: number
+}
+
+type HttpConfig = Pick<Config, 'TRUST_PROXY' | 'REQUEST_TIMEOUT_MS' | 'CONNECTION_TIMEOUT_MS'>
+
+export const httpSettings = (config: HttpConfig): HttpSettings => ({
+  trustProxyHops: config.TRUST_PROXY,
+  requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  connectionTimeoutMs: config.CONNECTION_TIMEOUT_MS,
+})
+
+const defaultOf = (name: keyof HttpConfig) => (EnvSchema.properties[name] as unknown as { default: number }).default
+
+/** The schema's defaults, for an app built without settings. */
+export const DEFAULT_HTTP_SETTINGS = httpSettings({
+  TRUST_PROXY: defaultOf('TRUST_PROXY'),
+  REQUEST_TIMEOUT_MS: defaultOf('REQUEST_TIMEOUT_MS'),
+  CONNECTION_TIMEOUT_MS: defaultOf('CONNECTION_TIMEOUT_MS'),
+})
