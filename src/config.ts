@@ -215,7 +215,7 @@ export const EnvSchema = Type.Object({
     default: 54329,
     description: 'port of the embedded PostgreSQL',
   }),
-  // The HTTP edge: client addresses behind proxies, and how long a client may take.
+  // The HTTP edge: client addresses behind proxies, how long a client may take, how many streams.
   TRUST_PROXY: Type.Integer({
     minimum: 0,
     maximum: 10,
@@ -234,6 +234,12 @@ export const EnvSchema = Type.Object({
     maximum: 3_600_000,
     default: 120_000,
     description: 'a connection silent this long is closed (WebSockets are pinged instead)',
+  }),
+  STREAM_MAX_SOCKETS_PER_USER: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description: 'alert streams (/v1/stream) one user may hold per API process; the next is closed with 4008',
   }),
 })
 

@@ -3,6 +3,8 @@ import { isUuid } from '../ids.js'
 
 export interface VerifiedUser {
   userId: string
+  /** The token's `exp`: a stream opened with it is closed then (4001). */
+  expiresAt: Date
 }
 
 /** A token that is not a valid user token: the client gets 401 with this reason. */
@@ -50,7 +52,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) {
       throw new InvalidTokenError('the token\'s "iat" claim is in the future')
     }
-    return { userId: payload.sub.toLowerCase() }
+    // exp is a required claim: jose refused the token without it.
+    return { userId: payload.sub.toLowerCase(), expiresAt: new Date((payload.exp as number) * 1000) }
   }
   if (options.jwksUrl) {
     const keys = createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 })

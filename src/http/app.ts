@@ -37,7 +37,7 @@ export interface AppDeps {
   internalToken: string
   /** Cookies only over HTTPS (production deployments sit behind TLS). */
   secureCookies: boolean
-  /** From TRUST_PROXY, REQUEST_TIMEOUT_MS and CONNECTION_TIMEOUT_MS (`httpSettings(config)`); default: their defaults. */
+  /** From TRUST_PROXY, the timeouts and STREAM_MAX_SOCKETS_PER_USER (`httpSettings(config)`); default: their defaults. */
   http?: HttpSettings
 }
 
@@ -95,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         evaluate: evaluationTrigger(deps.enqueue, deps.logger),
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
+        maxSocketsPerUser: http.streamSocketsPerUser,
       }),
     )
   })

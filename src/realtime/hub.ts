@@ -8,7 +8,18 @@ export interface HubOptions {
   maxBufferedBytes: number
   /** Ping every socket this often; one that has not answered the previous ping is dropped. */
   pingIntervalMs: number
+  /** Sockets one user may hold in this process; the next is closed with 4008. */
+  maxSocketsPerUser: number
+  /** Messages a client may send per minute (it has nothing to say here); past that, closed with 1008. */
+  maxClientMessagesPerMinute: number
 }
+
+/** Close codes a client acts on (API.md): reconnect with a fresh token; too many sockets. */
+export const CLOSE_TOKEN_EXPIRED = 4001
+export const CLOSE_TOO_MANY_SOCKETS = 4008
+const CLOSE_POLICY_VIOLATION = 1008
+// setTimeout's limit (~24.8 days); a token living longer is re-checked then.
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 type Outgoing =
   | { type: 'hello' }
@@ -67,20 +78,44 @@ export function createHub(options: HubOptions) {
      * Takes a socket of an authenticated user: `hello`, then the replay (open alerts created after
      * `since`), then live events. Events that arrive during the replay wait for it.
      */
-    async attach(userId: string, socket: WebSocket, replay: () => Promise<AlertEvent[]>): Promise<void> {
-      const client: Client = { socket, alive: true, held: [], cut: false }
+    async attach(
+      userId: string,
+      socket: WebSocket,
+      replay: () => Promise<AlertEvent[]>,
+      tokenExpiresAt?: Date,
+    ): Promise<void> {
       const set = clients.get(userId) ?? new Set()
+      if (set.size >= options.maxSocketsPerUser) {
+        socket.close(CLOSE_TOO_MANY_SOCKETS, `at most ${options.maxSocketsPerUser} streams per user`)
+        return
+      }
+      const client: Client = { socket, alive: true, held: [], cut: false }
       set.add(client)
       clients.set(userId, set)
+      // The token's life is the socket's: then the client reconnects with a fresh one and ?since=.
+      const expiry =
+        tokenExpiresAt &&
+        setTimeout(
+          () => socket.close(CLOSE_TOKEN_EXPIRED, 'token expired; reconnect with a fresh token'),
+          Math.min(Math.max(tokenExpiresAt.getTime() - Date.now(), 0), MAX_TIMER_MS),
+        )
       socket.on('pong', () => {
         client.alive = true
       })
       socket.on('close', () => {
+        clearTimeout(expiry)
         set.delete(client)
         if (set.size === 0 && clients.get(userId) === set) clients.delete(userId)
       })
-      // Clients have nothing to say on this stream; anything they send is ignored.
-      socket.on('message', () => undefined)
+      // Clients have nothing to say on this stream: what they send is ignored, up to a rate.
+      let window = { start: Date.now(), messages: 0 }
+      socket.on('message', () => {
+        const now = Date.now()
+        if (now - window.start >= 60_000) window = { start: now, messages: 0 }
+        if (++window.messages > options.maxClientMessagesPerMinute) {
+          socket.close(CLOSE_POLICY_VIOLATION, 'too many messages')
+        }
+      })
       send(client, { type: 'hello' })
       try {
         const past = await replay()

@@ -2,11 +2,9 @@ import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { createTokenVerifier } from '../../src/auth/token-verifier.js'
-import { buildApp } from '../../src/http/app.js'
-import { httpSettings } from '../../src/http/http-settings.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { listenLocally, userToken } from '../helpers/api.js'
+import { buildAppWithSettings } from '../helpers/app-with-settings.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 
 const LIMIT = 3
@@ -25,23 +23,7 @@ describe('the HTTP edge: slow clients are cut off, proxies are trusted as config
       RATE_LIMIT_PER_MINUTE: String(LIMIT),
     })
     producer = createProducer(harness.deps.backend, harness.deps.logger)
-    const { deps, config } = harness
-    // As roles/api.ts builds the app, with the HTTP settings of this harness's configuration.
-    app = await buildApp({
-      db: deps.db,
-      enqueue: producer.enqueue,
-      verifier: createTokenVerifier({ secret: deps.secrets.jwtSecret, audience: config.JWT_AUDIENCE }),
-      corsOrigin: false,
-      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
-      redisPrefix: config.REDIS_PREFIX,
-      backend: deps.backend,
-      queues: producer.queues,
-      metrics: deps.metrics,
-      logger: deps.logger,
-      internalToken: deps.secrets.internalToken,
-      secureCookies: false,
-      http: httpSettings(config),
-    })
+    app = await buildAppWithSettings(harness, producer)
     base = await listenLocally(app)
   })
   after(async () => {

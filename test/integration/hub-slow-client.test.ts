@@ -28,7 +28,13 @@ it('logs a slow client that is cut off once, not on every event until its close 
       },
     }),
   )
-  const hub = createHub({ logger, maxBufferedBytes: 64 * 1024, pingIntervalMs: 60_000 })
+  const hub = createHub({
+    logger,
+    maxBufferedBytes: 64 * 1024,
+    pingIntervalMs: 60_000,
+    maxSocketsPerUser: 10,
+    maxClientMessagesPerMinute: 30,
+  })
   const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve))
   const client = new WebSocket(`ws://127.0.0.1:${port}`)
   // The server cuts this client off: its side of the connection just ends.

@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The verified token's `sub`: every /v1 query is scoped by it. */
     userId: string
+    /** When the verified token expires. */
+    tokenExpiresAt: Date | undefined
   }
 }
 
@@ -36,7 +38,7 @@ export function authenticate(deps: { verifier: TokenVerifier; db: Db; countFailu
     }
     let userId: string
     try {
-      ;({ userId } = await deps.verifier.verify(token))
+      ;({ userId, expiresAt: request.tokenExpiresAt } = await deps.verifier.verify(token))
     } catch (error) {
       if (error instanceof InvalidTokenError) {
         await deps.countFailure(request, reply)

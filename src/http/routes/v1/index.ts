@@ -28,6 +28,7 @@ export interface V1Deps {
   logger: Logger
   verifier: TokenVerifier
   rateLimit: { perMinute: number; redis?: Redis; prefix: string }
+  maxSocketsPerUser: number
 }
 
 /**
@@ -38,9 +39,17 @@ export interface V1Deps {
 export function v1Routes(deps: V1Deps) {
   return async (app: FastifyInstance) => {
     app.decorateRequest('userId', '')
+    app.decorateRequest('tokenExpiresAt', undefined)
     // Before authentication: its own onRequest hook marks upgrade requests, so that a refused
     // upgrade's socket is closed after the 401 instead of left open.
-    await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } })
+    await app.register(websocket, {
+      options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES },
+      // A client's fault (an oversized frame: ws closes with 1009 itself) is one line, no stack.
+      errorHandler: (error, socket, request) => {
+        request.log.info({ err: error.message, code: (error as { code?: string }).code }, 'stream client error')
+        socket.terminate()
+      },
+    })
     await app.register(rateLimit, {
       max: deps.rateLimit.perMinute,
       timeWindow: 60_000,
