@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
+import type { Cache } from '../cache/cache.js'
 import type { Db } from '../db/database.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
@@ -39,6 +40,8 @@ export interface AppDeps {
   secureCookies: boolean
   /** From TRUST_PROXY, the timeouts and STREAM_MAX_SOCKETS_PER_USER (`httpSettings(config)`); default: their defaults. */
   http?: HttpSettings
+  /** Where queue-dashboard sessions are kept (the deployment's cache, shared by replicas); default: this process. */
+  sessions?: Cache
 }
 
 /** Builds the HTTP app from its dependencies; listening is the caller's business (roles/api.ts). */
