@@ -81,6 +81,11 @@ describe('the queue dashboard: opaque sessions, same-origin changes, security he
     assert.equal((await attempt('token=a&token=b', 'application/x-www-form-urlencoded')).statusCode, 401)
     assert.equal((await attempt('{"token":5}', 'application/json')).statusCode, 401)
     assert.equal((await attempt('{"token":{"a":1}}', 'application/json')).statusCode, 401)
+    assert.equal((await attempt('null', 'application/json')).statusCode, 401)
+    assert.equal(
+      (await api.app.inject({ method: 'POST', url: '/admin/login', remoteAddress: '192.0.2.3' })).statusCode,
+      401,
+    )
     const statuses: number[] = []
     for (let i = 0; i < 10; i++) {
       statuses.push((await attempt('token=guess', 'application/x-www-form-urlencoded', '192.0.2.4')).statusCode)

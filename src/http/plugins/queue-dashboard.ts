@@ -94,12 +94,11 @@ export function queueDashboard(deps: {
       LOGIN,
       {
         config: { rateLimit: { max: SIGN_INS_PER_MINUTE, timeWindow: 60_000 } },
-        // token=a&token=b or a JSON number is a failed sign-in (401), not a 500.
-        schema: { body: { type: 'object', properties: { token: {} } } },
       },
       async (request: FastifyRequest, reply: FastifyReply) => {
         refuseCrossOrigin(request)
-        const token = (request.body as { token?: unknown } | undefined)?.token
+        // token=a&token=b, a JSON number or no body at all is a failed sign-in (401), not a 500.
+        const token = (request.body as { token?: unknown } | null | undefined)?.token
         if (typeof token !== 'string' || !matches(token)) {
           return reply.code(401).type('text/html').send(loginPage(true))
         }
