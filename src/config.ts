@@ -225,6 +225,32 @@ export const EnvSchema = Type.Object({
     default: 54329,
     description: 'port of the embedded PostgreSQL',
   }),
+  // The HTTP edge: client addresses behind proxies, how long a client may take, how many streams.
+  TRUST_PROXY: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 0,
+    description:
+      'proxy hops in front of the API whose X-Forwarded-For is trusted for the client address (rate limits, logs): 1 behind Fly or Render; 0: the connecting address',
+  }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600_000,
+    default: 30_000,
+    description: 'a request (headers and body) must arrive whole within this, or it is answered 408 and cut off',
+  }),
+  CONNECTION_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 3_600_000,
+    default: 120_000,
+    description: 'a connection silent this long is closed (WebSockets are pinged instead)',
+  }),
+  STREAM_MAX_SOCKETS_PER_USER: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description: 'alert streams (/v1/stream) one user may hold per API process; the next is closed with 4008',
+  }),
 })
 
 export type Env = StaticDecode<typeof EnvSchema>
@@ -297,6 +323,15 @@ function policyProblems(config: Record<string, unknown>): string[] {
     const value = text(name)
     if (value && !URL.canParse(value)) problems.push(`${name} is not a valid URL (check the host, port and escaping)`)
   }
+  // A browser's Origin is scheme://host[:port], never with a path: such an entry never matches.
+  if (
+    text('CORS_ORIGINS')
+      ?.split(',')
+      .some((origin) => /^\w+:\/\/[^/]+\/.*$/.test(origin.trim()))
+  )
+    problems.push(
+      'CORS_ORIGINS has an entry with a path or a trailing "/" (an origin is scheme://host[:port]): it would never match',
+    )
   if (config.ENVIRONMENT !== 'production') return problems
   const secret = text('JWT_SECRET')
   const internalToken = text('INTERNAL_TOKEN')

@@ -13,8 +13,37 @@ const REDACT = [
   'password',
 ]
 
-// A token in a URL (only /v1/stream takes one) is cut out of logged request URLs.
-const redactUrl = (url: string) => url.replace(/([?&]access_token=)[^&#]*/g, '$1[redacted]')
+// A JWT's header always starts with '{"', base64url "eyJ".
+const JWT_SHAPE = /eyJ[\w-]*\.[\w-]+\.[\w-]*/
+const MENTIONS_TOKEN = /token/i
+
+/** The query as a server might read it: percent-decoded, as often as it was encoded. */
+function decoded(query: string) {
+  let text = query.replaceAll('+', ' ')
+  for (let round = 0; round < 3 && text.includes('%'); round++) {
+    try {
+      text = decodeURIComponent(text)
+    } catch {
+      // A malformed escape: what decoded so far is what is judged.
+      break
+    }
+  }
+  return text
+}
+
+/**
+ * A token in a URL (only /v1/stream takes one) must reach no log in any spelling: a query whose
+ * decoded text names a token (access%5Ftoken, ;access_token, ACCESS_TOKEN…) or holds anything
+ * shaped like a JWT is logged as `?[redacted]` whole, so no part of it can leak.
+ */
+function redactUrl(url: string) {
+  const start = url.indexOf('?')
+  if (start < 0) return url
+  const query = url.slice(start + 1)
+  const text = decoded(query)
+  const secret = [query, text].some((form) => MENTIONS_TOKEN.test(form) || JWT_SHAPE.test(form))
+  return secret ? `${url.slice(0, start)}?[redacted]` : url
+}
 
 interface LoggedRequest {
   method?: string

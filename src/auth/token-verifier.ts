@@ -3,6 +3,8 @@ import { isUuid } from '../ids.js'
 
 export interface VerifiedUser {
   userId: string
+  /** The token's `exp`: a stream opened with it is closed then (4001). */
+  expiresAt: Date
 }
 
 /** A token that is not a valid user token: the client gets 401 with this reason. */
@@ -45,7 +47,13 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   }
   const check = (payload: JWTPayload): VerifiedUser => {
     if (!isUuid(payload.sub)) throw new InvalidTokenError('the token\'s "sub" is not a user id')
-    return { userId: payload.sub.toLowerCase() }
+    // jose checks "iat" only with a maximum age; a token issued in the future was not issued by a
+    // clock we trust (or was minted to outlive a key rotation).
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) {
+      throw new InvalidTokenError('the token\'s "iat" claim is in the future')
+    }
+    // exp is a required claim: jose refused the token without it.
+    return { userId: payload.sub.toLowerCase(), expiresAt: new Date((payload.exp as number) * 1000) }
   }
   if (options.jwksUrl) {
     const keys = createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 })

@@ -51,3 +51,33 @@ export async function checkReadiness(deps: { db: Db; backend: QueueBackend }): P
     durationMs: Math.round((performance.now() - started) * 10) / 10,
   }
 }
+
+/**
+ * `check` as often as callers poll, up to `freshPerSecond` times a second; past that, callers get
+ * the latest answer (at most `maxAgeMs` old). /ready is unauthenticated: 150 pollers each reaching
+ * the database and Redis slowed every other request, while a load balancer or a test polling a few
+ * times a second still sees every change at once. Callers arriving while a check runs share it.
+ */
+export function recentReadiness(
+  check: () => Promise<Readiness>,
+  options: { maxAgeMs: number; freshPerSecond: number },
+  now = () => Date.now(),
+) {
+  type Answer = Readiness & { checkedAt: Date }
+  let latest: { at: number; result: Promise<Answer> } | undefined
+  let running: Promise<Answer> | undefined
+  let second = { start: 0, fresh: 0 }
+  return (): Promise<Answer> => {
+    if (running) return running
+    const at = now()
+    if (at - second.start >= 1_000) second = { start: at, fresh: 0 }
+    if (latest && at - latest.at < options.maxAgeMs && second.fresh >= options.freshPerSecond) return latest.result
+    second.fresh++
+    const result = check().then((readiness) => ({ ...readiness, checkedAt: new Date(at) }))
+    running = result.finally(() => {
+      running = undefined
+    })
+    latest = { at, result }
+    return running
+  }
+}

@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
+import type { Cache } from '../cache/cache.js'
 import type { Db } from '../db/database.js'
 import { evaluationTrigger } from '../evaluations/evaluation-trigger.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { clientErrorHandler } from './client-errors.js'
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
+import { registerJsonBodies } from './json-body.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerOpenApi } from './plugins/openapi.js'
@@ -16,6 +20,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { scheduleRoutes } from './routes/schedules.js'
 import { v1Routes } from './routes/v1/index.js'
+import { validatorCompiler } from './validation.js'
 import { writeCommitter } from './writes.js'
 
 export interface AppDeps {
@@ -34,10 +39,15 @@ export interface AppDeps {
   internalToken: string
   /** Cookies only over HTTPS (production deployments sit behind TLS). */
   secureCookies: boolean
+  /** From TRUST_PROXY, the timeouts and STREAM_MAX_SOCKETS_PER_USER (`httpSettings(config)`); default: their defaults. */
+  http?: HttpSettings
+  /** Where queue-dashboard sessions are kept (the deployment's cache, shared by replicas); default: this process. */
+  sessions?: Cache
 }
 
 /** Builds the HTTP app from its dependencies; listening is the caller's business (roles/api.ts). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const http = deps.http ?? DEFAULT_HTTP_SETTINGS
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (request) => {
@@ -46,18 +56,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    // Unknown fields are rejected (with their name), not silently dropped; every problem is reported.
-    ajv: {
-      customOptions: {
-        removeAdditional: false,
-        allErrors: true,
-        coerceTypes: 'array',
-        useDefaults: true,
-        // multipleOf 0.01 by division is wrong for floats (19.99 / 0.01 = 1998.9999…).
-        multipleOfPrecision: 9,
-      },
+    clientErrorHandler,
+    // The client is the address `hops` proxies back in X-Forwarded-For (0: the connecting one).
+    trustProxy: (_address: string, hop: number) => hop < http.trustProxyHops,
+    requestTimeout: http.requestTimeoutMs,
+    connectionTimeout: http.connectionTimeoutMs,
+    // Given to Node's server itself: set only afterwards (as Fastify does), Node 20 keeps its own
+    // 60 s header deadline for a request whose body trickles in. Node checks these deadlines only
+    // every connectionsCheckingInterval (30 s by default), so a slow client would get twice its time.
+    http: {
+      requestTimeout: http.requestTimeoutMs,
+      headersTimeout: http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(5_000, Math.ceil(http.requestTimeoutMs / 4)),
     },
   })
+  // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
+  app.setValidatorCompiler(validatorCompiler())
+  registerJsonBodies(app)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
@@ -84,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger)),
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
+        maxSocketsPerUser: http.streamSocketsPerUser,
       }),
     )
   })

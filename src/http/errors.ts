@@ -9,6 +9,9 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'idempotency_key_reused'
   | 'rate_limited'
+  | 'upgrade_required'
+  | 'header_too_large'
+  | 'request_timeout'
   | 'internal'
   | 'unavailable'
 

@@ -1,6 +1,7 @@
 import Type, { type TSchema } from 'typebox'
 import { isUuid } from '../ids.js'
 import type { Cursor, Page } from '../resources/owned-rows.js'
+import { isAcceptedDateTime } from './accepted-times.js'
 import { HttpError } from './errors.js'
 
 export const MAX_PAGE = 200
@@ -25,7 +26,8 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
   if (value === undefined) return undefined
   try {
     const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[]
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && isUuid(id)) {
+    // The cursor is client input: a time PostgreSQL would refuse is refused here, as a 400.
+    if (typeof at === 'string' && isAcceptedDateTime(at) && isUuid(id)) {
       return { at, id }
     }
   } catch {

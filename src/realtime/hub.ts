@@ -8,7 +8,18 @@ export interface HubOptions {
   maxBufferedBytes: number
   /** Ping every socket this often; one that has not answered the previous ping is dropped. */
   pingIntervalMs: number
+  /** Sockets one user may hold in this process; the next is closed with 4008. */
+  maxSocketsPerUser: number
+  /** Messages a client may send per minute (it has nothing to say here); past that, closed with 1008. */
+  maxClientMessagesPerMinute: number
 }
+
+/** Close codes a client acts on (API.md): reconnect with a fresh token; too many sockets. */
+export const CLOSE_TOKEN_EXPIRED = 4001
+export const CLOSE_TOO_MANY_SOCKETS = 4008
+const CLOSE_POLICY_VIOLATION = 1008
+// setTimeout's limit (~24.8 days); a token living longer is re-checked then.
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 type Outgoing =
   | { type: 'hello' }
@@ -20,6 +31,8 @@ interface Client {
   alive: boolean
   /** Live events that arrived while the replay was being read; sent after it, without repeats. */
   held: AlertEvent[] | undefined
+  /** Cut off as too slow: its close may take a while, and it gets nothing more meanwhile. */
+  cut: boolean
 }
 
 /**
@@ -31,7 +44,10 @@ export function createHub(options: HubOptions) {
   const log = options.logger.child({ component: 'stream' })
 
   const send = (client: Client, message: Outgoing) => {
+    if (client.cut) return
     if (client.socket.bufferedAmount > options.maxBufferedBytes) {
+      // Once: events keep arriving until the socket's close completes, and each would log again.
+      client.cut = true
       log.warn({ buffered: client.socket.bufferedAmount }, 'a slow client fell too far behind; disconnecting it')
       client.socket.terminate()
       return
@@ -62,20 +78,44 @@ export function createHub(options: HubOptions) {
      * Takes a socket of an authenticated user: `hello`, then the replay (open alerts created after
      * `since`), then live events. Events that arrive during the replay wait for it.
      */
-    async attach(userId: string, socket: WebSocket, replay: () => Promise<AlertEvent[]>): Promise<void> {
-      const client: Client = { socket, alive: true, held: [] }
+    async attach(
+      userId: string,
+      socket: WebSocket,
+      replay: () => Promise<AlertEvent[]>,
+      tokenExpiresAt?: Date,
+    ): Promise<void> {
       const set = clients.get(userId) ?? new Set()
+      if (set.size >= options.maxSocketsPerUser) {
+        socket.close(CLOSE_TOO_MANY_SOCKETS, `at most ${options.maxSocketsPerUser} streams per user`)
+        return
+      }
+      const client: Client = { socket, alive: true, held: [], cut: false }
       set.add(client)
       clients.set(userId, set)
+      // The token's life is the socket's: then the client reconnects with a fresh one and ?since=.
+      const expiry =
+        tokenExpiresAt &&
+        setTimeout(
+          () => socket.close(CLOSE_TOKEN_EXPIRED, 'token expired; reconnect with a fresh token'),
+          Math.min(Math.max(tokenExpiresAt.getTime() - Date.now(), 0), MAX_TIMER_MS),
+        )
       socket.on('pong', () => {
         client.alive = true
       })
       socket.on('close', () => {
+        clearTimeout(expiry)
         set.delete(client)
         if (set.size === 0 && clients.get(userId) === set) clients.delete(userId)
       })
-      // Clients have nothing to say on this stream; anything they send is ignored.
-      socket.on('message', () => undefined)
+      // Clients have nothing to say on this stream: what they send is ignored, up to a rate.
+      let window = { start: Date.now(), messages: 0 }
+      socket.on('message', () => {
+        const now = Date.now()
+        if (now - window.start >= 60_000) window = { start: now, messages: 0 }
+        if (++window.messages > options.maxClientMessagesPerMinute) {
+          socket.close(CLOSE_POLICY_VIOLATION, 'too many messages')
+        }
+      })
       send(client, { type: 'hello' })
       try {
         const past = await replay()

@@ -3,6 +3,7 @@ import { createTokenVerifier } from '../auth/token-verifier.js'
 import { isProduction } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
+import { httpSettings } from '../http/http-settings.js'
 import { listenOrExplain } from '../http/listen.js'
 import { allowedOrigins } from '../http/plugins/cross-origin.js'
 import { createProducer, type Producer } from '../jobs/producer.js'
@@ -29,6 +30,8 @@ export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInst
     logger: deps.logger,
     internalToken: deps.secrets.internalToken,
     secureCookies: isProduction(deps.config),
+    http: httpSettings(deps.config),
+    sessions: deps.cache,
   })
 }
 

@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The verified token's `sub`: every /v1 query is scoped by it. */
     userId: string
+    /** When the verified token expires. */
+    tokenExpiresAt: Date | undefined
   }
 }
 
@@ -16,20 +18,32 @@ declare module 'fastify' {
 const KNOWN_USERS_MAX = 50_000
 
 /**
+ * Counts a request without a valid token against its client address; throws the 429 once the
+ * address is over its limit, so tokens cannot be guessed, nor junk sent, at full speed.
+ */
+export type CountFailure = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+/**
  * An onRequest hook for /v1: a valid user token or 401 with `WWW-Authenticate: Bearer`. The user
  * row is created on first use. Browsers cannot set headers on a WebSocket, so /v1/stream alone
  * also takes `?access_token=` (redacted from logs); elsewhere a token in a URL is not read.
  */
-export function authenticate(deps: { verifier: TokenVerifier; db: Db }) {
+export function authenticate(deps: { verifier: TokenVerifier; db: Db; countFailure: CountFailure }) {
   const known = new Set<string>()
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const token = bearerToken(request) ?? streamToken(request)
-    if (!token) throw refuse(reply, 'a Bearer token is required (Authorization: Bearer <JWT>)')
+    if (!token) {
+      await deps.countFailure(request, reply)
+      throw refuse(reply, 'a Bearer token is required (Authorization: Bearer <JWT>)')
+    }
     let userId: string
     try {
-      ;({ userId } = await deps.verifier.verify(token))
+      ;({ userId, expiresAt: request.tokenExpiresAt } = await deps.verifier.verify(token))
     } catch (error) {
-      if (error instanceof InvalidTokenError) throw refuse(reply, error.message, 'invalid_token')
+      if (error instanceof InvalidTokenError) {
+        await deps.countFailure(request, reply)
+        throw refuse(reply, error.message, 'invalid_token')
+      }
       if (error instanceof KeySetUnavailableError) throw new HttpError(503, 'unavailable', error.message)
       throw error
     }

@@ -30,6 +30,8 @@ export async function registerCrossOrigin(app: FastifyInstance, origin: ReturnTy
       'X-Request-Id',
     ],
     maxAge: 600,
+    // An OPTIONS without Origin is no preflight: answered like any other, not with a text/plain 400.
+    strictPreflight: false,
   })
   await app.register(helmet)
 }

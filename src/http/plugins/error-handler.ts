@@ -1,7 +1,10 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { type ErrorCode, type ErrorDetail, HttpError } from '../errors.js'
+import { DATE_PROBLEM, MAX_DETAILS, TIME_PROBLEM } from '../validation.js'
 
-// Error codes node-postgres and Node report when the database cannot be reached or went away.
+// Error codes node-postgres and Node report when the database cannot be reached or went away:
+// among them a database that refuses connections (55000, ALLOW_CONNECTIONS false), one that does
+// not exist (3D000, dropped or being restored) and PostgreSQL's connection-exception class (08…).
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -9,8 +12,16 @@ const UNAVAILABLE_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   '57P01',
+  '57P02',
   '57P03',
   '53300',
+  '55000',
+  '3D000',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ])
 const UNAVAILABLE_MESSAGES = [
   /timeout exceeded when trying to connect/i,
@@ -48,17 +59,34 @@ function isUnavailable(error: Error & { code?: string }) {
   )
 }
 
+const FORMAT_PROBLEMS: Record<string, string> = { 'date-time': TIME_PROBLEM, date: DATE_PROBLEM }
+
+// An unknown member's name is the client's text: echoed, it is cut short like the list.
+const MAX_FIELD_LENGTH = 100
+const shortened = (field: string) => (field.length > MAX_FIELD_LENGTH ? `${field.slice(0, MAX_FIELD_LENGTH)}…` : field)
+
+/** Every problem up to MAX_DETAILS, then one line counting the rest: the answer stays small. */
 function validationDetails(error: FastifyError): ErrorDetail[] {
-  return (error.validation ?? []).map((issue) => {
+  const issues = error.validation ?? []
+  const details = issues.slice(0, MAX_DETAILS).map((issue) => {
     const params = issue.params as Record<string, unknown>
     const base = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
     const leaf = (params.missingProperty ?? params.additionalProperty) as string | undefined
     const field = [error.validationContext === 'body' ? '' : error.validationContext, base, leaf]
       .filter(Boolean)
       .join('.')
-    const problem = params.additionalProperty ? 'is not a known field' : (issue.message ?? 'is invalid')
-    return { field: field || (error.validationContext ?? 'body'), problem }
+    const problem = params.additionalProperty
+      ? 'is not a known field'
+      : (FORMAT_PROBLEMS[params.format as string] ?? issue.message ?? 'is invalid')
+    return { field: shortened(field || (error.validationContext ?? 'body')), problem }
   })
+  if (issues.length > MAX_DETAILS) {
+    details.push({
+      field: error.validationContext ?? 'body',
+      problem: `has ${issues.length - MAX_DETAILS} more problems not listed`,
+    })
+  }
+  return details
 }
 
 /**
@@ -67,7 +95,9 @@ function validationDetails(error: FastifyError): ErrorDetail[] {
  */
 export function registerErrorHandler(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` })
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${shortened(request.url.split('?')[0] ?? '')}` })
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { stringify as canonicalJson } from 'safe-stable-stringify'
 import type { Db } from '../../db/database.js'
 import { claimKey, completeKey, releaseKey } from '../../idempotency/idempotency-repository.js'
 import { HttpError } from '../errors.js'
@@ -27,8 +28,10 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
         { field: 'Idempotency-Key', problem: 'must be 1 to 255 characters' },
       ])
     }
+    // A canonical form (keys sorted at every level): the same JSON with its keys in another order
+    // is the same request, not a reuse of the key.
     const requestHash = createHash('sha256')
-      .update(JSON.stringify([request.routeOptions.url, request.params, request.body ?? null]))
+      .update(canonicalJson([request.routeOptions.url, request.params, request.body ?? null]))
       .digest('hex')
     const claim = await claimKey(db, {
       userId: request.userId,

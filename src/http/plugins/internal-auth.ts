@@ -10,9 +10,11 @@ export function internalTokenMatcher(token: string) {
   return (presented: string | undefined) => Boolean(presented) && timingSafeEqual(digest(presented ?? ''), expected)
 }
 
+// The scheme is case-insensitive (RFC 7235 §2.1, RFC 6750): "bearer" and "BEARER" are Bearer.
+const BEARER = /^bearer +(\S+)\s*$/i
+
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization ?? ''
-  return header.startsWith('Bearer ') ? header.slice(7) : undefined
+  return BEARER.exec(request.headers.authorization ?? '')?.[1]
 }
 
 /** A preHandler for internal endpoints: `Authorization: Bearer <INTERNAL_TOKEN>`. */

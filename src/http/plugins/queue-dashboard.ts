@@ -1,15 +1,24 @@
+import { randomBytes } from 'node:crypto'
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
-import type { FastifyInstance } from 'fastify'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Cache } from '../../cache/cache.js'
 import type { Queues } from '../../jobs/inspection.js'
+import { HttpError } from '../errors.js'
 import { bearerToken, internalTokenMatcher } from './internal-auth.js'
 
 const BASE = '/admin/queues'
 const LOGIN = '/admin/login'
-const COOKIE = 'pam_internal'
+const LOGOUT = '/admin/logout'
+const COOKIE = 'pam_admin_session'
+const SESSION_TTL_MS = 12 * 3600 * 1000
+// Sign-in attempts per address per minute: enough for a person, far too few to guess a token.
+const SIGN_INS_PER_MINUTE = 10
 
 const loginPage = (failed: boolean) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PAM queues: sign in</title>
@@ -19,32 +28,109 @@ ${failed ? '<p role="alert">That token is not the internal token.</p>' : ''}
 <form method="post" action="${LOGIN}"><label>Internal token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
 <button type="submit">Sign in</button></form></body></html>`
 
+/** Sessions in this process, for an app built without a shared store. */
+function memorySessions(): Cache {
+  const entries = new Map<string, { value: unknown; until: number }>()
+  return {
+    async get<T>(key: string) {
+      const entry = entries.get(key)
+      if (!entry || entry.until <= Date.now()) {
+        entries.delete(key)
+        return undefined
+      }
+      return entry.value as T
+    },
+    async set(key, value, ttlMs) {
+      entries.set(key, { value, until: Date.now() + ttlMs })
+    },
+  }
+}
+
+/**
+ * A browser's state-changing request must come from this very origin: SameSite=Strict does not
+ * stop another port of the same host, or a sibling subdomain, which are the "same site".
+ */
+function fromThisOrigin(request: FastifyRequest, options: { required: boolean }) {
+  const origin = request.headers.origin
+  if (origin === undefined) return !options.required
+  return typeof origin === 'string' && URL.canParse(origin) && new URL(origin).host === request.host
+}
+
 /**
  * The BullMQ dashboard at /admin/queues, behind the internal token: a Bearer header for tools,
- * or, for a browser, a sign-in form that sets an HttpOnly cookie scoped to /admin.
+ * or, for a browser, a sign-in form that opens an opaque session (12 h, revoked by signing out)
+ * in an HttpOnly cookie scoped to /admin; the token itself is never stored in the browser.
+ * `sessions` is shared by the API replicas when given (the deployment's cache).
  */
-export function queueDashboard(deps: { queues: Queues; internalToken: string; secureCookies: boolean }) {
+export function queueDashboard(deps: {
+  queues: Queues
+  internalToken: string
+  secureCookies: boolean
+  sessions?: Cache
+}) {
   const matches = internalTokenMatcher(deps.internalToken)
+  const sessions = deps.sessions ?? memorySessions()
+  const sessionKey = (id: string) => `admin-session:${id}`
+  const hasSession = async (request: FastifyRequest) => {
+    const id = request.cookies[COOKIE]
+    return typeof id === 'string' && /^[\w-]{43}$/.test(id) && (await sessions.get(sessionKey(id))) === true
+  }
+  // Signing in or out needs no session, so only a foreign Origin is refused there; a change made
+  // with the session cookie must show this origin.
+  const refuseCrossOrigin = (request: FastifyRequest, required = false) => {
+    if (!fromThisOrigin(request, { required })) {
+      throw new HttpError(403, 'forbidden', 'a state-changing request to the dashboard must come from its own page')
+    }
+  }
+
   return async (app: FastifyInstance) => {
     await app.register(fastifyCookie)
     await app.register(fastifyFormbody)
+    await app.register(helmet)
+    await app.register(rateLimit, { global: false })
 
     app.get(LOGIN, async (_request, reply) => reply.type('text/html').send(loginPage(false)))
-    app.post<{ Body: { token?: string } }>(LOGIN, async (request, reply) => {
-      if (!matches(request.body?.token)) return reply.code(401).type('text/html').send(loginPage(true))
-      reply.setCookie(COOKIE, request.body?.token ?? '', {
-        path: '/admin',
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: deps.secureCookies,
-        maxAge: 12 * 3600,
-      })
-      return reply.redirect(BASE, 303)
+    app.post(
+      LOGIN,
+      {
+        config: { rateLimit: { max: SIGN_INS_PER_MINUTE, timeWindow: 60_000 } },
+      },
+      async (request: FastifyRequest, reply: FastifyReply) => {
+        refuseCrossOrigin(request)
+        // token=a&token=b, a JSON number or no body at all is a failed sign-in (401), not a 500.
+        const token = (request.body as { token?: unknown } | null | undefined)?.token
+        if (typeof token !== 'string' || !matches(token)) {
+          return reply.code(401).type('text/html').send(loginPage(true))
+        }
+        const id = randomBytes(32).toString('base64url')
+        await sessions.set(sessionKey(id), true, SESSION_TTL_MS)
+        reply.setCookie(COOKIE, id, {
+          path: '/admin',
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: deps.secureCookies,
+          maxAge: SESSION_TTL_MS / 1000,
+        })
+        return reply.redirect(BASE, 303)
+      },
+    )
+    app.post(LOGOUT, async (request, reply) => {
+      refuseCrossOrigin(request)
+      const id = request.cookies[COOKIE]
+      // Revoked where it is kept: a copy of the cookie opens nothing afterwards.
+      if (typeof id === 'string') await sessions.set(sessionKey(id), false, SESSION_TTL_MS)
+      reply.clearCookie(COOKIE, { path: '/admin' })
+      return reply.redirect(LOGIN, 303)
     })
 
     await app.register(async (board) => {
       board.addHook('onRequest', async (request, reply) => {
-        if (matches(bearerToken(request)) || matches(request.cookies[COOKIE])) return
+        if (matches(bearerToken(request))) return
+        if (await hasSession(request)) {
+          // The session cookie travels with any request from the browser: changes need this origin.
+          if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method)) refuseCrossOrigin(request, true)
+          return
+        }
         const wantsPage = (request.headers.accept ?? '').includes('text/html')
         if (wantsPage) return reply.redirect(LOGIN, 303)
         return reply

@@ -3,13 +3,15 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { QueueBackend } from '../../backend/backend.js'
 import type { Db } from '../../db/database.js'
-import { checkReadiness } from '../../health/readiness.js'
+import { checkReadiness, recentReadiness } from '../../health/readiness.js'
 import { liveProcesses } from '../../heartbeats/heartbeat-repository.js'
 import { VERSION } from '../../version.js'
 import { requireInternalToken } from '../plugins/internal-auth.js'
 import { ErrorBody } from '../schemas.js'
 
 const SERVICE = 'pam-api'
+/** Fresh for a load balancer's few polls a second; at most 10 checks a second under any number of pollers. */
+const READINESS_POLLING = { maxAgeMs: 1_000, freshPerSecond: 10 }
 
 const Health = Type.Object({
   status: Type.Literal('healthy'),
@@ -26,7 +28,7 @@ const Ready = Type.Object({
     workers: Type.Boolean({ description: 'at least one live worker per queue' }),
   }),
   queues_without_workers: Type.Array(Type.String()),
-  timestamp: Type.String({ format: 'date-time' }),
+  timestamp: Type.String({ format: 'date-time', description: 'when the dependencies were checked (at most 1 s ago)' }),
   duration_ms: Type.Number(),
   service: Type.String(),
 })
@@ -68,17 +70,18 @@ export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToke
   return async (fastify: FastifyInstance) => {
     await fastify.register(livenessRoutes(SERVICE))
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+    const readiness = recentReadiness(() => checkReadiness(deps), READINESS_POLLING)
 
     app.get(
       '/ready',
       { schema: { tags: ['operations'], response: { 200: Ready, 503: Ready } } },
       async (_request, reply) => {
-        const result = await checkReadiness(deps)
+        const result = await readiness()
         return reply.code(result.ready ? 200 : 503).send({
           ready: result.ready,
           components: result.components,
           queues_without_workers: result.queuesWithoutWorkers,
-          timestamp: new Date().toISOString(),
+          timestamp: result.checkedAt.toISOString(),
           duration_ms: result.durationMs,
           service: SERVICE,
         })

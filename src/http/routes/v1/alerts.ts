@@ -61,7 +61,7 @@ export function alertRoutes({ db }: RouteDeps) {
           params: IdParams,
           body: Type.Object(
             { read: Type.Optional(Type.Literal(true)), dismissed: Type.Optional(Type.Literal(true)) },
-            { additionalProperties: false, minProperties: 1 },
+            { additionalProperties: false, minProperties: 1, maxProperties: 2 },
           ),
           response: { 200: Alert },
         }),

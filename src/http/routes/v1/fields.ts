@@ -19,12 +19,15 @@ export const Kilometres = (description: string) =>
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()])
 
-/** A request body: unknown fields are refused with their name, never silently dropped or stored. */
-export const Body = <P extends TProperties>(properties: P) => Type.Object(properties, { additionalProperties: false })
+/**
+ * A request body: unknown fields are refused with their name, never silently dropped or stored.
+ * It can hold no more members than it has fields, so the validator's work stays bounded.
+ */
+export const Body = <P extends TProperties>(properties: P) =>
+  Type.Object(properties, { additionalProperties: false, maxProperties: Object.keys(properties).length })
 
 /** A PATCH body: every field optional, still no unknown ones. */
-export const PatchOf = <P extends TProperties>(properties: P) =>
-  Type.Object(Type.Partial(Type.Object(properties)).properties, { additionalProperties: false })
+export const PatchOf = <P extends TProperties>(properties: P) => Body(Type.Partial(Type.Object(properties)).properties)
 
 /** A position is both coordinates or neither. */
 export const positionProblems = (input: { lat?: number; lon?: number }): ErrorDetail[] =>

@@ -28,25 +28,33 @@ export interface V1Deps {
   logger: Logger
   verifier: TokenVerifier
   rateLimit: { perMinute: number; redis?: Redis; prefix: string }
+  maxSocketsPerUser: number
 }
 
 /**
- * The traveller API. In order, per request: the token is verified (onRequest), the user's rate
- * limit is counted (preValidation), the body is validated, the Idempotency-Key is claimed
+ * The traveller API. In order, per request: the token is verified (onRequest; without a valid
+ * one, the client address is counted and limited), the user's rate limit is counted (preValidation), the body is validated, the Idempotency-Key is claimed
  * (preHandler), the route runs.
  */
 export function v1Routes(deps: V1Deps) {
   return async (app: FastifyInstance) => {
     app.decorateRequest('userId', '')
+    app.decorateRequest('tokenExpiresAt', undefined)
     // Before authentication: its own onRequest hook marks upgrade requests, so that a refused
     // upgrade's socket is closed after the 401 instead of left open.
-    await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } })
-    app.addHook('onRequest', authenticate(deps))
+    await app.register(websocket, {
+      options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES },
+      // A client's fault (an oversized frame: ws closes with 1009 itself) is one line, no stack.
+      errorHandler: (error, socket, request) => {
+        request.log.info({ err: error.message, code: (error as { code?: string }).code }, 'stream client error')
+        socket.terminate()
+      },
+    })
     await app.register(rateLimit, {
       max: deps.rateLimit.perMinute,
       timeWindow: 60_000,
       hook: 'preValidation',
-      keyGenerator: (request) => request.userId || request.ip,
+      keyGenerator: (request) => request.userId,
       // Shared by every API replica in Redis mode; per process otherwise (DESIGN: Postgres-only mode).
       ...(deps.rateLimit.redis
         ? { redis: deps.rateLimit.redis, nameSpace: `${deps.rateLimit.prefix}:rate-limit:` }
@@ -60,6 +68,26 @@ export function v1Routes(deps: V1Deps) {
           `rate limit of ${context.max} requests per minute reached; retry in ${context.after}`,
         ),
     })
+    // Before authentication: a request without a valid token never reaches the per-user limit, so
+    // its client address is counted instead (same limit, same store).
+    const failures = app.createRateLimit({ keyGenerator: (request) => `ip:${request.ip}` })
+    app.addHook(
+      'onRequest',
+      authenticate({
+        ...deps,
+        countFailure: async (request, reply) => {
+          const counted = await failures(request)
+          if (!counted.isAllowed && counted.isExceeded) {
+            reply.header('retry-after', counted.ttlInSeconds)
+            throw new HttpError(
+              429,
+              'rate_limited',
+              `${counted.max} requests per minute without a valid token from this address; retry in ${counted.ttlInSeconds} s`,
+            )
+          }
+        },
+      }),
+    )
     registerIdempotency(app, deps.db)
     await app.register(streamRoutes(deps))
     for (const routes of [

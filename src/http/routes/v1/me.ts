@@ -4,7 +4,7 @@ import Type from 'typebox'
 import { getUser, type UserChanges, updateUser } from '../../../users/user-repository.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 import { refuseIfAny } from './crud.js'
-import { Latitude, Longitude } from './fields.js'
+import { Body, Latitude, Longitude } from './fields.js'
 import type { RouteDeps } from './route-deps.js'
 
 const Home = Type.Union([Type.Object({ lat: Latitude, lon: Longitude }, { additionalProperties: false }), Type.Null()])
@@ -36,16 +36,13 @@ export function meRoutes({ db }: RouteDeps) {
         schema: v1Schema({
           summary: 'change your timezone, home or preferences',
           tags: ['me'],
-          body: Type.Object(
-            {
-              timezone: Type.Optional(
-                Type.String({ minLength: 1, maxLength: 100, description: 'IANA, e.g. America/Denver' }),
-              ),
-              home: Type.Optional(Home),
-              preferences: Type.Optional(Preferences),
-            },
-            { additionalProperties: false },
-          ),
+          body: Body({
+            timezone: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 100, description: 'IANA, e.g. America/Denver' }),
+            ),
+            home: Type.Optional(Home),
+            preferences: Type.Optional(Preferences),
+          }),
           response: { 200: Me },
         }),
       },

@@ -16,7 +16,12 @@ export interface StreamDeps {
   db: Db
   bus: Bus
   logger: Logger
+  /** STREAM_MAX_SOCKETS_PER_USER: per user, in this API process. */
+  maxSocketsPerUser: number
 }
+
+// Clients send nothing on this stream; a few messages (a keep-alive of their own) are tolerated.
+const MAX_CLIENT_MESSAGES_PER_MINUTE = 30
 
 // Clients send nothing on this stream: anything bigger than a small frame is refused (ws: 1009).
 export const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024
@@ -33,6 +38,8 @@ export function streamRoutes(deps: StreamDeps) {
       logger: deps.logger,
       maxBufferedBytes: MAX_BUFFERED_BYTES,
       pingIntervalMs: PING_INTERVAL_MS,
+      maxSocketsPerUser: deps.maxSocketsPerUser,
+      maxClientMessagesPerMinute: MAX_CLIENT_MESSAGES_PER_MINUTE,
     })
     // Not awaited: with the store down the API must still start (and say so on /ready); the
     // bus listens as soon as its connection is up, and keeps listening across reconnects.
@@ -50,11 +57,13 @@ export function streamRoutes(deps: StreamDeps) {
       await unsubscribe?.()
     })
 
-    app.get(
-      '/v1/stream',
-      {
-        websocket: true,
-        schema: v1Schema({
+    app.route({
+      method: 'GET',
+      url: '/v1/stream',
+      schema: {
+        // As @fastify/websocket does for its routes: OpenAPI cannot describe a WebSocket.
+        hide: true,
+        ...v1Schema({
           summary:
             'WebSocket: {"type":"hello"}, then {"type":"alert.created","alert"} and {"type":"alert.resolved","alertId"}. ' +
             'Token in the Authorization header or ?access_token=.',
@@ -68,15 +77,26 @@ export function streamRoutes(deps: StreamDeps) {
           response: {},
         }),
       },
-      (socket, request) => {
+      // A plain GET (no Upgrade header) is told what this endpoint needs, in the error shape.
+      handler: async (_request, reply) =>
+        reply.code(426).header('upgrade', 'websocket').send({
+          error: 'upgrade_required',
+          message: 'this endpoint is a WebSocket: connect with Upgrade: websocket',
+        }),
+      wsHandler: (socket, request) => {
         const { since } = request.query as { since?: string }
         const userId = request.userId
-        void hub.attach(userId, socket, async () => {
-          if (!since) return []
-          const page = await alerts.page(db, userId, { limit: REPLAY_LIMIT }, alertFilter({ status: 'open', since }))
-          return page.rows.reverse().map((alert) => ({ type: 'alert.created' as const, userId, alert }))
-        })
+        void hub.attach(
+          userId,
+          socket,
+          async () => {
+            if (!since) return []
+            const page = await alerts.page(db, userId, { limit: REPLAY_LIMIT }, alertFilter({ status: 'open', since }))
+            return page.rows.reverse().map((alert) => ({ type: 'alert.created' as const, userId, alert }))
+          },
+          request.tokenExpiresAt,
+        )
       },
-    )
+    })
   }
 }

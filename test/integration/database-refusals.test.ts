@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
+
+// The mapping of database errors to answers is the same in both modes (/v1/me touches only PostgreSQL).
+describe('a database that refuses connections or is gone answers 503, never 500', () => {
+  let api: ApiHarness
+  let call: Client
+  let admin: pg.Client
+  let name: string
+
+  before(async () => {
+    api = await startApiHarness('postgres')
+    call = client(api.app, await userToken())
+    assert.equal((await call('GET', '/v1/me')).status, 200)
+    name = new URL(api.harness.databaseUrl).pathname.slice(1)
+    admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL })
+    await admin.connect()
+  })
+  after(async () => {
+    await admin.query(`alter database ${name} allow_connections true`).catch(() => undefined)
+    await admin.end()
+    await api.close()
+  })
+
+  const dropConnections = () =>
+    admin.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [name],
+    )
+
+  /** Several requests: the first may meet a connection that was cut, the next ones a refused connect. */
+  const answers = async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) {
+      const response = await call('GET', '/v1/me')
+      statuses.push(response.status)
+      if (response.status >= 500) assert.equal(response.body.error, 'unavailable', JSON.stringify(response.body))
+    }
+    return statuses
+  }
+
+  it('ALLOW_CONNECTIONS false (55000) is a 503, and 200 again once allowed', async () => {
+    await admin.query(`alter database ${name} allow_connections false`)
+    await dropConnections()
+    assert.deepEqual(await answers(), [503, 503, 503, 503])
+    await admin.query(`alter database ${name} allow_connections true`)
+    assert.equal((await call('GET', '/v1/me')).status, 200)
+  })
+
+  it('a database that does not exist (3D000) is a 503, and 200 again once back', async () => {
+    await admin.query(`alter database ${name} allow_connections false`)
+    await dropConnections()
+    await admin.query(`alter database ${name} rename to ${name}_away`)
+    try {
+      assert.deepEqual(await answers(), [503, 503, 503, 503])
+    } finally {
+      await admin.query(`alter database ${name}_away rename to ${name}`)
+      await admin.query(`alter database ${name} allow_connections true`)
+    }
+    assert.equal((await call('GET', '/v1/me')).status, 200)
+  })
+})
