@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { atExit, TEST_RUN } from './cleanup.js'
 
 const PAM = fileURLToPath(new URL('../../bin/pam.js', import.meta.url))
 
@@ -12,16 +14,35 @@ export interface PamProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>
 }
 
-/** Runs `pam <args>` as a real process with only the given environment (plus PATH). */
+const running = new Set<PamProcess>()
+
+/** Sends `signal` to the process's whole group: the process and anything it started. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/**
+ * Runs `pam <args>` as a real process with only the given environment (plus PATH), in a
+ * process group of its own, so that stopping it stops everything it started. Whatever a test
+ * leaves running is stopped after the file's tests, and killed if the test process ends first.
+ */
 export function spawnPam(args: string[], env: Record<string, string>): PamProcess {
   const child = spawn(process.execPath, [PAM, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...(TEST_RUN ? { PAM_TEST_RUN: TEST_RUN } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
-  // A test process that ends early (a failed assertion, a timeout) takes its children with it.
-  const reap = () => child.kill('SIGKILL')
-  process.once('exit', reap)
-  child.once('exit', () => process.off('exit', reap))
+  const forget = atExit(() => signalGroup(child, 'SIGKILL'))
   let output = ''
   child.stdout?.on('data', (chunk) => {
     output += chunk
@@ -30,9 +51,15 @@ export function spawnPam(args: string[], env: Record<string, string>): PamProces
     output += chunk
   })
   const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+    child.on('exit', (code, signal) => {
+      // Whatever the process started and left in its group goes with it.
+      signalGroup(child, 'SIGKILL')
+      forget()
+      running.delete(pam)
+      resolve(code ?? signal ?? 'unknown')
+    }),
   )
-  return {
+  const pam: PamProcess = {
     child,
     output: () => output,
     exited,
@@ -41,7 +68,24 @@ export function spawnPam(args: string[], env: Record<string, string>): PamProces
       return exited
     },
   }
+  running.add(pam)
+  return pam
 }
+
+/** Stops every process still running: SIGTERM to its group, SIGKILL past `graceMs`. */
+export async function stopAllPam(graceMs = 10_000): Promise<void> {
+  await Promise.all(
+    [...running].map(async (pam) => {
+      signalGroup(pam.child, 'SIGTERM')
+      const timer = setTimeout(() => signalGroup(pam.child, 'SIGKILL'), graceMs)
+      await pam.exited
+      clearTimeout(timer)
+    }),
+  )
+}
+
+// Under `node --test` (never in a bench that borrows these helpers), after the file's tests.
+if (process.env.NODE_TEST_CONTEXT) after(() => stopAllPam())
 
 export async function freePort(): Promise<number> {
   const server = createServer()

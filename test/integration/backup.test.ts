@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { checkToolVersion, toolMajorVersion } from '../../src/backup/pg-tools.js'
+import { tempFolder } from '../helpers/cleanup.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 import { spawnPam } from '../helpers/process.js'
 
@@ -57,7 +56,7 @@ describe('pam backup', () => {
       INTERNAL_TOKEN: 'backup-test-token-0123456789abcdef',
       LOG_LEVEL: 'silent',
     }
-    const file = join(mkdtempSync(join(tmpdir(), 'pam-backup-')), 'pam.dump')
+    const file = join(tempFolder(), 'pam.dump')
     const created = spawnPam(['backup', 'create', '--out', file], env)
     assert.equal(await created.exited, 0, created.output())
     assert.match(created.output(), /pam\.dump/)

@@ -1,0 +1,100 @@
+/**
+ * The closing lines of `npm test`, after the spec reporter's output: one count line
+ * (`N passed, N failed, N cancelled, N skipped`) and every failed, cancelled and skipped test
+ * by file and name, with the reason of each skip. Node's own summary counts neither a skipped
+ * suite (the Redis-mode suites where no Redis answers) nor the tests a timed-out file never ran.
+ */
+import { relative } from 'node:path'
+
+/** The data of a test:start, test:pass or test:fail event. */
+interface TestEvent {
+  name: string
+  nesting: number
+  file?: string
+  skip?: string | boolean
+  details?: { type?: string; error?: { failureType?: string; message?: string; cause?: unknown } }
+}
+
+interface Outcome {
+  where: string
+  reason: string
+}
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`
+
+function reasonOf(error: { failureType?: string; message?: string; cause?: unknown } | undefined): string {
+  const cause = error?.cause as { message?: string } | string | undefined
+  const text = typeof cause === 'string' ? cause : (cause?.message ?? error?.message ?? '')
+  return text.split('\n')[0]?.slice(0, 200) ?? ''
+}
+
+/** Collects a test run's outcomes from its event stream (`run()` of node:test). */
+export function collectSummary(stream: NodeJS.EventEmitter) {
+  const paths = new Map<string, string[]>()
+  const started = new Map<string, number>()
+  const finished = new Map<string, number>()
+  let passed = 0
+  const failed: Outcome[] = []
+  const cancelled: Outcome[] = []
+  const skipped: Outcome[] = []
+  let skippedSuites = 0
+
+  const fileOf = (data: TestEvent) => (data.file ? relative(process.cwd(), data.file) : '(runner)')
+  stream.on('test:start', (data: TestEvent) => {
+    const file = fileOf(data)
+    const path = paths.get(file) ?? []
+    path.length = data.nesting
+    path.push(data.name)
+    paths.set(file, path)
+    if (!started.has(file)) started.set(file, Date.now())
+  })
+  const onEnd = (passedTest: boolean) => (data: TestEvent) => {
+    const file = fileOf(data)
+    finished.set(file, Date.now())
+    const trail = (paths.get(file) ?? []).slice(0, data.nesting)
+    const isFile = data.nesting === 0 && data.file !== undefined && data.file.endsWith(data.name)
+    const where = isFile ? `${file} (the whole file)` : `${file} › ${[...trail, data.name].join(' › ')}`
+    const suite = data.details?.type === 'suite'
+    if (passedTest) {
+      if (data.skip !== undefined && data.skip !== false) {
+        skipped.push({ where: suite ? `${where} (suite)` : where, reason: data.skip === true ? '' : data.skip })
+        if (suite) skippedSuites++
+      } else if (!suite) passed++
+      return
+    }
+    const failureType = data.details?.error?.failureType
+    // A suite fails when a test in it fails: that test is already counted.
+    if (suite && failureType === 'subtestsFailed') return
+    if (failureType === 'cancelledByParent') cancelled.push({ where, reason: '' })
+    else failed.push({ where, reason: reasonOf(data.details?.error) })
+  }
+  stream.on('test:pass', onEnd(true))
+  stream.on('test:fail', onEnd(false))
+
+  return {
+    /** True when no test failed or was cancelled. */
+    ok: () => failed.length === 0 && cancelled.length === 0,
+    text(): string {
+      const lines = [
+        '',
+        `${passed} passed, ${failed.length} failed, ${cancelled.length} cancelled, ${skipped.length} skipped` +
+          (skippedSuites > 0 ? ` (${plural(skippedSuites, 'whole suite')} among them)` : ''),
+      ]
+      const list = (title: string, outcomes: Outcome[]) => {
+        if (outcomes.length === 0) return
+        lines.push(`${title}:`)
+        for (const { where, reason } of outcomes) lines.push(`  ${where}${reason ? ` — ${reason}` : ''}`)
+      }
+      list('failed', failed)
+      list('cancelled', cancelled)
+      list('skipped', skipped)
+      const slowest = [...started]
+        .map(([file, at]) => ({ file, seconds: ((finished.get(file) ?? at) - at) / 1000 }))
+        .sort((a, b) => b.seconds - a.seconds)
+        .slice(0, 5)
+      if (slowest.length > 0)
+        lines.push(`slowest files: ${slowest.map(({ file, seconds }) => `${file} ${seconds.toFixed(0)} s`).join(', ')}`)
+      return `${lines.join('\n')}\n`
+    },
+  }
+}
