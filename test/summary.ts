@@ -12,7 +12,7 @@ interface TestEvent {
   nesting: number
   file?: string
   skip?: string | boolean
-  details?: { type?: string; error?: { failureType?: string; message?: string; cause?: unknown } }
+  details?: { type?: string; duration_ms?: number; error?: { failureType?: string; message?: string; cause?: unknown } }
 }
 
 interface Outcome {
@@ -31,33 +31,34 @@ function reasonOf(error: { failureType?: string; message?: string; cause?: unkno
 /** Collects a test run's outcomes from its event stream (`run()` of node:test). */
 export function collectSummary(stream: NodeJS.EventEmitter) {
   const paths = new Map<string, string[]>()
-  const started = new Map<string, number>()
-  const finished = new Map<string, number>()
+  const topLevel: Array<{ name: string; seconds: number }> = []
   let passed = 0
   const failed: Outcome[] = []
   const cancelled: Outcome[] = []
   const skipped: Outcome[] = []
   let skippedSuites = 0
 
-  const fileOf = (data: TestEvent) => (data.file ? relative(process.cwd(), data.file) : '(runner)')
+  // An event's file is where its test was declared: for suites declared through a helper
+  // (inBothModes) that is the helper, so a test is named by its suites rather than its file.
+  const fileOf = (data: TestEvent) => (data.file ? relative(process.cwd(), data.file) : '')
   stream.on('test:start', (data: TestEvent) => {
     const file = fileOf(data)
     const path = paths.get(file) ?? []
     path.length = data.nesting
     path.push(data.name)
     paths.set(file, path)
-    if (!started.has(file)) started.set(file, Date.now())
   })
   const onEnd = (passedTest: boolean) => (data: TestEvent) => {
     const file = fileOf(data)
-    finished.set(file, Date.now())
     const trail = (paths.get(file) ?? []).slice(0, data.nesting)
     const isFile = data.nesting === 0 && data.file !== undefined && data.file.endsWith(data.name)
-    const where = isFile ? `${file} (the whole file)` : `${file} › ${[...trail, data.name].join(' › ')}`
+    const where = isFile ? `${file} (the whole file)` : [...trail, data.name].join(' › ')
     const suite = data.details?.type === 'suite'
+    if (data.nesting === 0 && data.details?.duration_ms !== undefined)
+      topLevel.push({ name: isFile ? file : data.name, seconds: data.details.duration_ms / 1000 })
     if (passedTest) {
       if (data.skip !== undefined && data.skip !== false) {
-        skipped.push({ where: suite ? `${where} (suite)` : where, reason: data.skip === true ? '' : data.skip })
+        skipped.push({ where: suite ? `${where} (whole suite)` : where, reason: data.skip === true ? '' : data.skip })
         if (suite) skippedSuites++
       } else if (!suite) passed++
       return
@@ -88,12 +89,9 @@ export function collectSummary(stream: NodeJS.EventEmitter) {
       list('failed', failed)
       list('cancelled', cancelled)
       list('skipped', skipped)
-      const slowest = [...started]
-        .map(([file, at]) => ({ file, seconds: ((finished.get(file) ?? at) - at) / 1000 }))
-        .sort((a, b) => b.seconds - a.seconds)
-        .slice(0, 5)
+      const slowest = topLevel.sort((a, b) => b.seconds - a.seconds).slice(0, 5)
       if (slowest.length > 0)
-        lines.push(`slowest files: ${slowest.map(({ file, seconds }) => `${file} ${seconds.toFixed(0)} s`).join(', ')}`)
+        lines.push(`slowest: ${slowest.map(({ name, seconds }) => `${name} ${seconds.toFixed(0)} s`).join(', ')}`)
       return `${lines.join('\n')}\n`
     },
   }
