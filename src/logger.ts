@@ -13,8 +13,8 @@ const REDACT = [
   'password',
 ]
 
-// A token in a URL (only /v1/stream takes one) is cut out of logged request URLs.
-const redactUrl = (url: string) => url.replace(/([?&]access_token=)[^&#]*/g, '$1[redacted]')
+/** A token in a URL (only /v1/stream takes one) is cut out of logged request URLs. */
+export const redactUrl = (url: string) => url.replace(/([?&]access_token=)[^&#]*/g, '$1[redacted]')
 
 interface LoggedRequest {
   method?: string
@@ -50,7 +50,11 @@ export function createLogger(options: { level: string; role: string; stream?: 's
   if (pretty) {
     return pino({
       ...settings,
-      transport: { target: 'pino-pretty', options: { destination: fd, translateTime: 'SYS:HH:MM:ss.l' } },
+      // One line per entry: the request line already names method, URL, status and time.
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: fd, translateTime: 'SYS:HH:MM:ss.l', singleLine: true, ignore: 'pid,hostname,req' },
+      },
     })
   }
   return pino(settings, pino.destination({ fd, sync: true }))

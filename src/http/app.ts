@@ -5,7 +5,7 @@ import type { QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
-import type { Logger } from '../logger.js'
+import { type Logger, redactUrl } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { evaluationTrigger } from './evaluations.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
@@ -39,6 +39,9 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // Fastify logs two entries per request (each a block of lines when pretty): one line is
+    // written below, once the response is sent.
+    disableRequestLogging: true,
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID()
@@ -66,6 +69,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.httpDuration.observe(
       { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
+    )
+    const ms = Math.round(reply.elapsedTime)
+    request.log.info(
+      { req: request, statusCode: reply.statusCode, responseTimeMs: ms },
+      `${request.method} ${redactUrl(request.url)} ${reply.statusCode} ${ms} ms`,
     )
   })
   registerErrorHandler(app)
