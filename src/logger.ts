@@ -1,4 +1,4 @@
-import { type Logger, pino } from 'pino'
+import { type DestinationStream, type Logger, pino } from 'pino'
 
 export type { Logger }
 
@@ -38,7 +38,13 @@ const serializers = {
  * JSON lines, pretty only when the output is a terminal. Ops commands log to stderr so that
  * their stdout stays machine-readable.
  */
-export function createLogger(options: { level: string; role: string; stream?: 'stdout' | 'stderr' }): Logger {
+export function createLogger(options: {
+  level: string
+  role: string
+  stream?: 'stdout' | 'stderr'
+  /** Where JSON lines go instead (tests read them). */
+  destination?: DestinationStream
+}): Logger {
   const fd = options.stream === 'stderr' ? 2 : 1
   const pretty = (fd === 1 ? process.stdout : process.stderr).isTTY === true
   const settings = {
@@ -47,6 +53,7 @@ export function createLogger(options: { level: string; role: string; stream?: 's
     redact: { paths: REDACT, censor: '[redacted]' },
     serializers,
   }
+  if (options.destination) return pino(settings, options.destination)
   if (pretty) {
     return pino({
       ...settings,
