@@ -23,8 +23,9 @@ operations
   verify <base-url> [--token T] [--internal-token T] [--origin O]
                               check a deployment: health, readiness, latency, docs, CORS, rate limits, workers, schedules
   demo [--timeout S]          a demo traveller whose data trips all five monitors; prints their alerts
-  token --user <uuid> [--ttl 1h]
-                              mint a dev user token from the configured JWT_SECRET (not in production)
+  token --user <uuid> [--ttl 1h] | --internal
+                              mint a dev user token from the configured JWT_SECRET, or print the
+                              internal token (dashboard, metrics); not in production
   config check                validate the environment and print the mode PAM would run in
   config docs                 print the configuration table (Markdown) from the schema
   config example              print an env file with every variable, commented, at its default

@@ -6,6 +6,7 @@ import { withMetricsEndpoint } from '../roles/metrics-endpoint.js'
 import { runRole } from '../roles/run.js'
 import { startScheduler } from '../roles/scheduler.js'
 import { startWorker } from '../roles/worker.js'
+import { announceWhenReady } from './next-steps.js'
 import { UsageError } from './usage-error.js'
 
 function workerOptions(config: Config, args: string[]) {
@@ -24,13 +25,14 @@ function workerOptions(config: Config, args: string[]) {
   return { queues: queues as QueueName[], concurrency }
 }
 
-/** `pam start`: api + worker + scheduler in one process. */
+/** `pam start`: api + worker + scheduler in one process; in development, then says where to go. */
 export function runStartCommand(config: Config, args: string[]): Promise<void> {
   const worker = workerOptions(config, args)
   return runRole(config, 'all', async (deps, signal) => {
     const api = await startApi(deps, signal)
     const workers = await startWorker(deps, signal, worker)
     const scheduler = await startScheduler(deps, signal)
+    if (config.ENVIRONMENT === 'development') void announceWhenReady(config, signal)
     return {
       async stop() {
         await api.stop()
