@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
@@ -70,6 +71,30 @@ describe('pam backup', () => {
     assert.deepEqual(vehicles, [{ name: 'Campervan', user_id: userId, fuel_capacity_l: '80.00' }])
     const user = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
     assert.equal(user?.timezone, 'Europe/Berlin')
+  })
+
+  it('leaves no file behind when pg_dump fails part way', async () => {
+    // A pg_dump that writes half a dump and then fails, as a dropped connection or a full disk does.
+    const tools = tempFolder()
+    writeFileSync(
+      join(tools, 'pg_dump'),
+      `#!/bin/sh
+case "$1" in --version) echo "pg_dump (PostgreSQL) 99.0"; exit 0;; esac
+for arg; do case "$arg" in --file=*) printf 'PGDMP half a dump' > "\${arg#--file=}";; esac; done
+echo "pg_dump: error: connection to server lost" >&2; exit 1
+`,
+      { mode: 0o755 },
+    )
+    const out = tempFolder()
+    const file = join(out, 'pam.dump')
+    const failed = spawnPam(['backup', 'create', '--out', file], {
+      DATABASE_URL: harness.databaseUrl,
+      PATH: `${tools}:${process.env.PATH}`,
+      LOG_LEVEL: 'silent',
+    })
+    assert.equal(await failed.exited, 1, failed.output())
+    assert.match(failed.output(), /pg_dump failed: pg_dump: error: connection to server lost/)
+    assert.deepEqual(readdirSync(out), [], 'a partial dump was left behind')
   })
 
   it('refuses a missing file with a usage error, changing nothing', async () => {
