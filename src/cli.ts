@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Config } from './config.js'
 import { QUEUE_NAMES } from './jobs/queues.js'
 
@@ -64,6 +66,7 @@ export async function main(argv: string[]): Promise<void> {
  * `pam config check` never pays for Fastify, BullMQ and every monitor.
  */
 type Command = (config: Config, args: string[]) => Promise<void>
+const ROLES = new Set(['start', 'api', 'worker', 'scheduler'])
 const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/roles.js')).runStartCommand,
   api: async () => (await import('./commands/roles.js')).runApiCommand,
@@ -117,6 +120,15 @@ async function dispatch(argv: string[]): Promise<void> {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`pam: ${error.message}\n`)
     process.exit(1)
+  }
+  if (ROLES.has(command) && !config.DATABASE_URL && process.stdout.isTTY) {
+    // Loading the modules and initdb take seconds in which nothing else would be printed.
+    const first = !existsSync(join(config.PAM_HOME, 'pgdata', 'PG_VERSION'))
+    process.stdout.write(
+      first
+        ? `pam: first start: loading, then creating the embedded PostgreSQL under ${config.PAM_HOME}/ (once, 10-20 s)\n`
+        : 'pam: starting\n',
+    )
   }
   const run = await load()
   return run(config, rest)
