@@ -69,12 +69,18 @@ start() {
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/ready")" = 200 ] || fail "/ready is not 200 after the ready block"
 }
 
-# Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group.
+# Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. npm itself
+# answers SIGINT with status 130 whatever its script did, so PAM's own end is read from its log:
+# it must say it stopped, with no warning or error once shutdown began.
 stop() {
   kill -INT -- "-$group"
   local status=0
   wait "$group" || status=$?
-  [ "$status" = 0 ] || fail "npm start exited with status $status after Ctrl-C"
+  [ "$status" = 0 ] || [ "$status" = 130 ] || fail "npm start exited with status $status after Ctrl-C"
+  grep -qE '"msg":"stopped"|PAM stopped' "$log" || fail "PAM did not say it stopped after Ctrl-C"
+  local noisy
+  noisy="$(sed -n '/shutting down/,$p' "$log" | grep -E '"level":(40|50|60)' || true)"
+  [ -z "$noisy" ] || fail "warnings or errors while stopping: $noisy"
   local left
   left="$(pgrep -a -g "$group" 2>/dev/null; pgrep -a -f "$clone/" 2>/dev/null || true)"
   [ -z "$left" ] || fail "still running after Ctrl-C: $left"
