@@ -176,6 +176,8 @@ inBothModes('weather, maintenance and context monitors end to end', (mode) => {
       assert.match(demo.output(), new RegExp(`^  ${kind}\\s`, 'm'), kind)
     }
     assert.match(demo.output(), /5 of 5 monitors produced an alert;/)
+    // The demo's food budget is in USD: the service estimate says so.
+    assert.match(demo.output(), /Oil change is overdue[^\n]* About USD 89\.99\./)
   })
 
   it('pam demo says at once that the weather window needs a forecast provider, and skips it', async () => {
