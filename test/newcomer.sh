@@ -132,7 +132,7 @@ if (ms > 1000) { console.log("newcomer: FAILED: the alert took more than a secon
 ' || fail "the first reading did not bring its alert on the stream within a second"
 
 stop
-say "Ctrl-C: exit 0, nothing left running"
+say "Ctrl-C: PAM stopped cleanly, nothing left running"
 
 start
 second_ready=$ready_seconds
