@@ -120,10 +120,13 @@ for await (const line of tests.compose(new spec())) process.stdout.write(line)
 clearTimeout(guard)
 process.stdout.write(summary.text())
 
-const leftovers: Array<[string, string[]]> = [['processes', killRunProcesses(RUN)]]
+// Databases and keys while the servers still answer; processes once this run's own embedded
+// server (whose data folder carries the run's id too) has stopped.
+const leftovers: Array<[string, string[]]> = []
 leftovers.push(['databases', await dropRunDatabases(postgres.url, RUN).catch((error) => [`(${error.message})`])])
 leftovers.push(['Redis keys', await dropRunRedisKeys(redis.url, RUN).catch((error) => [`(${error.message})`])])
 await postgres.stop?.()
+leftovers.push(['processes', killRunProcesses(RUN)])
 leftovers.push(['folders', removeRunFolders(RUN).filter((folder) => !folder.endsWith(`${RUN}-postgres`))])
 for (const [what, names] of leftovers) {
   if (names.length > 0) process.stdout.write(`left behind by tests, now removed: ${what}: ${names.join(', ')}\n`)

@@ -9,8 +9,8 @@ import { UsageError, withOpsDeps } from './ops-deps.js'
 const USAGE = 'usage: pam backup create [--out FILE] | pam backup restore FILE'
 
 async function serverMajor(db: Db): Promise<number> {
-  const { rows } = await sql<{ version: string }>`show server_version_num`.execute(db)
-  return Math.floor(Number(rows[0]?.version) / 10_000)
+  const { rows } = await sql<{ server_version_num: string }>`show server_version_num`.execute(db)
+  return Math.floor(Number(rows[0]?.server_version_num) / 10_000)
 }
 
 /**

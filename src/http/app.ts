@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
@@ -33,6 +33,17 @@ export interface AppDeps {
   internalToken: string
   /** Cookies only over HTTPS (production deployments sit behind TLS). */
   secureCookies: boolean
+}
+
+const upgraded = new WeakSet<FastifyRequest>()
+
+/** The one line a request leaves in the log. */
+function logRequest(request: FastifyRequest, status: number, elapsedMs: number) {
+  const ms = Math.round(elapsedMs)
+  request.log.info(
+    { req: request, statusCode: status, responseTimeMs: ms },
+    `${request.method} ${redactUrl(request.url)} ${status} ${ms} ms`,
+  )
 }
 
 /** Builds the HTTP app from its dependencies; listening is the caller's business (roles/api.ts). */
@@ -70,11 +81,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     )
-    const ms = Math.round(reply.elapsedTime)
-    request.log.info(
-      { req: request, statusCode: reply.statusCode, responseTimeMs: ms },
-      `${request.method} ${redactUrl(request.url)} ${reply.statusCode} ${ms} ms`,
-    )
+    if (!upgraded.has(request)) logRequest(request, reply.statusCode, reply.elapsedTime)
+  })
+  // A WebSocket's response ends only when the socket closes: its line is written when it opens
+  // (past authentication, which runs before this hook; a refused upgrade is logged as above).
+  app.addHook('preHandler', async (request, reply) => {
+    if (!request.ws) return
+    upgraded.add(request)
+    logRequest(request, 101, reply.elapsedTime)
   })
   registerErrorHandler(app)
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.

@@ -11,8 +11,12 @@ import { spawnPam } from '../helpers/process.js'
 
 async function whyNot(harness: Harness): Promise<string | undefined> {
   try {
-    const { rows } = await sql<{ v: string }>`show server_version_num`.execute(harness.deps.db)
-    checkToolVersion('pg_dump', await toolMajorVersion('pg_dump'), Math.floor(Number(rows[0]?.v) / 10_000))
+    const { rows } = await sql<{ server_version_num: string }>`show server_version_num`.execute(harness.deps.db)
+    checkToolVersion(
+      'pg_dump',
+      await toolMajorVersion('pg_dump'),
+      Math.floor(Number(rows[0]?.server_version_num) / 10_000),
+    )
     return undefined
   } catch (error) {
     return (error as Error).message
@@ -73,23 +77,44 @@ describe('pam backup', () => {
     assert.equal(user?.timezone, 'Europe/Berlin')
   })
 
-  it('leaves no file behind when pg_dump fails part way', async () => {
-    // A pg_dump that writes half a dump and then fails, as a dropped connection or a full disk does.
+  /** A folder holding a `pg_dump` that says it is `version` and, asked to dump, runs `dump`. */
+  const fakePgDump = (version: string, dump: string) => {
     const tools = tempFolder()
     writeFileSync(
       join(tools, 'pg_dump'),
-      `#!/bin/sh
-case "$1" in --version) echo "pg_dump (PostgreSQL) 99.0"; exit 0;; esac
-for arg; do case "$arg" in --file=*) printf 'PGDMP half a dump' > "\${arg#--file=}";; esac; done
-echo "pg_dump: error: connection to server lost" >&2; exit 1
-`,
+      `#!/bin/sh\ncase "$1" in --version) echo "pg_dump (PostgreSQL) ${version}"; exit 0;; esac\n${dump}\n`,
       { mode: 0o755 },
+    )
+    return `${tools}:${process.env.PATH}`
+  }
+
+  it('names both versions, before dumping, when pg_dump is older than the server', async () => {
+    const out = tempFolder()
+    const refused = spawnPam(['backup', 'create', '--out', join(out, 'pam.dump')], {
+      DATABASE_URL: harness.databaseUrl,
+      PATH: fakePgDump('9.6', 'echo dumped > /dev/null; exit 0'),
+      LOG_LEVEL: 'silent',
+    })
+    assert.equal(await refused.exited, 1, refused.output())
+    assert.match(
+      refused.output(),
+      /pg_dump 9 is older than the server \(PostgreSQL \d+\): install the PostgreSQL \d+ client tools/,
+    )
+    assert.deepEqual(readdirSync(out), [])
+  })
+
+  it('leaves no file behind when pg_dump fails part way', async () => {
+    // A pg_dump that writes half a dump and then fails, as a dropped connection or a full disk does.
+    const path = fakePgDump(
+      '99.0',
+      `for arg; do case "$arg" in --file=*) printf 'PGDMP half a dump' > "\${arg#--file=}";; esac; done
+echo "pg_dump: error: connection to server lost" >&2; exit 1`,
     )
     const out = tempFolder()
     const file = join(out, 'pam.dump')
     const failed = spawnPam(['backup', 'create', '--out', file], {
       DATABASE_URL: harness.databaseUrl,
-      PATH: `${tools}:${process.env.PATH}`,
+      PATH: path,
       LOG_LEVEL: 'silent',
     })
     assert.equal(await failed.exited, 1, failed.output())
