@@ -80,7 +80,7 @@ inBothModes('pam roles as processes', (mode: Mode) => {
     const body = await readyIs(port, 200)
     assert.deepEqual(body.components, { database: true, redis: mode === 'redis' ? true : null, workers: true })
     // Then, in development, it says where to go and how to get a token.
-    const block = await eventually(async () => /PAM is ready[^]*Ctrl-C stops PAM/.exec(pam.output())?.[0], 10_000)
+    const block = await eventually(async () => /PAM is ready.*Ctrl-C stops PAM/s.exec(pam.output())?.[0], 10_000)
     for (const line of [`http://127.0.0.1:${port}/v1`, `http://127.0.0.1:${port}/docs`, '/admin/queues'])
       assert.ok(block.includes(line), `${line} in:\n${block}`)
     assert.match(block, /token --internal/)
