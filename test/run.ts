@@ -79,6 +79,10 @@ const files =
           .filter((name) => name.endsWith('.test.ts'))
           .map((name) => join('test', dir, name)),
       )
+const redis = await resolveRedis()
+const postgres = await resolvePostgres()
+process.stdout.write(`PostgreSQL: ${postgres.label}\nRedis: ${redis.label}\n`)
+
 // Compiled once for the run (no type check: `npm run typecheck` does that): test processes
 // load it in a third of the time tsx takes (see helpers/process.ts).
 execFileSync(
@@ -89,10 +93,6 @@ execFileSync(
   },
 )
 process.env.PAM_TEST_CLI = pathToFileURL(resolve('dist', 'cli.js')).href
-
-const redis = await resolveRedis()
-const postgres = await resolvePostgres()
-process.stdout.write(`PostgreSQL: ${postgres.label}\nRedis: ${redis.label}\n`)
 
 // Node applies the timeout to each whole file, not to each test: a file that hangs fails after
 // FILE_LIMIT_MS; a file that never exits (a leaked handle) fails the run after RUN_LIMIT_MS.

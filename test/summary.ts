@@ -53,7 +53,7 @@ export function collectSummary(stream: NodeJS.EventEmitter) {
     const trail = (paths.get(file) ?? []).slice(0, data.nesting)
     const isFile = data.nesting === 0 && data.file !== undefined && data.file.endsWith(data.name)
     // A test whose suite was declared in a helper has no trail here: its own file names it.
-    const named = trail.length === data.nesting ? [...trail, data.name] : [file, data.name]
+    const named = trail.length === data.nesting ? [...trail, data.name] : [file, data.name].filter(Boolean)
     const where = isFile ? `${file} (the whole file)` : named.join(' › ')
     const suite = data.details?.type === 'suite'
     if (data.nesting === 0 && data.details?.duration_ms !== undefined)
