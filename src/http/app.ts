@@ -35,8 +35,6 @@ export interface AppDeps {
   secureCookies: boolean
 }
 
-const upgraded = new WeakSet<FastifyRequest>()
-
 /** The one line a request leaves in the log. */
 function logRequest(request: FastifyRequest, status: number, elapsedMs: number) {
   const ms = Math.round(elapsedMs)
@@ -71,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
   })
+  // WebSocket requests whose line was written when they opened.
+  const upgraded = new WeakSet<FastifyRequest>()
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
