@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: time from `pam start` to GET /ready = 200 (first start, which creates the
- * embedded database, and a second start on the same data), Ctrl-C to exit, and the idle memory
- * of the running system. Prints its figures and the conditions; asserts nothing.
+ * embedded database, and a second start on the same data), Ctrl-C to exit, the idle memory of
+ * the running system, and `pam --help`. Prints its figures and the conditions (the load average
+ * too: on a shared machine it changes the figures several-fold); asserts nothing.
  */
 import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { freePort, get, spawnPam } from '../test/helpers/process.js'
 
@@ -53,7 +54,20 @@ async function untilReady(port: number, output: () => string): Promise<number> {
   }
 }
 
+async function helpTimes(): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now()
+    const pam = spawnPam(['--help'], {})
+    if ((await pam.exited) !== 0) throw new Error(`pam --help failed: ${pam.output()}`)
+    times.push(performance.now() - started)
+  }
+  return times
+}
+
 async function run() {
+  const loadBefore = loadavg()[0] ?? 0
+  const help = await helpTimes()
   const first: number[] = []
   const second: number[] = []
   const stop: number[] = []
@@ -90,7 +104,8 @@ async function run() {
   const mb = (values: number[]) => `${(median(values) / 1024).toFixed(0)} MiB`
   process.stdout.write(
     [
-      `conditions: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${RUNS} runs, embedded PostgreSQL, Postgres-only mode, source run through tsx`,
+      `conditions: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${RUNS} runs, embedded PostgreSQL, Postgres-only mode, source run through tsx, load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after`,
+      `pam --help:                                       median ${ms(help)}`,
       `first start → /ready 200 (creates the database): median ${ms(first)}`,
       `second start → /ready 200 (same data):           median ${ms(second)}`,
       `SIGINT → exit 0:                                  median ${ms(stop)}`,

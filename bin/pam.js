@@ -3,6 +3,10 @@
 // `npm start` needs no build and never runs a stale one; the container image ships only dist/.
 import { existsSync } from 'node:fs'
 
+// `.env` in the working directory fills the variables the environment does not set (as
+// `node --env-file` and dotenv do); docker compose reads the same file.
+if (existsSync('.env')) process.loadEnvFile('.env')
+
 const source = new URL('../src/cli.ts', import.meta.url)
 const tsx = existsSync(source) ? await import('tsx/esm/api').catch(() => undefined) : undefined
 tsx?.register()

@@ -1,21 +1,7 @@
-import { parseArgs } from 'node:util'
-import { runBackupCommand } from './commands/backup.js'
-import { runCallCommand } from './commands/call.js'
-import { configDocs, envExample } from './commands/config-docs.js'
-import { runDemoCommand } from './commands/demo.js'
-import { runInspectCommand } from './commands/inspect.js'
-import { runMigrateCommand } from './commands/migrate.js'
-import { UsageError } from './commands/ops-deps.js'
-import { runRetryCommand } from './commands/retry.js'
-import { runTokenCommand } from './commands/token.js'
-import { runVerifyCommand } from './commands/verify.js'
-import { type Config, ConfigError, describeMode, loadConfig, workerQueues } from './config.js'
-import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
-import { startApi } from './roles/api.js'
-import { withMetricsEndpoint } from './roles/metrics-endpoint.js'
-import { runRole } from './roles/run.js'
-import { startScheduler } from './roles/scheduler.js'
-import { startWorker } from './roles/worker.js'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Config } from './config.js'
+import { QUEUE_NAMES } from './jobs/queues.js'
 
 const USAGE = `usage: pam <command>
 
@@ -39,8 +25,9 @@ operations
   verify <base-url> [--token T] [--internal-token T] [--origin O]
                               check a deployment: health, readiness, latency, docs, CORS, rate limits, workers, schedules
   demo [--timeout S]          a demo traveller whose data trips all five monitors; prints their alerts
-  token --user <uuid> [--ttl 1h]
-                              mint a dev user token from the configured JWT_SECRET (not in production)
+  token --user <uuid> [--ttl 1h] | --internal
+                              mint a dev user token from the configured JWT_SECRET, or print the
+                              internal token (dashboard, metrics); not in production
   config check                validate the environment and print the mode PAM would run in
   config docs                 print the configuration table (Markdown) from the schema
   config example              print an env file with every variable, commented, at its default
@@ -63,29 +50,50 @@ function fail(message: string): never {
   process.exit(2)
 }
 
-function workerOptions(config: Config, args: string[]) {
-  const { values } = parseArgs({
-    args,
-    options: { queues: { type: 'string' }, concurrency: { type: 'string' } },
-    strict: true,
-  })
-  const queues = values.queues ? values.queues.split(',').map((name) => name.trim()) : [...workerQueues(config)]
-  const unknown = queues.filter((name) => !(QUEUE_NAMES as readonly string[]).includes(name))
-  if (unknown.length > 0) fail(`--queues: unknown queue ${unknown.join(', ')} (known: ${QUEUE_NAMES.join(', ')})`)
-  const concurrency = values.concurrency === undefined ? config.WORKER_CONCURRENCY : Number(values.concurrency)
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
-    fail('--concurrency must be a whole number from 1 to 256')
-  return { queues: queues as QueueName[], concurrency }
-}
-
 export async function main(argv: string[]): Promise<void> {
   try {
     await dispatch(argv)
   } catch (error) {
     const code = (error as { code?: string }).code ?? ''
+    const { UsageError } = await import('./commands/usage-error.js')
     if (!(error instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS')) throw error
     fail((error as Error).message)
   }
+}
+
+/**
+ * Each command loads only the modules it needs, after argv is parsed: `pam --help` or
+ * `pam config check` never pays for Fastify, BullMQ and every monitor.
+ */
+type Command = (config: Config, args: string[]) => Promise<void>
+const ROLES = new Set(['start', 'api', 'worker', 'scheduler'])
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./commands/roles.js')).runStartCommand,
+  api: async () => (await import('./commands/roles.js')).runApiCommand,
+  worker: async () => (await import('./commands/roles.js')).runWorkerCommand,
+  scheduler: async () => (await import('./commands/roles.js')).runSchedulerCommand,
+  migrate: async () => {
+    const { runMigrateCommand } = await import('./commands/migrate.js')
+    return (config, args) => runMigrateCommand(config, args[0])
+  },
+  inspect: async () => (await import('./commands/inspect.js')).runInspectCommand,
+  call: async () => (await import('./commands/call.js')).runCallCommand,
+  retry: async () => (await import('./commands/retry.js')).runRetryCommand,
+  token: async () => (await import('./commands/token.js')).runTokenCommand,
+  demo: async () => (await import('./commands/demo.js')).runDemoCommand,
+  backup: async () => (await import('./commands/backup.js')).runBackupCommand,
+  config: async () => runConfigCommand,
+}
+
+async function runConfigCommand(config: Config, args: string[]): Promise<void> {
+  if (args[0] === 'docs' || args[0] === 'example') {
+    const { configDocs, envExample } = await import('./commands/config-docs.js')
+    process.stdout.write(`${args[0] === 'docs' ? configDocs() : envExample()}\n`)
+    return
+  }
+  if (args[0] !== 'check') fail('usage: pam config check|docs|example')
+  const { describeMode } = await import('./config.js')
+  process.stdout.write(`configuration ok\n${JSON.stringify(describeMode(config), null, 2)}\n`)
 }
 
 async function dispatch(argv: string[]): Promise<void> {
@@ -101,7 +109,10 @@ async function dispatch(argv: string[]): Promise<void> {
     return
   }
   // Checks a remote deployment: this machine's environment is not its business.
-  if (command === 'verify') return runVerifyCommand(rest)
+  if (command === 'verify') return (await import('./commands/verify.js')).runVerifyCommand(rest)
+  const load = COMMANDS[command]
+  if (!load) fail(`unknown command '${command}'\n\n${USAGE}`)
+  const { ConfigError, loadConfig } = await import('./config.js')
   let config: Config
   try {
     config = loadConfig(process.env)
@@ -110,62 +121,15 @@ async function dispatch(argv: string[]): Promise<void> {
     process.stderr.write(`pam: ${error.message}\n`)
     process.exit(1)
   }
-
-  switch (command) {
-    case 'start': {
-      const worker = workerOptions(config, rest)
-      return runRole(config, 'all', async (deps, signal) => {
-        const api = await startApi(deps, signal)
-        const workers = await startWorker(deps, signal, worker)
-        const scheduler = await startScheduler(deps, signal)
-        return {
-          async stop() {
-            await api.stop()
-            await workers.stop()
-            await scheduler.stop()
-          },
-        }
-      })
-    }
-    case 'api':
-      return runRole(config, 'api', startApi)
-    case 'worker': {
-      const options = workerOptions(config, rest)
-      return runRole(
-        config,
-        'worker',
-        withMetricsEndpoint('pam-worker', (deps, signal) => startWorker(deps, signal, options)),
-      )
-    }
-    case 'scheduler':
-      return runRole(config, 'scheduler', withMetricsEndpoint('pam-scheduler', startScheduler))
-    case 'migrate':
-      return runMigrateCommand(config, rest[0])
-    case 'inspect':
-      return runInspectCommand(config, rest)
-    case 'call':
-      return runCallCommand(config, rest)
-    case 'retry':
-      return runRetryCommand(config, rest)
-    case 'token':
-      return runTokenCommand(config, rest)
-    case 'demo':
-      return runDemoCommand(config, rest)
-    case 'backup':
-      return runBackupCommand(config, rest)
-    case 'config':
-      if (rest[0] === 'docs') {
-        process.stdout.write(`${configDocs()}\n`)
-        return
-      }
-      if (rest[0] === 'example') {
-        process.stdout.write(`${envExample()}\n`)
-        return
-      }
-      if (rest[0] !== 'check') fail('usage: pam config check|docs|example')
-      process.stdout.write(`configuration ok\n${JSON.stringify(describeMode(config), null, 2)}\n`)
-      return
-    default:
-      fail(`unknown command '${command}'\n\n${USAGE}`)
+  if (ROLES.has(command) && !config.DATABASE_URL && process.stdout.isTTY) {
+    // Loading the modules and initdb take seconds in which nothing else would be printed.
+    const first = !existsSync(join(config.PAM_HOME, 'pgdata', 'PG_VERSION'))
+    process.stdout.write(
+      first
+        ? `pam: first start: loading, then creating the embedded PostgreSQL under ${config.PAM_HOME}/ (once, 10-20 s)\n`
+        : 'pam: starting\n',
+    )
   }
+  const run = await load()
+  return run(config, rest)
 }

@@ -67,7 +67,11 @@ export const EnvSchema = Type.Object({
         'pam worker and pam scheduler serve their own /metrics (internal token) and /health on this port; the API serves them on PORT',
     }),
   ),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'API listen address' }),
+  HOST: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'API listen address; unset in staging and production: 0.0.0.0 (every interface)',
+  }),
   DATABASE_URL: Type.Optional(
     Url(['postgres', 'postgresql'], 'PostgreSQL URL; unset: embedded PostgreSQL under PAM_HOME', {
       secret: true,
@@ -273,6 +277,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const known = Object.keys(EnvSchema.properties)
   // An empty variable (`FOO=` in an env file) means unset, as it does for most tools.
   const raw = Object.fromEntries(known.flatMap((key) => (env[key] ? [[key, env[key]]] : [])))
+  // A development server answers on loopback only (as Supabase and uvicorn do); a deployment
+  // listens on every interface, where its platform routes traffic to it.
+  if (!raw.HOST && raw.ENVIRONMENT && raw.ENVIRONMENT !== 'development') raw.HOST = '0.0.0.0'
   const candidate = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw))
   const schema = schemaProblems(candidate)
   // One line per variable: a value the schema already refused is not reported again.

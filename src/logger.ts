@@ -1,4 +1,4 @@
-import { type Logger, pino } from 'pino'
+import { type DestinationStream, type Logger, pino } from 'pino'
 
 export type { Logger }
 
@@ -36,7 +36,7 @@ function decoded(query: string) {
  * decoded text names a token (access%5Ftoken, ;access_token, ACCESS_TOKEN…) or holds anything
  * shaped like a JWT is logged as `?[redacted]` whole, so no part of it can leak.
  */
-function redactUrl(url: string) {
+export function redactUrl(url: string) {
   const start = url.indexOf('?')
   if (start < 0) return url
   const query = url.slice(start + 1)
@@ -67,7 +67,13 @@ const serializers = {
  * JSON lines, pretty only when the output is a terminal. Ops commands log to stderr so that
  * their stdout stays machine-readable.
  */
-export function createLogger(options: { level: string; role: string; stream?: 'stdout' | 'stderr' }): Logger {
+export function createLogger(options: {
+  level: string
+  role: string
+  stream?: 'stdout' | 'stderr'
+  /** Where JSON lines go instead (tests read them). */
+  destination?: DestinationStream
+}): Logger {
   const fd = options.stream === 'stderr' ? 2 : 1
   const pretty = (fd === 1 ? process.stdout : process.stderr).isTTY === true
   const settings = {
@@ -76,10 +82,15 @@ export function createLogger(options: { level: string; role: string; stream?: 's
     redact: { paths: REDACT, censor: '[redacted]' },
     serializers,
   }
+  if (options.destination) return pino(settings, options.destination)
   if (pretty) {
     return pino({
       ...settings,
-      transport: { target: 'pino-pretty', options: { destination: fd, translateTime: 'SYS:HH:MM:ss.l' } },
+      // One line per entry: the request line already names method, URL, status and time.
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: fd, translateTime: 'SYS:HH:MM:ss.l', singleLine: true, ignore: 'pid,hostname,req' },
+      },
     })
   }
   return pino(settings, pino.destination({ fd, sync: true }))

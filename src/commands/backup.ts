@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises'
+import { rename, rm, stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import { checkToolVersion, runTool, toolMajorVersion } from '../backup/pg-tools.js'
@@ -9,8 +9,8 @@ import { UsageError, withOpsDeps } from './ops-deps.js'
 const USAGE = 'usage: pam backup create [--out FILE] | pam backup restore FILE'
 
 async function serverMajor(db: Db): Promise<number> {
-  const { rows } = await sql<{ version: string }>`show server_version_num`.execute(db)
-  return Math.floor(Number(rows[0]?.version) / 10_000)
+  const { rows } = await sql<{ server_version_num: string }>`show server_version_num`.execute(db)
+  return Math.floor(Number(rows[0]?.server_version_num) / 10_000)
 }
 
 /**
@@ -44,7 +44,15 @@ export async function runBackupCommand(config: Config, args: string[]): Promise<
     const tool = action === 'create' ? 'pg_dump' : 'pg_restore'
     checkToolVersion(tool, await toolMajorVersion(tool), await serverMajor(deps.db))
     if (action === 'create') {
-      await runTool('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${file}`], deps.databaseUrl)
+      // pg_dump writes as it goes: a failed or interrupted dump must not leave a file that looks
+      // like a backup. It writes beside the target and is renamed into place only when complete.
+      const partial = `${file}.partial`
+      try {
+        await runTool('pg_dump', ['--format=custom', '--no-owner', '--no-acl', `--file=${partial}`], deps.databaseUrl)
+        await rename(partial, file)
+      } finally {
+        await rm(partial, { force: true })
+      }
       const { size } = await stat(file)
       process.stdout.write(`${file}\n`)
       process.stderr.write(`backed up ${deps.databaseLabel} to ${file} (${(size / 1024).toFixed(0)} KiB)\n`)

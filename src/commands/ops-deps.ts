@@ -1,11 +1,10 @@
 import type { Config } from '../config.js'
 import { buildDeps, type Deps } from '../deps.js'
 import { createLogger } from '../logger.js'
+import { UsageError } from './usage-error.js'
 
-/** Thrown by an ops command for a usage or input problem: printed as one line, exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
+// Commands import it from here with withOpsDeps; the CLI imports it alone, without the deps.
+export { UsageError }
 
 /**
  * Runs an ops command with real dependencies, logging to stderr (quiet unless something is

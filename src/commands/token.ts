@@ -7,15 +7,25 @@ import { UsageError } from './ops-deps.js'
 
 const TTL = /^\d+\s*(s|sec|m|min|h|hr|hour|d|day)s?$/i
 
-/** `pam token --user <uuid> [--ttl 1h]`: a dev user token from the configured HS256 secret. */
+/**
+ * `pam token --user <uuid> [--ttl 1h]`: a dev user token from the configured HS256 secret.
+ * `pam token --internal`: the internal token (metrics, queue dashboard), from INTERNAL_TOKEN or
+ * the dev secret in PAM_HOME, so nobody has to open secrets.json.
+ */
 export async function runTokenCommand(config: Config, args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { user: { type: 'string' }, ttl: { type: 'string', default: '1h' } },
+    options: { user: { type: 'string' }, ttl: { type: 'string', default: '1h' }, internal: { type: 'boolean' } },
     strict: true,
   })
+  if (isProduction(config) && values.internal)
+    throw new UsageError('refusing to print the internal token in production: it is in your INTERNAL_TOKEN setting')
   if (isProduction(config))
     throw new UsageError('refusing to mint tokens in production: users sign in with your identity provider')
+  if (values.internal) {
+    process.stdout.write(`${(await resolveSecrets(config)).secrets.internalToken}\n`)
+    return
+  }
   if (config.JWT_JWKS_URL) {
     throw new UsageError(
       'tokens are verified with JWT_JWKS_URL: mint them with the identity provider that owns those keys',

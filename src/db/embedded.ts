@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import type { Logger } from '../logger.js'
 
@@ -53,7 +54,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     onError: (error) => log.debug({ err: error }, 'embedded PostgreSQL reported an error'),
   })
 
-  if (userInfo().uid === 0) await assertReachableByPostgresUser(dataDir)
+  // Its binaries sit in node_modules beside this file: a PAM_HOME elsewhere does not help them.
+  if (userInfo().uid === 0) {
+    await assertReachableByPostgresUser(dataDir)
+    await assertReachableByPostgresUser(fileURLToPath(import.meta.url))
+  }
 
   let owned = false
   const running = await runningServerPid(dataDir)
@@ -172,7 +177,7 @@ async function assertReachableByPostgresUser(dataDir: string) {
     const info = await stat(dir).catch(() => undefined)
     if (info && (info.mode & 0o001) === 0) {
       throw new Error(
-        `the embedded PostgreSQL runs as the 'postgres' user when PAM runs as root, and it cannot enter ${dir} (mode ${(info.mode & 0o777).toString(8)}); set PAM_HOME to a directory outside it, or set DATABASE_URL`,
+        `the embedded PostgreSQL runs as the 'postgres' user when PAM runs as root, and it cannot enter ${dir} (mode ${(info.mode & 0o777).toString(8)}), where its data or its binaries (node_modules) are: clone PAM where others can enter (e.g. /srv/pam), run it as an ordinary user, or set DATABASE_URL`,
       )
     }
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Cache } from '../cache/cache.js'
@@ -7,7 +7,7 @@ import type { Db } from '../db/database.js'
 import { evaluationTrigger } from '../evaluations/evaluation-trigger.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
-import type { Logger } from '../logger.js'
+import { type Logger, redactUrl } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
@@ -45,11 +45,23 @@ export interface AppDeps {
   sessions?: Cache
 }
 
+/** The one line a request leaves in the log. */
+function logRequest(request: FastifyRequest, status: number, elapsedMs: number) {
+  const ms = Math.round(elapsedMs)
+  request.log.info(
+    { req: request, statusCode: status, responseTimeMs: ms },
+    `${request.method} ${redactUrl(request.url)} ${status} ${ms} ms`,
+  )
+}
+
 /** Builds the HTTP app from its dependencies; listening is the caller's business (roles/api.ts). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const http = deps.http ?? DEFAULT_HTTP_SETTINGS
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // Fastify logs two entries per request (each a block of lines when pretty): one line is
+    // written below, once the response is sent.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID()
@@ -73,6 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
   app.setValidatorCompiler(validatorCompiler())
   registerJsonBodies(app)
+  // WebSocket requests whose line was written when they opened.
+  const upgraded = new WeakSet<FastifyRequest>()
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
@@ -83,6 +97,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     )
+    if (!upgraded.has(request)) logRequest(request, reply.statusCode, reply.elapsedTime)
+  })
+  // A WebSocket's response ends only when the socket closes: its line is written when it opens
+  // (past authentication, which runs before this hook; a refused upgrade is logged as above).
+  app.addHook('preHandler', async (request, reply) => {
+    if (!request.ws) return
+    upgraded.add(request)
+    logRequest(request, 101, reply.elapsedTime)
   })
   registerErrorHandler(app)
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.

@@ -38,6 +38,11 @@ export async function loadMaintenanceSnapshots(
       'm.interval_days',
       'm.last_done_km',
       'm.cost_estimate',
+      sql<
+        string | null
+      >`(select min(b.currency) from budgets b where b.user_id = m.user_id having count(distinct b.currency) = 1)`.as(
+        'currency',
+      ),
       sql<Date>`coalesce(m.last_done_at, m.created_at)`.as('cycle_start_at'),
       'v.odometer_km',
       'v.updated_at as odometer_at',
@@ -56,6 +61,7 @@ export async function loadMaintenanceSnapshots(
       cycleStartAt: new Date(row.cycle_start_at).toISOString(),
       lastDoneKm: row.last_done_km === null ? null : Number(row.last_done_km),
       costEstimate: row.cost_estimate === null ? null : Number(row.cost_estimate),
+      currency: row.currency === null ? null : row.currency.trim(),
       vehicle: {
         odometerKm: Number(row.odometer_km),
         odometerAt: row.odometer_at.toISOString(),

@@ -23,6 +23,8 @@ export interface MaintenanceItemState {
   /** Odometer at the last service; null when never recorded (distance is then not judged). */
   lastDoneKm: number | null
   costEstimate: number | null
+  /** The one currency the user keeps budgets in, if there is one: a cost estimate has none of its own. */
+  currency: string | null
   vehicle: {
     odometerKm: number
     /** When the odometer was last set. */
@@ -42,6 +44,12 @@ export type ShopsByVehicle = ReadonlyMap<string, readonly Place[] | 'unavailable
 export const maintenanceCondition = (itemId: string) => `maintenance:${itemId}`
 
 const round = (value: number) => Math.round(value * 10) / 10
+
+/** "About USD 89.99." — a bare "About 89.99." reads as nothing in particular. */
+const costText = (cost: number, currency: string | null) =>
+  currency
+    ? ` About ${new Intl.NumberFormat('en', { style: 'currency', currency, currencyDisplay: 'code' }).format(cost).replace(/\u00a0/g, ' ')}.`
+    : ` Estimated cost ${cost.toFixed(2)} (add a budget to see its currency).`
 
 /** Average km per day since the cycle began, from the odometer then and now; null when unknown. */
 export function dailyKm(item: MaintenanceItemState): number | null {
@@ -122,7 +130,7 @@ export function evaluateMaintenance(
       condition: maintenanceCondition(item.id),
       variant: priority,
       title: `${item.name} ${when}`,
-      body: `${item.name} is ${when}.${item.costEstimate !== null ? ` About ${item.costEstimate.toFixed(2)}.` : ''}${nearest.length > 0 ? ` Nearby: ${nearest.map((s) => `${s.name} (${s.distanceKm} km)`).join(', ')}.` : ''}`,
+      body: `${item.name} is ${when}.${item.costEstimate !== null ? costText(item.costEstimate, item.currency) : ''}${nearest.length > 0 ? ` Nearby: ${nearest.map((s) => `${s.name} (${s.distanceKm} km)`).join(', ')}.` : ''}`,
       data: {
         threshold: state.overdue ? 0 : t.dueWithinKm,
         observedAt: item.vehicle.odometerAt,

@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe } from 'node:test'
 import { type Config, loadConfig } from '../../src/config.js'
 import { migrateUp } from '../../src/db/migrator.js'
 import { buildDeps, type Deps } from '../../src/deps.js'
 import { createLogger } from '../../src/logger.js'
+import { tempFolder } from './cleanup.js'
 import { createTestDatabase, dropRedisPrefix, testRedis, uniqueName } from './services.js'
 
 export type Mode = 'postgres' | 'redis'
@@ -33,7 +31,7 @@ export function testEnv(mode: Mode, databaseUrl: string, extra: Record<string, s
     JWT_SECRET: TEST_JWT_SECRET,
     INTERNAL_TOKEN: TEST_INTERNAL_TOKEN,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    PAM_HOME: mkdtempSync(join(tmpdir(), 'pam-test-')),
+    PAM_HOME: tempFolder(),
     SHUTDOWN_TIMEOUT_MS: '5000',
     ...extra,
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { TEST_RUN } from './cleanup.js'
 
 export async function canReachPostgres(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 })
@@ -33,7 +34,9 @@ export async function canReachRedis(url: string): Promise<boolean> {
   }
 }
 
-export const uniqueName = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`
+/** A name no other test uses; under `npm test` it carries the run's id (see cleanup.ts). */
+export const uniqueName = (prefix: string) =>
+  `${prefix}_${TEST_RUN ? `${TEST_RUN}_` : ''}${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`
 
 function adminUrl(): string {
   const url = process.env.TEST_DATABASE_URL
@@ -41,11 +44,34 @@ function adminUrl(): string {
   return url
 }
 
+/** The server at `url` without its password, for messages. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(not a URL)'
+  }
+}
+
+/** An admin connection, or an error that says which server did not answer, at once. */
+async function connectAdmin(): Promise<pg.Client> {
+  const url = adminUrl()
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
+  try {
+    await client.connect()
+    return client
+  } catch (error) {
+    await client.end().catch(() => undefined)
+    throw new Error(`TEST_DATABASE_URL (${safeUrl(url)}) does not answer: ${(error as Error).message}`)
+  }
+}
+
 /** A database of its own for one test file, dropped at the end. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = uniqueName('pam_test')
-  const admin = new pg.Client({ connectionString: adminUrl() })
-  await admin.connect()
+  const admin = await connectAdmin()
   await admin.query(`create database ${name}`)
   await admin.end()
   const url = new URL(adminUrl())
@@ -53,8 +79,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   return {
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: adminUrl() })
-      await client.connect()
+      const client = await connectAdmin()
       await client.query(`drop database if exists ${name} with (force)`)
       await client.end()
     },

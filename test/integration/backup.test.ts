@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { checkToolVersion, toolMajorVersion } from '../../src/backup/pg-tools.js'
+import { tempFolder } from '../helpers/cleanup.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 import { spawnPam } from '../helpers/process.js'
 
 async function whyNot(harness: Harness): Promise<string | undefined> {
   try {
-    const { rows } = await sql<{ v: string }>`show server_version_num`.execute(harness.deps.db)
-    checkToolVersion('pg_dump', await toolMajorVersion('pg_dump'), Math.floor(Number(rows[0]?.v) / 10_000))
+    const { rows } = await sql<{ server_version_num: string }>`show server_version_num`.execute(harness.deps.db)
+    checkToolVersion(
+      'pg_dump',
+      await toolMajorVersion('pg_dump'),
+      Math.floor(Number(rows[0]?.server_version_num) / 10_000),
+    )
     return undefined
   } catch (error) {
     return (error as Error).message
@@ -57,7 +61,7 @@ describe('pam backup', () => {
       INTERNAL_TOKEN: 'backup-test-token-0123456789abcdef',
       LOG_LEVEL: 'silent',
     }
-    const file = join(mkdtempSync(join(tmpdir(), 'pam-backup-')), 'pam.dump')
+    const file = join(tempFolder(), 'pam.dump')
     const created = spawnPam(['backup', 'create', '--out', file], env)
     assert.equal(await created.exited, 0, created.output())
     assert.match(created.output(), /pam\.dump/)
@@ -71,6 +75,51 @@ describe('pam backup', () => {
     assert.deepEqual(vehicles, [{ name: 'Campervan', user_id: userId, fuel_capacity_l: '80.00' }])
     const user = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
     assert.equal(user?.timezone, 'Europe/Berlin')
+  })
+
+  /** A folder holding a `pg_dump` that says it is `version` and, asked to dump, runs `dump`. */
+  const fakePgDump = (version: string, dump: string) => {
+    const tools = tempFolder()
+    writeFileSync(
+      join(tools, 'pg_dump'),
+      `#!/bin/sh\ncase "$1" in --version) echo "pg_dump (PostgreSQL) ${version}"; exit 0;; esac\n${dump}\n`,
+      { mode: 0o755 },
+    )
+    return `${tools}:${process.env.PATH}`
+  }
+
+  it('names both versions, before dumping, when pg_dump is older than the server', async () => {
+    const out = tempFolder()
+    const refused = spawnPam(['backup', 'create', '--out', join(out, 'pam.dump')], {
+      DATABASE_URL: harness.databaseUrl,
+      PATH: fakePgDump('9.6', 'echo dumped > /dev/null; exit 0'),
+      LOG_LEVEL: 'silent',
+    })
+    assert.equal(await refused.exited, 1, refused.output())
+    assert.match(
+      refused.output(),
+      /pg_dump 9 is older than the server \(PostgreSQL \d+\): install the PostgreSQL \d+ client tools/,
+    )
+    assert.deepEqual(readdirSync(out), [])
+  })
+
+  it('leaves no file behind when pg_dump fails part way', async () => {
+    // A pg_dump that writes half a dump and then fails, as a dropped connection or a full disk does.
+    const path = fakePgDump(
+      '99.0',
+      `for arg; do case "$arg" in --file=*) printf 'PGDMP half a dump' > "\${arg#--file=}";; esac; done
+echo "pg_dump: error: connection to server lost" >&2; exit 1`,
+    )
+    const out = tempFolder()
+    const file = join(out, 'pam.dump')
+    const failed = spawnPam(['backup', 'create', '--out', file], {
+      DATABASE_URL: harness.databaseUrl,
+      PATH: path,
+      LOG_LEVEL: 'silent',
+    })
+    assert.equal(await failed.exited, 1, failed.output())
+    assert.match(failed.output(), /pg_dump failed: pg_dump: error: connection to server lost/)
+    assert.deepEqual(readdirSync(out), [], 'a partial dump was left behind')
   })
 
   it('refuses a missing file with a usage error, changing nothing', async () => {

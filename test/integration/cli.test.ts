@@ -5,7 +5,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
-import { eventually, inBothModes, type Mode, testEnv } from '../helpers/harness.js'
+import { eventually, inBothModes, type Mode, TEST_INTERNAL_TOKEN, testEnv } from '../helpers/harness.js'
 import { freePort, get, type PamProcess, spawnPam } from '../helpers/process.js'
 import { createTestDatabase } from '../helpers/services.js'
 
@@ -20,6 +20,14 @@ function readyIs(port: number, status: number, timeoutMs = 30_000) {
     `/ready to answer ${status}`,
   )
 }
+
+describe('pam token', () => {
+  it('prints the internal token the dashboard sign-in asks for', async () => {
+    const pam = spawnPam(['token', '--internal'], testEnv('postgres', 'postgres://postgres@127.0.0.1:1/unused'))
+    assert.equal(await pam.exited, 0)
+    assert.equal(pam.output(), `${TEST_INTERNAL_TOKEN}\n`)
+  })
+})
 
 describe('pam config check', () => {
   it('names every missing production setting in one message and exits non-zero', async () => {
@@ -71,6 +79,12 @@ inBothModes('pam roles as processes', (mode: Mode) => {
     const pam = start(['start'], testEnv(mode, database.url, { PORT: String(port) }))
     const body = await readyIs(port, 200)
     assert.deepEqual(body.components, { database: true, redis: mode === 'redis' ? true : null, workers: true })
+    // Then, in development, it says where to go and how to get a token.
+    const block = await eventually(async () => /PAM is ready.*Ctrl-C stops PAM/s.exec(pam.output())?.[0], 10_000)
+    for (const line of [`http://127.0.0.1:${port}/v1`, `http://127.0.0.1:${port}/docs`, '/admin/queues'])
+      assert.ok(block.includes(line), `${line} in:\n${block}`)
+    assert.match(block, /token --internal/)
+    assert.match(block, /TOKEN=\$\(npm run -s pam -- token --user [0-9a-f-]{36}\)/)
     const stopping = Date.now()
     assert.equal(await pam.stop('SIGTERM'), 0, pam.output())
     assert.ok(Date.now() - stopping < 15_000)

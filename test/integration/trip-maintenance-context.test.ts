@@ -8,7 +8,7 @@ import { VEHICLE } from '../helpers/api.js'
 import { startFakeOpenMeteo } from '../helpers/fake-open-meteo.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
 import { eventually, type Harness, inBothModes, testEnv } from '../helpers/harness.js'
-import { spawnPam } from '../helpers/process.js'
+import { freePort, spawnPam } from '../helpers/process.js'
 import { testRedisUrl } from '../helpers/services.js'
 import type { StreamClient } from '../helpers/stream.js'
 
@@ -162,15 +162,40 @@ inBothModes('weather, maintenance and context monitors end to end', (mode) => {
     }
   })
 
+  const demoEnv = (extra: Record<string, string>) =>
+    testEnv(mode, harness.databaseUrl, {
+      REDIS_PREFIX: harness.config.REDIS_PREFIX,
+      MIGRATE_ON_START: 'false',
+      ...extra,
+    })
+
   it('pam demo shows all five monitors producing an alert', async () => {
-    const demo = spawnPam(
-      ['demo', '--timeout', '30'],
-      testEnv(mode, harness.databaseUrl, { REDIS_PREFIX: harness.config.REDIS_PREFIX, MIGRATE_ON_START: 'false' }),
-    )
+    const demo = spawnPam(['demo', '--timeout', '30'], demoEnv({ WEATHER_API_URL: meteo.url }))
     assert.equal(await demo.exited, 0, demo.output())
     for (const kind of ['fuel_low', 'budget_threshold', 'weather_window', 'maintenance_due', 'context_suggestion']) {
       assert.match(demo.output(), new RegExp(`^  ${kind}\\s`, 'm'), kind)
     }
-    assert.match(demo.output(), /all 5 monitors produced an alert/)
+    assert.match(demo.output(), /5 of 5 monitors produced an alert;/)
+    // The demo's food budget is in USD: the service estimate says so.
+    assert.match(demo.output(), /Oil change is overdue[^\n]* About USD 89\.99\./)
+  })
+
+  it('pam demo says at once that the weather window needs a forecast provider, and skips it', async () => {
+    // Earlier tests cached Moab's forecast, which would serve the demo without a provider.
+    if (mode === 'redis') {
+      const redis = new Redis(testRedisUrl())
+      const keys = await redis.keys(`${harness.config.REDIS_PREFIX}:cache:weather:*`)
+      if (keys.length > 0) await redis.del(...keys)
+      redis.disconnect()
+    } else await harness.deps.db.deleteFrom('cache_entries').where('key', 'like', 'weather:%').execute()
+    const demo = spawnPam(
+      ['demo', '--timeout', '30'],
+      demoEnv({ WEATHER_API_URL: `http://127.0.0.1:${await freePort()}` }),
+    )
+    assert.equal(await demo.exited, 0, demo.output())
+    const lines = demo.output().split('\n')
+    assert.match(lines[0] ?? '', /^weather_window: skipped, it needs a forecast and the provider does not answer/)
+    assert.doesNotMatch(demo.output(), /^ {2}weather_window\s/m)
+    assert.match(demo.output(), /4 of 5 monitors produced an alert \(weather skipped: no forecast\)/)
   })
 })

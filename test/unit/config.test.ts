@@ -24,7 +24,7 @@ describe('configuration', () => {
     const config = loadConfig({})
     assert.equal(config.ENVIRONMENT, 'development')
     assert.equal(config.PORT, 8000)
-    assert.equal(config.HOST, '0.0.0.0')
+    assert.equal(config.HOST, '127.0.0.1', 'a development server answers on loopback only')
     assert.equal(config.JWT_AUDIENCE, 'authenticated')
     assert.equal(config.WORKER_CONCURRENCY, 4)
     assert.equal(config.SHUTDOWN_TIMEOUT_MS, 25_000)
@@ -53,9 +53,12 @@ describe('configuration', () => {
     ])
   })
 
-  it('accepts a complete production configuration and turns migrate-on-start off there', () => {
+  it('accepts a complete production configuration, listens on every interface and turns migrate-on-start off there', () => {
     const config = loadConfig({ ...PRODUCTION, CORS_ORIGINS: 'https://app.example,https://admin.example' })
     assert.deepEqual(config.CORS_ORIGINS, ['https://app.example', 'https://admin.example'])
+    assert.equal(config.HOST, '0.0.0.0')
+    assert.equal(loadConfig({ ENVIRONMENT: 'staging' }).HOST, '0.0.0.0')
+    assert.equal(loadConfig({ ...PRODUCTION, HOST: '10.0.0.5' }).HOST, '10.0.0.5')
     assert.equal(migrateOnStart(config), false)
     assert.equal(migrateOnStart(loadConfig({ ...PRODUCTION, MIGRATE_ON_START: 'true' })), true)
   })

@@ -101,6 +101,7 @@ const item = (overrides: Partial<MaintenanceItemState> = {}): MaintenanceItemSta
   cycleStartAt: '2026-05-27T12:00:00.000Z',
   lastDoneKm: 50_000,
   costEstimate: 89.99,
+  currency: 'USD',
   vehicle: { odometerKm: 55_000, odometerAt: '2026-11-23T12:00:00.000Z', position: null },
   ...overrides,
 })
@@ -131,6 +132,14 @@ describe('maintenance monitor', () => {
     assert.equal(draft?.data.dueKm, 55_400)
     assert.equal(String(draft?.data.forecastDueAt).slice(0, 10), '2026-12-07')
     assert.equal(draft?.data.costEstimate, 89.99)
+  })
+
+  it('says the cost in the currency of the budgets, and says when it has none', () => {
+    assert.match(String(maintenance(item({ intervalKm: 4_400 })).drafts[0]?.body), / About USD 89\.99\./)
+    assert.match(
+      String(maintenance(item({ intervalKm: 4_400, currency: null })).drafts[0]?.body),
+      / Estimated cost 89\.99 \(add a budget to see its currency\)\./,
+    )
   })
 
   it('whichever comes first: distance fine, date due', () => {

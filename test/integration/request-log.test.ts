@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
+import { after, before, describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { createProducer, type Producer } from '../../src/jobs/producer.js'
+import { createLogger } from '../../src/logger.js'
+import { buildApiApp } from '../../src/roles/api.js'
+import { userToken } from '../helpers/api.js'
+import { type Harness, startHarness } from '../helpers/harness.js'
+
+describe('request logging', () => {
+  let harness: Harness
+  let producer: Producer
+  let app: FastifyInstance
+  const lines: Array<Record<string, unknown>> = []
+  before(async () => {
+    harness = await startHarness('postgres')
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
+        done()
+      },
+    })
+    producer = createProducer(harness.deps.backend, harness.deps.logger)
+    app = await buildApiApp(
+      { ...harness.deps, logger: createLogger({ level: 'info', role: 'api', destination: sink }) },
+      producer,
+    )
+  })
+  after(async () => {
+    await app.close()
+    await producer.close()
+    await harness.close()
+  })
+
+  it('writes one line per request, naming method, URL, status and time, never the token', async () => {
+    const token = await userToken()
+    for (const url of ['/health', '/v1/me', `/v1/stream?access_token=${token}`]) {
+      const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })
+      const id = response.headers['x-request-id']
+      const logged = lines.filter((line) => line.reqId === id)
+      assert.equal(logged.length, 1, JSON.stringify(logged))
+      assert.match(String(logged[0]?.msg), new RegExp(`^GET /\\S+ ${response.statusCode} \\d+ ms$`))
+    }
+    assert.ok(!JSON.stringify(lines).includes(token), 'a token reached the log')
+  })
+})
