@@ -15,6 +15,7 @@ import { startApi } from './roles/api.js'
 import { withMetricsEndpoint } from './roles/metrics-endpoint.js'
 import { runRole } from './roles/run.js'
 import { startScheduler } from './roles/scheduler.js'
+import { waitForStore } from './roles/wait-for-store.js'
 import { startWorker } from './roles/worker.js'
 
 const USAGE = `usage: pam <command>
@@ -115,6 +116,8 @@ async function dispatch(argv: string[]): Promise<void> {
     case 'start': {
       const worker = workerOptions(config, rest)
       return runRole(config, 'all', async (deps, signal) => {
+        // Migrated first, BullMQ's schema included: no queue or worker is built before its store.
+        await waitForStore(deps, signal)
         const api = await startApi(deps, signal)
         const workers = await startWorker(deps, signal, worker)
         const scheduler = await startScheduler(deps, signal)

@@ -34,6 +34,11 @@ export interface QueueBackend {
   readonly redis?: Redis
   /** Redis mode only: a PING bounded by a timeout; Postgres-only mode has no Redis to ask. */
   pingRedis?(timeoutMs: number): Promise<void>
+  /**
+   * Postgres-only mode: throws while BullMQ's schema cannot be used (not migrated yet, database
+   * unreachable), when no producer can enqueue. Redis mode answers that with pingRedis.
+   */
+  checkQueueStore?(): Promise<void>
   /** Creates or upgrades what the backend keeps in its store (BullMQ's schema in PostgreSQL). */
   migrate(): Promise<void>
   /** Warns about store settings that lose jobs (Redis eviction). */

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { Config } from '../config.js'
 import { buildDeps, type Deps } from '../deps.js'
+import { isOutageError } from '../health/outage-errors.js'
 import { createLogger } from '../logger.js'
 import type { RunningRole } from './role.js'
 
@@ -8,8 +9,8 @@ import type { RunningRole } from './role.js'
 const CLOSE_MARGIN_MS = 5_000
 
 /**
- * Runs one long-lived role: builds its dependencies, starts it, and on SIGTERM/SIGINT stops
- * accepting, finishes in-flight work, closes connections and exits 0.
+ * Runs one long-lived role: builds its dependencies, starts it, and on SIGTERM/SIGINT/SIGHUP
+ * stops accepting, finishes in-flight work, closes connections and exits 0.
  */
 export async function runRole(
   config: Config,
@@ -20,16 +21,35 @@ export async function runRole(
   const controller = new AbortController()
   let deps: Deps | undefined
   let running: RunningRole | undefined
+  let fatal: unknown
   const started = performance.now()
 
-  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + CLOSE_MARGIN_MS, logger }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'fatal error; shutting down')
-    else logger.info({ signal }, 'shutting down')
-    controller.abort()
-    await running?.stop()
-    await deps?.close()
-    logger.info('stopped')
-  })
+  const grace = closeWithGrace(
+    // Errors are sorted below: a lost dependency connection is no reason to stop.
+    { delay: config.SHUTDOWN_TIMEOUT_MS + CLOSE_MARGIN_MS, logger, skip: ['uncaughtException', 'unhandledRejection'] },
+    async ({ signal }) => {
+      if (fatal) logger.error({ err: fatal }, 'fatal error; shutting down')
+      else logger.info({ signal }, 'shutting down')
+      controller.abort()
+      await running?.stop()
+      await deps?.close()
+      logger.info('PAM stopped')
+      if (fatal) process.exit(1)
+    },
+  )
+  const onError = (error: unknown) => {
+    // A connection that dies outside any request or job (a dependency restarting) is recovered
+    // by its pool or client; ending the process would turn a short outage into a long one.
+    if (isOutageError(error)) {
+      logger.error({ err: (error as Error).message }, 'a dependency connection failed outside any request; continuing')
+      return
+    }
+    if (fatal) return
+    fatal = error
+    void grace.close()
+  }
+  process.on('uncaughtException', onError)
+  process.on('unhandledRejection', onError)
 
   try {
     deps = await buildDeps(config, logger)
