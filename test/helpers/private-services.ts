@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmbeddedPostgres } from '../../src/db/embedded.js'
@@ -33,7 +33,7 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
       password: 'pam-faults',
       logger: createLogger({ level: 'warn', role: 'test' }),
     })
-  let server: Awaited<ReturnType<typeof launch>> | undefined
+  let server: Awaited<ReturnType<typeof launch>>
   try {
     server = await launch()
   } catch (error) {
@@ -41,20 +41,22 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
     throw error
   }
   const url = server.url
+  const postmaster = join(home, 'pgdata', 'postmaster.pid')
   return {
     url,
     async stop() {
-      await server?.stop()
-      server = undefined
+      // Fast shutdown by hand: PAM's own stop waits for sessions first, which an outage does not.
+      const pid = Number(readFileSync(postmaster, 'utf8').split('\n')[0])
+      process.kill(pid, 'SIGINT')
+      await eventually(async () => (existsSync(postmaster) ? undefined : true), 30_000, 'PostgreSQL to stop')
     },
     async start() {
-      server ??= await launch()
+      server = await launch()
     },
     async remove() {
       try {
-        await server?.stop()
+        await server.stop()
       } finally {
-        server = undefined
         rmSync(home, { recursive: true, force: true })
       }
     },
