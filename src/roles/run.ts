@@ -7,6 +7,7 @@ import type { RunningRole } from './role.js'
 
 // Past the shutdown budget for requests and jobs, a little time to close connections.
 const CLOSE_MARGIN_MS = 5_000
+const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const
 
 /**
  * Runs one long-lived role: builds its dependencies, starts it, and on SIGTERM/SIGINT/SIGHUP
@@ -22,14 +23,21 @@ export async function runRole(
   let deps: Deps | undefined
   let running: RunningRole | undefined
   let fatal: unknown
+  let stopping = false
   const started = performance.now()
 
   const grace = closeWithGrace(
-    // Errors are sorted below: a lost dependency connection is no reason to stop.
-    { delay: config.SHUTDOWN_TIMEOUT_MS + CLOSE_MARGIN_MS, logger, skip: ['uncaughtException', 'unhandledRejection'] },
+    {
+      delay: config.SHUTDOWN_TIMEOUT_MS + CLOSE_MARGIN_MS,
+      logger,
+      // Errors are sorted below: a lost dependency connection is no reason to stop. Faults raised
+      // by the process itself (a crash in Node's own exit path, which on Node 20 follows a closed
+      // terminal) must end it: handled as a shutdown request they re-ran the shutdown in a loop.
+      skip: ['uncaughtException', 'unhandledRejection', ...FAULT_SIGNALS],
+    },
     async ({ signal }) => {
-      if (fatal) logger.error({ err: fatal }, 'fatal error; shutting down')
-      else logger.info({ signal }, 'shutting down')
+      stopping = true
+      if (!fatal) logger.info({ signal }, 'shutting down')
       controller.abort()
       await running?.stop()
       await deps?.close()
@@ -44,7 +52,8 @@ export async function runRole(
       logger.error({ err: (error as Error).message }, 'a dependency connection failed outside any request; continuing')
       return
     }
-    if (fatal) return
+    logger.error({ err: error }, stopping ? 'error while stopping' : 'fatal error; shutting down')
+    if (stopping) return
     fatal = error
     void grace.close()
   }
