@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { loadConfig } from '../../src/config.js'
+import { migrateUp } from '../../src/db/migrator.js'
+import { buildDeps } from '../../src/deps.js'
+import { checkReadiness } from '../../src/health/readiness.js'
+import { createLogger } from '../../src/logger.js'
 import { VEHICLE } from '../helpers/api.js'
 import { testEnv } from '../helpers/harness.js'
 import { freePort, type PamProcess, spawnPam } from '../helpers/process.js'
@@ -52,6 +57,21 @@ describe('a first run on a fresh database [postgres-only mode]', () => {
     await answers(`127.0.0.1:${port}`, '/ready', 200)
     await lowReadingAlerts(`127.0.0.1:${port}`)
     assert.equal(await pam.stop('SIGTERM'), 0, pam.output())
+  })
+
+  it('/ready says not ready while the queues cannot take jobs (BullMQ schema missing)', async () => {
+    await database.drop()
+    database = await createTestDatabase()
+    const config = loadConfig(testEnv('postgres', database.url))
+    const deps = await buildDeps(config, createLogger({ level: 'silent', role: 'test' }))
+    try {
+      await migrateUp(deps.db)
+      assert.equal((await checkReadiness(deps)).components.database, false, 'PAM schema only')
+      await deps.backend.migrate()
+      assert.equal((await checkReadiness(deps)).components.database, true)
+    } finally {
+      await deps.close()
+    }
   })
 
   it('an API whose queues were built before the schema existed enqueues once it does', async () => {
