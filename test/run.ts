@@ -33,7 +33,7 @@ async function resolveRedis() {
   return { url: '', label: 'none found: Redis-mode tests are skipped' }
 }
 
-const files = ['unit', 'integration'].flatMap((dir) =>
+const files = ['unit', 'integration', 'faults'].flatMap((dir) =>
   readdirSync(join('test', dir))
     .filter((name) => name.endsWith('.test.ts'))
     .map((name) => join('test', dir, name)),
