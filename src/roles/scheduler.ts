@@ -33,6 +33,8 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
         }
         if (!synced || missing.length > 0) {
           await syncSchedules(producer, log, wanted)
+          // Redis mode: readiness reports a store that lost its data until this mark is back.
+          await deps.backend.markInUse?.()
           if (synced || failures > 0) log.info('schedules in place again')
           synced = true
         }

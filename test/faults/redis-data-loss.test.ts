@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import type { QueueBackend } from '../../src/backend/backend.js'
 import { createRedisBackend } from '../../src/backend/redis.js'
 import { loadConfig } from '../../src/config.js'
+import { checkReadiness } from '../../src/health/readiness.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { missingSchedules, schedules } from '../../src/jobs/schedules.js'
 import { createLogger } from '../../src/logger.js'
@@ -37,7 +38,7 @@ describe('Redis loses its data (FLUSHALL) [redis mode]', noRedis ? { skip: noRed
     await redis?.stop()
   })
 
-  it('the scheduler notices the lost schedules at once, re-creates them and says so', async () => {
+  it('the scheduler notices the lost schedules at once, re-creates them and says so; readiness says so meanwhile', async () => {
     const env = testEnv('redis', harness.databaseUrl, {
       REDIS_URL: redis.url,
       REDIS_PREFIX: prefix,
@@ -49,10 +50,21 @@ describe('Redis loses its data (FLUSHALL) [redis mode]', noRedis ? { skip: noRed
     scheduler = spawnPam(['scheduler'], env)
     await eventually(allPresent, 60_000, 'the schedules')
 
+    assert.equal((await checkReadiness({ db: harness.deps.db, backend })).components.redis, true)
     await backend.redis?.flushall()
     const flushed = Date.now()
     assert.ok((await missingSchedules(producer, wanted)).length > 0)
+    assert.equal(
+      (await checkReadiness({ db: harness.deps.db, backend })).components.redis,
+      false,
+      'not ready: data lost',
+    )
     await eventually(allPresent, NOTICED_WITHIN_MS, 'the schedules to be re-created')
+    await eventually(
+      async () => ((await checkReadiness({ db: harness.deps.db, backend })).components.redis ? true : undefined),
+      NOTICED_WITHIN_MS,
+      'readiness to report Redis whole again',
+    )
     process.stdout.write(`# schedules back ${Date.now() - flushed} ms after FLUSHALL\n`)
     assert.match(scheduler.output(), /schedules are missing/)
     assert.equal(await scheduler.stop('SIGTERM'), 0, scheduler.output())
