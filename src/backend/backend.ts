@@ -32,8 +32,18 @@ export interface QueueBackend {
    * provider cache). Postgres-only mode keeps that state in memory or in PostgreSQL instead.
    */
   readonly redis?: Redis
-  /** Redis mode only: a PING bounded by a timeout; Postgres-only mode has no Redis to ask. */
+  /**
+   * Redis mode only, bounded by a timeout: throws when Redis does not answer, or answers without
+   * the mark markInUse left (it lost its data). Postgres-only mode has no Redis to ask.
+   */
   pingRedis?(timeoutMs: number): Promise<void>
+  /** Redis mode only: marks this Redis as set up by PAM (schedules in place). */
+  markInUse?(): Promise<void>
+  /**
+   * Postgres-only mode: throws while BullMQ's schema cannot be used (not migrated yet, database
+   * unreachable), when no producer can enqueue. Redis mode answers that with pingRedis.
+   */
+  checkQueueStore?(): Promise<void>
   /** Creates or upgrades what the backend keeps in its store (BullMQ's schema in PostgreSQL). */
   migrate(): Promise<void>
   /** Warns about store settings that lose jobs (Redis eviction). */

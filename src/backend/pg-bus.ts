@@ -37,10 +37,11 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
         application_name: 'pam-bus',
         keepAlive: true,
       })
+      // Listening before connecting: a server that goes away mid-handshake emits too.
+      next.on('error', (error) => logger.warn({ err: error.message }, 'bus connection lost; reconnecting'))
       try {
         await next.connect()
         next.on('notification', onNotification)
-        next.on('error', (error) => logger.warn({ err: error.message }, 'bus connection lost; reconnecting'))
         next.on('end', () => {
           if (client === next) client = undefined
           if (!closed && listeners.channels().length > 0) void ensureClient().catch(() => undefined)

@@ -27,6 +27,15 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
     log,
   )
 
+  // Set when a role starts, by migrations and when the scheduler has restored the schedules; a
+  // Redis that lost its data (FLUSHALL, a replaced instance without persistence) has lost it too,
+  // so readiness says "not ready" until the schedules are back.
+  const marker = `${prefix}:pam:in-use`
+  const markInUse = async () => {
+    if (producer.status !== 'ready') await once(producer, 'ready', { signal: AbortSignal.timeout(5_000) })
+    await producer.set(marker, new Date().toISOString())
+  }
+
   return {
     kind: 'redis',
     bus,
@@ -39,12 +48,18 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
         connection: connect(`worker-${name}`, { maxRetriesPerRequest: null }),
       }),
     async pingRedis(timeoutMs) {
-      await Promise.race([
-        producer.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('redis ping timed out')), timeoutMs).unref()),
+      const found = await Promise.race([
+        producer.exists(marker),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('redis ping timed out')), timeoutMs).unref(),
+        ),
       ])
+      if (found === 0) throw new Error('Redis lost its data (schedules, queued jobs) since PAM set it up')
     },
-    async migrate() {},
+    markInUse,
+    async migrate() {
+      await markInUse()
+    },
     async checkSettings() {
       try {
         // The producer fails fast while disconnected, so give it a moment to connect first.

@@ -5,6 +5,7 @@ import { startApi } from '../roles/api.js'
 import { withMetricsEndpoint } from '../roles/metrics-endpoint.js'
 import { runRole } from '../roles/run.js'
 import { startScheduler } from '../roles/scheduler.js'
+import { waitForStore } from '../roles/wait-for-store.js'
 import { startWorker } from '../roles/worker.js'
 import { announceWhenReady } from './next-steps.js'
 import { UsageError } from './usage-error.js'
@@ -29,6 +30,8 @@ function workerOptions(config: Config, args: string[]) {
 export function runStartCommand(config: Config, args: string[]): Promise<void> {
   const worker = workerOptions(config, args)
   return runRole(config, 'all', async (deps, signal) => {
+    // Migrated first, BullMQ's schema included: no queue or worker is built before its store.
+    await waitForStore(deps, signal)
     const api = await startApi(deps, signal)
     const workers = await startWorker(deps, signal, worker)
     const scheduler = await startScheduler(deps, signal)

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Logger } from '../logger.js'
+import { reportLostConnections } from './lost-connections.js'
 import type { Database } from './schema.js'
 
 export type Db = Kysely<Database>
@@ -33,8 +34,9 @@ export function createDatabase(
     application_name: options.name ?? 'pam',
     types,
   })
-  // An idle client losing its server emits here; without a listener that would crash the process.
-  pool.on('error', (error) => logger.warn({ err: error.message }, 'database connection lost; the pool reconnects'))
+  reportLostConnections(pool, (error) =>
+    logger.warn({ err: error.message }, 'database connection lost; the pool reconnects'),
+  )
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, pool, close: () => db.destroy() }
 }

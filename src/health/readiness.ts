@@ -37,7 +37,8 @@ const succeeds = (work: Promise<unknown>) =>
 export async function checkReadiness(deps: { db: Db; backend: QueueBackend }): Promise<Readiness> {
   const started = performance.now()
   const [database, redis, live] = await Promise.all([
-    succeeds(sql`select 1`.execute(deps.db)),
+    // In Postgres-only mode the database also holds the queues: ready means jobs can be added.
+    succeeds(Promise.all([sql`select 1`.execute(deps.db), deps.backend.checkQueueStore?.()])),
     deps.backend.pingRedis ? succeeds(deps.backend.pingRedis(CHECK_TIMEOUT_MS)) : Promise.resolve(null),
     withTimeout(liveProcesses(deps.db), CHECK_TIMEOUT_MS).catch(() => undefined),
   ])

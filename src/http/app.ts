@@ -16,6 +16,7 @@ import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
+import { registerShutdownResponse } from './plugins/shutdown-response.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { scheduleRoutes } from './routes/schedules.js'
@@ -67,7 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID()
     },
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // registerShutdownResponse answers requests that arrive while closing, in the contract's shape.
+    return503OnClosing: false,
     clientErrorHandler,
     // The client is the address `hops` proxies back in X-Forwarded-For (0: the connecting one).
     trustProxy: (_address: string, hop: number) => hop < http.trustProxyHops,
@@ -107,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logRequest(request, 101, reply.elapsedTime)
   })
   registerErrorHandler(app)
+  registerShutdownResponse(app)
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
   await app.register(async (api) => {
     await registerOpenApi(api)

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
+import { registerShutdownResponse } from './plugins/shutdown-response.js'
 import { livenessRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 
@@ -15,8 +16,13 @@ export async function buildMetricsApp(deps: {
   internalToken: string
   logger: Logger
 }): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true })
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    return503OnClosing: false,
+  })
   registerErrorHandler(app)
+  registerShutdownResponse(app)
   await app.register(livenessRoutes(deps.service))
   await app.register(metricsRoutes(deps))
   return app

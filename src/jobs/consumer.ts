@@ -140,16 +140,19 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   return {
     workers,
     async close(graceMs) {
+      // BullMQ's Worker.close keeps its first call's promise: close(true) after close() would
+      // wait for the jobs just the same. So the waiting is done by pause() (no new jobs, wait for
+      // the active ones), and close is called once, forced when the grace ran out.
       let timer: NodeJS.Timeout | undefined
-      const graceful = Promise.all(workers.map((worker) => worker.close()))
+      const finished = Promise.all(workers.map((worker) => worker.pause())).then(() => 'finished' as const)
       const expired = new Promise<'expired'>((resolve) => {
         timer = setTimeout(() => resolve('expired'), graceMs)
       })
-      if ((await Promise.race([graceful, expired])) === 'expired') {
-        options.logger.warn({ graceMs }, 'active jobs did not finish in time; forcing the workers closed')
-        await Promise.all(workers.map((worker) => worker.close(true)))
-      }
+      const force = (await Promise.race([finished, expired])) === 'expired'
       clearTimeout(timer)
+      // A forced job keeps its active state and is re-run by another worker after the stall check.
+      if (force) options.logger.warn({ graceMs }, 'active jobs did not finish in time; forcing the workers closed')
+      await Promise.all(workers.map((worker) => worker.close(force)))
     },
   }
 }

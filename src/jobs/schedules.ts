@@ -59,3 +59,15 @@ export async function syncSchedules(producer: Producer, logger: Logger, wanted: 
     }
   }
 }
+
+/** The ids of wanted schedules that BullMQ no longer has (a store that lost its data). */
+export async function missingSchedules(producer: Producer, wanted: readonly Schedule[]): Promise<string[]> {
+  const missing: string[] = []
+  for (const [queueName, queue] of producer.queues) {
+    const onQueue = wanted.filter((schedule) => ROUTES[schedule.task].queue === queueName)
+    if (onQueue.length === 0) continue
+    const present = new Set((await queue.getJobSchedulers()).map((scheduler) => scheduler.key))
+    missing.push(...onQueue.filter((schedule) => !present.has(schedule.id)).map((schedule) => schedule.id))
+  }
+  return missing
+}

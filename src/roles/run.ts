@@ -1,15 +1,20 @@
 import closeWithGrace from 'close-with-grace'
 import type { Config } from '../config.js'
 import { buildDeps, type Deps } from '../deps.js'
+import { isOutageError } from '../health/outage-errors.js'
 import { createLogger } from '../logger.js'
 import type { RunningRole } from './role.js'
 
 // Past the shutdown budget for requests and jobs, a little time to close connections.
 const CLOSE_MARGIN_MS = 5_000
+const REPEATED_SIGNAL_MS = 1_000
+// A closed terminal sends SIGHUP: the same request as SIGTERM or Ctrl-C.
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const
 
 /**
- * Runs one long-lived role: builds its dependencies, starts it, and on SIGTERM/SIGINT stops
- * accepting, finishes in-flight work, closes connections and exits 0.
+ * Runs one long-lived role: builds its dependencies, starts it, and on SIGTERM/SIGINT/SIGHUP
+ * stops accepting, finishes in-flight work, closes connections and exits 0.
  */
 export async function runRole(
   config: Config,
@@ -20,16 +25,59 @@ export async function runRole(
   const controller = new AbortController()
   let deps: Deps | undefined
   let running: RunningRole | undefined
+  let fatal: unknown
+  let stopping = false
+  let stoppingSince = 0
+  let requested: NodeJS.Signals | undefined
   const started = performance.now()
 
-  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + CLOSE_MARGIN_MS, logger }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'fatal error; shutting down')
-    else logger.info({ signal }, 'shutting down')
-    controller.abort()
-    await running?.stop()
-    await deps?.close()
-    logger.info('stopped')
-  })
+  const grace = closeWithGrace(
+    {
+      delay: config.SHUTDOWN_TIMEOUT_MS + CLOSE_MARGIN_MS,
+      logger,
+      // Errors and stop signals are handled below. Faults raised by the process itself (a crash in
+      // Node's own exit path, which on Node 20 follows a closed terminal) must end it: handled as a
+      // shutdown request they re-ran the shutdown in a loop.
+      skip: ['uncaughtException', 'unhandledRejection', ...STOP_SIGNALS, ...FAULT_SIGNALS],
+    },
+    async () => {
+      stopping = true
+      stoppingSince = performance.now()
+      if (!fatal) logger.info({ signal: requested }, 'shutting down')
+      controller.abort()
+      await running?.stop()
+      await deps?.close()
+      logger.info('PAM stopped')
+      if (fatal) process.exit(1)
+    },
+  )
+  const onStopSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) {
+      requested = signal
+      void grace.close()
+      return
+    }
+    // Ctrl-C under `npm start` arrives twice at once (from the terminal, and forwarded by npm):
+    // one request. A signal that comes later is someone insisting: exit now.
+    if (performance.now() - stoppingSince < REPEATED_SIGNAL_MS) return
+    logger.error({ signal }, 'second signal: exiting without finishing the shutdown')
+    process.exit(1)
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal)
+  const onError = (error: unknown) => {
+    // A connection that dies outside any request or job (a dependency restarting) is recovered
+    // by its pool or client; ending the process would turn a short outage into a long one.
+    if (isOutageError(error)) {
+      logger.error({ err: (error as Error).message }, 'a dependency connection failed outside any request; continuing')
+      return
+    }
+    logger.error({ err: error }, stopping ? 'error while stopping' : 'fatal error; shutting down')
+    if (stopping) return
+    fatal = error
+    void grace.close()
+  }
+  process.on('uncaughtException', onError)
+  process.on('unhandledRejection', onError)
 
   try {
     deps = await buildDeps(config, logger)

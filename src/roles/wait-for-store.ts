@@ -41,6 +41,10 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
       }
       if (attempt > 0) log.info({ database: deps.databaseLabel }, 'database ready')
       await deps.backend.checkSettings()
+      // Redis may be down at start: the scheduler marks it once it has put the schedules in place.
+      await deps.backend
+        .markInUse?.()
+        .catch((error) => log.debug({ err: (error as Error).message }, 'Redis not marked'))
       return
     } catch (error) {
       const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** attempt)

@@ -1,33 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { isOutageError } from '../../health/outage-errors.js'
 import { type ErrorCode, type ErrorDetail, HttpError } from '../errors.js'
 import { DATE_PROBLEM, MAX_DETAILS, TIME_PROBLEM } from '../validation.js'
-
-// Error codes node-postgres and Node report when the database cannot be reached or went away:
-// among them a database that refuses connections (55000, ALLOW_CONNECTIONS false), one that does
-// not exist (3D000, dropped or being restored) and PostgreSQL's connection-exception class (08…).
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-  '55000',
-  '3D000',
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006',
-])
-const UNAVAILABLE_MESSAGES = [
-  /timeout exceeded when trying to connect/i,
-  /Connection terminated/i,
-  /connect ECONNREFUSED/i,
-]
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'bad_request',
@@ -50,13 +24,6 @@ const REFUSED_BY_DATABASE: Record<string, { status: number; code: ErrorCode; mes
   '22003': { status: 400, code: 'bad_request', message: 'a number is out of range' },
   '22007': { status: 400, code: 'bad_request', message: 'a date or time is not valid' },
   '22008': { status: 400, code: 'bad_request', message: 'a date or time is out of range' },
-}
-
-function isUnavailable(error: Error & { code?: string }) {
-  return (
-    (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
-    UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message))
-  )
 }
 
 const FORMAT_PROBLEMS: Record<string, string> = { 'date-time': TIME_PROBLEM, date: DATE_PROBLEM }
@@ -121,7 +88,7 @@ export function registerErrorHandler(app: FastifyInstance) {
       request.log.info({ err: error.message }, 'the database refused a write')
       return reply.code(refused.status).send({ error: refused.code, message: refused.message })
     }
-    if (isUnavailable(error)) {
+    if (isOutageError(error)) {
       request.log.warn({ err: error.message }, 'a dependency is unavailable')
       return reply
         .code(503)

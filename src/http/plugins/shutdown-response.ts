@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+
+/**
+ * While the server drains, a request that still arrives (a kept-alive connection, a pipelined
+ * request) is answered 503 in the contract's error shape, not Fastify's built-in body
+ * (`return503OnClosing`, which must be off for this hook to run).
+ */
+export function registerShutdownResponse(app: FastifyInstance) {
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return
+    return reply
+      .code(503)
+      .header('connection', 'close')
+      .send({ error: 'unavailable', message: 'PAM is shutting down; try again shortly' })
+  })
+}

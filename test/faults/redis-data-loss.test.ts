@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { QueueBackend } from '../../src/backend/backend.js'
+import { createRedisBackend } from '../../src/backend/redis.js'
+import { loadConfig } from '../../src/config.js'
+import { checkReadiness } from '../../src/health/readiness.js'
+import { createProducer, type Producer } from '../../src/jobs/producer.js'
+import { missingSchedules, schedules } from '../../src/jobs/schedules.js'
+import { createLogger } from '../../src/logger.js'
+import { eventually, type Harness, startHarness, testEnv } from '../helpers/harness.js'
+import { type PrivateRedis, privateRedis, privateRedisUnavailable } from '../helpers/private-services.js'
+import { type PamProcess, spawnPam } from '../helpers/process.js'
+import { uniqueName } from '../helpers/services.js'
+
+// Within a few heartbeats (10 s each), not the five minutes of the old periodic re-sync.
+const NOTICED_WITHIN_MS = 30_000
+
+const noRedis = privateRedisUnavailable()
+describe('Redis loses its data (FLUSHALL) [redis mode]', noRedis ? { skip: noRedis } : {}, () => {
+  let harness: Harness
+  let redis: PrivateRedis
+  let backend: QueueBackend
+  let producer: Producer
+  let scheduler: PamProcess | undefined
+  const prefix = uniqueName('pamfault')
+
+  before(async () => {
+    redis = await privateRedis()
+    harness = await startHarness('postgres')
+    backend = createRedisBackend({ url: redis.url, prefix, logger: createLogger({ level: 'silent', role: 'test' }) })
+    producer = createProducer(backend, harness.deps.logger)
+  })
+  after(async () => {
+    await scheduler?.stop('SIGKILL')
+    await producer?.close()
+    await backend?.close()
+    await harness?.close()
+    await redis?.stop()
+  })
+
+  it('the scheduler notices the lost schedules at once, re-creates them and says so; readiness says so meanwhile', async () => {
+    const env = testEnv('redis', harness.databaseUrl, {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      MIGRATE_ON_START: 'false',
+      LOG_LEVEL: 'info',
+    })
+    const wanted = schedules(loadConfig(env))
+    const allPresent = async () => ((await missingSchedules(producer, wanted)).length === 0 ? true : undefined)
+    scheduler = spawnPam(['scheduler'], env)
+    await eventually(allPresent, 60_000, 'the schedules')
+
+    assert.equal((await checkReadiness({ db: harness.deps.db, backend })).components.redis, true)
+    await backend.redis?.flushall()
+    const flushed = Date.now()
+    assert.ok((await missingSchedules(producer, wanted)).length > 0)
+    assert.equal(
+      (await checkReadiness({ db: harness.deps.db, backend })).components.redis,
+      false,
+      'not ready: data lost',
+    )
+    await eventually(allPresent, NOTICED_WITHIN_MS, 'the schedules to be re-created')
+    await eventually(
+      async () => ((await checkReadiness({ db: harness.deps.db, backend })).components.redis ? true : undefined),
+      NOTICED_WITHIN_MS,
+      'readiness to report Redis whole again',
+    )
+    process.stdout.write(`# schedules back ${Date.now() - flushed} ms after FLUSHALL\n`)
+    assert.match(scheduler.output(), /schedules are missing/)
+    assert.equal(await scheduler.stop('SIGTERM'), 0, scheduler.output())
+  })
+})

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto'
+import { userToken } from './api.js'
+import { eventually } from './harness.js'
+import { openStream, type StreamClient } from './stream.js'
+
+export interface RemoteResponse {
+  /** 0 when no answer came (refused, reset, timed out). */
+  status: number
+  // biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies field by field and assert on them
+  body: any
+}
+
+/** A user of a PAM process listening on `base` (host:port), over real HTTP. */
+export async function remoteTraveller(base: string) {
+  const id = randomUUID()
+  const token = await userToken(id)
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<RemoteResponse> => {
+    try {
+      const response = await fetch(`http://${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      })
+      const text = await response.text()
+      return { status: response.status, body: text ? JSON.parse(text) : undefined }
+    } catch {
+      return { status: 0, body: undefined }
+    }
+  }
+  return {
+    id,
+    call,
+    /** Opens the user's alert stream and waits for its hello. */
+    async stream(): Promise<StreamClient> {
+      const stream = await openStream(`ws://${base}/v1/stream`, { authorization: `Bearer ${token}` })
+      await stream.next((m) => m.type === 'hello')
+      return stream
+    },
+  }
+}
+
+/** Waits until `path` answers `status` (e.g. /ready 200); returns its body. */
+export function answers(base: string, path: string, status: number, timeoutMs = 60_000) {
+  return eventually(
+    async () => {
+      try {
+        const response = await fetch(`http://${base}${path}`, { signal: AbortSignal.timeout(5_000) })
+        const text = await response.text()
+        return response.status === status ? { body: text ? JSON.parse(text) : undefined } : undefined
+      } catch {
+        return undefined
+      }
+    },
+    timeoutMs,
+    `${path} to answer ${status}`,
+  )
+}
