@@ -39,15 +39,21 @@ export async function syncSchedules(producer: Producer, logger: Logger, wanted: 
     const onQueue = wanted.filter((schedule) => ROUTES[schedule.task].queue === queueName)
     for (const schedule of onQueue) {
       const { priority, attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(schedule.task)
-      await queue.upsertJobScheduler(
-        schedule.id,
-        { pattern: schedule.pattern, tz: 'UTC' },
-        {
-          name: schedule.task,
-          data: {},
-          opts: { priority, attempts, backoff, removeOnComplete, removeOnFail },
-        },
-      )
+      await queue
+        .upsertJobScheduler(
+          schedule.id,
+          { pattern: schedule.pattern, tz: 'UTC' },
+          {
+            name: schedule.task,
+            data: {},
+            opts: { priority, attempts, backoff, removeOnComplete, removeOnFail },
+          },
+        )
+        .catch((error: Error) => {
+          // Two schedulers upserting at once (Postgres-only backend): the other one has just
+          // created this iteration, which is what this upsert wanted.
+          if (!/job ID already exists/i.test(error.message)) throw error
+        })
     }
     const existing = await queue.getJobSchedulers()
     for (const scheduler of existing) {
