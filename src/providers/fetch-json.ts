@@ -21,9 +21,13 @@ export const retryPolicy = (options: Partial<RetryPolicy>): RetryPolicy => ({
   backoffMs: options.backoffMs ?? 500,
 })
 
+// A name the resolver does not know (no network, a mistyped URL) stays unknown for the next
+// second: retrying it only holds the alert that waits on this lookup.
+const isUnresolvable = (error: unknown) => (error as { cause?: { code?: string } }).cause?.code === 'ENOTFOUND'
+
 /**
  * One provider request: JSON back, retried with exponential backoff on 429, 5xx, timeouts and
- * network errors; any other status is final. Errors name the target host, never the query.
+ * network errors; any other status, and a host name that does not resolve, is final. Errors name the target host, never the query.
  * `unavailable` builds the provider's own error type.
  */
 export async function fetchJson(
@@ -48,6 +52,7 @@ export async function fetchJson(
       }
     } catch (error) {
       if (error instanceof Error && error.name === unavailable('').name) throw error
+      if (isUnresolvable(error)) throw unavailable(`${target} does not resolve (no network, or a wrong URL)`)
       last = `${target}: ${(error as Error).message}`
     }
     if (attempt < policy.attempts) await sleep(policy.backoffMs * 2 ** (attempt - 1))

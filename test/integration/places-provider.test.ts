@@ -58,4 +58,17 @@ describe('the Overpass places client', () => {
     await assert.rejects(client().nearby('fuel', { lat: 12, lon: 12 }, 5), /sent a body without elements/)
     assert.equal(failures, 2)
   })
+
+  it('gives up at once, naming the host, when the host name does not resolve (no network)', async () => {
+    // .invalid never resolves (RFC 2606). The default backoff (0.5 s, then 1 s) is what a waiting
+    // alert would have sat through before the stations were given up.
+    const offline = createOverpassClient({ baseUrl: 'http://overpass.invalid/api/interpreter', cache })
+    const started = performance.now()
+    await assert.rejects(offline.nearby('fuel', { lat: 13, lon: 13 }, 5), (error: Error) => {
+      assert.ok(error instanceof PlacesUnavailableError)
+      assert.match(error.message, /overpass\.invalid does not resolve/)
+      return true
+    })
+    assert.ok(performance.now() - started < 1_400, 'no 1.5 s of backoff between attempts that cannot succeed')
+  })
 })
