@@ -24,6 +24,9 @@ const OUTAGE_MESSAGES = [
   /timeout exceeded when trying to connect/i,
   /Connection terminated/i,
   /connect ECONNREFUSED/i,
+  // A transaction whose connection died: the ROLLBACK Kysely then sends fails with this, and that
+  // error replaces the first one.
+  /is not queryable/i,
   // 55000 (ALLOW_CONNECTIONS false) by its message: the code alone also means programming errors.
   /is not currently accepting connections/i,
 ]

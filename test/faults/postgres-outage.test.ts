@@ -98,7 +98,11 @@ function postgresOutage(mode: Mode) {
       assert.deepEqual(
         [...statuses].filter((s) => s !== 201 && s !== 503),
         [],
-        'every write answers 201, or 503 while PostgreSQL is down',
+        `every write answers 201, or 503 while PostgreSQL is down; errors logged:\n${pam
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('"level":50'))
+          .join('\n')}`,
       )
       assert.doesNotMatch(pam.output(), /fatal error; shutting down/)
     } finally {
