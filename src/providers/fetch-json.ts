@@ -21,9 +21,11 @@ export const retryPolicy = (options: Partial<RetryPolicy>): RetryPolicy => ({
   backoffMs: options.backoffMs ?? 500,
 })
 
-// A name the resolver does not know (no network, a mistyped URL) stays unknown for the next
-// second: retrying it only holds the alert that waits on this lookup.
-const isUnresolvable = (error: unknown) => (error as { cause?: { code?: string } }).cause?.code === 'ENOTFOUND'
+// A name the resolver does not know (a mistyped URL: ENOTFOUND) or cannot look up (no network,
+// no DNS server: EAI_AGAIN) stays so for the next second: retrying it only holds the alert that
+// waits on this lookup.
+const UNRESOLVABLE = new Set(['ENOTFOUND', 'EAI_AGAIN'])
+const isUnresolvable = (error: unknown) => UNRESOLVABLE.has((error as { cause?: { code?: string } }).cause?.code ?? '')
 
 /**
  * One provider request: JSON back, retried with exponential backoff on 429, 5xx, timeouts and
