@@ -6,6 +6,7 @@ import { QUEUE_NAMES } from '../src/jobs/queues.js'
 import { createLogger } from '../src/logger.js'
 import { waitForStore } from '../src/roles/wait-for-store.js'
 import { startWorker } from '../src/roles/worker.js'
+import { dropRedisPrefix } from '../test/helpers/services.js'
 
 export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -45,6 +46,8 @@ export async function startStack(
       await worker.stop()
       await producer.close()
       await deps.close()
+      // The bench's queues, schedules and bus keys go with it, like its database.
+      if (mode === 'redis') await dropRedisPrefix(BENCH_REDIS_URL, config.REDIS_PREFIX)
     },
   }
 }
