@@ -17,6 +17,8 @@ export interface WriteOptions<T> {
 /** A write's result; `undefined` or `false` when there was nothing to write (a 404). */
 type Written<T> = T | undefined | false
 
+const wrote = <T>(written: Written<T>): written is T => written !== undefined && written !== false
+
 /**
  * Runs a user's write in one transaction together with what must hold exactly when it does: the
  * evaluation marks of the monitors it concerns, and the response stored on the request's
@@ -34,7 +36,7 @@ export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
     const key = request.idempotencyKey
     const result = await db.transaction().execute(async (trx) => {
       const written = await write(trx)
-      if (written === undefined || written === false) return written
+      if (!wrote(written)) return written
       await markForEvaluation(trx, request.userId, options.evaluates)
       if (key) {
         // The body as the client will read it: JSON, dates as strings.
@@ -43,7 +45,7 @@ export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
       }
       return written
     })
-    if (result === undefined || result === false) return result
+    if (!wrote(result)) return result
     // Stored with the write: the idempotency hook has nothing left to store.
     if (key) request.idempotencyKey = undefined
     for (const monitor of options.evaluates) evaluate(monitor, request.userId)
