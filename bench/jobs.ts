@@ -1,5 +1,5 @@
 /**
- * `npm run bench:jobs`: throughput of no-op `ops.ping` jobs through PAM's worker (routing, time
+ * `npm run bench:jobs`: throughput of no-op `ops.ping` jobs through PAM's worker (task lookup, time
  * limit, metrics) beside raw BullMQ workers with the same backend and settings, at concurrency 1
  * and 50, in both modes; and enqueue→start latency at a steady 200 jobs/s. Needs PostgreSQL and
  * Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints; asserts nothing.
@@ -12,7 +12,9 @@ import { createRedisBackend } from '../src/backend/redis.js'
 import { createDatabase } from '../src/db/database.js'
 import { migrateUp } from '../src/db/migrator.js'
 import { startConsumer } from '../src/jobs/consumer.js'
-import { createProducer, jobOptions, type Producer } from '../src/jobs/producer.js'
+import { RUNNABLE_TASKS } from '../src/jobs/handlers.js'
+import { createProducer, type Producer } from '../src/jobs/producer.js'
+import { jobOptions } from '../src/jobs/task-declarations.js'
 import { createLogger } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
 import { withBenchDatabase } from './bench-database.js'
@@ -75,6 +77,7 @@ async function bench(mode: Mode, url: string) {
       queues: ['notifications'],
       concurrency,
       lockDurationMs: 30_000,
+      tasks: RUNNABLE_TASKS,
     })
     return { close: () => consumer.close(30_000) }
   }

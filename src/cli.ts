@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from './config.js'
-import { QUEUE_NAMES } from './jobs/queues.js'
+import { QUEUE_NAMES } from './queue-names.js'
 
 const USAGE = `usage: pam <command>
 
@@ -25,6 +25,8 @@ operations
   verify <base-url> [--token T] [--internal-token T] [--origin O]
                               check a deployment: health, readiness, latency, docs, CORS, rate limits, workers, schedules
   demo [--timeout S]          a demo traveller whose data trips all five monitors; prints their alerts
+  ai usage [--day YYYY-MM-DD] [--json]
+                              model calls, tokens, cache hits and cost of a UTC day, against AI_DAILY_BUDGET_USD
   token --user <uuid> [--ttl 1h] | --internal
                               mint a dev user token from the configured JWT_SECRET, or print the
                               internal token (dashboard, metrics); not in production
@@ -82,6 +84,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./commands/token.js')).runTokenCommand,
   demo: async () => (await import('./commands/demo.js')).runDemoCommand,
   backup: async () => (await import('./commands/backup.js')).runBackupCommand,
+  ai: async () => (await import('./commands/ai.js')).runAiCommand,
   config: async () => runConfigCommand,
 }
 

@@ -1,6 +1,7 @@
 import Type, { type StaticDecode } from 'typebox'
 import Value from 'typebox/value'
-import { QUEUE_NAMES, type QueueName } from './jobs/queues.js'
+import { DEFAULT_PRICES, type PriceTable } from './ai/prices.js'
+import { QUEUE_NAMES, type QueueName } from './queue-names.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const ENVIRONMENTS = ['development', 'staging', 'production'] as const
@@ -203,8 +204,124 @@ export const EnvSchema = Type.Object({
   PLACES_API_URL: Url(['https', 'http'], 'Overpass compatible API', {
     default: 'https://overpass-api.de/api/interpreter',
   }),
-  ANTHROPIC_API_KEY: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'Anthropic API key' })),
-  GEMINI_API_KEY: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'Google Gemini API key' })),
+  ANTHROPIC_API_KEY: Type.Optional(
+    Type.String({ minLength: 1, secret: true, description: 'Anthropic API key; unset: no analysis model' }),
+  ),
+  GEMINI_API_KEY: Type.Optional(
+    Type.String({ minLength: 1, secret: true, description: 'Google Gemini API key; unset: no fast model' }),
+  ),
+  ANTHROPIC_BASE_URL: Url(['https', 'http'], 'Anthropic Messages API base (tests point it at a local fake)', {
+    default: 'https://api.anthropic.com/v1',
+  }),
+  GEMINI_BASE_URL: Url(['https', 'http'], 'Gemini API base (tests point it at a local fake)', {
+    default: 'https://generativelanguage.googleapis.com/v1beta',
+  }),
+  AI_ANALYSIS_MODEL: Type.String({
+    minLength: 1,
+    default: 'claude-sonnet-4-6',
+    description: 'Anthropic model for analysis (briefings); must have a price (AI_PRICES)',
+  }),
+  AI_FAST_MODEL: Type.String({
+    minLength: 1,
+    default: 'gemini-2.5-flash',
+    description: 'Gemini model for frequent tasks (alert text); must have a price (AI_PRICES)',
+  }),
+  AI_DAILY_BUDGET_USD: Type.Number({
+    minimum: 0,
+    maximum: 100_000,
+    default: 5,
+    description: 'what the whole deployment may spend on AI per UTC day (reserved before each call)',
+  }),
+  AI_USER_DAILY_BUDGET_USD: Type.Number({
+    minimum: 0,
+    maximum: 1_000,
+    default: 0.05,
+    description: 'what one user may cost in AI per UTC day (reserved before each call)',
+  }),
+  AI_PRICES: Type.Optional(
+    Type.Codec(
+      Type.String({
+        description:
+          'model prices in USD per million tokens, JSON: {"<model>": {"input", "output", "cacheWrite", "cacheRead"}}; adds to and overrides the built-in table',
+      }),
+    )
+      .Decode((value) => parsePrices(value) as PriceTable)
+      .Encode((table) => JSON.stringify(table)),
+  ),
+  AI_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 300_000,
+    default: 30_000,
+    description: 'a model call taking longer is abandoned (and retried, then the next tier)',
+  }),
+  BRIEFING_LOCAL_HOUR: Type.Integer({
+    minimum: 0,
+    maximum: 23,
+    default: 7,
+    description: "the hour of a traveller's local morning (profile timezone) their daily briefing is written",
+  }),
+  BRIEFING_REQUESTS_PER_HOUR: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 3,
+    description: 'briefings one traveller may ask for per hour (POST /v1/briefings), besides the AI budgets',
+  }),
+  SCHEDULE_BRIEFINGS: Cadence('5 * * * *', 'pam-briefings (daily briefings of the travellers whose morning it is)'),
+  // Delivery: email and Web Push reach the traveller who holds no socket open (issue 16).
+  SMTP_URL: Type.Optional(
+    Url(
+      ['smtp', 'smtps'],
+      'SMTP server for alert emails, e.g. smtp://user:pass@host:587; unset (and no SMTP_SERVER): email off',
+      {
+        secret: true,
+      },
+    ),
+  ),
+  SMTP_SERVER: Type.Optional(
+    Type.String({ minLength: 1, description: "the seeds' SMTP host, used when SMTP_URL is unset" }),
+  ),
+  SMTP_PORT: Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    default: 587,
+    description: 'port for SMTP_SERVER (465: TLS from the start; otherwise STARTTLS when offered)',
+  }),
+  SMTP_USERNAME: Type.Optional(Type.String({ minLength: 1, description: 'login for SMTP_SERVER' })),
+  SMTP_PASSWORD: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'password for SMTP_SERVER' })),
+  EMAIL_FROM: Type.String({
+    minLength: 3,
+    default: 'PAM <pam@localhost>',
+    description: 'the From of alert emails, e.g. "PAM <alerts@example.org>"',
+  }),
+  VAPID_PUBLIC_KEY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Web Push VAPID public key; unset outside production: generated in PAM_HOME',
+    }),
+  ),
+  VAPID_PRIVATE_KEY: Type.Optional(
+    Type.String({ minLength: 1, secret: true, description: 'Web Push VAPID private key (with VAPID_PUBLIC_KEY)' }),
+  ),
+  VAPID_SUBJECT: Type.String({
+    pattern: '^(mailto:|https://)\\S+$',
+    problem: 'must be a mailto: or https:// URL',
+    default: 'mailto:pam@localhost',
+    description: 'how push services reach the operator (a mailto: or https:// URL)',
+  }),
+  PUBLIC_URL: Type.Optional(
+    Url(
+      ['https', 'http'],
+      'the address travellers reach the API at, for links in emails; unset: http://localhost:PORT',
+    ),
+  ),
+  SCHEDULE_DELIVERY_DRAIN: Cadence(
+    '*/10 * * * * *',
+    'pam-delivery-drain (queues the delivery of alerts whose own job is late or was lost)',
+  ),
+  SCHEDULE_DIGESTS: Cadence(
+    '* * * * *',
+    'pam-digests (sends the digest of travellers whose quiet hours ended, and the daily digests)',
+  ),
   MIGRATE_ON_START: Type.Optional(Flag('run migrations when a role starts; default: on outside production')),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({
     minimum: 1000,
@@ -228,6 +345,49 @@ export const EnvSchema = Type.Object({
     maximum: 65535,
     default: 54329,
     description: 'port of the embedded PostgreSQL',
+  }),
+  // Operating it: error tracking and the operator's own alerts.
+  SENTRY_DSN: Type.Optional(
+    Url(['https', 'http'], 'Sentry DSN: errors (5xx, jobs that failed for good) are reported there; unset: off', {
+      secret: true,
+    }),
+  ),
+  SENTRY_ENVIRONMENT: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: "Sentry's environment tag; default: ENVIRONMENT" }),
+  ),
+  SENTRY_TRACES_SAMPLE_RATE: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 0,
+    description: 'share of requests traced to Sentry (0: errors only, no tracing)',
+  }),
+  OPS_ALERT_WEBHOOK_URL: Type.Optional(
+    Url(['https', 'http'], 'operator alerts are POSTed here as Slack-compatible {"text": …}', { secret: true }),
+  ),
+  OPS_ALERT_EMAIL: Type.Optional(
+    Type.String({
+      pattern: '^[^\\s@,]+@[^\\s@,]+\\.[^\\s@,]+$',
+      problem: 'must be one email address',
+      description: 'operator alerts are mailed here (through the SMTP settings)',
+    }),
+  ),
+  OPS_ALERT_COOLDOWN_MS: Type.Integer({
+    minimum: 0,
+    maximum: 7 * 24 * 3_600_000,
+    default: 1_800_000,
+    description: 'an operator alert that cleared is not raised again for the same condition within this',
+  }),
+  OPS_ALERT_CHECK_INTERVAL_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 3_600_000,
+    default: 30_000,
+    description: 'how often the scheduler checks the operator conditions',
+  }),
+  OPS_PROVIDER_FAILURE_RATIO: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 1,
+    default: 0.5,
+    description: 'a provider whose lookups failed at this share or more over 15 minutes raises an operator alert',
   }),
   // The HTTP edge: client addresses behind proxies, how long a client may take, how many streams.
   TRUST_PROXY: Type.Integer({
@@ -326,7 +486,10 @@ function policyProblems(config: Record<string, unknown>): string[] {
   if (number('BUDGET_URGENT_RATIO') <= number('BUDGET_HIGH_RATIO')) {
     problems.push('BUDGET_URGENT_RATIO must be above BUDGET_HIGH_RATIO')
   }
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'UPSTASH_REDIS_URL', 'JWT_JWKS_URL']) {
+  if (Boolean(config.VAPID_PUBLIC_KEY) !== Boolean(config.VAPID_PRIVATE_KEY))
+    problems.push('set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY together, or neither')
+  if (config.SMTP_URL && config.SMTP_SERVER) problems.push('set SMTP_URL or SMTP_SERVER, not both')
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'UPSTASH_REDIS_URL', 'JWT_JWKS_URL', 'SMTP_URL', 'PUBLIC_URL']) {
     const value = text(name)
     if (value && !URL.canParse(value)) problems.push(`${name} is not a valid URL (check the host, port and escaping)`)
   }
@@ -339,6 +502,19 @@ function policyProblems(config: Record<string, unknown>): string[] {
     problems.push(
       'CORS_ORIGINS has an entry with a path or a trailing "/" (an origin is scheme://host[:port]): it would never match',
     )
+  const prices = text('AI_PRICES')
+  const priced = prices === undefined ? {} : parsePrices(prices)
+  if (priced === undefined) {
+    problems.push(
+      'AI_PRICES must be JSON: {"<model>": {"input": n, "output": n, "cacheWrite": n, "cacheRead": n}} with prices ≥ 0',
+    )
+  }
+  for (const name of ['AI_ANALYSIS_MODEL', 'AI_FAST_MODEL']) {
+    const model = text(name) ?? (EnvSchema.properties[name as 'AI_FAST_MODEL'] as { default?: string }).default ?? ''
+    if (priced && !Object.hasOwn({ ...DEFAULT_PRICES, ...priced }, model)) {
+      problems.push(`${name} has no price: add it to AI_PRICES so its calls can be budgeted`)
+    }
+  }
   if (config.ENVIRONMENT !== 'production') return problems
   const secret = text('JWT_SECRET')
   const internalToken = text('INTERNAL_TOKEN')
@@ -359,24 +535,53 @@ function policyProblems(config: Record<string, unknown>): string[] {
   return problems
 }
 
+/** AI_PRICES as a table, or undefined when it is not one (reported by policyProblems). */
+function parsePrices(value: string): PriceTable | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch {
+    return undefined
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined
+  const rates = ['input', 'output', 'cacheWrite', 'cacheRead'] as const
+  const valid = Object.values(parsed).every(
+    (price) =>
+      price &&
+      typeof price === 'object' &&
+      rates.every((rate) => typeof price[rate] === 'number' && Number.isFinite(price[rate]) && price[rate] >= 0),
+  )
+  return valid ? (parsed as PriceTable) : undefined
+}
+
+/** The price of every model: the built-in table with AI_PRICES over it. */
+export const aiPrices = (config: Config): PriceTable => ({ ...DEFAULT_PRICES, ...config.AI_PRICES })
+
+/** The daily AI spending caps, as the budgets take them. */
+export const aiCaps = (config: Config) => ({
+  userUsd: config.AI_USER_DAILY_BUDGET_USD,
+  deploymentUsd: config.AI_DAILY_BUDGET_USD,
+})
+
 export const isProduction = (config: Config) => config.ENVIRONMENT === 'production'
 export const redisUrl = (config: Config) => config.REDIS_URL ?? config.UPSTASH_REDIS_URL
 export const workerQueues = (config: Config): readonly QueueName[] => config.WORKER_QUEUES ?? QUEUE_NAMES
-/** The monitors' thresholds, as the monitors take them. */
-export const monitorThresholds = (config: Config) => ({
-  fuel: {
-    mediumBelowPercent: config.FUEL_MEDIUM_BELOW_PERCENT,
-    highBelowPercent: config.FUEL_HIGH_BELOW_PERCENT,
-    stationRadiusKm: config.STATION_RADIUS_KM,
-  },
-  budget: { highRatio: config.BUDGET_HIGH_RATIO, urgentRatio: config.BUDGET_URGENT_RATIO },
-  weather: {
-    maxPrecipitationPercent: config.WEATHER_MAX_PRECIPITATION_PERCENT,
-    maxWindKmh: config.WEATHER_MAX_WIND_KMH,
-  },
-  maintenance: { dueWithinDays: config.MAINTENANCE_DUE_WITHIN_DAYS, dueWithinKm: config.MAINTENANCE_DUE_WITHIN_KM },
-  context: { minConfidence: config.CONTEXT_MIN_CONFIDENCE },
-})
+/** Where links in emails point (the one-click unsubscribe), without a trailing slash. */
+export const publicUrl = (config: Config) =>
+  (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '')
+
+/** The SMTP server alert emails go through, or undefined: the email channel is off. */
+export function smtpSettings(config: Config) {
+  if (config.SMTP_URL) return { url: config.SMTP_URL }
+  if (!config.SMTP_SERVER) return undefined
+  return {
+    host: config.SMTP_SERVER,
+    port: config.SMTP_PORT,
+    secure: config.SMTP_PORT === 465,
+    ...(config.SMTP_USERNAME ? { auth: { user: config.SMTP_USERNAME, pass: config.SMTP_PASSWORD ?? '' } } : {}),
+  }
+}
+export type SmtpSettings = NonNullable<ReturnType<typeof smtpSettings>>
 
 export const migrateOnStart = (config: Config) => config.MIGRATE_ON_START ?? !isProduction(config)
 

@@ -2,14 +2,16 @@ import type { QueueBackend } from './backend/backend.js'
 import { createPostgresQueueBackend } from './backend/postgres.js'
 import { createRedisBackend } from './backend/redis.js'
 import { type Cache, redisCache, tableCache } from './cache/cache.js'
-import { type Config, redisUrl } from './config.js'
+import { type Config, isProduction, redisUrl } from './config.js'
 import { createDatabase, type Db } from './db/database.js'
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js'
-import { type DevSecrets, loadDevSecrets } from './local/dev-secrets.js'
+import { type ErrorReporter, noErrorReporter } from './errors/error-reporter.js'
+import { type DevSecrets, loadDevSecrets, loadDevVapidKeys, type VapidKeys } from './local/dev-secrets.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { createOverpassClient } from './providers/places/overpass-client.js'
 import type { PlacesProvider } from './providers/places/places-provider.js'
+import { createProviderOutcomes } from './providers/provider-outcomes.js'
 import { createOpenMeteoClient } from './providers/weather/open-meteo-client.js'
 import type { WeatherProvider } from './providers/weather/weather-provider.js'
 
@@ -17,6 +19,8 @@ export interface Secrets {
   /** Undefined when tokens are verified with a JWKS URL instead. */
   jwtSecret: string | undefined
   internalToken: string
+  /** Undefined in production without VAPID_* variables: the push channel is off. */
+  vapid: VapidKeys | undefined
 }
 
 /** Everything a role needs, built once by the composition root and passed down explicitly. */
@@ -26,6 +30,8 @@ export interface Deps {
   db: Db
   backend: QueueBackend
   metrics: Metrics
+  /** Error tracking (Sentry when SENTRY_DSN is set, else nothing). */
+  errors: ErrorReporter
   /** Provider answers: Redis keys in Redis mode, a table in Postgres-only mode. */
   cache: Cache
   places: PlacesProvider
@@ -46,11 +52,21 @@ export async function resolveSecrets(config: Config): Promise<{ secrets: Secrets
   const secrets: Secrets = {
     jwtSecret: config.JWT_SECRET ?? (config.JWT_JWKS_URL ? undefined : dev?.jwtSecret),
     internalToken: config.INTERNAL_TOKEN ?? dev?.internalToken ?? '',
+    vapid:
+      config.VAPID_PUBLIC_KEY && config.VAPID_PRIVATE_KEY
+        ? { publicKey: config.VAPID_PUBLIC_KEY, privateKey: config.VAPID_PRIVATE_KEY }
+        : isProduction(config)
+          ? undefined
+          : await loadDevVapidKeys(config.PAM_HOME),
   }
   return { secrets, dev }
 }
 
-export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
+export async function buildDeps(
+  config: Config,
+  logger: Logger,
+  errors: ErrorReporter = noErrorReporter,
+): Promise<Deps> {
   const { secrets, dev } = await resolveSecrets(config)
 
   let embedded: EmbeddedDatabase | undefined
@@ -69,7 +85,12 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     ? createRedisBackend({ url: redis, prefix: config.REDIS_PREFIX, logger })
     : createPostgresQueueBackend({ url: databaseUrl, prefix: 'pam', logger })
 
-  const metrics = createMetrics()
+  const metrics = createMetrics({ pool: database.pool, redis: backend.redis })
+  const outcomes = createProviderOutcomes(database.db, logger)
+  const providerOutcome = (provider: string, ok: boolean) => {
+    if (!ok) metrics.providerFailures.inc({ provider })
+    outcomes.record(provider, ok)
+  }
   const cache = backend.redis ? redisCache(backend.redis, config.REDIS_PREFIX) : tableCache(database.db)
   return {
     config,
@@ -77,21 +98,23 @@ export async function buildDeps(config: Config, logger: Logger): Promise<Deps> {
     db: database.db,
     backend,
     metrics,
+    errors,
     cache,
     places: createOverpassClient({
       baseUrl: config.PLACES_API_URL,
       cache,
-      onFailure: () => metrics.providerFailures.inc({ provider: 'places' }),
+      onOutcome: (ok) => providerOutcome('places', ok),
     }),
     weather: createOpenMeteoClient({
       baseUrl: config.WEATHER_API_URL,
       cache,
-      onFailure: () => metrics.providerFailures.inc({ provider: 'weather' }),
+      onOutcome: (ok) => providerOutcome('weather', ok),
     }),
     secrets,
     databaseUrl,
     databaseLabel: embedded ? `embedded PostgreSQL on port ${config.EMBEDDED_DATABASE_PORT}` : 'DATABASE_URL',
     async close() {
+      await outcomes.close()
       await backend
         .close()
         .catch((error) => logger.warn({ err: (error as Error).message }, 'closing the queue backend'))

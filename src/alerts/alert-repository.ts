@@ -16,6 +16,8 @@ export interface Alert {
   readAt: string | null
   dismissedAt: string | null
   resolvedAt: string | null
+  /** 'template', or the model that rewrote the title and body. */
+  textSource: string
 }
 
 export interface AlertFilter {
@@ -41,6 +43,7 @@ export const alerts = ownedResource('alerts', {
     readAt: toIso(row.read_at),
     dismissedAt: toIso(row.dismissed_at),
     resolvedAt: toIso(row.resolved_at),
+    textSource: row.text_source,
   }),
   columns: (input: Partial<{ readAt: string; dismissedAt: string }>) => ({
     ...(input.readAt ? { read_at: sql`coalesce(read_at, ${input.readAt}::timestamptz)` } : {}),

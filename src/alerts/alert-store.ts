@@ -1,6 +1,27 @@
+/**
+ * The one module that changes an alert's state, and tells of every change on the bus.
+ *
+ * Changes: `created` (a monitor's draft became an alert), `resolved` (its condition cleared, it
+ * escalated, or the user acted: a service recorded), `expired` (it passed its `expiresAt`), and
+ * `updated` (its text rewritten by the AI layer: updateAlertText). Reading, marking read and dismissing
+ * are the user's own business and stay in alert-repository.ts: they change no state anyone else
+ * must hear of.
+ *
+ * The contract for subscribers (the stream hub today; notification delivery and the AI text
+ * layer next): `bus.subscribe(ALERT_CHANNEL, …)` receives `AlertEvent`s, each with its `type` and
+ * the `userId` whose alert changed. `created` and `updated` carry the whole alert (id, kind,
+ * priority, title, body, data…); `resolved` and `expired` carry the `alertId` only (the alert's
+ * row keeps its kind and priority). Events are published after the change is committed, at most
+ * once: a process dying in between loses the event, never invents one, so a subscriber that must
+ * not miss anything reads the table as well (the stream replays with `?since=`).
+ *
+ * Every writer follows one shape: change the rows (inside the caller's transaction when the
+ * change belongs with other writes), get back the events, publish them once committed.
+ */
 import { sql } from 'kysely'
 import type { Bus } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
+import type { AlertKind } from '../db/schema.js'
 import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
 import { type Alert, alerts } from './alert-repository.js'
 
@@ -8,7 +29,15 @@ export const ALERT_CHANNEL = 'alerts'
 
 export type AlertEvent =
   | { type: 'alert.created'; userId: string; alert: Alert }
+  | { type: 'alert.updated'; userId: string; alert: Alert }
   | { type: 'alert.resolved'; userId: string; alertId: string }
+  | { type: 'alert.expired'; userId: string; alertId: string }
+
+/**
+ * Told of each change once it is committed, with the alert's kind (for pam_alerts_changed_total):
+ * events carry no kind for resolved and expired alerts, and the store knows it where it changes them.
+ */
+export type AlertChangeObserver = (change: 'created' | 'resolved' | 'expired' | 'updated', kind: AlertKind) => void
 
 export interface Applied {
   created: Alert[]
@@ -35,10 +64,12 @@ export async function applyEvaluations(
   db: Db,
   evaluations: ReadonlyMap<string, Evaluation>,
   guard?: ApplyGuard,
+  observe?: AlertChangeObserver,
 ): Promise<Map<string, Applied>> {
   const evaluated = [...evaluations.keys()].sort()
   if (evaluated.length === 0) return new Map()
-  return db.transaction().execute(async (trx) => {
+  const resolvedKinds: AlertKind[] = []
+  const applied = await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext('alerts:' || u))
               from (select u from unnest(${sql.val(evaluated)}::text[]) u order by u) ordered`.execute(trx)
     const current = guard ? await guard(trx, evaluated) : new Set(evaluated)
@@ -50,7 +81,7 @@ export async function applyEvaluations(
     const conditions = [...new Set(users.flatMap((userId) => evaluations.get(userId)?.conditions ?? []))]
     const open = await trx
       .selectFrom('alerts')
-      .select(['id', 'user_id', 'dedupe_key'])
+      .select(['id', 'user_id', 'dedupe_key', 'kind'])
       .where('user_id', 'in', users)
       .where('resolved_at', 'is', null)
       .where(sql<boolean>`split_part(dedupe_key, '|', 1) = any(${sql.val(conditions)}::text[])`)
@@ -72,7 +103,10 @@ export async function applyEvaluations(
           stale.map((row) => row.id),
         )
         .execute()
-      for (const row of stale) applied.get(row.user_id)?.resolved.push(row.id)
+      for (const row of stale) {
+        applied.get(row.user_id)?.resolved.push(row.id)
+        resolvedKinds.push(row.kind)
+      }
     }
     const rows = users.flatMap((userId) => (evaluations.get(userId)?.drafts ?? []).map((draft) => toRow(userId, draft)))
     if (rows.length > 0) {
@@ -88,6 +122,11 @@ export async function applyEvaluations(
     }
     return applied
   })
+  if (observe) {
+    for (const kind of resolvedKinds) observe('resolved', kind)
+    for (const changes of applied.values()) for (const alert of changes.created) observe('created', alert.kind)
+  }
+  return applied
 }
 
 /** One user's evaluation (an evaluate job, a test). */
@@ -106,11 +145,80 @@ const toRow = (userId: string, draft: AlertDraft) => ({
   expires_at: draft.expiresAt ?? null,
 })
 
-/** Tells every API process (and so every open socket of the user) what changed. At most once. */
-export async function publishApplied(bus: Bus, userId: string, applied: Applied): Promise<void> {
-  const events: AlertEvent[] = [
-    ...applied.resolved.map((alertId) => ({ type: 'alert.resolved' as const, userId, alertId })),
-    ...applied.created.map((alert) => ({ type: 'alert.created' as const, userId, alert })),
-  ]
+/** An evaluation's changes as events: what was resolved first, then what was created. */
+export const appliedEvents = (userId: string, applied: Applied): AlertEvent[] => [
+  ...applied.resolved.map((alertId) => ({ type: 'alert.resolved' as const, userId, alertId })),
+  ...applied.created.map((alert) => ({ type: 'alert.created' as const, userId, alert })),
+]
+
+/** Tells every process (and so every open socket of the user) what changed. At most once. */
+export async function publishAlertEvents(bus: Bus, events: readonly AlertEvent[]): Promise<void> {
   for (const event of events) await bus.publish(ALERT_CHANNEL, event)
+}
+
+/** An evaluation's changes, published (monitor tasks). */
+export const publishApplied = (bus: Bus, userId: string, applied: Applied): Promise<void> =>
+  publishAlertEvents(bus, appliedEvents(userId, applied))
+
+/**
+ * Resolves the user's open alerts of one kind whose `data` names a thing (`{ itemId }`): the user
+ * dealt with it (a service recorded). Run it in the transaction of the write that dealt with it;
+ * publish the returned events once that commits.
+ */
+export async function resolveAlertsAbout(
+  trx: Db,
+  userId: string,
+  kind: AlertKind,
+  about: { key: string; value: string },
+): Promise<AlertEvent[]> {
+  const resolved = await trx
+    .updateTable('alerts')
+    .set({ resolved_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('resolved_at', 'is', null)
+    .where(sql<boolean>`data->>${about.key} = ${about.value}`)
+    .returning('id')
+    .execute()
+  return resolved.map((row) => ({ type: 'alert.resolved' as const, userId, alertId: row.id }))
+}
+
+/**
+ * Closes every open alert past its `expiresAt` (a context suggestion whose moment passed), as
+ * of that time, and returns one `alert.expired` per alert. Idempotent: an expired alert is
+ * closed, so a second run finds nothing.
+ */
+export async function expireAlerts(db: Db, observe?: AlertChangeObserver): Promise<AlertEvent[]> {
+  const expired = await db
+    .updateTable('alerts')
+    .set({ resolved_at: sql<Date>`expires_at` })
+    .where('resolved_at', 'is', null)
+    .where('expires_at', '<=', sql<Date>`now()`)
+    .returning(['id', 'user_id', 'kind'])
+    .execute()
+  for (const row of expired) observe?.('expired', row.kind)
+  return expired.map((row) => ({ type: 'alert.expired' as const, userId: row.user_id, alertId: row.id }))
+}
+
+/**
+ * Replaces the title and body of a still-open alert that has its template text, and returns the
+ * `alert.updated` event to publish (none when the alert closed, or was rewritten already, in the
+ * meantime: a retried job rewrites nothing twice).
+ */
+export async function updateAlertText(
+  db: Db,
+  userId: string,
+  alertId: string,
+  text: { title: string; body: string; textSource: string },
+): Promise<AlertEvent[]> {
+  const row = await db
+    .updateTable('alerts')
+    .set({ title: text.title, body: text.body, text_source: text.textSource })
+    .where('id', '=', alertId)
+    .where('user_id', '=', userId)
+    .where('resolved_at', 'is', null)
+    .where('text_source', '=', 'template')
+    .returningAll()
+    .executeTakeFirst()
+  return row ? [{ type: 'alert.updated', userId, alert: alerts.toItem(row) }] : []
 }

@@ -1,6 +1,6 @@
 import type { IQueueBackend, JobProgress, Processor, Queue, Worker, WorkerOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { QueueName } from '../jobs/queues.js'
+import type { QueueName } from '../queue-names.js'
 
 // The connection type differs per backend (ioredis, pg) and BullMQ's classes are invariant in
 // it, so callers see queues and workers with the connection type erased.

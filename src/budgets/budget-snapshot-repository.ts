@@ -9,8 +9,8 @@ const TOP_CATEGORIES = 3
 
 /**
  * The budget monitor's input for a set of users in three queries: their budgets (with the
- * user's timezone), what was spent per budget and category in each budget's current period,
- * and the conditions of their open budget alerts. Periods are computed here, in the user's
+ * user's timezone), what was spent per budget and category in each budget's current period
+ * (summed in NUMERIC), and the conditions of their open budget alerts. Periods are computed here, in the user's
  * timezone, by the same function the status endpoint uses.
  */
 export async function loadBudgetSnapshots(
@@ -30,8 +30,9 @@ export async function loadBudgetSnapshots(
   const spending =
     budgets.length === 0
       ? []
-      : await sql<{ budget_id: string; category: string; spent: string; last_spent_at: Date }>`
-          select p.budget_id, e.category, sum(e.amount) as spent, max(e.spent_at) as last_spent_at
+      : await sql<{ budget_id: string; category: string; spent: string; budget_spent: string; last_spent_at: Date }>`
+          select p.budget_id, e.category, sum(e.amount) as spent, max(e.spent_at) as last_spent_at,
+                 sum(sum(e.amount)) over (partition by p.budget_id) as budget_spent
           from unnest(${sql.val(budgets.map((b) => b.id))}::uuid[],
                       ${sql.val(budgets.map((b) => periods.get(b.id)?.start))}::timestamptz[],
                       ${sql.val(budgets.map((b) => periods.get(b.id)?.end))}::timestamptz[]) as p(budget_id, starts, ends)
@@ -58,8 +59,8 @@ export async function loadBudgetSnapshots(
       amount: Number(budget.amount),
       currency: budget.currency,
       period: periods.get(budget.id) ?? budgetPeriod(budget.period, budget.timezone, now),
-      // Summed as cents: a float sum of many amounts would drift.
-      spent: byCategory.reduce((sum, c) => sum + Math.round(c.spent * 100), 0) / 100,
+      // Summed in NUMERIC, like the status endpoint's spentInPeriod: a float sum would drift.
+      spent: Number(rows[0]?.budget_spent ?? 0),
       lastSpentAt: last?.toISOString() ?? null,
       topCategories: byCategory.slice(0, TOP_CATEGORIES),
     }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 
 /** Provider answers worth keeping for a while. Misses and failures to read are the same: fetch again. */
@@ -48,29 +49,30 @@ export function tableCache(db: Db): Cache {
 /**
  * A provider answer through the cache: a hit is returned as is; a miss is fetched and kept for
  * `ttlMs`. A cache that cannot be read or written is skipped, never an error; a failed fetch
- * calls `onFailure` (for the provider's failure counter) and is thrown.
+ * calls `onOutcome(false)` (for the provider's failure counter and rate) and is thrown.
  */
 export async function throughCache<T>(
   cache: Cache,
   key: string,
   ttlMs: number,
   fetch: () => Promise<T>,
-  onFailure?: () => void,
+  onOutcome?: (ok: boolean) => void,
 ): Promise<T> {
   const cached = await cache.get<T>(key).catch(() => undefined)
   if (cached !== undefined) return cached
   try {
     const fresh = await fetch()
+    onOutcome?.(true)
     await cache.set(key, fresh, ttlMs).catch(() => undefined)
     return fresh
   } catch (error) {
-    onFailure?.()
+    onOutcome?.(false)
     throw error
   }
 }
 
-/** ~1 km: positions are rounded so nearby lookups share one cached answer. */
-export const roundPosition = (at: { lat: number; lon: number }) => ({
-  lat: Math.round(at.lat * 100) / 100,
-  lon: Math.round(at.lon * 100) / 100,
-})
+/** Postgres-only mode: deletes the table's expired answers (Redis expires its keys itself); returns how many. */
+export async function deleteExpiredEntries(db: Db): Promise<number> {
+  const result = await db.deleteFrom('cache_entries').where('expires_at', '<=', sql<Date>`now()`).executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

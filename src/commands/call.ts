@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import type { Config } from '../config.js'
 import { createProducer } from '../jobs/producer.js'
-import { isTaskName, TASK_NAMES } from '../jobs/routing.js'
+import { isTaskName, TASK_NAMES } from '../jobs/task-declarations.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 
 /** `pam call <task> [--args JSON] [--wait] [--timeout SECONDS]`: runs any task by name. */

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
+import { wantsModelText } from '../ai/alert-text.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { createProducer } from '../jobs/producer.js'
+import { MONITOR_LIST } from '../monitors/registry.js'
 import { ensureUser } from '../users/user-repository.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 
-const KINDS = ['fuel_low', 'budget_threshold', 'weather_window', 'maintenance_due', 'context_suggestion'] as const
-const MONITORS = ['fuel', 'budget', 'weather', 'maintenance', 'context'] as const
 const MOAB = { lat: 38.5733, lon: -109.5498 }
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
 
@@ -92,13 +92,13 @@ export async function runDemoCommand(config: Config, args: string[]): Promise<vo
         `weather_window: skipped, it needs a forecast and the provider does not answer (${noForecast}); set WEATHER_API_URL to a reachable Open-Meteo\n`,
       )
     }
-    const monitors = MONITORS.filter((monitor) => !(noForecast && monitor === 'weather'))
-    const kinds = KINDS.filter((kind) => !(noForecast && kind === 'weather_window'))
+    const monitors = MONITOR_LIST.filter((monitor) => !(noForecast && monitor.name === 'weather'))
+    const kinds = monitors.map((monitor) => monitor.alertKind)
     const userId = randomUUID()
     await seedTraveller(deps.db, userId)
     const producer = createProducer(deps.backend, deps.logger)
     try {
-      for (const monitor of monitors) await producer.enqueue(`monitor.${monitor}.evaluate`, { userId })
+      for (const monitor of monitors) await producer.enqueue(monitor.tasks.evaluate, { userId })
     } finally {
       await producer.close()
     }
@@ -132,7 +132,41 @@ export async function runDemoCommand(config: Config, args: string[]): Promise<vo
       throw new Error(`no alert within ${values.timeout} s for: ${missing.join(', ')} (is a worker running?)`)
     }
     process.stdout.write(
-      `${kinds.length} of ${KINDS.length} monitors produced an alert${noForecast ? ' (weather skipped: no forecast)' : ''}; see them with GET /v1/alerts as this user\n`,
+      `${kinds.length} of ${MONITOR_LIST.length} monitors produced an alert${noForecast ? ' (weather skipped: no forecast)' : ''}; see them with GET /v1/alerts as this user\n`,
     )
+    await showAiText(deps.db, userId, config, Math.max(0, deadline - Date.now()))
   })
+}
+
+/**
+ * With a fast model configured, waits (within what is left of the timeout) for the alerts it
+ * rewrites and prints their AI text; without one, says the text stays PAM's own templates.
+ */
+async function showAiText(db: Db, userId: string, config: Config, waitMs: number): Promise<void> {
+  if (!config.GEMINI_API_KEY) {
+    process.stdout.write('AI text: off (no GEMINI_API_KEY); alerts keep their template text\n')
+    return
+  }
+  const wanted = await db
+    .selectFrom('alerts')
+    .select(['id', 'kind', 'priority'])
+    .where('user_id', '=', userId)
+    .execute()
+  const expected = wanted.filter(wantsModelText).length
+  const deadline = Date.now() + Math.min(waitMs, 30_000)
+  let rewritten: { kind: string; title: string; body: string; text_source: string }[] = []
+  while (Date.now() < deadline) {
+    rewritten = await db
+      .selectFrom('alerts')
+      .select(['kind', 'title', 'body', 'text_source'])
+      .where('user_id', '=', userId)
+      .where('text_source', '!=', 'template')
+      .execute()
+    if (rewritten.length >= expected) break
+    await sleep(250)
+  }
+  process.stdout.write(`AI text: ${rewritten.length} of ${expected} alerts rewritten by ${config.AI_FAST_MODEL}\n`)
+  for (const alert of rewritten) {
+    process.stdout.write(`  ${alert.kind.padEnd(19)} ${alert.title}\n      ${alert.body}\n`)
+  }
 }

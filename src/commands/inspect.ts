@@ -3,7 +3,7 @@ import type { Config } from '../config.js'
 import { liveProcesses } from '../heartbeats/heartbeat-repository.js'
 import { activeJobs, failedJobs, queueStats, scheduledJobs } from '../jobs/inspection.js'
 import { createProducer } from '../jobs/producer.js'
-import { QUEUE_NAMES, type QueueName } from '../jobs/queues.js'
+import { QUEUE_NAMES, type QueueName } from '../queue-names.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 import { formatTable } from './table.js'
 

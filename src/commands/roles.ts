@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { type Config, workerQueues } from '../config.js'
-import { QUEUE_NAMES, type QueueName } from '../jobs/queues.js'
+import { QUEUE_NAMES, type QueueName } from '../queue-names.js'
 import { startApi } from '../roles/api.js'
 import { withMetricsEndpoint } from '../roles/metrics-endpoint.js'
 import { runRole } from '../roles/run.js'

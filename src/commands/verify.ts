@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
-import { QUEUE_NAMES } from '../jobs/queues.js'
+import { QUEUE_NAMES } from '../queue-names.js'
 import { UsageError } from './ops-deps.js'
 
 interface Check {

@@ -119,6 +119,8 @@ export interface AlertsTable {
   read_at: Timestamp | null
   dismissed_at: Timestamp | null
   resolved_at: Timestamp | null
+  /** 'template', or the model that rewrote the title and body. */
+  text_source: Generated<string>
 }
 
 export interface IdempotencyKeysTable {
@@ -194,6 +196,144 @@ export interface MonitorRunPagesTable {
   page: number
 }
 
+export interface NotificationSettingsTable {
+  user_id: string
+  email_address: string | null
+  email_enabled: boolean
+  email_min_priority: AlertPriority
+  push_enabled: boolean
+  push_min_priority: AlertPriority
+  /** Local 'HH:MM' in the traveller's timezone; both or neither. */
+  quiet_start: string | null
+  quiet_end: string | null
+  digest_enabled: boolean
+  digest_at: string
+  ai_enabled: boolean
+  updated_at: UpdatedAt
+}
+
+export interface OperatorAlertsTable {
+  condition: string
+  kind: string
+  status: 'firing' | 'resolved'
+  summary: string
+  raised_at: Timestamp
+  resolved_at: Timestamp | null
+  notified_at: Timestamp | null
+}
+
+export interface ScheduleRunsTable {
+  schedule: string
+  last_run_at: Timestamp
+}
+
+export interface ProviderOutcomesTable {
+  provider: string
+  minute: Timestamp
+  succeeded: Generated<number>
+  failed: Generated<number>
+}
+
+export interface AiBudgetDaysTable {
+  /** 'deployment' or 'user:<id>'. */
+  scope: string
+  day: string
+  spent_usd: Numeric
+}
+
+export interface AiCallsTable {
+  id: Generated<string>
+  user_id: string | null
+  purpose: string
+  provider: string
+  model: string
+  day: string
+  outcome: string
+  error_code: string | null
+  reserved_usd: Numeric
+  cost_usd: Numeric
+  input_tokens: Generated<number>
+  output_tokens: Generated<number>
+  cache_write_tokens: Generated<number>
+  cache_read_tokens: Generated<number>
+  latency_ms: number | null
+  created_at: CreatedAt
+  settled_at: Timestamp | null
+}
+
+export interface AiProviderBlocksTable {
+  provider: string
+  day: string
+  reason: string
+  created_at: CreatedAt
+}
+
+export interface BriefingsTable {
+  id: Generated<string>
+  user_id: string
+  kind: 'daily' | 'requested'
+  period: string
+  status: Generated<'pending' | 'ready'>
+  text_source: Generated<string>
+  summary: string | null
+  sections: JSONColumnType<{ title: string; body: string }[]> | null
+  cost_usd: Numeric | null
+  template_reason: string | null
+  created_at: CreatedAt
+  ready_at: Timestamp | null
+}
+
+export type DeliveryChannel = 'email' | 'push'
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'deferred' | 'suppressed' | 'failed'
+
+export interface PushSubscriptionsTable {
+  id: Generated<string>
+  user_id: string
+  endpoint: string
+  p256dh: string
+  auth: string
+  created_at: CreatedAt
+}
+
+export interface DigestsTable {
+  id: Generated<string>
+  user_id: string
+  channel: DeliveryChannel
+  kind: 'quiet' | 'daily'
+  window_at: Timestamp
+  status: 'sending' | 'sent' | 'failed' | 'empty'
+  alert_count: Generated<number>
+  attempts: Generated<number>
+  error: string | null
+  claimed_by: string
+  claimed_at: UpdatedAt
+  created_at: CreatedAt
+  sent_at: Timestamp | null
+}
+
+export interface DeliveriesTable {
+  id: Generated<string>
+  alert_id: string
+  user_id: string
+  channel: DeliveryChannel
+  status: DeliveryStatus
+  reason: string | null
+  attempts: Generated<number>
+  error: string | null
+  defer_until: Timestamp | null
+  digest_id: string | null
+  claimed_by: string | null
+  sent_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export interface UnsubscribeUsesTable {
+  link_id: string
+  user_id: string
+  used_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   vehicles: VehiclesTable
@@ -212,4 +352,16 @@ export interface Database {
   evaluation_fences: EvaluationFencesTable
   monitor_run_pages: MonitorRunPagesTable
   cache_entries: CacheEntriesTable
+  notification_settings: NotificationSettingsTable
+  operator_alerts: OperatorAlertsTable
+  schedule_runs: ScheduleRunsTable
+  provider_outcomes: ProviderOutcomesTable
+  ai_budget_days: AiBudgetDaysTable
+  ai_calls: AiCallsTable
+  ai_provider_blocks: AiProviderBlocksTable
+  briefings: BriefingsTable
+  push_subscriptions: PushSubscriptionsTable
+  digests: DigestsTable
+  deliveries: DeliveriesTable
+  unsubscribe_uses: UnsubscribeUsesTable
 }

@@ -1,11 +1,13 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import type { MonitorName } from '../monitors/monitor-names.js'
+import type { MonitorName } from '../monitors/registry.js'
 
 /** What an evaluation saw of each user before it loaded their data. */
 export interface Seen {
   /** The user's mark version, if a write was waiting for this monitor. */
   version: string | null
+  /** When the oldest write waiting for this monitor was made (the write→alert latency starts there). */
+  markedAt: Date | null
   /** How many evaluations of the user by this monitor had been applied. */
   applies: number
 }
@@ -33,13 +35,23 @@ export async function readSeen(
   userIds: readonly string[],
 ): Promise<ReadonlyMap<string, Seen>> {
   if (userIds.length === 0) return new Map()
-  const { rows } = await sql<{ user_id: string; version: string | null; applies: string | null }>`
-    select u.user_id, m.version, f.applies
+  const { rows } = await sql<{
+    user_id: string
+    version: string | null
+    marked_at: Date | null
+    applies: string | null
+  }>`
+    select u.user_id, m.version, m.marked_at, f.applies
     from unnest(${sql.val(userIds)}::uuid[]) as u(user_id)
     left join evaluation_marks m on m.monitor = ${monitor} and m.user_id = u.user_id
     left join evaluation_fences f on f.monitor = ${monitor} and f.user_id = u.user_id
   `.execute(db)
-  return new Map(rows.map((row) => [row.user_id, { version: row.version, applies: Number(row.applies ?? 0) }]))
+  return new Map(
+    rows.map((row) => [
+      row.user_id,
+      { version: row.version, markedAt: row.marked_at, applies: Number(row.applies ?? 0) },
+    ]),
+  )
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Producer } from '../jobs/producer.js'
 import type { Logger } from '../logger.js'
-import type { MonitorName } from '../monitors/monitor-names.js'
+import { MONITORS, type MonitorName } from '../monitors/registry.js'
 
 /** Asks for a monitor's evaluation of one user after a write; never fails the write. */
 export type Evaluate = (monitor: MonitorName, userId: string) => void
@@ -14,7 +14,7 @@ export type Evaluate = (monitor: MonitorName, userId: string) => void
 export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger): Evaluate {
   return (monitor, userId) => {
     enqueue(
-      `monitor.${monitor}.evaluate`,
+      MONITORS[monitor].tasks.evaluate,
       { userId },
       { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true } },
     ).catch((error) =>

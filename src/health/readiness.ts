@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import { liveProcesses } from '../heartbeats/heartbeat-repository.js'
-import { QUEUE_NAMES } from '../jobs/queues.js'
+import { QUEUE_NAMES } from '../queue-names.js'
 
 export interface Readiness {
   ready: boolean

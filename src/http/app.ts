@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
+import type { Caps } from '../ai/budget.js'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Cache } from '../cache/cache.js'
 import type { Db } from '../db/database.js'
+import type { ErrorReporter } from '../errors/error-reporter.js'
 import { evaluationTrigger } from '../evaluations/evaluation-trigger.js'
+import { briefingJobId } from '../jobs/ai-job-ids.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
 import { type Logger, redactUrl } from '../logger.js'
-import type { Metrics } from '../metrics/metrics.js'
+import { maintenanceService } from '../maintenance/maintenance-service.js'
+import { countAlertChanges, type Metrics } from '../metrics/metrics.js'
+import { unsubscribeLinks } from '../notifications/unsubscribe-link.js'
+import { createHub, feedHubFromBus, STREAM_LIMITS } from '../realtime/hub.js'
 import { clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
 import { registerJsonBodies } from './json-body.js'
@@ -17,9 +23,12 @@ import { registerErrorHandler } from './plugins/error-handler.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
 import { registerShutdownResponse } from './plugins/shutdown-response.js'
+import { internalAiUsageRoutes } from './routes/ai-usage.js'
+import { internalDeliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { scheduleRoutes } from './routes/schedules.js'
+import { unsubscribeRoutes } from './routes/unsubscribe.js'
 import { v1Routes } from './routes/v1/index.js'
 import { validatorCompiler } from './validation.js'
 import { writeCommitter } from './writes.js'
@@ -36,14 +45,29 @@ export interface AppDeps {
   backend: QueueBackend
   queues: Queues
   metrics: Metrics
+  /** Where 500s are reported; default: nowhere. */
+  errors?: ErrorReporter
   logger: Logger
   internalToken: string
   /** Cookies only over HTTPS (production deployments sit behind TLS). */
   secureCookies: boolean
   /** From TRUST_PROXY, the timeouts and STREAM_MAX_SOCKETS_PER_USER (`httpSettings(config)`); default: their defaults. */
   http?: HttpSettings
+  /**
+   * False until PAM's migrations are known applied (the API listens before that): a request that
+   * meets a missing table meanwhile is answered 503, not 500.
+   */
+  storeReady?: () => boolean
+  /** The AI spending caps, shown by the usage endpoints. */
+  aiCaps: Caps
+  /** BRIEFING_REQUESTS_PER_HOUR: briefings one traveller may ask for per hour. */
+  briefingRequestsPerHour: number
   /** Where queue-dashboard sessions are kept (the deployment's cache, shared by replicas); default: this process. */
   sessions?: Cache
+  /** Web Push's public key (GET /v1/push/vapid-public-key); undefined: push is off. */
+  vapidPublicKey?: string
+  /** Where the one-click unsubscribe links in emails point (PUBLIC_URL). */
+  publicUrl?: string
 }
 
 /** The one line a request leaves in the log. */
@@ -108,23 +132,47 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     upgraded.add(request)
     logRequest(request, 101, reply.elapsedTime)
   })
-  registerErrorHandler(app)
+  registerErrorHandler(app, deps.errors, deps.storeReady)
   registerShutdownResponse(app)
+  // This process's live sockets, fed every alert change from the bus; closed before the server.
+  const hub = createHub({ logger: deps.logger, maxSocketsPerUser: http.streamSocketsPerUser, ...STREAM_LIMITS })
+  const stopFeeding = feedHubFromBus(hub, deps.backend.bus, deps.logger)
+  app.addHook('preClose', async () => {
+    hub.close()
+    await stopFeeding()
+  })
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
   await app.register(async (api) => {
     await registerOpenApi(api)
     await registerCrossOrigin(api, deps.corsOrigin)
     await api.register(healthRoutes(deps))
     await api.register(scheduleRoutes(deps))
+    await api.register(internalAiUsageRoutes({ ...deps, caps: deps.aiCaps }))
+    await api.register(internalDeliveryRoutes, { db: deps.db, internalToken: deps.internalToken })
+    await api.register(unsubscribeRoutes, {
+      db: deps.db,
+      links: unsubscribeLinks(deps.internalToken, deps.publicUrl ?? 'http://localhost:8000'),
+    })
     await api.register(
       v1Routes({
         db: deps.db,
-        bus: deps.backend.bus,
-        logger: deps.logger,
         commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger)),
+        hub,
+        maintenance: maintenanceService({
+          bus: deps.backend.bus,
+          logger: deps.logger,
+          observe: countAlertChanges(deps.metrics),
+        }),
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
-        maxSocketsPerUser: http.streamSocketsPerUser,
+        vapidPublicKey: deps.vapidPublicKey,
+        aiCaps: deps.aiCaps,
+        briefings: {
+          requestsPerHour: deps.briefingRequestsPerHour,
+          async queueBriefing(briefingId, userId) {
+            await deps.enqueue('ai.briefing', { briefingId, userId }, { jobId: briefingJobId(briefingId) })
+          },
+        },
       }),
     )
   })

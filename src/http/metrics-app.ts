@@ -1,4 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import type { ErrorReporter } from '../errors/error-reporter.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
@@ -15,13 +16,16 @@ export async function buildMetricsApp(deps: {
   metrics: Metrics
   internalToken: string
   logger: Logger
+  errors?: ErrorReporter
 }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Scrapes and health probes every few seconds: a line each would drown the job logs. (Fastify 5's
+    // top-level disableRequestLogging is deprecated, FSTDEP023.)
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
   })
-  registerErrorHandler(app)
+  registerErrorHandler(app, deps.errors)
   registerShutdownResponse(app)
   await app.register(livenessRoutes(deps.service))
   await app.register(metricsRoutes(deps))

@@ -1,4 +1,4 @@
-import Type, { type TSchema } from 'typebox'
+import Type, { type Static, type TSchema } from 'typebox'
 
 /** The error body every 4xx/5xx carries (API.md). */
 export const ErrorBody = Type.Object({
@@ -43,3 +43,18 @@ export function v1Schema<S extends SchemaParts>(parts: S) {
     response: { ...errors, ...parts.response } as S['response'],
   }
 }
+
+/**
+ * A request part's schema with the type it validates to. Handlers of generic routes (crud.ts)
+ * cannot have Fastify infer that type, so they read the part through `read`: the one place that
+ * trusts the validator compiled from this same schema, which ran before any handler.
+ */
+export interface Typed<T> {
+  schema: TSchema
+  read(validated: unknown): T
+}
+
+export const typed = <S extends TSchema>(schema: S): Typed<Static<S>> => ({
+  schema,
+  read: (validated) => validated as Static<S>,
+})

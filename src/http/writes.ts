@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js'
 import { markForEvaluation } from '../evaluations/evaluation-mark-repository.js'
 import type { Evaluate } from '../evaluations/evaluation-trigger.js'
 import { completeKey } from '../idempotency/idempotency-repository.js'
-import type { MonitorName } from '../monitors/monitor-names.js'
+import type { MonitorName } from '../monitors/registry.js'
 
 export interface WriteOptions<T> {
   /** The monitors whose verdict this write can change. */
@@ -14,10 +14,8 @@ export interface WriteOptions<T> {
   body?: (written: T) => unknown
 }
 
-/** A write's result; `undefined` or `false` when there was nothing to write (a 404). */
-type Written<T> = T | undefined | false
-
-const wrote = <T>(written: Written<T>): written is T => written !== undefined && written !== false
+/** A write's result is `undefined` or `false` when there was nothing to write (a 404). */
+const wrote = <W>(written: W): written is Exclude<W, undefined | false> => written !== undefined && written !== false
 
 /**
  * Runs a user's write in one transaction together with what must hold exactly when it does: the
@@ -25,11 +23,11 @@ const wrote = <T>(written: Written<T>): written is T => written !== undefined &&
  * Idempotency-Key (so a retry after a crash can only replay it, never write twice). Then asks the
  * monitors to evaluate; if that request is lost, the mark still leads to an evaluation.
  */
-export type CommitWrite = <T>(
+export type CommitWrite = <W>(
   request: FastifyRequest,
-  options: WriteOptions<NoInfer<T>>,
-  write: (trx: Db) => Promise<Written<T>>,
-) => Promise<Written<T>>
+  options: WriteOptions<Exclude<NoInfer<W>, undefined | false>>,
+  write: (trx: Db) => Promise<W>,
+) => Promise<W>
 
 export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
   return async (request, options, write) => {

@@ -68,6 +68,15 @@ export async function claimKey(
   return { kind: 'replay', statusCode: existing.status_code, body: existing.response_body }
 }
 
+/** Deletes keys past the day they are kept for (a claim would take them over anyway); returns how many. */
+export async function deleteExpiredKeys(db: Db): Promise<number> {
+  const result = await db
+    .deleteFrom('idempotency_keys')
+    .where('created_at', '<', sql<Date>`now() - ${KEPT_FOR}::interval`)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}
+
 export async function completeKey(
   db: Db,
   userId: string,

@@ -1,12 +1,18 @@
-import { type Job, UnrecoverableError } from 'bullmq'
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq'
 import type { PamWorker, QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
+import { type ErrorReporter, noErrorReporter } from '../errors/error-reporter.js'
+import { isUuid } from '../ids.js'
 import type { Logger } from '../logger.js'
 import type { JobOutcome, Metrics } from '../metrics/metrics.js'
+import type { DeliveryServices } from '../notifications/delivery-services.js'
+import { recordScheduleRun } from '../operations/schedule-run-repository.js'
+import type { QueueName } from '../queue-names.js'
+import type { RunnableTask } from './handlers.js'
 import { acquireLease, releaseLease } from './lease-repository.js'
-import type { QueueName } from './queues.js'
-import { BACKOFF_TYPE, ROUTES, type Route, retryDelay } from './routing.js'
 import type { MonitorServices } from './task.js'
+import { DelayJob } from './task.js'
+import { BACKOFF_TYPE, retryDelay } from './task-declarations.js'
 
 export interface Consumer {
   workers: PamWorker[]
@@ -19,15 +25,19 @@ export interface ConsumerOptions {
   db: Db
   logger: Logger
   metrics: Metrics
+  /** Where a job that failed for good is reported; default: nowhere. */
+  errors?: ErrorReporter
   workerId: string
   queues: readonly QueueName[]
   concurrency: number
   /** How long a job's lock lasts without renewal; a killed worker's job is re-run after about this long. */
   lockDurationMs: number
-  /** The routing table; tests pass their own tasks. */
-  routes?: Readonly<Record<string, Route>>
+  /** The tasks this worker runs, by name (handlers.ts' RUNNABLE_TASKS; tests pass their own). */
+  tasks: Readonly<Record<string, RunnableTask>>
   /** What the monitor tasks use besides the database. */
   services?: MonitorServices
+  /** What the notify.* tasks send with. */
+  delivery?: DeliveryServices
 }
 
 export interface Skipped {
@@ -46,15 +56,15 @@ const LEASE_MARGIN_MS = 60_000
  * job ends, so a busy worker does not hold one pending timer per recent job.
  */
 async function runWithTimeLimit(
-  route: Route,
+  task: RunnableTask,
   job: Job,
   run: (signal: AbortSignal) => Promise<unknown>,
   cancel?: AbortSignal,
 ): Promise<unknown> {
   const limit = new AbortController()
   const timer = setTimeout(
-    () => limit.abort(new Error(`${job.name} exceeded its time limit of ${route.timeoutMs} ms`)),
-    route.timeoutMs,
+    () => limit.abort(new Error(`${job.name} exceeded its time limit of ${task.timeoutMs} ms`)),
+    task.timeoutMs,
   )
   const onCancel = () => limit.abort(new Error(`${job.name} was cancelled`))
   cancel?.addEventListener('abort', onCancel, { once: true })
@@ -72,36 +82,53 @@ async function runWithTimeLimit(
 /** Starts one BullMQ worker per queue; each job is dispatched to its task's handler by name. */
 export function startConsumer(options: ConsumerOptions): Consumer {
   const { backend, db, workerId, metrics } = options
-  const routes: Readonly<Record<string, Route>> = options.routes ?? ROUTES
-  const routeOf = (name: string): Route | undefined => (Object.hasOwn(routes, name) ? routes[name] : undefined)
+  const { tasks } = options
+  const errors = options.errors ?? noErrorReporter
+  const taskOf = (name: string): RunnableTask | undefined => (Object.hasOwn(tasks, name) ? tasks[name] : undefined)
   const workers = options.queues.map((queue) => {
     const logger = options.logger.child({ queue, workerId })
-    const processor = async (job: Job, _token?: string, signal?: AbortSignal) => {
-      const route = routeOf(job.name)
-      if (!route) throw new UnrecoverableError(`unknown task ${job.name} on queue ${queue}`)
-      const jobLogger = logger.child({ jobId: job.id, task: job.name })
+    const processor = async (job: Job, token?: string, signal?: AbortSignal) => {
+      const task = taskOf(job.name)
+      if (!task) throw new UnrecoverableError(`unknown task ${job.name} on queue ${queue}`)
+      // A scheduled run: when it started is what the missed-schedule check and its metric read.
+      if (job.repeatJobKey && job.attemptsMade === 0) {
+        await recordScheduleRun(db, job.repeatJobKey).catch((error) =>
+          logger.warn({ err: (error as Error).message }, 'schedule run not recorded'),
+        )
+      }
+      // A job about one user says so on every line it logs, like that user's requests do.
+      const userId = (job.data as { userId?: unknown } | undefined)?.userId
+      const jobLogger = logger.child({ jobId: job.id, task: job.name, ...(isUuid(userId) && { userId }) })
       const holder = { workerId, jobId: job.id ?? '' }
-      if (route.exclusive && !(await acquireLease(db, job.name, holder, route.timeoutMs + LEASE_MARGIN_MS))) {
+      if (task.exclusive && !(await acquireLease(db, job.name, holder, task.timeoutMs + LEASE_MARGIN_MS))) {
         jobLogger.info('skipped: a run of this task is still in progress')
         return { skipped: true, reason: 'a run of this task is still in progress' } satisfies Skipped
       }
       try {
         return await runWithTimeLimit(
-          route,
+          task,
           job,
           (jobSignal) =>
-            route.handler(job.data, {
+            task.handler(job.data, {
               db,
               logger: jobLogger,
               workerId,
               jobId: job.id ?? '',
               signal: jobSignal,
+              retriesLeft: job.attemptsMade + 1 < (job.opts.attempts ?? 1),
               services: options.services,
+              delivery: options.delivery,
             }),
           signal,
         )
+      } catch (error) {
+        // The task asked to run again later (a provider's retry-after): back to delayed, no attempt spent.
+        if (!(error instanceof DelayJob)) throw error
+        jobLogger.info({ delayMs: error.delayMs }, 'delayed: asked to run again later')
+        await job.moveToDelayed(Date.now() + error.delayMs, token)
+        throw new DelayedError()
       } finally {
-        if (route.exclusive) await releaseLease(db, job.name, holder)
+        if (task.exclusive) await releaseLease(db, job.name, holder)
       }
     }
     const worker = backend.createWorker(queue, processor, {
@@ -112,8 +139,8 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       metrics: { maxDataPoints: METRICS_MINUTES },
       settings: {
         backoffStrategy: (attemptsMade, type, _error, job) => {
-          const route = routeOf(job?.name ?? '')
-          return type === BACKOFF_TYPE && route ? retryDelay(route, attemptsMade) : 0
+          const task = taskOf(job?.name ?? '')
+          return type === BACKOFF_TYPE && task ? retryDelay(task, attemptsMade) : 0
         },
       },
     })
@@ -129,6 +156,12 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       if (!job) return
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError
       observe(job, final ? 'failed' : 'retried')
+      if (final) {
+        // Unknown names stay out of the labels: anyone who can queue a job could make them unbounded.
+        const task = taskOf(job.name) ? job.name : 'unknown'
+        metrics.jobsFailedFinal.inc({ queue, task })
+        errors.jobFailedForGood(error, { queue, task, jobId: job.id ?? '', attemptsMade: job.attemptsMade })
+      }
       logger.warn(
         { jobId: job.id, task: job.name, attemptsMade: job.attemptsMade, final, err: error.message },
         final ? 'job failed for good' : 'job failed; it will be retried',

@@ -1,23 +1,18 @@
 import type { JobsOptions } from 'bullmq'
 import type { PamQueue, QueueBackend } from '../backend/backend.js'
 import type { Logger } from '../logger.js'
-import { QUEUE_NAMES, type QueueName } from './queues.js'
-import { BACKOFF_TYPE, RETENTION, ROUTES, type TaskName } from './routing.js'
+import { QUEUE_NAMES, type QueueName } from '../queue-names.js'
+import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
 
 export interface Producer {
   queues: ReadonlyMap<QueueName, PamQueue>
-  /** Adds a job for `task` on its routed queue with its routed retry policy. */
+  /** Adds a job for `task` on its declared queue with its declared retry policy. */
   enqueue(
     task: TaskName,
     payload: unknown,
     options?: Pick<JobsOptions, 'jobId' | 'delay' | 'deduplication'>,
   ): Promise<{ id: string; queue: QueueName }>
   close(): Promise<void>
-}
-
-export function jobOptions(task: TaskName): JobsOptions {
-  const route = ROUTES[task]
-  return { priority: route.priority, attempts: route.attempts, backoff: { type: BACKOFF_TYPE }, ...RETENTION }
 }
 
 export function createProducer(backend: QueueBackend, logger: Logger): Producer {
@@ -33,7 +28,7 @@ export function createProducer(backend: QueueBackend, logger: Logger): Producer 
   return {
     queues,
     async enqueue(task, payload, options = {}) {
-      const queue = ROUTES[task].queue
+      const queue = TASKS[task].queue
       const job = await queues.get(queue)?.add(task, payload, { ...jobOptions(task), ...options })
       if (!job?.id) throw new Error(`queue ${queue} did not accept ${task}`)
       return { id: job.id, queue }

@@ -1,8 +1,8 @@
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
+import { MONITOR_LIST } from '../monitors/registry.js'
 import type { Producer } from './producer.js'
-import { jobOptions } from './producer.js'
-import { ROUTES, type TaskName } from './routing.js'
+import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
 
 export interface Schedule {
   /** BullMQ job scheduler id; the seeds' beat entry names. */
@@ -11,20 +11,22 @@ export interface Schedule {
   pattern: string
 }
 
-/** Every schedule PAM runs, cadences from config. The scheduler makes BullMQ match this list exactly. */
+/**
+ * Every schedule PAM runs, cadences from config: each monitor's sweep (from the monitor registry),
+ * then the drainer and housekeeping. The scheduler makes BullMQ match this list exactly.
+ */
 export function schedules(config: Config): Schedule[] {
   return [
-    { id: 'pam-fuel-monitoring', task: 'monitor.fuel.sweep', pattern: config.SCHEDULE_FUEL_MONITORING },
-    { id: 'pam-budget-analysis', task: 'monitor.budget.sweep', pattern: config.SCHEDULE_BUDGET_ANALYSIS },
-    { id: 'pam-weather-monitoring', task: 'monitor.weather.sweep', pattern: config.SCHEDULE_WEATHER_MONITORING },
-    {
-      id: 'pam-maintenance-monitoring',
-      task: 'monitor.maintenance.sweep',
-      pattern: config.SCHEDULE_MAINTENANCE_MONITORING,
-    },
-    { id: 'pam-context-monitoring', task: 'monitor.context.sweep', pattern: config.SCHEDULE_CONTEXT_MONITORING },
+    ...MONITOR_LIST.map((monitor) => ({
+      id: monitor.schedule.id,
+      task: monitor.tasks.sweep,
+      pattern: config[monitor.schedule.setting],
+    })),
     { id: 'pam-evaluation-drain', task: 'evaluations.drain', pattern: config.SCHEDULE_EVALUATION_DRAIN },
+    { id: 'pam-delivery-drain', task: 'notify.drain', pattern: config.SCHEDULE_DELIVERY_DRAIN },
+    { id: 'pam-digests', task: 'notify.digests', pattern: config.SCHEDULE_DIGESTS },
     { id: 'pam-housekeeping', task: 'housekeeping.cleanup', pattern: config.SCHEDULE_HOUSEKEEPING },
+    { id: 'pam-briefings', task: 'ai.briefings.sweep', pattern: config.SCHEDULE_BRIEFINGS },
   ]
 }
 
@@ -36,7 +38,7 @@ const OWNED_PREFIX = 'pam-'
  */
 export async function syncSchedules(producer: Producer, logger: Logger, wanted: readonly Schedule[]): Promise<void> {
   for (const [queueName, queue] of producer.queues) {
-    const onQueue = wanted.filter((schedule) => ROUTES[schedule.task].queue === queueName)
+    const onQueue = wanted.filter((schedule) => TASKS[schedule.task].queue === queueName)
     for (const schedule of onQueue) {
       const { priority, attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(schedule.task)
       await queue
@@ -70,7 +72,7 @@ export async function syncSchedules(producer: Producer, logger: Logger, wanted: 
 export async function missingSchedules(producer: Producer, wanted: readonly Schedule[]): Promise<string[]> {
   const missing: string[] = []
   for (const [queueName, queue] of producer.queues) {
-    const onQueue = wanted.filter((schedule) => ROUTES[schedule.task].queue === queueName)
+    const onQueue = wanted.filter((schedule) => TASKS[schedule.task].queue === queueName)
     if (onQueue.length === 0) continue
     const present = new Set((await queue.getJobSchedulers()).map((scheduler) => scheduler.key))
     missing.push(...onQueue.filter((schedule) => !present.has(schedule.id)).map((schedule) => schedule.id))

@@ -1,20 +1,32 @@
+import type { TextGenerator } from '../ai/text-generator.js'
+import type { AlertChangeObserver } from '../alerts/alert-store.js'
 import type { Bus } from '../backend/backend.js'
-import type { monitorThresholds } from '../config.js'
 import type { Db } from '../db/database.js'
 import type { Logger } from '../logger.js'
-import type { PlacesProvider } from '../providers/places/places-provider.js'
-import type { WeatherProvider } from '../providers/weather/weather-provider.js'
+import type { MonitorProviders, Thresholds } from '../monitors/registry.js'
+import type { DeliveryServices } from '../notifications/delivery-services.js'
 import type { Producer } from './producer.js'
 
 /** What the monitor tasks need beyond the database: built by the worker role from deps. */
-export interface MonitorServices {
+export interface MonitorServices extends MonitorProviders {
   bus: Bus
-  places: PlacesProvider
-  weather: WeatherProvider
-  thresholds: ReturnType<typeof monitorThresholds>
+  thresholds: Thresholds
   enqueue: Producer['enqueue']
   /** How long a write's own evaluation job has before the drainer evaluates it instead. */
   drainGraceMs: number
+  /** What the tasks tell the metrics; absent where nobody counts (tests of the job machinery). */
+  observers?: MonitorObservers
+  /** The AI layer's text generator (alert text, briefings). */
+  generate: TextGenerator
+  /** The local hour daily briefings are written at. */
+  briefingLocalHour: number
+}
+
+export interface MonitorObservers {
+  alertChanged: AlertChangeObserver
+  /** Seconds from the write an evaluation read to the alert it created. */
+  writeToAlert(seconds: number): void
+  sweepFinished(monitor: string, outcome: 'ok' | 'degraded' | 'failed'): void
 }
 
 /** What every task handler receives besides its payload. */
@@ -25,8 +37,20 @@ export interface TaskContext {
   jobId: string
   /** Aborted when the task's time limit passes or the worker is force-closed. */
   signal: AbortSignal
+  /** Whether a failure of this run is retried (BullMQ attempts left). */
+  retriesLeft: boolean
   /** Absent in consumers started without them (tests of the job machinery). */
   services?: MonitorServices
+  /** The channels the notify.* tasks send with; absent where the worker was started without them. */
+  delivery?: DeliveryServices
 }
 
 export type TaskHandler<P = unknown, R = unknown> = (payload: P, context: TaskContext) => Promise<R>
+
+/** Thrown by a handler to run its job again after `delayMs`, without spending an attempt. */
+export class DelayJob extends Error {
+  constructor(readonly delayMs: number) {
+    super(`run again in ${delayMs} ms`)
+    this.name = 'DelayJob'
+  }
+}

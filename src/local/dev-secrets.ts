@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import webPush from 'web-push'
 
 export interface DevSecrets {
   jwtSecret: string
@@ -8,19 +9,34 @@ export interface DevSecrets {
   databasePassword: string
 }
 
+export interface VapidKeys {
+  publicKey: string
+  privateKey: string
+}
+
 /**
  * Secrets generated once per checkout into PAM_HOME, so a fresh machine runs with no setup
  * and a token minted today still verifies tomorrow. Production never gets here (config refuses).
  */
-export async function loadDevSecrets(home: string): Promise<DevSecrets> {
-  const file = join(home, 'secrets.json')
-  const existing = await readSecrets(file)
-  if (existing) return existing
-  const fresh: DevSecrets = {
+export const loadDevSecrets = (home: string): Promise<DevSecrets> =>
+  loadOnce(home, 'secrets.json', () => ({
     jwtSecret: randomBytes(32).toString('base64url'),
     internalToken: randomBytes(32).toString('base64url'),
     databasePassword: randomBytes(18).toString('base64url'),
-  }
+  }))
+
+/**
+ * Web Push keys for a checkout, in their own file: a browser subscribed with them stays
+ * subscribed across restarts, and checkouts that already have secrets.json get them too.
+ */
+export const loadDevVapidKeys = (home: string): Promise<VapidKeys> =>
+  loadOnce(home, 'vapid.json', () => webPush.generateVAPIDKeys())
+
+async function loadOnce<T>(home: string, name: string, generate: () => T): Promise<T> {
+  const file = join(home, name)
+  const existing = await readSecrets<T>(file)
+  if (existing) return existing
+  const fresh = generate()
   await mkdir(home, { recursive: true })
   // Written aside, then linked into place: link fails if the file exists, so when two roles
   // start at once the first complete file wins and both read it.
@@ -31,7 +47,7 @@ export async function loadDevSecrets(home: string): Promise<DevSecrets> {
     return fresh
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    const winner = await readSecrets(file)
+    const winner = await readSecrets<T>(file)
     if (!winner) throw new Error(`${file} exists but could not be read`)
     return winner
   } finally {
@@ -39,9 +55,9 @@ export async function loadDevSecrets(home: string): Promise<DevSecrets> {
   }
 }
 
-async function readSecrets(file: string): Promise<DevSecrets | undefined> {
+async function readSecrets<T>(file: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as DevSecrets
+    return JSON.parse(await readFile(file, 'utf8')) as T
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new Error(`${file} is unreadable; delete it to generate new dev secrets`, { cause: error })

@@ -1,5 +1,3 @@
-import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
 import { present, toIso, toNumber } from '../resources/mapping.js'
 import { ownedResource } from '../resources/owned-rows.js'
 
@@ -45,37 +43,3 @@ export const maintenanceItems = ownedResource('maintenance_items', {
       cost_estimate: input.costEstimate,
     }),
 })
-
-/**
- * Records a service: the item's new cycle starts, the vehicle's odometer moves forward (never
- * back), and the item's open maintenance alerts are resolved (their ids returned, for the stream).
- * Three statements that belong together: run it in the caller's transaction.
- */
-export async function recordService(
-  trx: Db,
-  userId: string,
-  itemId: string,
-  service: { doneAt: string; odometerKm: number },
-): Promise<{ item: MaintenanceItem; resolvedAlertIds: string[] } | undefined> {
-  const item = await maintenanceItems.update(trx, userId, itemId, {
-    lastDoneAt: service.doneAt,
-    lastDoneKm: service.odometerKm,
-  })
-  if (!item) return undefined
-  await trx
-    .updateTable('vehicles')
-    .set({ odometer_km: sql`greatest(odometer_km, ${service.odometerKm})`, updated_at: new Date() })
-    .where('user_id', '=', userId)
-    .where('id', '=', item.vehicleId)
-    .execute()
-  const resolved = await trx
-    .updateTable('alerts')
-    .set({ resolved_at: new Date() })
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'maintenance_due')
-    .where('resolved_at', 'is', null)
-    .where(sql<boolean>`data->>'itemId' = ${itemId}`)
-    .returning('id')
-    .execute()
-  return { item, resolvedAlertIds: resolved.map((row) => row.id) }
-}

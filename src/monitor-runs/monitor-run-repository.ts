@@ -32,11 +32,17 @@ export async function setPages(db: Db, runId: string, pages: number): Promise<vo
 /**
  * Adds one page's counts, once: a page retried after it was counted (its worker died before the
  * job completed) adds nothing, so a run closes after its last page and not before. The page that
- * completes the run closes it, as degraded when any page ran without its provider.
+ * completes the run closes it, as degraded when any page ran without its provider, and gets back
+ * the status it closed it with (undefined for every other page).
  */
-export async function recordPage(db: Db, runId: string, page: number, counts: PageCounts): Promise<void> {
+export async function recordPage(
+  db: Db,
+  runId: string,
+  page: number,
+  counts: PageCounts,
+): Promise<'succeeded' | 'degraded' | undefined> {
   const degraded = counts.degraded ? 1 : 0
-  await db
+  const row = await db
     .with('first_time', (cte) =>
       cte
         .insertInto('monitor_run_pages')
@@ -57,7 +63,12 @@ export async function recordPage(db: Db, runId: string, page: number, counts: Pa
     })
     .where('id', '=', runId)
     .where((eb) => eb.exists(eb.selectFrom('first_time').select('run_id')))
-    .execute()
+    .returning(['status', 'pages_done', 'pages_total'])
+    .executeTakeFirst()
+  const status = row?.status
+  return row && row.pages_done === row.pages_total && (status === 'succeeded' || status === 'degraded')
+    ? status
+    : undefined
 }
 
 /**
@@ -82,4 +93,13 @@ export async function failRun(db: Db, runId: string, error: string): Promise<voi
     .set({ status: 'failed', error: error.slice(0, 2000), finished_at: new Date() })
     .where('id', '=', runId)
     .execute()
+}
+
+/** A month of run history is enough to read a monitor's recent behaviour; older runs are deleted. */
+export async function deleteOldRuns(db: Db): Promise<number> {
+  const result = await db
+    .deleteFrom('monitor_runs')
+    .where('started_at', '<', sql<Date>`now() - interval '30 days'`)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
 }

@@ -1,6 +1,5 @@
 import type { AlertDraft, Evaluation } from '../alerts/alert-draft.js'
 import type { ForecastDay } from '../providers/weather/weather-provider.js'
-import type { Trip } from '../trips/trip-repository.js'
 
 export const WEATHER_RULE_VERSION = 1
 const MIN_WINDOW_DAYS = 3
@@ -11,7 +10,17 @@ export interface WeatherThresholds {
   maxWindKmh: number
 }
 
-export type WeatherTrip = Pick<Trip, 'id' | 'name' | 'destination' | 'departFrom' | 'departUntil' | 'days' | 'status'>
+/** What the rule reads of a trip; the trip repository's rows conform to it. */
+export interface WeatherTrip {
+  id: string
+  name: string
+  destination: { name: string; lat: number; lon: number }
+  /** ISO dates (YYYY-MM-DD): the window the trip may start in. */
+  departFrom: string
+  departUntil: string
+  days: number
+  status: string
+}
 
 export interface WeatherSnapshot {
   trips: WeatherTrip[]

@@ -11,8 +11,8 @@ export interface RetryPolicy {
 export interface ProviderOptions extends Partial<RetryPolicy> {
   baseUrl: string
   cache: Cache
-  /** Called once per lookup that failed for good (for pam_provider_failures_total). */
-  onFailure?: () => void
+  /** Called once per lookup that reached the provider: ok, or failed for good (metrics, the operator's failure rate). */
+  onOutcome?: (ok: boolean) => void
 }
 
 export const retryPolicy = (options: Partial<RetryPolicy>): RetryPolicy => ({

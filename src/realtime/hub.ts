@@ -1,5 +1,6 @@
 import type { WebSocket } from '@fastify/websocket'
-import type { AlertEvent } from '../alerts/alert-store.js'
+import { ALERT_CHANNEL, type AlertEvent } from '../alerts/alert-store.js'
+import type { Bus } from '../backend/backend.js'
 import type { Logger } from '../logger.js'
 
 export interface HubOptions {
@@ -14,6 +15,16 @@ export interface HubOptions {
   maxClientMessagesPerMinute: number
 }
 
+/**
+ * The limits of every API process's hub; only the sockets per user are configured. Clients send
+ * nothing on this stream: a few messages a minute (a keep-alive of their own) are tolerated.
+ */
+export const STREAM_LIMITS = {
+  maxBufferedBytes: 1024 * 1024,
+  pingIntervalMs: 30_000,
+  maxClientMessagesPerMinute: 30,
+} satisfies Partial<HubOptions>
+
 /** Close codes a client acts on (API.md): reconnect with a fresh token; too many sockets. */
 export const CLOSE_TOKEN_EXPIRED = 4001
 export const CLOSE_TOO_MANY_SOCKETS = 4008
@@ -21,10 +32,9 @@ const CLOSE_POLICY_VIOLATION = 1008
 // setTimeout's limit (~24.8 days); a token living longer is re-checked then.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-type Outgoing =
-  | { type: 'hello' }
-  | Omit<Extract<AlertEvent, { type: 'alert.created' }>, 'userId'>
-  | Omit<Extract<AlertEvent, { type: 'alert.resolved' }>, 'userId'>
+/** What a client reads (API.md): the events without their routing field. */
+type Outgoing = { type: 'hello' } | DistributiveOmit<AlertEvent, 'userId'>
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 interface Client {
   socket: WebSocket
@@ -54,10 +64,7 @@ export function createHub(options: HubOptions) {
     }
     client.socket.send(JSON.stringify(message))
   }
-  const outgoing = (event: AlertEvent): Outgoing =>
-    event.type === 'alert.created'
-      ? { type: event.type, alert: event.alert }
-      : { type: event.type, alertId: event.alertId }
+  const outgoing = ({ userId: _, ...message }: AlertEvent): Outgoing => message
 
   const pinger = setInterval(() => {
     for (const set of clients.values()) {
@@ -148,3 +155,24 @@ export function createHub(options: HubOptions) {
 }
 
 export type Hub = ReturnType<typeof createHub>
+
+/**
+ * Feeds the hub every alert change of every process, from the bus; returns how to stop. Not
+ * awaited: with the store down the API must still start (and say so on /ready); the bus listens
+ * as soon as its connection is up, and keeps listening across reconnects.
+ */
+export function feedHubFromBus(hub: Hub, bus: Bus, logger: Logger): () => Promise<void> {
+  // Stopping never waits for a subscription still pending (the store down all along).
+  let unsubscribe: (() => Promise<void>) | undefined
+  bus
+    .subscribe(ALERT_CHANNEL, (event) => hub.deliver(event as AlertEvent))
+    .then(
+      (stop) => {
+        unsubscribe = stop
+      },
+      (error) => logger.warn({ err: (error as Error).message }, 'alert stream not subscribed to the bus yet'),
+    )
+  return async () => {
+    await unsubscribe?.()
+  }
+}

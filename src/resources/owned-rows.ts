@@ -12,6 +12,7 @@ export type OwnedTable =
   | 'maintenance_items'
   | 'context_signals'
   | 'alerts'
+  | 'briefings'
 
 /** Where the previous page ended: the sort column's exact value (as PostgreSQL text) and the id. */
 export interface Cursor {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createTokenVerifier } from '../auth/token-verifier.js'
-import { isProduction } from '../config.js'
+import { aiCaps, isProduction, publicUrl } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
 import { httpSettings } from '../http/http-settings.js'
@@ -8,11 +8,12 @@ import { listenOrExplain } from '../http/listen.js'
 import { allowedOrigins } from '../http/plugins/cross-origin.js'
 import { createProducer, type Producer } from '../jobs/producer.js'
 import type { RunningRole } from './role.js'
-import { waitForStore } from './wait-for-store.js'
+import { isSchemaCurrent, waitForStore } from './wait-for-store.js'
 
 /** The HTTP app with its dependencies taken from the composition root. */
-export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInstance> {
+export function buildApiApp(deps: Deps, producer: Producer, storeReady?: () => boolean): Promise<FastifyInstance> {
   return buildApp({
+    storeReady,
     db: deps.db,
     enqueue: producer.enqueue,
     verifier: createTokenVerifier({
@@ -27,21 +28,27 @@ export function buildApiApp(deps: Deps, producer: Producer): Promise<FastifyInst
     backend: deps.backend,
     queues: producer.queues,
     metrics: deps.metrics,
+    errors: deps.errors,
     logger: deps.logger,
     internalToken: deps.secrets.internalToken,
     secureCookies: isProduction(deps.config),
+    aiCaps: aiCaps(deps.config),
+    briefingRequestsPerHour: deps.config.BRIEFING_REQUESTS_PER_HOUR,
     http: httpSettings(deps.config),
     sessions: deps.cache,
+    vapidPublicKey: deps.secrets.vapid?.publicKey,
+    publicUrl: publicUrl(deps.config),
   })
 }
 
 /**
  * Listens first, then waits for the database in the background: until it answers, /health
- * says alive and /ready says why it is not ready.
+ * says alive, /ready says why it is not ready, and a request that meets the schema before its
+ * migration is answered 503.
  */
 export async function startApi(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
   const producer = createProducer(deps.backend, deps.logger)
-  const app = await buildApiApp(deps, producer)
+  const app = await buildApiApp(deps, producer, () => isSchemaCurrent(deps))
   await listenOrExplain(app, deps.config.HOST, deps.config.PORT, 'PORT').catch(async (error) => {
     await producer.close()
     throw error

@@ -18,6 +18,7 @@ export function withMetricsEndpoint(service: string, start: StartRole): StartRol
     const app = await buildMetricsApp({
       service,
       metrics: deps.metrics,
+      errors: deps.errors,
       internalToken: deps.secrets.internalToken,
       logger: deps.logger,
     })

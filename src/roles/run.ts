@@ -1,12 +1,16 @@
 import closeWithGrace from 'close-with-grace'
 import type { Config } from '../config.js'
 import { buildDeps, type Deps } from '../deps.js'
+import { type ErrorReporter, noErrorReporter } from '../errors/error-reporter.js'
+import { createErrorReporter } from '../errors/error-tracking.js'
 import { isOutageError } from '../health/outage-errors.js'
 import { createLogger } from '../logger.js'
 import type { RunningRole } from './role.js'
 
 // Past the shutdown budget for requests and jobs, a little time to close connections.
 const CLOSE_MARGIN_MS = 5_000
+// Of that margin, how long queued error reports may take to reach Sentry.
+const REPORTS_FLUSH_MS = 2_000
 const REPEATED_SIGNAL_MS = 1_000
 // A closed terminal sends SIGHUP: the same request as SIGTERM or Ctrl-C.
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -24,6 +28,7 @@ export async function runRole(
   const logger = createLogger({ level: config.LOG_LEVEL, role })
   const controller = new AbortController()
   let deps: Deps | undefined
+  let errors: ErrorReporter = noErrorReporter
   let running: RunningRole | undefined
   let fatal: unknown
   let stopping = false
@@ -47,6 +52,7 @@ export async function runRole(
       controller.abort()
       await running?.stop()
       await deps?.close()
+      await errors.close(REPORTS_FLUSH_MS)
       logger.info('PAM stopped')
       if (fatal) process.exit(1)
     },
@@ -73,6 +79,7 @@ export async function runRole(
     }
     logger.error({ err: error }, stopping ? 'error while stopping' : 'fatal error; shutting down')
     if (stopping) return
+    errors.processFailed(error)
     fatal = error
     void grace.close()
   }
@@ -80,7 +87,9 @@ export async function runRole(
   process.on('unhandledRejection', onError)
 
   try {
-    deps = await buildDeps(config, logger)
+    // Before anything builds a Fastify instance: Sentry instruments the ones created afterwards.
+    errors = await createErrorReporter(config, role, logger)
+    deps = await buildDeps(config, logger, errors)
     running = await start(deps, controller.signal)
     logger.info({ startupMs: Math.round(performance.now() - started) }, `${role} started`)
   } catch (error) {
@@ -90,6 +99,7 @@ export async function runRole(
     if (logger.isLevelEnabled('fatal')) logger.fatal(`cannot start: ${message}`)
     else process.stderr.write(`pam: cannot start: ${message}\n`)
     await deps?.close()
+    await errors.close(REPORTS_FLUSH_MS)
     process.exit(1)
   }
 }

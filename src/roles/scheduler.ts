@@ -1,8 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { deploymentSpent } from '../ai/ai-usage-repository.js'
+import { utcDay } from '../ai/budget.js'
+import { aiCaps, smtpSettings } from '../config.js'
 import type { Deps } from '../deps.js'
 import { HEARTBEAT_INTERVAL_MS, startHeartbeat } from '../heartbeats/heartbeat.js'
 import { createProducer } from '../jobs/producer.js'
 import { missingSchedules, schedules, syncSchedules } from '../jobs/schedules.js'
+import { createOperatorMailer } from '../notifications/email-channel.js'
+import { operatorChannels } from '../operations/operator-channels.js'
+import { type OperatorWatch, startOperatorWatch } from '../operations/operator-watch.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
 
@@ -47,11 +53,36 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
       await sleep(wait, undefined, { signal: stopping.signal }).catch(() => undefined)
     }
   })()
-  log.info({ schedules: wanted.map((s) => `${s.id} ${s.pattern}`) }, 'scheduler started')
+  // Operator alerts are checked here, not in every replica of every role: schedulers take turns
+  // under a database lock, so a condition is announced once however many of them run.
+  const smtp = smtpSettings(deps.config)
+  const mailer = smtp && deps.config.OPS_ALERT_EMAIL ? createOperatorMailer(smtp, deps.config.EMAIL_FROM) : undefined
+  const channels = operatorChannels(deps.config, log, mailer)
+  const watch: OperatorWatch | undefined =
+    channels.length > 0
+      ? startOperatorWatch({
+          db: deps.db,
+          queues: producer.queues,
+          schedules: wanted,
+          config: deps.config,
+          channels,
+          aiBudget: async () => ({
+            spent: await deploymentSpent(deps.db, utcDay(new Date())),
+            limit: aiCaps(deps.config).deploymentUsd,
+          }),
+          logger: deps.logger.child({ component: 'operator-alerts' }),
+        })
+      : undefined
+  log.info(
+    { schedules: wanted.map((s) => `${s.id} ${s.pattern}`), operatorAlerts: channels.map((c) => c.name) },
+    'scheduler started',
+  )
   return {
     async stop() {
       stopping.abort()
       await loop
+      await watch?.stop()
+      mailer?.close()
       await heartbeat.stop()
       await producer.close()
     },

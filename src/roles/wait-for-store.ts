@@ -22,6 +22,10 @@ export function waitForStore(deps: Deps, signal: AbortSignal): Promise<void> {
 }
 
 const waits = new WeakMap<Deps, Promise<void>>()
+const schemaCurrent = new WeakSet<Deps>()
+
+/** Whether PAM's migrations are known to be applied (a missing table before that is "starting", not a bug). */
+export const isSchemaCurrent = (deps: Deps) => schemaCurrent.has(deps)
 
 async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
   const log = deps.logger.child({ component: 'startup' })
@@ -31,6 +35,7 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
       await sql`select 1`.execute(deps.db)
       if (migrateOnStart(deps.config)) {
         const applied = await migrateUp(deps.db)
+        schemaCurrent.add(deps)
         await deps.backend.migrate()
         if (applied.length > 0) log.info({ applied }, 'database migrated')
       } else {
@@ -38,6 +43,7 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
         if (pending.length > 0) {
           throw new Error(`${pending.length} migration(s) pending and MIGRATE_ON_START is off: run \`pam migrate up\``)
         }
+        schemaCurrent.add(deps)
       }
       if (attempt > 0) log.info({ database: deps.databaseLabel }, 'database ready')
       await deps.backend.checkSettings()

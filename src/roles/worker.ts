@@ -1,9 +1,13 @@
-import { monitorThresholds } from '../config.js'
+import { buildTextGenerator } from '../ai/build-generator.js'
 import type { Deps } from '../deps.js'
 import { startHeartbeat } from '../heartbeats/heartbeat.js'
 import { startConsumer } from '../jobs/consumer.js'
+import { RUNNABLE_TASKS } from '../jobs/handlers.js'
 import { createProducer } from '../jobs/producer.js'
-import type { QueueName } from '../jobs/queues.js'
+import { monitorObservers } from '../metrics/metrics.js'
+import { monitorThresholds } from '../monitors/registry.js'
+import { buildDeliveryServices } from '../notifications/build-delivery-services.js'
+import type { QueueName } from '../queue-names.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
 
@@ -22,15 +26,18 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     intervalMs: options.heartbeatIntervalMs,
   })
   const producer = createProducer(deps.backend, deps.logger)
+  const delivery = buildDeliveryServices(deps, producer.enqueue)
   const consumer = startConsumer({
     backend: deps.backend,
     db: deps.db,
     logger: deps.logger,
     metrics: deps.metrics,
+    errors: deps.errors,
     lockDurationMs: deps.config.WORKER_LOCK_DURATION_MS,
     workerId: heartbeat.id,
     queues: options.queues,
     concurrency: options.concurrency,
+    tasks: RUNNABLE_TASKS,
     services: {
       bus: deps.backend.bus,
       places: deps.places,
@@ -38,7 +45,11 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
       thresholds: monitorThresholds(deps.config),
       drainGraceMs: deps.config.EVALUATION_DRAIN_GRACE_MS,
       enqueue: producer.enqueue,
+      observers: monitorObservers(deps.metrics),
+      generate: buildTextGenerator(deps.config, deps),
+      briefingLocalHour: deps.config.BRIEFING_LOCAL_HOUR,
     },
+    delivery,
   })
   deps.logger.info(
     { workerId: heartbeat.id, queues: options.queues, concurrency: options.concurrency },
@@ -48,6 +59,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     async stop() {
       await consumer.close(deps.config.SHUTDOWN_TIMEOUT_MS)
       await producer.close()
+      delivery.close()
       await heartbeat.stop()
     },
   }

@@ -1,8 +1,20 @@
-import { sql } from 'kysely'
+import { type ExpressionBuilder, sql } from 'kysely'
 import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
+import type { Database } from '../db/schema.js'
 import type { FuelSnapshot, FuelVehicle } from '../monitors/fuel.js'
 import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
+
+/** Each vehicle's latest reading (newest observation, then newest row), joined laterally on `v`. */
+const latestReading = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }, 'v'>) =>
+  eb
+    .selectFrom('fuel_readings as r')
+    .select(['r.percent', 'r.lat', 'r.lon', 'r.observed_at'])
+    .whereRef('r.vehicle_id', '=', 'v.id')
+    .orderBy('r.observed_at', 'desc')
+    .orderBy('r.id', 'desc')
+    .limit(1)
+    .as('latest')
 
 /**
  * The fuel monitor's input for a set of users, in two queries whatever their number: every
@@ -13,18 +25,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
   if (userIds.length === 0) return snapshots
   const vehicles = await db
     .selectFrom('vehicles as v')
-    .leftJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom('fuel_readings as r')
-          .select(['r.percent', 'r.lat', 'r.lon', 'r.observed_at'])
-          .whereRef('r.vehicle_id', '=', 'v.id')
-          .orderBy('r.observed_at', 'desc')
-          .orderBy('r.id', 'desc')
-          .limit(1)
-          .as('latest'),
-      (join) => join.onTrue(),
-    )
+    .leftJoinLateral(latestReading, (join) => join.onTrue())
     .select([
       'v.id',
       'v.user_id',
@@ -61,18 +62,7 @@ export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: num
     eb.exists(
       eb
         .selectFrom('vehicles as v')
-        .innerJoinLateral(
-          (inner) =>
-            inner
-              .selectFrom('fuel_readings as r')
-              .select('r.percent')
-              .whereRef('r.vehicle_id', '=', 'v.id')
-              .orderBy('r.observed_at', 'desc')
-              .orderBy('r.id', 'desc')
-              .limit(1)
-              .as('latest'),
-          (join) => join.onTrue(),
-        )
+        .innerJoinLateral(latestReading, (join) => join.onTrue())
         .select(sql`1`.as('one'))
         .whereRef('v.user_id', '=', 'u.id')
         .where('latest.percent', '<', String(page.belowPercent)),

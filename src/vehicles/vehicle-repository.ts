@@ -1,3 +1,5 @@
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
 import { present, toIso } from '../resources/mapping.js'
 import { ownedResource } from '../resources/owned-rows.js'
 
@@ -33,3 +35,13 @@ export const vehicles = ownedResource('vehicles', {
       odometer_km: input.odometerKm,
     }),
 })
+
+/** The odometer only moves forward: a reading lower than the known one (an older service) changes nothing. */
+export async function advanceOdometer(db: Db, userId: string, vehicleId: string, odometerKm: number): Promise<void> {
+  await db
+    .updateTable('vehicles')
+    .set({ odometer_km: sql`greatest(odometer_km, ${odometerKm})`, updated_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('id', '=', vehicleId)
+    .execute()
+}

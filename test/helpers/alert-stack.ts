@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import { QUEUE_NAMES } from '../../src/jobs/queues.js'
+import { QUEUE_NAMES } from '../../src/queue-names.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import { startWorker } from '../../src/roles/worker.js'
 import { type Client, client, listenLocally, userToken } from './api.js'

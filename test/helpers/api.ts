@@ -55,7 +55,7 @@ export interface Response<T = any> {
 export function client(app: FastifyInstance, token: string | undefined) {
   // biome-ignore lint/suspicious/noExplicitAny: as above
   return async function call<T = any>(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
     payload?: unknown,
     headers: Record<string, string> = {},

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createTokenVerifier } from '../../src/auth/token-verifier.js'
+import { aiCaps } from '../../src/config.js'
 import { buildApp } from '../../src/http/app.js'
 import { httpSettings } from '../../src/http/http-settings.js'
 import type { Producer } from '../../src/jobs/producer.js'
@@ -29,6 +30,8 @@ export function buildAppWithSettings(
     logger: options.logger ?? deps.logger,
     internalToken: deps.secrets.internalToken,
     secureCookies: false,
+    aiCaps: aiCaps(config),
+    briefingRequestsPerHour: config.BRIEFING_REQUESTS_PER_HOUR,
     http: httpSettings(config),
   })
 }

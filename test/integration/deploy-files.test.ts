@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { parse as parseToml } from 'smol-toml'
 import { parse as parseYaml } from 'yaml'
 import { EnvSchema } from '../../src/config.js'
-import { type ApiHarness, startApiHarness } from '../helpers/api.js'
+import { buildMetricsApp } from '../../src/http/metrics-app.js'
+import { type ApiHarness, listenLocally, startApiHarness } from '../helpers/api.js'
+import { TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 import { spawnPam } from '../helpers/process.js'
 
 const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')
 // biome-ignore lint/suspicious/noExplicitAny: parsed deploy files are walked as plain data
 type Doc = any
 
-const compose: Doc = parseYaml(read('docker-compose.yml'))
+const compose: Doc = parseYaml(read('docker-compose.yml'), { merge: true })
 const render: Doc = parseYaml(read('render.yaml'))
 const fly: Doc = parseToml(read('fly.toml'))
 const workflow: Doc = parseYaml(read('.github/workflows/ci.yml'))
@@ -125,6 +128,77 @@ describe('deployment files', () => {
     for (const path of paths) {
       const response = await api.app.inject({ url: path })
       assert.ok([200, 503].includes(response.statusCode), `${path} → ${response.statusCode}`)
+    }
+  })
+
+  it("give PAM processes their stores as URLs only, never the stores' own passwords", () => {
+    for (const name of PAM_SERVICES) {
+      const service = compose.services[name]
+      assert.equal(service.env_file, '.env', `${name} reads PAM's settings from .env`)
+      // environment wins over env_file: the passwords .env holds for postgres and redis are blanked.
+      assert.equal(service.environment.POSTGRES_PASSWORD, '', `${name} does not carry POSTGRES_PASSWORD`)
+      assert.equal(service.environment.REDIS_PASSWORD, '', `${name} does not carry REDIS_PASSWORD`)
+      assert.match(service.environment.DATABASE_URL, /^postgres:\/\/pam:\$\{POSTGRES_PASSWORD/)
+      assert.match(service.environment.REDIS_URL, /^redis:\/\/:\$\{REDIS_PASSWORD/)
+    }
+    assert.deepEqual(Object.keys(compose.services.postgres.environment).sort(), [
+      'POSTGRES_DB',
+      'POSTGRES_PASSWORD',
+      'POSTGRES_USER',
+    ])
+    assert.deepEqual(Object.keys(compose.services.redis.environment), ['REDIS_PASSWORD'])
+    for (const store of ['postgres', 'redis']) assert.equal(compose.services[store].env_file, undefined)
+  })
+
+  it("ship a pg_dump that can back up the compose file's PostgreSQL", () => {
+    // pg_dump refuses a server newer than itself (`pam backup` names both versions first).
+    const client = Number(/postgresql-client-(\d+)/.exec(dockerfile)?.[1])
+    const server = Number(/^postgres:(\d+)/.exec(compose.services.postgres.image)?.[1])
+    assert.ok(client >= 13 && server >= 13, `client ${client}, server ${server}`)
+    assert.ok(client >= server, `the image's pg_dump ${client} cannot dump the compose file's PostgreSQL ${server}`)
+  })
+
+  it('check each role on its own port, as itself, even where roles share a network', async () => {
+    for (const role of ['api', 'worker', 'scheduler']) {
+      assert.deepEqual(compose.services[role].healthcheck.test, ['CMD', 'node', 'bin/healthcheck.js', role])
+    }
+    const worker = await buildMetricsApp({
+      service: 'pam-worker',
+      metrics: api.harness.deps.metrics,
+      internalToken: TEST_INTERNAL_TOKEN,
+      logger: api.harness.deps.logger,
+    })
+    try {
+      const workerPort = (await listenLocally(worker)).split(':')[1] ?? ''
+      const apiPort = (await listenLocally(api.app)).split(':')[1] ?? ''
+      const check = async (args: string[], env: Record<string, string>) => {
+        const child = spawn(process.execPath, ['bin/healthcheck.js', ...args], {
+          cwd: new URL('../..', import.meta.url),
+          env: { PATH: process.env.PATH ?? '', ...env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
+        let stderr = ''
+        child.stderr.on('data', (chunk) => {
+          stderr += chunk
+        })
+        const code = await new Promise((resolve) => child.on('exit', resolve))
+        return { code, stderr }
+      }
+      assert.equal((await check(['worker'], { METRICS_PORT: workerPort, PORT: apiPort })).code, 0)
+      assert.equal((await check(['api'], { PORT: apiPort, METRICS_PORT: workerPort })).code, 0)
+      // The old check passed a worker whenever PORT (the API, in a shared namespace) answered.
+      const workerWithoutItsPort = await check(['worker'], { PORT: apiPort })
+      assert.equal(workerWithoutItsPort.code, 1)
+      assert.match(workerWithoutItsPort.stderr, /only on METRICS_PORT, which is not set/)
+      const workerOnApiPort = await check(['scheduler'], { METRICS_PORT: apiPort, PORT: apiPort })
+      assert.equal(workerOnApiPort.code, 1)
+      assert.match(workerOnApiPort.stderr, /served by pam-api, not pam-scheduler/)
+      assert.equal((await check(['api'], { PORT: workerPort })).code, 1, 'the API is not the worker')
+      const unknown = await check(['bogus'], { PORT: apiPort })
+      assert.equal(unknown.code, 1)
+      assert.match(unknown.stderr, /pass api, worker or scheduler/)
+    } finally {
+      await worker.close()
     }
   })
 })

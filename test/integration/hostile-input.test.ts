@@ -261,6 +261,19 @@ const VALID = {
 const EXAMPLES = {
   'GET /v1/me': {},
   'PATCH /v1/me': { body: { timezone: 'UTC', home: { lat: 1, lon: 2 }, preferences: { units: 'metric' } } },
+  'GET /v1/me/notification-settings': {},
+  'GET /v1/me/ai-usage': {},
+  'GET /v1/briefings': {},
+  'POST /v1/briefings': {},
+  'PUT /v1/me/notification-settings': {
+    body: {
+      email: { address: 'a@example.com', enabled: true, minPriority: 'high' },
+      push: { enabled: true, minPriority: 'medium' },
+      quietHours: { start: '22:00', end: '07:00' },
+      digest: { enabled: false, at: '08:00' },
+      ai: { enabled: true },
+    },
+  },
   'GET /v1/vehicles': {},
   'POST /v1/vehicles': { body: VEHICLE },
   'GET /v1/vehicles/{id}': {},
@@ -294,6 +307,18 @@ const EXAMPLES = {
   'GET /v1/alerts': {},
   'PATCH /v1/alerts/{id}': { body: { read: true } },
   'POST /v1/alerts/read-all': {},
+  'GET /v1/alerts/{id}/deliveries': {},
+  'GET /v1/push/vapid-public-key': {},
+  'POST /v1/push-subscriptions': {
+    body: {
+      endpoint: 'https://push.example.org/send/abc',
+      keys: {
+        p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XLjhUdp8YsMUM3Il8DV9k4',
+        auth: 'tBHItJI5svbpez7KI4CCXg',
+      },
+    },
+  },
+  'DELETE /v1/push-subscriptions/{id}': {},
   'GET /v1/stream': {},
 } as const
 

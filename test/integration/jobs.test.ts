@@ -4,8 +4,8 @@ import { after, before, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import { QUEUE_NAMES } from '../../src/jobs/queues.js'
 import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
+import { QUEUE_NAMES } from '../../src/queue-names.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
@@ -144,8 +144,14 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
       byQueue[name] = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort()
     }
     assert.deepEqual(byQueue, {
-      notifications: ['pam-context-monitoring', 'pam-evaluation-drain', 'pam-fuel-monitoring'],
-      analytics: ['pam-budget-analysis', 'pam-weather-monitoring'],
+      notifications: [
+        'pam-context-monitoring',
+        'pam-delivery-drain',
+        'pam-digests',
+        'pam-evaluation-drain',
+        'pam-fuel-monitoring',
+      ],
+      analytics: ['pam-briefings', 'pam-budget-analysis', 'pam-weather-monitoring'],
       maintenance: ['pam-housekeeping', 'pam-maintenance-monitoring'],
     })
 

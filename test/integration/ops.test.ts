@@ -3,10 +3,11 @@ import { after, before, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import parsePrometheus from 'parse-prometheus-text-format'
 import { startConsumer } from '../../src/jobs/consumer.js'
+import type { RunnableTask } from '../../src/jobs/handlers.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import { QUEUE_NAMES } from '../../src/jobs/queues.js'
-import { BACKOFF_TYPE, type Route } from '../../src/jobs/routing.js'
 import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
+import { BACKOFF_TYPE } from '../../src/jobs/task-declarations.js'
+import { QUEUE_NAMES } from '../../src/queue-names.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import type { RunningRole } from '../../src/roles/role.js'
 import { startWorker } from '../../src/roles/worker.js'
@@ -142,7 +143,7 @@ inBothModes('operations: metrics, dashboard, inspect, call and retry', (mode) =>
 
   it('lists a job that exhausted its retries in pam inspect failed, and pam retry runs it again', async () => {
     let calls = 0
-    const flaky: Route = {
+    const flaky: RunnableTask = {
       queue: 'analytics',
       priority: 5,
       attempts: 1,
@@ -165,7 +166,7 @@ inBothModes('operations: metrics, dashboard, inspect, call and retry', (mode) =>
       queues: ['analytics'],
       concurrency: 1,
       lockDurationMs: 30_000,
-      routes: { 'test.flaky': flaky },
+      tasks: { 'test.flaky': flaky },
     })
     try {
       const queue = producer.queues.get('analytics')

@@ -12,7 +12,14 @@ describe('the Overpass places client', () => {
   let cache: Cache
   let failures = 0
   const client = () =>
-    createOverpassClient({ baseUrl: overpass.url, cache, backoffMs: 20, onFailure: () => failures++ })
+    createOverpassClient({
+      baseUrl: overpass.url,
+      cache,
+      backoffMs: 20,
+      onOutcome: (ok) => {
+        if (!ok) failures++
+      },
+    })
 
   before(async () => {
     overpass = await startFakeOverpass()

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
@@ -43,5 +44,24 @@ describe('request logging', () => {
       assert.match(String(logged[0]?.msg), new RegExp(`^GET /\\S+ ${response.statusCode} \\d+ ms$`))
     }
     assert.ok(!JSON.stringify(lines).includes(token), 'a token reached the log')
+  })
+
+  it("names the user on an authenticated request's line, and no user on an anonymous one", async () => {
+    const userId = randomUUID()
+    const token = await userToken(userId)
+    const authenticated = await app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assert.equal(authenticated.statusCode, 200)
+    const [line] = lines.filter((entry) => entry.reqId === authenticated.headers['x-request-id'])
+    assert.equal(line?.userId, userId)
+
+    const anonymous = await app.inject({ method: 'GET', url: '/v1/me' })
+    assert.equal(anonymous.statusCode, 401)
+    const [refused] = lines.filter((entry) => entry.reqId === anonymous.headers['x-request-id'])
+    assert.ok(refused, 'the refused request is logged')
+    assert.equal(refused.userId, undefined)
   })
 })

@@ -85,4 +85,24 @@ describe('a first run on a fresh database [postgres-only mode]', () => {
     await answers(`127.0.0.1:${port}`, '/ready', 200)
     await lowReadingAlerts(`127.0.0.1:${port}`)
   })
+  it('answers 503, not 500, while its database is not migrated yet', async () => {
+    // A fresh database that nothing migrates: the API listens, and every request that needs the
+    // schema would fail on a missing table. It must say "not ready", as it does during migrations.
+    await database.drop()
+    database = await createTestDatabase()
+    const port = await freePort()
+    await start(['api'], { PORT: String(port), MIGRATE_ON_START: 'false' })
+    await answers(`127.0.0.1:${port}`, '/health', 200)
+    const traveller = await remoteTraveller(`127.0.0.1:${port}`)
+    for (const [method, path, body] of [
+      ['GET', '/v1/me', undefined],
+      ['POST', '/v1/vehicles', VEHICLE],
+      ['GET', '/v1/alerts', undefined],
+    ] as const) {
+      const response = await traveller.call(method, path, body)
+      assert.equal(response.status, 503, `${method} ${path}: ${JSON.stringify(response.body)}`)
+      assert.equal(response.body.error, 'unavailable')
+      assert.match(response.body.message, /not ready/)
+    }
+  })
 })

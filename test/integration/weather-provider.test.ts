@@ -11,7 +11,15 @@ describe('the Open-Meteo weather client', () => {
   let harness: Harness
   let cache: Cache
   let failures = 0
-  const client = () => createOpenMeteoClient({ baseUrl: meteo.url, cache, backoffMs: 20, onFailure: () => failures++ })
+  const client = () =>
+    createOpenMeteoClient({
+      baseUrl: meteo.url,
+      cache,
+      backoffMs: 20,
+      onOutcome: (ok) => {
+        if (!ok) failures++
+      },
+    })
 
   before(async () => {
     meteo = await startFakeOpenMeteo()

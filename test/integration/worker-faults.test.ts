@@ -4,10 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Job } from 'bullmq'
 import parsePrometheus from 'parse-prometheus-text-format'
 import { type Consumer, startConsumer } from '../../src/jobs/consumer.js'
+import type { RunnableTask } from '../../src/jobs/handlers.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import type { QueueName } from '../../src/jobs/queues.js'
-import { BACKOFF_TYPE, type Route } from '../../src/jobs/routing.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
+import { BACKOFF_TYPE } from '../../src/jobs/task-declarations.js'
+import type { QueueName } from '../../src/queue-names.js'
 import {
   eventually,
   type Harness,
@@ -18,7 +19,7 @@ import {
 } from '../helpers/harness.js'
 import { freePort, spawnPam } from '../helpers/process.js'
 
-const route = (overrides: Partial<Route>): Route => ({
+const task = (overrides: Partial<RunnableTask>): RunnableTask => ({
   queue: 'analytics',
   priority: 5,
   attempts: 1,
@@ -47,7 +48,7 @@ inBothModes('workers under failure', (mode) => {
   let producer: Producer
   const consumers: Consumer[] = []
 
-  const consume = (queues: QueueName[], routes: Record<string, Route>, concurrency = 1) => {
+  const consume = (queues: QueueName[], tasks: Record<string, RunnableTask>, concurrency = 1) => {
     const consumer = startConsumer({
       backend: harness.deps.backend,
       db: harness.deps.db,
@@ -59,7 +60,7 @@ inBothModes('workers under failure', (mode) => {
       // As short as the worker processes below use: BullMQ runs one stall check per queue per
       // interval across all workers, so a longer interval here would delay theirs.
       lockDurationMs: 2_000,
-      routes,
+      tasks,
     })
     consumers.push(consumer)
     return consumer
@@ -86,7 +87,7 @@ inBothModes('workers under failure', (mode) => {
   it('retries a failing task with growing delays until it succeeds (3 attempts)', async () => {
     const calls: number[] = []
     const consumer = consume(['analytics'], {
-      'test.flaky': route({
+      'test.flaky': task({
         attempts: 5,
         backoffMs: 300,
         handler: async () => {
@@ -99,18 +100,22 @@ inBothModes('workers under failure', (mode) => {
     const job = await producer.queues
       .get('analytics')
       ?.add('test.flaky', {}, { attempts: 5, priority: 5, backoff: { type: BACKOFF_TYPE } })
-    assert.equal(await settled(job), 'completed')
+    const outcome = await settled(job)
+    // Closed before asserting: a worker left running would take the next test's jobs.
+    await consumer.close(5_000)
+    assert.equal(outcome, 'completed')
     assert.equal(calls.length, 3)
     const [first = 0, second = 0, third = 0] = calls
+    // 300 ms × 2^(attempt − 1), less up to half: the first retry waits 150–300 ms, the second
+    // 300–600 ms. Load only lengthens a wait, so the floors are what can be asserted.
     assert.ok(second - first >= 150, `first retry after ${second - first} ms`)
-    assert.ok(third - second > second - first, `delays ${second - first} ms then ${third - second} ms`)
-    await consumer.close(5_000)
+    assert.ok(third - second >= 300, `second retry after ${third - second} ms (first after ${second - first} ms)`)
   })
 
   it('fails a task that runs past its time limit, aborting the signal its handler holds', async () => {
     let sawAbort = false
     const consumer = consume(['analytics'], {
-      'test.slow': route({
+      'test.slow': task({
         timeoutMs: 300,
         attempts: 1,
         handler: async (_data, context) => {
@@ -123,12 +128,13 @@ inBothModes('workers under failure', (mode) => {
       }),
     })
     const job = await producer.queues.get('analytics')?.add('test.slow', {}, { priority: 5 })
-    assert.equal(await settled(job), 'failed')
+    const outcome = await settled(job)
+    await consumer.close(5_000)
+    assert.equal(outcome, 'failed')
     const failed = await producer.queues.get('analytics')?.getJob(job?.id ?? '')
     assert.match(failed?.failedReason ?? '', /exceeded its time limit of 300 ms/)
     assert.ok(failed?.finishedOn && failed.processedOn && failed.finishedOn - failed.processedOn < 2_000)
     assert.equal(sawAbort, true)
-    await consumer.close(5_000)
   })
 
   it('runs an exclusive task once at a time: an overlapping run is skipped, not queued', async () => {
@@ -137,7 +143,7 @@ inBothModes('workers under failure', (mode) => {
     const consumer = consume(
       ['maintenance'],
       {
-        'test.sweep': route({
+        'test.sweep': task({
           queue: 'maintenance',
           exclusive: true,
           handler: async () => {
@@ -163,7 +169,7 @@ inBothModes('workers under failure', (mode) => {
   it('makes one job per tick when two schedulers keep the same schedule', async () => {
     const other = createProducer(harness.deps.backend, harness.deps.logger)
     const tick = [{ id: 'pam-test-tick', task: 'ops.ping' as const, pattern: '* * * * * *' }]
-    const consumer = consume(['notifications'], { 'ops.ping': route({ queue: 'notifications' }) }, 4)
+    const consumer = consume(['notifications'], { 'ops.ping': task({ queue: 'notifications' }) }, 4)
     try {
       await Promise.all([
         syncSchedules(producer, harness.deps.logger, tick),
@@ -200,7 +206,7 @@ inBothModes('workers under failure', (mode) => {
       const waiting = ofSchedule(await queue.getJobs(['waiting', 'prioritized', 'delayed']))
       assert.equal(waiting.length, 1, 'one pending run, not a backlog')
 
-      const consumer = consume(['notifications'], { 'ops.ping': route({ queue: 'notifications' }) }, 4)
+      const consumer = consume(['notifications'], { 'ops.ping': task({ queue: 'notifications' }) }, 4)
       await eventually(
         async () => (ofSchedule(await queue.getCompleted(0, 100)).length > 0 ? true : undefined),
         10_000,

@@ -13,7 +13,10 @@ describe('schedules', () => {
       'pam-maintenance-monitoring': '0 6 * * *',
       'pam-context-monitoring': '*/15 * * * *',
       'pam-evaluation-drain': '*/5 * * * * *',
+      'pam-delivery-drain': '*/10 * * * * *',
+      'pam-digests': '* * * * *',
       'pam-housekeeping': '17 3 * * *',
+      'pam-briefings': '5 * * * *',
     })
   })
 

@@ -3,6 +3,10 @@ import * as initial from './2026_11_23_0001_initial.js'
 import * as taskLeases from './2026_11_23_0002_task_leases.js'
 import * as monitorPagesAndCache from './2026_11_23_0003_monitor_pages_and_cache.js'
 import * as evaluationMarks from './2026_11_23_0004_evaluation_marks.js'
+import * as notificationSettings from './2026_11_23_0005_notification_settings.js'
+import * as ai from './2026_11_23_0006_ai.js'
+import * as deliveries from './2026_11_23_0007_deliveries.js'
+import * as operatorAlerts from './2026_11_23_0008_operator_alerts.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +14,8 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0002_task_leases': taskLeases,
   '2026_11_23_0003_monitor_pages_and_cache': monitorPagesAndCache,
   '2026_11_23_0004_evaluation_marks': evaluationMarks,
+  '2026_11_23_0005_notification_settings': notificationSettings,
+  '2026_11_23_0008_operator_alerts': operatorAlerts,
+  '2026_11_23_0006_ai': ai,
+  '2026_11_23_0007_deliveries': deliveries,
 }

@@ -53,12 +53,16 @@ export function authenticate(deps: { verifier: TokenVerifier; db: Db; countFailu
       known.add(userId)
     }
     request.userId = userId
+    // Every line this request logs from here on (its request line too) names its user.
+    request.log = request.log.child({ userId })
   }
 }
 
 function streamToken(request: FastifyRequest): string | undefined {
   if (request.routeOptions.url !== '/v1/stream') return undefined
-  const token = (request.query as { access_token?: unknown } | undefined)?.access_token
+  // onRequest: the query is not validated yet.
+  const query: unknown = request.query
+  const token = query && typeof query === 'object' && 'access_token' in query ? query.access_token : undefined
   return typeof token === 'string' && token.length > 0 ? token : undefined
 }
 

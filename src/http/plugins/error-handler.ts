@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { type ErrorReporter, noErrorReporter } from '../../errors/error-reporter.js'
 import { isOutageError } from '../../health/outage-errors.js'
 import { type ErrorCode, type ErrorDetail, HttpError } from '../errors.js'
 import { DATE_PROBLEM, MAX_DETAILS, TIME_PROBLEM } from '../validation.js'
@@ -56,11 +57,19 @@ function validationDetails(error: FastifyError): ErrorDetail[] {
   return details
 }
 
+/** undefined_table, undefined_column, undefined_function: what a not yet migrated schema answers. */
+const SCHEMA_MISSING = new Set(['42P01', '42703', '42883'])
+
 /**
  * One error handler for the whole API: every error body is `{error, message, details?}`, and a
- * 5xx never carries a stack, SQL or any other internal.
+ * 5xx never carries a stack, SQL or any other internal. Only a 500 (an error of PAM's own) is
+ * reported to error tracking: a client's mistake (4xx) and an outage (503) are not bugs.
  */
-export function registerErrorHandler(app: FastifyInstance) {
+export function registerErrorHandler(
+  app: FastifyInstance,
+  errors: ErrorReporter = noErrorReporter,
+  storeReady: () => boolean = () => true,
+) {
   app.setNotFoundHandler((request, reply) => {
     reply
       .code(404)
@@ -83,7 +92,15 @@ export function registerErrorHandler(app: FastifyInstance) {
         details,
       })
     }
-    const refused = REFUSED_BY_DATABASE[(error as { code?: string }).code ?? '']
+    const sqlState = (error as { code?: string }).code ?? ''
+    if (!storeReady() && SCHEMA_MISSING.has(sqlState)) {
+      // The API listens before its first migration has run: not ready yet, not a bug of PAM's.
+      request.log.info({ err: error.message }, 'a request met the schema before it was migrated')
+      return reply
+        .code(503)
+        .send({ error: 'unavailable', message: 'PAM is starting: its database is not ready yet; try again shortly' })
+    }
+    const refused = REFUSED_BY_DATABASE[sqlState]
     if (refused) {
       request.log.info({ err: error.message }, 'the database refused a write')
       return reply.code(refused.status).send({ error: refused.code, message: refused.message })
@@ -99,6 +116,12 @@ export function registerErrorHandler(app: FastifyInstance) {
       return reply.code(status).send({ error: CODE_BY_STATUS[status] ?? 'bad_request', message: error.message })
     }
     request.log.error({ err: error }, 'unhandled error')
+    errors.requestFailed(error, {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      requestId: request.id,
+      userId: request.userId,
+    })
     return reply.code(500).send({ error: 'internal', message: 'an internal error occurred' })
   })
 }

@@ -98,7 +98,8 @@ export function queueDashboard(deps: {
       async (request: FastifyRequest, reply: FastifyReply) => {
         refuseCrossOrigin(request)
         // token=a&token=b, a JSON number or no body at all is a failed sign-in (401), not a 500.
-        const token = (request.body as { token?: unknown } | null | undefined)?.token
+        const body: unknown = request.body
+        const token = body && typeof body === 'object' && 'token' in body ? body.token : undefined
         if (typeof token !== 'string' || !matches(token)) {
           return reply.code(401).type('text/html').send(loginPage(true))
         }

@@ -1,19 +1,24 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { deploymentSpent } from '../../ai/ai-usage-repository.js'
+import { type Caps, utcDay } from '../../ai/budget.js'
 import type { Db } from '../../db/database.js'
 import { liveProcesses } from '../../heartbeats/heartbeat-repository.js'
 import { type Queues, queueCounts } from '../../jobs/inspection.js'
-import { QUEUE_NAMES } from '../../jobs/queues.js'
 import type { Metrics } from '../../metrics/metrics.js'
+import { lastScheduleRuns } from '../../operations/schedule-run-repository.js'
+import { QUEUE_NAMES } from '../../queue-names.js'
 import { requireInternalToken } from '../plugins/internal-auth.js'
 
 interface Store {
   db: Db
   queues: Queues
+  /** AI_DAILY_BUDGET_USD and the rest: the budget gauge is today's spend against it. */
+  aiCaps: Caps
 }
 
 /**
  * Prometheus text at /metrics (internal token). With `store`, queue depths and live workers are
- * read from the stores at scrape time, so any API replica reports the whole deployment's figures
+ * (and each schedule's last run) read from the stores at scrape time, so any API replica reports the whole deployment's figures
  * for them; a worker's or scheduler's own endpoint leaves them out (scraping both would double them).
  */
 export function metricsRoutes(deps: { metrics: Metrics; internalToken: string; store?: Store }) {
@@ -27,13 +32,20 @@ export function metricsRoutes(deps: { metrics: Metrics; internalToken: string; s
 }
 
 async function readStoreFigures(store: Store, metrics: Metrics, log: FastifyBaseLogger): Promise<void> {
-  const [counts, live] = await Promise.all([
+  const [counts, live, runs, spent] = await Promise.all([
     queueCounts(store.queues).catch((error) => {
       log.warn({ err: (error as Error).message }, 'queue counts unavailable for /metrics')
       return []
     }),
     liveProcesses(store.db).catch(() => undefined),
+    lastScheduleRuns(store.db).catch(() => undefined),
+    deploymentSpent(store.db, utcDay(new Date())).catch(() => undefined),
   ])
+  metrics.scheduleLastRun.reset()
+  for (const [schedule, at] of runs ?? []) metrics.scheduleLastRun.set({ schedule }, at.getTime() / 1000)
+  if (spent !== undefined) {
+    metrics.aiBudgetSpent.set(store.aiCaps.deploymentUsd > 0 ? spent / store.aiCaps.deploymentUsd : spent > 0 ? 1 : 0)
+  }
   metrics.queueJobs.reset()
   for (const { queue, counts: byState } of counts) {
     for (const [state, count] of Object.entries(byState)) metrics.queueJobs.set({ queue, state }, count)

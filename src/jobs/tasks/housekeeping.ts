@@ -1,5 +1,8 @@
-import { sql } from 'kysely'
+import { expireAlerts, publishAlertEvents } from '../../alerts/alert-store.js'
+import { deleteExpiredEntries } from '../../cache/cache.js'
 import { pruneDeadBeats } from '../../heartbeats/heartbeat-repository.js'
+import { deleteExpiredKeys } from '../../idempotency/idempotency-repository.js'
+import { deleteOldRuns } from '../../monitor-runs/monitor-run-repository.js'
 import type { TaskHandler } from '../task.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -13,31 +16,25 @@ export interface HousekeepingResult {
 }
 
 /**
- * Daily cleanup. Each statement is idempotent, so a retried or duplicated run changes nothing
- * the first one did not.
+ * Daily cleanup: each module applies its own rule to its own rows. Each step is idempotent, so a
+ * retried or duplicated run changes nothing the first one did not. Expired alerts are told on the
+ * stream like any other alert change (at most once: a lost event leaves the alert closed all the same).
  */
-export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult> = async (_payload, { db }) => {
-  const expired = await db
-    .updateTable('alerts')
-    .set({ resolved_at: sql<Date>`expires_at` })
-    .where('resolved_at', 'is', null)
-    .where('expires_at', '<=', sql<Date>`now()`)
-    .executeTakeFirst()
-  const keys = await db
-    .deleteFrom('idempotency_keys')
-    .where('created_at', '<', sql<Date>`now() - interval '24 hours'`)
-    .executeTakeFirst()
-  const beats = await pruneDeadBeats(db, DAY_MS)
-  const runs = await db
-    .deleteFrom('monitor_runs')
-    .where('started_at', '<', sql<Date>`now() - interval '30 days'`)
-    .executeTakeFirst()
-  const cached = await db.deleteFrom('cache_entries').where('expires_at', '<=', sql<Date>`now()`).executeTakeFirst()
+export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult> = async (
+  _payload,
+  { db, logger, services },
+) => {
+  const expired = await expireAlerts(db, services?.observers?.alertChanged)
+  if (services) {
+    await publishAlertEvents(services.bus, expired).catch((error) =>
+      logger.warn({ err: (error as Error).message }, 'alerts expired; their events not published'),
+    )
+  }
   return {
-    alertsExpired: Number(expired.numUpdatedRows),
-    idempotencyKeysDeleted: Number(keys.numDeletedRows),
-    heartbeatsPruned: beats,
-    monitorRunsDeleted: Number(runs.numDeletedRows),
-    cacheEntriesDeleted: Number(cached.numDeletedRows),
+    alertsExpired: expired.length,
+    idempotencyKeysDeleted: await deleteExpiredKeys(db),
+    heartbeatsPruned: await pruneDeadBeats(db, DAY_MS),
+    monitorRunsDeleted: await deleteOldRuns(db),
+    cacheEntriesDeleted: await deleteExpiredEntries(db),
   }
 }

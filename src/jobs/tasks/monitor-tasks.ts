@@ -1,28 +1,16 @@
 import { UnrecoverableError } from 'bullmq'
-import type { Evaluation } from '../../alerts/alert-draft.js'
 import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
-import type { Db } from '../../db/database.js'
 import { readSeen, settleSeen, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
 import { evaluationTrigger } from '../../evaluations/evaluation-trigger.js'
 import { isUuid } from '../../ids.js'
 import { failOrphanedRuns, failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
-import { MONITOR_NAMES, type MonitorName } from '../../monitors/monitor-names.js'
+import { MONITOR_LIST, type Monitor, type MonitorName } from '../../monitors/registry.js'
+import { deliveryTrigger } from '../../notifications/delivery-trigger.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
+import { queueAlertTexts } from './ai-tasks.js'
 
 /** Users per page job: one snapshot query per page, several workers share a sweep's pages. */
-export const SWEEP_PAGE_SIZE = 500
-
-export interface Verdicts {
-  evaluations: Map<string, Evaluation>
-  /** A provider could not answer: alerts went out without its data. */
-  degraded: boolean
-}
-
-export interface Monitor {
-  name: MonitorName
-  candidates(db: Db, after: string | null, services: MonitorServices): Promise<string[]>
-  evaluate(db: Db, userIds: readonly string[], services: MonitorServices, now: Date): Promise<Verdicts>
-}
+const SWEEP_PAGE_SIZE = 500
 
 export interface MonitorResult {
   usersEvaluated: number
@@ -42,16 +30,26 @@ function servicesOf(context: TaskContext): MonitorServices {
  * alerts are stored only if no other evaluation of the user was applied since (it may have read
  * newer data), and the marks cleared only where no write came in meanwhile.
  */
-async function runMonitor(monitor: Monitor, context: TaskContext, userIds: readonly string[]): Promise<MonitorResult> {
+async function runMonitor(
+  monitor: Monitor<MonitorName>,
+  context: TaskContext,
+  userIds: readonly string[],
+): Promise<MonitorResult> {
   const services = servicesOf(context)
   const seen = await readSeen(context.db, monitor.name, userIds)
-  const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, new Date())
+  const thresholds = services.thresholds[monitor.name]
+  const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, thresholds, new Date())
   let overtaken: string[] = []
-  const applied = await applyEvaluations(context.db, evaluations, async (trx, users) => {
-    const current = await settleSeen(trx, monitor.name, seen, users)
-    overtaken = users.filter((userId) => !current.has(userId))
-    return current
-  })
+  const applied = await applyEvaluations(
+    context.db,
+    evaluations,
+    async (trx, users) => {
+      const current = await settleSeen(trx, monitor.name, seen, users)
+      overtaken = users.filter((userId) => !current.has(userId))
+      return current
+    },
+    services.observers?.alertChanged,
+  )
   // Overtaken by another evaluation, which may have read older data: look again now rather than
   // wait for the drainer (their marks were left in place either way).
   if (overtaken.length > 0) {
@@ -60,19 +58,31 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
   }
   let alertsCreated = 0
   let alertsResolved = 0
-  for (const changes of applied.values()) {
+  const delivery = deliveryTrigger(services.enqueue, context.logger)
+  for (const [userId, changes] of applied) {
     alertsCreated += changes.created.length
     alertsResolved += changes.resolved.length
+    // Queued, not awaited: a queue outage must not hold up the evaluation (notify.drain catches up).
+    delivery.deliver(changes.created.map((alert) => alert.id))
+    // Only an evaluation a write asked for has a write time (a sweep's finds no mark).
+    const writtenAt = seen.get(userId)?.markedAt
+    if (!writtenAt || !services.observers) continue
+    for (const alert of changes.created) {
+      services.observers.writeToAlert(Math.max(0, (Date.parse(alert.createdAt) - writtenAt.getTime()) / 1000))
+    }
   }
   // Each user's events stay in order; users do not wait on one another.
   await Promise.all(
     [...applied].map(([userId, changes]) =>
-      publishApplied(services.bus, userId, changes).catch((error) =>
-        context.logger.warn(
-          { err: (error as Error).message },
-          'alert stored but not published; clients see it on reconnect',
-        ),
-      ),
+      publishApplied(services.bus, userId, changes)
+        .catch((error) =>
+          context.logger.warn(
+            { err: (error as Error).message },
+            'alert stored but not published; clients see it on reconnect',
+          ),
+        )
+        // After the alert is out with its template text: its AI text never delays it.
+        .then(() => queueAlertTexts(services.enqueue, context.logger, userId, changes.created)),
     ),
   )
   return { usersEvaluated: userIds.length, alertsCreated, alertsResolved, degraded }
@@ -80,7 +90,7 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
 
 /** `monitor.<name>.evaluate {userId}`: enqueued on each relevant write, deduplicated per user. */
 export const evaluateTask =
-  (monitor: Monitor): TaskHandler<{ userId?: unknown }, MonitorResult> =>
+  (monitor: Monitor<MonitorName>): TaskHandler<{ userId?: unknown }, MonitorResult> =>
   async (payload, context) => {
     const userId = payload?.userId
     if (!isUuid(userId)) throw new UnrecoverableError('userId must be a user id')
@@ -92,35 +102,40 @@ export const evaluateTask =
  * each), records a monitor run, and fans the pages out as jobs that any worker can take.
  */
 export const sweepTask =
-  (monitor: Monitor): TaskHandler<unknown, { runId: string; pages: number; users: number }> =>
+  (monitor: Monitor<MonitorName>): TaskHandler<unknown, { runId: string; pages: number; users: number }> =>
   async (_payload, context) => {
     const services = servicesOf(context)
     const orphaned = await failOrphanedRuns(context.db, monitor.name)
     if (orphaned > 0) context.logger.warn({ orphaned }, 'closed sweep runs whose worker died as failed')
+    for (let run = 0; run < orphaned; run++) services.observers?.sweepFinished(monitor.name, 'failed')
     const runId = await startRun(context.db, monitor.name)
     try {
       const pages: string[][] = []
+      const now = new Date()
       for (let after: string | null = null; ; ) {
-        const userIds = await monitor.candidates(context.db, after, services)
+        const keyset = { after, limit: SWEEP_PAGE_SIZE }
+        const userIds = await monitor.candidates(context.db, keyset, services.thresholds[monitor.name], now)
         if (userIds.length > 0) pages.push(userIds)
         if (userIds.length < SWEEP_PAGE_SIZE) break
         after = userIds.at(-1) ?? null
       }
       // The total is known before any page runs, so the last page to finish can close the run.
       await setPages(context.db, runId, pages.length)
-      await Promise.all(
-        pages.map((userIds, page) => services.enqueue(`monitor.${monitor.name}.page`, { runId, page, userIds })),
-      )
+      if (pages.length === 0) services.observers?.sweepFinished(monitor.name, 'ok')
+      await Promise.all(pages.map((userIds, page) => services.enqueue(monitor.tasks.page, { runId, page, userIds })))
       return { runId, pages: pages.length, users: pages.reduce((sum, page) => sum + page.length, 0) }
     } catch (error) {
-      await failRun(context.db, runId, (error as Error).message).catch(() => undefined)
+      await failRun(context.db, runId, (error as Error).message).then(
+        () => services.observers?.sweepFinished(monitor.name, 'failed'),
+        () => undefined,
+      )
       throw error
     }
   }
 
 /** `monitor.<name>.page {runId?, page?, userIds}`: one page of a sweep (counted in its run), or of the drainer. */
 export const pageTask =
-  (monitor: Monitor): TaskHandler<{ runId?: unknown; page?: unknown; userIds?: unknown }, MonitorResult> =>
+  (monitor: Monitor<MonitorName>): TaskHandler<{ runId?: unknown; page?: unknown; userIds?: unknown }, MonitorResult> =>
   async (payload, context) => {
     const { runId, page, userIds } = payload ?? {}
     const ofRun = runId !== undefined || page !== undefined
@@ -129,7 +144,10 @@ export const pageTask =
       throw new UnrecoverableError("a sweep's page needs runId and its page number")
     }
     const result = await runMonitor(monitor, context, userIds as string[])
-    if (ofRun) await recordPage(context.db, runId as string, page as number, result)
+    if (ofRun) {
+      const closed = await recordPage(context.db, runId as string, page as number, result)
+      if (closed) context.services?.observers?.sweepFinished(monitor.name, closed === 'degraded' ? 'degraded' : 'ok')
+    }
     return result
   }
 
@@ -145,11 +163,11 @@ const DRAIN_PAGE_SIZE = 500
 export const drainTask: TaskHandler<unknown, Record<MonitorName, number>> = async (_payload, context) => {
   const services = servicesOf(context)
   const drained = {} as Record<MonitorName, number>
-  for (const name of MONITOR_NAMES) {
+  for (const { name, tasks } of MONITOR_LIST) {
     const userIds = await waitingUsers(context.db, name, services.drainGraceMs, DRAIN_PAGE_SIZE)
     drained[name] = userIds.length
     if (userIds.length > 0) {
-      await services.enqueue(`monitor.${name}.page`, { userIds }, { deduplication: { id: `drain:${name}` } })
+      await services.enqueue(tasks.page, { userIds }, { deduplication: { id: `drain:${name}` } })
     }
   }
   return drained

@@ -1,4 +1,5 @@
-import { roundPosition, throughCache } from '../../cache/cache.js'
+import { throughCache } from '../../cache/cache.js'
+import { roundPosition } from '../../monitors/geo.js'
 import { fetchJson, type ProviderOptions, retryPolicy } from '../fetch-json.js'
 import { type Place, type PlaceKind, type PlacesProvider, PlacesUnavailableError } from './places-provider.js'
 
@@ -48,7 +49,7 @@ export function createOverpassClient(options: ProviderOptions): PlacesProvider {
         `places:${kind}:${lat}:${lon}:${radius}`,
         DAY_MS,
         () => fetchPlaces(kind, lat, lon, radius),
-        options.onFailure,
+        options.onOutcome,
       )
     },
   }

@@ -1,4 +1,5 @@
-import { roundPosition, throughCache } from '../../cache/cache.js'
+import { throughCache } from '../../cache/cache.js'
+import { roundPosition } from '../../monitors/geo.js'
 import { fetchJson, type ProviderOptions, retryPolicy } from '../fetch-json.js'
 import { type ForecastDay, type WeatherProvider, WeatherUnavailableError } from './weather-provider.js'
 
@@ -36,7 +37,7 @@ export function createOpenMeteoClient(options: ProviderOptions): WeatherProvider
         `weather:${lat}:${lon}`,
         HALF_HOUR_MS,
         async () => parse(await fetchJson(url.toString(), {}, policy, unavailable), url.host),
-        options.onFailure,
+        options.onOutcome,
       )
     },
   }

@@ -1,17 +1,17 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { type AlertFilter, alertFilter, alerts, readAllOpen } from '../../../alerts/alert-repository.js'
+import { alertFilter, alerts, readAllOpen } from '../../../alerts/alert-repository.js'
+import type { Db } from '../../../db/database.js'
+import { ALERT_KINDS } from '../../../monitors/registry.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
 import { notFound } from './crud.js'
-import type { RouteDeps } from './route-deps.js'
 
-const KINDS = ['fuel_low', 'budget_threshold', 'weather_window', 'maintenance_due', 'context_suggestion'] as const
 const NullableTime = (description: string) => Type.Union([Time(description), Type.Null()])
 
 export const Alert = Type.Object({
   id: Uuid('alert id'),
-  kind: Type.Enum(KINDS),
+  kind: Type.Enum(ALERT_KINDS),
   priority: Type.Enum(['low', 'medium', 'high', 'urgent']),
   title: Type.String(),
   body: Type.String(),
@@ -23,68 +23,69 @@ export const Alert = Type.Object({
   readAt: NullableTime('read'),
   dismissedAt: NullableTime('dismissed'),
   resolvedAt: NullableTime('resolved: the condition cleared'),
+  textSource: Type.String({
+    description: '"template", or the model that rewrote title and body (sent as alert.updated after the template)',
+  }),
 })
 
-export function alertRoutes({ db }: RouteDeps) {
-  return async (app: FastifyInstance) => {
-    app.get(
-      '/v1/alerts',
-      {
-        schema: v1Schema({
-          summary: 'alerts, newest first',
-          tags: ['alerts'],
-          querystring: Type.Object({
-            ...PageQuery,
-            status: Type.Enum(['open', 'all'], {
-              default: 'open',
-              description: 'open: not resolved, dismissed or expired',
-            }),
-            kind: Type.Optional(Type.Enum(KINDS)),
-            unread: Type.Optional(Type.Boolean()),
-            since: Type.Optional(Time('created after')),
+export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  app.get(
+    '/v1/alerts',
+    {
+      schema: v1Schema({
+        summary: 'alerts, newest first',
+        tags: ['alerts'],
+        querystring: Type.Object({
+          ...PageQuery,
+          status: Type.Enum(['open', 'all'], {
+            default: 'open',
+            description: 'open: not resolved, dismissed or expired',
           }),
-          response: { 200: ListOf(Alert) },
+          kind: Type.Optional(Type.Enum(ALERT_KINDS)),
+          unread: Type.Optional(Type.Boolean()),
+          since: Type.Optional(Time('created after')),
         }),
-      },
-      async (request) => {
-        const query = request.query as AlertFilter & { limit: number; cursor?: string }
-        return listBody(await alerts.page(db, request.userId, pageRequest(query), alertFilter(query)))
-      },
-    )
+        response: { 200: ListOf(Alert) },
+      }),
+    },
+    async (request) => {
+      const { query } = request
+      return listBody(await alerts.page(db, request.userId, pageRequest(query), alertFilter(query)))
+    },
+  )
 
-    app.patch(
-      '/v1/alerts/:id',
-      {
-        schema: v1Schema({
-          summary: 'mark an alert read or dismissed',
-          tags: ['alerts'],
-          params: IdParams,
-          body: Type.Object(
-            { read: Type.Optional(Type.Literal(true)), dismissed: Type.Optional(Type.Literal(true)) },
-            { additionalProperties: false, minProperties: 1, maxProperties: 2 },
-          ),
-          response: { 200: Alert },
-        }),
-      },
-      async (request) => {
-        const { id } = request.params as { id: string }
-        const { read, dismissed } = request.body as { read?: true; dismissed?: true }
-        const now = new Date().toISOString()
-        const changes = { ...(read ? { readAt: now } : {}), ...(dismissed ? { dismissedAt: now } : {}) }
-        return (await alerts.update(db, request.userId, id, changes)) ?? Promise.reject(notFound('alert'))
-      },
-    )
+  app.patch(
+    '/v1/alerts/:id',
+    {
+      schema: v1Schema({
+        summary: 'mark an alert read or dismissed',
+        tags: ['alerts'],
+        params: IdParams,
+        body: Type.Object(
+          { read: Type.Optional(Type.Literal(true)), dismissed: Type.Optional(Type.Literal(true)) },
+          { additionalProperties: false, minProperties: 1, maxProperties: 2 },
+        ),
+        response: { 200: Alert },
+      }),
+    },
+    async (request) => {
+      const { id } = request.params
+      const { read, dismissed } = request.body
+      const now = new Date().toISOString()
+      const changes = { ...(read ? { readAt: now } : {}), ...(dismissed ? { dismissedAt: now } : {}) }
+      return (await alerts.update(db, request.userId, id, changes)) ?? Promise.reject(notFound('alert'))
+    },
+  )
 
-    app.post(
-      '/v1/alerts/read-all',
-      {
-        schema: v1Schema({
-          summary: 'mark every open alert read',
-          tags: ['alerts'],
-          response: { 200: Type.Object({ updated: Type.Integer({ description: 'alerts marked read' }) }) },
-        }),
-      },
-      async (request) => ({ updated: await readAllOpen(db, request.userId) }),
-    )
-  }
+  app.post(
+    '/v1/alerts/read-all',
+    {
+      schema: v1Schema({
+        summary: 'mark every open alert read',
+        tags: ['alerts'],
+        response: { 200: Type.Object({ updated: Type.Integer({ description: 'alerts marked read' }) }) },
+      }),
+    },
+    async (request) => ({ updated: await readAllOpen(db, request.userId) }),
+  )
 }

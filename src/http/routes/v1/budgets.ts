@@ -1,12 +1,10 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { budgetPeriod, budgetStatus } from '../../../budgets/budget-period.js'
-import { budgets, spentInPeriod } from '../../../budgets/budget-repository.js'
-import { getUser } from '../../../users/user-repository.js'
-import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
-import { crudRoutes, notFound } from './crud.js'
+import { budgets } from '../../../budgets/budget-repository.js'
+import { currentBudgetStatus } from '../../../budgets/budget-service.js'
+import { IdParams, Time, typed, Uuid, v1Schema } from '../../schemas.js'
+import { crudRoutes, notFound, type ResourceDeps } from './crud.js'
 import { Body, Category, Currency, Money, Nullable, PatchOf } from './fields.js'
-import type { RouteDeps } from './route-deps.js'
 
 const fields = {
   category: Nullable(Category),
@@ -37,42 +35,33 @@ const BudgetStatus = Type.Object({
   dailyAllowance: Money('what can be spent per remaining day to stay within the budget'),
 })
 
-export function budgetRoutes({ db, commit }: RouteDeps) {
-  return async (app: FastifyInstance) => {
-    await app.register(
-      crudRoutes({
-        path: '/v1/budgets',
-        tag: 'budgets',
-        noun: 'budget',
-        db,
-        commit,
-        evaluates: ['budget'],
-        resource: budgets,
-        Item: Budget,
-        Create: Body({ ...fields, category: Type.Optional(fields.category) }),
-        Patch: PatchOf(fields),
-      }),
-    )
+export const budgetRoutes: FastifyPluginAsyncTypebox<ResourceDeps> = async (app, deps) => {
+  await app.register(
+    crudRoutes({
+      path: '/v1/budgets',
+      tag: 'budgets',
+      noun: 'budget',
+      evaluates: ['budget'],
+      resource: budgets,
+      Item: Budget,
+      Create: typed(Body({ ...fields, category: Type.Optional(fields.category) })),
+      Patch: typed(PatchOf(fields)),
+    }),
+    deps,
+  )
 
-    app.get(
-      '/v1/budgets/:id/status',
-      {
-        schema: v1Schema({
-          summary: "where a budget stands in its current period (the user's timezone)",
-          tags: ['budgets'],
-          params: IdParams,
-          response: { 200: BudgetStatus },
-        }),
-      },
-      async (request) => {
-        const { id } = request.params as { id: string }
-        const budget = await budgets.get(db, request.userId, id)
-        if (!budget) throw notFound('budget')
-        const user = await getUser(db, request.userId)
-        const period = budgetPeriod(budget.period, user?.timezone ?? 'UTC', new Date())
-        const spent = await spentInPeriod(db, request.userId, budget, period.start, period.end)
-        return budgetStatus(budget.amount, spent, period)
-      },
-    )
-  }
+  app.get(
+    '/v1/budgets/:id/status',
+    {
+      schema: v1Schema({
+        summary: "where a budget stands in its current period (the user's timezone)",
+        tags: ['budgets'],
+        params: IdParams,
+        response: { 200: BudgetStatus },
+      }),
+    },
+    async (request) =>
+      (await currentBudgetStatus(deps.db, request.userId, request.params.id, new Date())) ??
+      Promise.reject(notFound('budget')),
+  )
 }

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify'
-import Type, { type TProperties, type TSchema } from 'typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import Type, { type TObject, type TSchema } from 'typebox'
 import type { Db } from '../../../db/database.js'
-import type { MonitorName } from '../../../monitors/monitor-names.js'
+import type { MonitorName } from '../../../monitors/registry.js'
 import type { Filter, Page, PageRequest } from '../../../resources/owned-rows.js'
 import { type ErrorDetail, HttpError } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
-import { IdParams, v1Schema } from '../../schemas.js'
+import { IdParams, type Typed, v1Schema } from '../../schemas.js'
 import type { CommitWrite } from '../../writes.js'
 
 export interface CrudResource<Item, Input> {
@@ -32,46 +32,56 @@ export function refuseIfAny(problems: ErrorDetail[]) {
   }
 }
 
+/** What a /v1 resource's routes are registered with: where to read, and how to write. */
+export interface ResourceDeps {
+  db: Db
+  /** Every write with consequences goes through it: one transaction with its marks and idempotent response. */
+  commit: CommitWrite
+}
+
+type Id = { id: string }
+type Paged = { limit: number; cursor?: string }
+
 /**
  * The five routes of a user-owned resource: POST and GET on the collection, GET, PATCH and DELETE
  * on an item. Everything goes through the resource's user-scoped repository, so another user's id
- * is a 404 exactly like an id that does not exist.
+ * is a 404 exactly like an id that does not exist. Generic over the resource, so its requests are
+ * typed by the resource's input (the schemas given validate them to that shape).
  */
-export function crudRoutes<Item, Input>(options: {
+export function crudRoutes<Item, Input, Query = Record<string, never>>(options: {
   path: string
   tag: string
   noun: string
-  db: Db
   resource: CrudResource<Item, Input>
   Item: TSchema
-  Create?: TSchema
-  Patch: TSchema
+  Create?: Typed<Input>
+  Patch: Typed<Partial<Input>>
   /** Rules over the whole object; for PATCH, over the item as it would be after the change. */
   check?: (candidate: Input) => ErrorDetail[]
-  list?: { query: TProperties; filter: (query: Record<string, unknown>) => Filter }
+  /** The list's own query fields (beside limit and cursor), and the filter they make. */
+  list?: { query: Typed<Query>; filter: (query: Query) => Filter }
   /** Which routes to serve; default all five (a child resource is created and listed under its parent). */
   only?: readonly CrudRoute[]
-  commit: CommitWrite
   /** The monitors a create, change or delete of this resource asks to look again. */
   evaluates?: readonly MonitorName[]
-}) {
-  const { path, tag, noun, db, resource, check, commit } = options
+}): FastifyPluginAsync<ResourceDeps> {
+  const { path, tag, noun, resource, check, Create } = options
   const evaluates = options.evaluates ?? []
   const serves = (route: CrudRoute) => !options.only || options.only.includes(route)
-  return async (app: FastifyInstance) => {
-    if (serves('create'))
+  return async (app, { db, commit }) => {
+    if (serves('create') && Create)
       app.post(
         path,
         {
           schema: v1Schema({
             summary: `create a ${noun}`,
             tags: [tag],
-            body: options.Create,
+            body: Create.schema,
             response: { 201: options.Item },
           }),
         },
         async (request, reply) => {
-          const input = request.body as Input
+          const input = Create.read(request.body)
           if (check) refuseIfAny(check(input))
           const created = await commit(request, { evaluates, statusCode: 201 }, (trx) =>
             resource.create(trx, request.userId, input),
@@ -81,25 +91,29 @@ export function crudRoutes<Item, Input>(options: {
       )
 
     if (serves('list'))
-      app.get(
+      app.get<{ Querystring: Paged }>(
         path,
         {
           schema: v1Schema({
             summary: `list ${noun}s, newest first`,
             tags: [tag],
-            querystring: Type.Object({ ...PageQuery, ...options.list?.query }),
+            querystring: Type.Object({
+              ...PageQuery,
+              ...(options.list?.query.schema as TObject | undefined)?.properties,
+            }),
             response: { 200: ListOf(options.Item) },
           }),
         },
         async (request) => {
-          const query = request.query as { limit: number; cursor?: string } & Record<string, unknown>
-          const page = await resource.page(db, request.userId, pageRequest(query), options.list?.filter(query))
+          const { list } = options
+          const filter = list?.filter(list.query.read(request.query))
+          const page = await resource.page(db, request.userId, pageRequest(request.query), filter)
           return listBody(page)
         },
       )
 
     if (serves('get'))
-      app.get(
+      app.get<{ Params: Id }>(
         `${path}/:id`,
         {
           schema: v1Schema({
@@ -109,27 +123,25 @@ export function crudRoutes<Item, Input>(options: {
             response: { 200: options.Item },
           }),
         },
-        async (request) => {
-          const { id } = request.params as { id: string }
-          return (await resource.get(db, request.userId, id)) ?? Promise.reject(notFound(noun))
-        },
+        async (request) =>
+          (await resource.get(db, request.userId, request.params.id)) ?? Promise.reject(notFound(noun)),
       )
 
     if (serves('update'))
-      app.patch(
+      app.patch<{ Params: Id }>(
         `${path}/:id`,
         {
           schema: v1Schema({
             summary: `change a ${noun}: only the fields sent`,
             tags: [tag],
             params: IdParams,
-            body: options.Patch,
+            body: options.Patch.schema,
             response: { 200: options.Item },
           }),
         },
         async (request) => {
-          const { id } = request.params as { id: string }
-          const changes = request.body as Partial<Input>
+          const { id } = request.params
+          const changes = options.Patch.read(request.body)
           if (check) {
             const current = await resource.get(db, request.userId, id)
             if (!current) throw notFound(noun)
@@ -144,7 +156,7 @@ export function crudRoutes<Item, Input>(options: {
       )
 
     if (serves('remove'))
-      app.delete(
+      app.delete<{ Params: Id }>(
         `${path}/:id`,
         {
           schema: v1Schema({
@@ -155,9 +167,8 @@ export function crudRoutes<Item, Input>(options: {
           }),
         },
         async (request, reply) => {
-          const { id } = request.params as { id: string }
           const removed = await commit(request, { evaluates, statusCode: 204 }, (trx) =>
-            resource.remove(trx, request.userId, id),
+            resource.remove(trx, request.userId, request.params.id),
           )
           if (!removed) throw notFound(noun)
           return reply.code(204).send()

@@ -1,9 +1,8 @@
 import Type from 'typebox'
-import { type ExpenseFilter, expenseFilter, expenses } from '../../../expenses/expense-repository.js'
-import { Time, Uuid } from '../../schemas.js'
+import { expenseFilter, expenses } from '../../../expenses/expense-repository.js'
+import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Category, Currency, Money, Nullable, PatchOf } from './fields.js'
-import type { RouteDeps } from './route-deps.js'
 
 const fields = {
   amount: Money('amount spent'),
@@ -20,24 +19,23 @@ const Expense = Type.Object({
   updatedAt: Time('last changed'),
 })
 
-export const expenseRoutes = ({ db, commit }: RouteDeps) =>
-  crudRoutes({
-    path: '/v1/expenses',
-    tag: 'expenses',
-    noun: 'expense',
-    db,
-    commit,
-    evaluates: ['budget'],
-    resource: expenses,
-    Item: Expense,
-    Create: Body({ ...fields, note: Type.Optional(fields.note) }),
-    Patch: PatchOf(fields),
-    list: {
-      query: {
+export const expenseRoutes = crudRoutes({
+  path: '/v1/expenses',
+  tag: 'expenses',
+  noun: 'expense',
+  evaluates: ['budget'],
+  resource: expenses,
+  Item: Expense,
+  Create: typed(Body({ ...fields, note: Type.Optional(fields.note) })),
+  Patch: typed(PatchOf(fields)),
+  list: {
+    query: typed(
+      Type.Object({
         from: Type.Optional(Time('spent at or after')),
         to: Type.Optional(Time('spent before')),
         category: Type.Optional(Category),
-      },
-      filter: (query) => expenseFilter(query as ExpenseFilter),
-    },
-  })
+      }),
+    ),
+    filter: expenseFilter,
+  },
+})

@@ -1,8 +1,7 @@
 import Type from 'typebox'
 import { fuelReadings } from '../../../vehicles/fuel-reading-repository.js'
-import { Time, Uuid } from '../../schemas.js'
+import { Time, typed, Uuid } from '../../schemas.js'
 import { Body, Latitude, Longitude, positionProblems } from './fields.js'
-import type { RouteDeps } from './route-deps.js'
 import { vehicleChildRoutes } from './vehicle-children.js'
 
 const fields = {
@@ -22,16 +21,13 @@ const FuelReading = Type.Object({
   createdAt: Time('created'),
 })
 
-export const fuelReadingRoutes = ({ db, commit }: RouteDeps) =>
-  vehicleChildRoutes({
-    segment: 'fuel-readings',
-    tag: 'vehicles',
-    noun: 'fuel reading',
-    db,
-    commit,
-    evaluates: ['fuel'],
-    resource: fuelReadings,
-    Item: FuelReading,
-    Create: Body(fields),
-    check: positionProblems,
-  })
+export const fuelReadingRoutes = vehicleChildRoutes({
+  segment: 'fuel-readings',
+  tag: 'vehicles',
+  noun: 'fuel reading',
+  evaluates: ['fuel'],
+  resource: fuelReadings,
+  Item: FuelReading,
+  Create: typed(Body(fields)),
+  check: positionProblems,
+})

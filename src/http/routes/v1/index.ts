@@ -2,33 +2,43 @@ import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
+import type { Caps } from '../../../ai/budget.js'
 import type { TokenVerifier } from '../../../auth/token-verifier.js'
-import type { Bus } from '../../../backend/backend.js'
 import type { Db } from '../../../db/database.js'
-import type { Logger } from '../../../logger.js'
+import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
+import type { Hub } from '../../../realtime/hub.js'
 import { HttpError } from '../../errors.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
 import type { CommitWrite } from '../../writes.js'
+import { aiUsageRoutes } from './ai-usage.js'
 import { alertRoutes } from './alerts.js'
+import { type BriefingRouteDeps, briefingRoutes } from './briefings.js'
 import { budgetRoutes } from './budgets.js'
 import { contextSignalRoutes } from './context-signals.js'
+import { deliveryRoutes } from './deliveries.js'
 import { expenseRoutes } from './expenses.js'
 import { fuelReadingRoutes } from './fuel-readings.js'
 import { maintenanceItemRoutes } from './maintenance-items.js'
 import { meRoutes } from './me.js'
+import { notificationSettingsRoutes } from './notification-settings.js'
+import { pushRoutes } from './push.js'
 import { MAX_CLIENT_MESSAGE_BYTES, streamRoutes } from './stream.js'
 import { tripRoutes } from './trips.js'
 import { vehicleRoutes } from './vehicles.js'
 
+/** What the traveller API is built from: each part below is handed the few of these it uses. */
 export interface V1Deps {
   db: Db
   commit: CommitWrite
-  bus: Bus
-  logger: Logger
+  /** The API process's live sockets, fed from the bus. */
+  hub: Hub
+  maintenance: MaintenanceService
   verifier: TokenVerifier
   rateLimit: { perMinute: number; redis?: Redis; prefix: string }
-  maxSocketsPerUser: number
+  aiCaps: Caps
+  briefings: Omit<BriefingRouteDeps, 'db'>
+  vapidPublicKey: string | undefined
 }
 
 /**
@@ -74,7 +84,8 @@ export function v1Routes(deps: V1Deps) {
     app.addHook(
       'onRequest',
       authenticate({
-        ...deps,
+        verifier: deps.verifier,
+        db: deps.db,
         countFailure: async (request, reply) => {
           const counted = await failures(request)
           if (!counted.isAllowed && counted.isExceeded) {
@@ -89,19 +100,21 @@ export function v1Routes(deps: V1Deps) {
       }),
     )
     registerIdempotency(app, deps.db)
-    await app.register(streamRoutes(deps))
-    for (const routes of [
-      meRoutes,
-      vehicleRoutes,
-      fuelReadingRoutes,
-      maintenanceItemRoutes,
-      budgetRoutes,
-      expenseRoutes,
-      tripRoutes,
-      contextSignalRoutes,
-      alertRoutes,
-    ]) {
-      await app.register(routes(deps))
-    }
+    const { db, commit } = deps
+    await app.register(streamRoutes, { db, hub: deps.hub })
+    await app.register(meRoutes, { db })
+    await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
+    await app.register(briefingRoutes, { db, ...deps.briefings })
+    await app.register(notificationSettingsRoutes, { db })
+    await app.register(vehicleRoutes, { db, commit })
+    await app.register(fuelReadingRoutes, { db, commit })
+    await app.register(maintenanceItemRoutes, { db, commit, maintenance: deps.maintenance })
+    await app.register(budgetRoutes, { db, commit })
+    await app.register(expenseRoutes, { db, commit })
+    await app.register(tripRoutes, { db, commit })
+    await app.register(contextSignalRoutes, { commit })
+    await app.register(alertRoutes, { db })
+    await app.register(deliveryRoutes, { db })
+    await app.register(pushRoutes, { db, vapidPublicKey: deps.vapidPublicKey })
   }
 }

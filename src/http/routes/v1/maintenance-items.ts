@@ -1,17 +1,11 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { publishApplied } from '../../../alerts/alert-store.js'
-import type { Db } from '../../../db/database.js'
-import {
-  type MaintenanceItemInput,
-  maintenanceItems,
-  recordService,
-} from '../../../maintenance/maintenance-item-repository.js'
+import { type MaintenanceItemInput, maintenanceItems } from '../../../maintenance/maintenance-item-repository.js'
+import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
 import type { ErrorDetail } from '../../errors.js'
-import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
-import { crudRoutes, notFound } from './crud.js'
+import { IdParams, Time, typed, Uuid, v1Schema } from '../../schemas.js'
+import { crudRoutes, notFound, type ResourceDeps } from './crud.js'
 import { Body, Kilometres, Money, Name, Nullable, PatchOf } from './fields.js'
-import type { RouteDeps } from './route-deps.js'
 import { vehicleChildRoutes } from './vehicle-children.js'
 
 const fields = {
@@ -41,63 +35,56 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
     ? [{ field: 'intervalKm', problem: 'or intervalDays is required: an item needs at least one interval' }]
     : []
 
-export function maintenanceItemRoutes({ db, bus, commit }: RouteDeps) {
-  return async (app: FastifyInstance) => {
-    await app.register(
-      vehicleChildRoutes({
-        segment: 'maintenance-items',
-        tag: 'maintenance',
-        noun: 'maintenance item',
-        db,
-        commit,
-        evaluates: ['maintenance'],
-        resource: maintenanceItems,
-        Item: MaintenanceItem,
-        Create: Body({ ...optional, name: fields.name }),
-        check: intervalProblems,
-      }),
-    )
-    await app.register(
-      crudRoutes({
-        path: '/v1/maintenance-items',
-        tag: 'maintenance',
-        noun: 'maintenance item',
-        db,
-        commit,
-        evaluates: ['maintenance'],
-        resource: maintenanceItems,
-        Item: MaintenanceItem,
-        Patch: PatchOf(fields),
-        check: intervalProblems,
-        only: ['get', 'update', 'remove'],
-      }),
-    )
+export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
+  ResourceDeps & { maintenance: MaintenanceService }
+> = async (app, { db, commit, maintenance }) => {
+  await app.register(
+    vehicleChildRoutes({
+      segment: 'maintenance-items',
+      tag: 'maintenance',
+      noun: 'maintenance item',
+      evaluates: ['maintenance'],
+      resource: maintenanceItems,
+      Item: MaintenanceItem,
+      Create: typed(Body({ ...optional, name: fields.name })),
+      check: intervalProblems,
+    }),
+    { db, commit },
+  )
+  await app.register(
+    crudRoutes({
+      path: '/v1/maintenance-items',
+      tag: 'maintenance',
+      noun: 'maintenance item',
+      evaluates: ['maintenance'],
+      resource: maintenanceItems,
+      Item: MaintenanceItem,
+      Patch: typed(PatchOf(fields)),
+      check: intervalProblems,
+      only: ['get', 'update', 'remove'],
+    }),
+    { db, commit },
+  )
 
-    app.post(
-      '/v1/maintenance-items/:id/service',
-      {
-        schema: v1Schema({
-          summary: 'record a service: starts a new cycle and resolves the alerts of this item',
-          tags: ['maintenance'],
-          params: IdParams,
-          body: Body({ doneAt: Time('when the service was done'), odometerKm: Kilometres('odometer at the service') }),
-          response: { 200: MaintenanceItem },
-        }),
-      },
-      async (request) => {
-        const { id } = request.params as { id: string }
-        const service = request.body as { doneAt: string; odometerKm: number }
-        const recorded = await commit(
-          request,
-          { evaluates: ['maintenance'], statusCode: 200, body: (done) => done.item },
-          (trx: Db) => recordService(trx, request.userId, id, service),
-        )
-        if (!recorded) throw notFound('maintenance item')
-        await publishApplied(bus, request.userId, { created: [], resolved: recorded.resolvedAlertIds }).catch((error) =>
-          request.log.warn({ err: (error as Error).message }, 'service recorded; its resolved alerts not published'),
-        )
-        return recorded.item
-      },
-    )
-  }
+  app.post(
+    '/v1/maintenance-items/:id/service',
+    {
+      schema: v1Schema({
+        summary: 'record a service: starts a new cycle and resolves the alerts of this item',
+        tags: ['maintenance'],
+        params: IdParams,
+        body: Body({ doneAt: Time('when the service was done'), odometerKm: Kilometres('odometer at the service') }),
+        response: { 200: MaintenanceItem },
+      }),
+    },
+    async (request) => {
+      const item = await maintenance.recordService(
+        (write) => commit(request, { evaluates: ['maintenance'], statusCode: 200 }, write),
+        request.userId,
+        request.params.id,
+        request.body,
+      )
+      return item ?? Promise.reject(notFound('maintenance item'))
+    },
+  )
 }

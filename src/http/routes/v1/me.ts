@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { IANAZone } from 'luxon'
 import Type from 'typebox'
-import { getUser, type UserChanges, updateUser } from '../../../users/user-repository.js'
+import type { Db } from '../../../db/database.js'
+import { getUser, updateUser } from '../../../users/user-repository.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 import { refuseIfAny } from './crud.js'
 import { Body, Latitude, Longitude } from './fields.js'
-import type { RouteDeps } from './route-deps.js'
 
 const Home = Type.Union([Type.Object({ lat: Latitude, lon: Longitude }, { additionalProperties: false }), Type.Null()])
 const Preferences = Type.Record(Type.String(), Type.Unknown(), { maxProperties: 100 })
@@ -18,44 +18,42 @@ const Me = Type.Object({
   createdAt: Time('first seen'),
 })
 
-export function meRoutes({ db }: RouteDeps) {
-  return async (app: FastifyInstance) => {
-    const load = async (userId: string) => {
-      const user = await getUser(db, userId)
-      if (!user) throw new Error('the user row is created on authentication')
-      return user
-    }
-    app.get(
-      '/v1/me',
-      { schema: v1Schema({ summary: 'your profile', tags: ['me'], response: { 200: Me } }) },
-      async (request) => load(request.userId),
-    )
-    app.patch(
-      '/v1/me',
-      {
-        schema: v1Schema({
-          summary: 'change your timezone, home or preferences',
-          tags: ['me'],
-          body: Body({
-            timezone: Type.Optional(
-              Type.String({ minLength: 1, maxLength: 100, description: 'IANA, e.g. America/Denver' }),
-            ),
-            home: Type.Optional(Home),
-            preferences: Type.Optional(Preferences),
-          }),
-          response: { 200: Me },
-        }),
-      },
-      async (request) => {
-        const changes = request.body as UserChanges
-        refuseIfAny(
-          changes.timezone !== undefined && !IANAZone.isValidZone(changes.timezone)
-            ? [{ field: 'timezone', problem: 'is not an IANA timezone (e.g. Europe/Berlin)' }]
-            : [],
-        )
-        await updateUser(db, request.userId, changes)
-        return load(request.userId)
-      },
-    )
+export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  const load = async (userId: string) => {
+    const user = await getUser(db, userId)
+    if (!user) throw new Error('the user row is created on authentication')
+    return user
   }
+  app.get(
+    '/v1/me',
+    { schema: v1Schema({ summary: 'your profile', tags: ['me'], response: { 200: Me } }) },
+    async (request) => load(request.userId),
+  )
+  app.patch(
+    '/v1/me',
+    {
+      schema: v1Schema({
+        summary: 'change your timezone, home or preferences',
+        tags: ['me'],
+        body: Body({
+          timezone: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 100, description: 'IANA, e.g. America/Denver' }),
+          ),
+          home: Type.Optional(Home),
+          preferences: Type.Optional(Preferences),
+        }),
+        response: { 200: Me },
+      }),
+    },
+    async (request) => {
+      const changes = request.body
+      refuseIfAny(
+        changes.timezone !== undefined && !IANAZone.isValidZone(changes.timezone)
+          ? [{ field: 'timezone', problem: 'is not an IANA timezone (e.g. Europe/Berlin)' }]
+          : [],
+      )
+      await updateUser(db, request.userId, changes)
+      return load(request.userId)
+    },
+  )
 }

@@ -1,10 +1,9 @@
 import Type from 'typebox'
 import { type TripInput, trips } from '../../../trips/trip-repository.js'
 import type { ErrorDetail } from '../../errors.js'
-import { Time, Uuid } from '../../schemas.js'
+import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Latitude, Longitude, Name, PatchOf } from './fields.js'
-import type { RouteDeps } from './route-deps.js'
 
 const Day = (description: string) => Type.String({ format: 'date', description: `${description} (YYYY-MM-DD)` })
 
@@ -38,17 +37,14 @@ export function tripProblems(trip: TripInput, now = new Date()): ErrorDetail[] {
   return problems
 }
 
-export const tripRoutes = ({ db, commit }: RouteDeps) =>
-  crudRoutes({
-    path: '/v1/trips',
-    tag: 'trips',
-    noun: 'trip',
-    db,
-    commit,
-    evaluates: ['weather'],
-    resource: trips,
-    Item: Trip,
-    Create: Body({ ...fields, status: Type.Optional(fields.status) }),
-    Patch: PatchOf(fields),
-    check: (trip) => tripProblems(trip),
-  })
+export const tripRoutes = crudRoutes({
+  path: '/v1/trips',
+  tag: 'trips',
+  noun: 'trip',
+  evaluates: ['weather'],
+  resource: trips,
+  Item: Trip,
+  Create: typed(Body({ ...fields, status: Type.Optional(fields.status) })),
+  Patch: typed(PatchOf(fields)),
+  check: (trip) => tripProblems(trip),
+})

@@ -1,14 +1,12 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import Type, { type TSchema } from 'typebox'
-import type { Db } from '../../../db/database.js'
-import type { MonitorName } from '../../../monitors/monitor-names.js'
+import type { MonitorName } from '../../../monitors/registry.js'
 import { ofVehicle } from '../../../resources/owned-rows.js'
 import { vehicles } from '../../../vehicles/vehicle-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
-import { IdParams, v1Schema } from '../../schemas.js'
-import type { CommitWrite } from '../../writes.js'
-import { type CrudResource, notFound, refuseIfAny } from './crud.js'
+import { IdParams, type Typed, v1Schema } from '../../schemas.js'
+import { type CrudResource, notFound, type ResourceDeps, refuseIfAny } from './crud.js'
 
 /**
  * POST and GET on `/v1/vehicles/:id/<segment>`: rows that belong to one of the user's vehicles
@@ -18,45 +16,44 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
   segment: string
   tag: string
   noun: string
-  db: Db
   resource: CrudResource<Item, Input>
   Item: TSchema
-  Create: TSchema
+  Create: Typed<Omit<Input, 'vehicleId'>>
   check: (input: Omit<Input, 'vehicleId'>) => ErrorDetail[]
-  commit: CommitWrite
   /** The monitors a new row asks to look again. */
   evaluates: readonly MonitorName[]
-}) {
-  const { db, resource } = options
+}): FastifyPluginAsync<ResourceDeps> {
+  const { resource } = options
   const path = `/v1/vehicles/:id/${options.segment}`
-  const vehicleOf = async (userId: string, id: string) => {
-    if (!(await vehicles.get(db, userId, id))) throw notFound('vehicle')
-  }
-  return async (app: FastifyInstance) => {
-    app.post(
+  return async (app, { db, commit }) => {
+    const vehicleOf = async (userId: string, id: string) => {
+      if (!(await vehicles.get(db, userId, id))) throw notFound('vehicle')
+    }
+
+    app.post<{ Params: { id: string } }>(
       path,
       {
         schema: v1Schema({
           summary: `add a ${options.noun} to a vehicle`,
           tags: [options.tag],
           params: IdParams,
-          body: options.Create,
+          body: options.Create.schema,
           response: { 201: options.Item },
         }),
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string }
-        const input = request.body as Omit<Input, 'vehicleId'>
+        const { id } = request.params
+        const input = options.Create.read(request.body)
         refuseIfAny(options.check(input))
         await vehicleOf(request.userId, id)
-        const created = await options.commit(request, { evaluates: options.evaluates, statusCode: 201 }, (trx) =>
+        const created = await commit(request, { evaluates: options.evaluates, statusCode: 201 }, (trx) =>
           resource.create(trx, request.userId, { ...input, vehicleId: id } as Input),
         )
         return reply.code(201).send(created)
       },
     )
 
-    app.get(
+    app.get<{ Params: { id: string }; Querystring: { limit: number; cursor?: string } }>(
       path,
       {
         schema: v1Schema({
@@ -68,10 +65,9 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
         }),
       },
       async (request) => {
-        const { id } = request.params as { id: string }
+        const { id } = request.params
         await vehicleOf(request.userId, id)
-        const page = pageRequest(request.query as { limit: number; cursor?: string })
-        return listBody(await resource.page(db, request.userId, page, ofVehicle(id)))
+        return listBody(await resource.page(db, request.userId, pageRequest(request.query), ofVehicle(id)))
       },
     )
   }

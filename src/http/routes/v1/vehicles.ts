@@ -1,9 +1,8 @@
 import Type from 'typebox'
 import { vehicles } from '../../../vehicles/vehicle-repository.js'
-import { Time, Uuid } from '../../schemas.js'
+import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Kilometres, Name, PatchOf } from './fields.js'
-import type { RouteDeps } from './route-deps.js'
 
 const fields = {
   name: Name,
@@ -19,17 +18,14 @@ export const Vehicle = Type.Object({
   updatedAt: Time('last changed'),
 })
 
-export const vehicleRoutes = ({ db, commit }: RouteDeps) =>
-  crudRoutes({
-    path: '/v1/vehicles',
-    tag: 'vehicles',
-    noun: 'vehicle',
-    db,
-    commit,
-    // The odometer moves maintenance items toward due.
-    evaluates: ['fuel', 'maintenance'],
-    resource: vehicles,
-    Item: Vehicle,
-    Create: Body({ ...fields, odometerKm: Type.Optional(fields.odometerKm) }),
-    Patch: PatchOf(fields),
-  })
+export const vehicleRoutes = crudRoutes({
+  path: '/v1/vehicles',
+  tag: 'vehicles',
+  noun: 'vehicle',
+  // The odometer moves maintenance items toward due.
+  evaluates: ['fuel', 'maintenance'],
+  resource: vehicles,
+  Item: Vehicle,
+  Create: typed(Body({ ...fields, odometerKm: Type.Optional(fields.odometerKm) })),
+  Patch: typed(PatchOf(fields)),
+})

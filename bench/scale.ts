@@ -1,0 +1,217 @@
+/**
+ * `npm run bench:scale`: the fuel sweep at BENCH_SCALE_VEHICLES vehicles (default 1,000,000; four
+ * per user), seeded with SQL, 20 % of them with a latest reading below the fuel threshold and a
+ * position on a grid of 100 points (so the fake Overpass is asked at most 100 times). Both modes;
+ * a worker (concurrency 8) in this process. For each mode, in one run:
+ *   1. the raw SQL anchor: a count(*) of the candidates and an INSERT … SELECT … ON CONFLICT DO
+ *      NOTHING of the same alerts (rolled back, so the sweep still has them to make);
+ *   2. the sweep, end to end until its monitor_runs row closes;
+ *   3. the sweep again with nothing changed;
+ *   4. the sweep again after BENCH_SCALE_NEW_READINGS (1,000) new low readings, written as PAM's
+ *      write path writes them (reading and evaluation mark in one transaction).
+ * Prints seconds, vehicles/s, the ratio to the anchor, rows the database read (pg_stat) and the
+ * process's peak RSS, then whether issue 18's targets hold. Asserts nothing.
+ */
+import { randomBytes } from 'node:crypto'
+import { cpus } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { sql } from 'kysely'
+import type { Db } from '../src/db/database.js'
+import { markForEvaluation } from '../src/evaluations/evaluation-mark-repository.js'
+import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
+import { withBenchDatabase } from './bench-database.js'
+import { type Stack, startStack } from './bench-stack.js'
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const VEHICLES = Number(process.env.BENCH_SCALE_VEHICLES ?? 1_000_000)
+const NEW_READINGS = Number(process.env.BENCH_SCALE_NEW_READINGS ?? 1000)
+const MODES = (process.env.BENCH_MODES ?? 'redis,postgres').split(',') as ('redis' | 'postgres')[]
+const BELOW_PERCENT = 20
+
+const TARGETS = {
+  redis: { firstSeconds: 10, anchorRatio: 3 },
+  postgres: { firstSeconds: 20, anchorRatio: Number.POSITIVE_INFINITY },
+  unchangedSeconds: 1,
+  afterWritesSeconds: 2,
+  peakRssMb: 300,
+}
+
+async function seed(db: Db) {
+  const users = Math.ceil(VEHICLES / 4)
+  await sql`insert into users (id) select gen_random_uuid() from generate_series(1, ${users})`.execute(db)
+  await sql`insert into vehicles (user_id, name, fuel_capacity_l, consumption_l_per_100km, odometer_km)
+            select u.id, 'van ' || n, 80, 12.5, 60000 from users u, generate_series(1, 4) n
+            limit ${VEHICLES}`.execute(db)
+  // Every fifth vehicle low (20 %); positions on a 10 × 10 grid around Moab.
+  await sql`insert into fuel_readings (user_id, vehicle_id, percent, lat, lon, observed_at)
+            select user_id, id,
+                   case when row_number() over (order by id) % 5 = 0 then 12 else 65 end,
+                   38 + (abs(hashtext(id::text)) % 10) * 0.1, -110 + (abs(hashtext(id::text) / 10) % 10) * 0.1,
+                   now() - interval '1 hour'
+            from vehicles`.execute(db)
+  await sql`vacuum analyze`.execute(db)
+}
+
+/** The same candidates and alerts in plain SQL, rolled back: what the database alone needs. */
+async function anchor(db: Db): Promise<{ seconds: number; candidates: number; alerts: number }> {
+  const started = performance.now()
+  let candidates = 0
+  let alerts = 0
+  await db
+    .transaction()
+    .execute(async (trx) => {
+      const count = await sql<{ n: string }>`
+        select count(*) as n from vehicles v
+        cross join lateral (select percent from fuel_readings r where r.vehicle_id = v.id
+                            order by observed_at desc, id desc limit 1) latest
+        where latest.percent < ${BELOW_PERCENT}`.execute(trx)
+      candidates = Number(count.rows[0]?.n)
+      const inserted = await sql`
+        insert into alerts (user_id, kind, priority, title, body, data, dedupe_key)
+        select v.user_id, 'fuel_low', 'medium', 'Fuel low', 'Fuel is low', jsonb_build_object('vehicleId', v.id),
+               'fuel:' || v.id || '|low'
+        from vehicles v
+        cross join lateral (select percent from fuel_readings r where r.vehicle_id = v.id
+                            order by observed_at desc, id desc limit 1) latest
+        where latest.percent < ${BELOW_PERCENT}
+        on conflict do nothing`.execute(trx)
+      alerts = Number(inserted.numAffectedRows ?? 0)
+      throw new RolledBack()
+    })
+    .catch((error) => {
+      if (!(error instanceof RolledBack)) throw error
+    })
+  return { seconds: (performance.now() - started) / 1000, candidates, alerts }
+}
+
+class RolledBack extends Error {}
+
+/** Rows PostgreSQL has read from the bench database's tables so far (pg_stat, flushed). */
+async function rowsRead(db: Db): Promise<number> {
+  // Other backends flush their counters when idle, at most once a second.
+  await sleep(1_100)
+  const { rows } = await sql<{ n: string }>`
+    select coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0) as n from pg_stat_user_tables`.execute(
+    db,
+  )
+  return Number(rows[0]?.n)
+}
+
+interface Sweep {
+  seconds: number
+  usersEvaluated: number
+  alertsCreated: number
+  rowsRead: number
+}
+
+async function sweep(stack: Stack): Promise<Sweep> {
+  const { db } = stack.deps
+  const before = await rowsRead(db)
+  const known = await db.selectFrom('monitor_runs').select('id').where('monitor', '=', 'fuel').execute()
+  const started = performance.now()
+  await stack.producer.enqueue('monitor.fuel.sweep', {})
+  for (;;) {
+    const run = await db
+      .selectFrom('monitor_runs')
+      .select(['users_evaluated', 'alerts_created', 'status'])
+      .where('monitor', '=', 'fuel')
+      .where('finished_at', 'is not', null)
+      .$if(known.length > 0, (q) =>
+        q.where(
+          'id',
+          'not in',
+          known.map((r) => r.id),
+        ),
+      )
+      .executeTakeFirst()
+    if (run) {
+      const seconds = (performance.now() - started) / 1000
+      return {
+        seconds,
+        usersEvaluated: run.users_evaluated,
+        alertsCreated: run.alerts_created,
+        rowsRead: (await rowsRead(db)) - before,
+      }
+    }
+    await sleep(50)
+  }
+}
+
+/** New low readings on the first vehicles, each with its mark, as the write path commits them. */
+async function writeReadings(db: Db) {
+  const vehicles = await db.selectFrom('vehicles').select(['id', 'user_id']).orderBy('id').limit(NEW_READINGS).execute()
+  for (const vehicle of vehicles) {
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('fuel_readings')
+        .values({
+          user_id: vehicle.user_id,
+          vehicle_id: vehicle.id,
+          percent: '8',
+          lat: 38.5,
+          lon: -109.5,
+          observed_at: new Date(),
+        })
+        .execute()
+      await markForEvaluation(trx, vehicle.user_id, ['fuel'])
+    })
+  }
+}
+
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
+const verdict = (ok: boolean) => (ok ? 'holds' : 'MISSED')
+
+async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
+  const overpass = await startFakeOverpass()
+  const stack = await startStack(mode, databaseUrl, {
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    PLACES_API_URL: overpass.url,
+    FUEL_MEDIUM_BELOW_PERCENT: String(BELOW_PERCENT),
+  })
+  try {
+    const seededAt = performance.now()
+    await seed(stack.deps.db)
+    const seedSeconds = (performance.now() - seededAt) / 1000
+    const base = await anchor(stack.deps.db)
+    const first = await sweep(stack)
+    const unchanged = await sweep(stack)
+    await writeReadings(stack.deps.db)
+    const afterWrites = await sweep(stack)
+    const peakRss = process.resourceUsage().maxRSS * 1024
+    const line = (name: string, s: Sweep) =>
+      `  ${name.padEnd(22)} ${s.seconds.toFixed(2).padStart(7)} s  ${Math.round(VEHICLES / s.seconds)
+        .toLocaleString('en')
+        .padStart(
+          10,
+        )} vehicles/s  ×${(s.seconds / base.seconds).toFixed(1)} anchor  ${s.usersEvaluated} users evaluated, ${s.alertsCreated} alerts created, ${s.rowsRead.toLocaleString('en')} rows read`
+    const target = TARGETS[mode]
+    process.stdout.write(
+      [
+        `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}: seeded in ${seedSeconds.toFixed(0)} s; places requests ${overpass.state.requests}`,
+        `  ${'raw SQL anchor'.padEnd(22)} ${base.seconds.toFixed(2).padStart(7)} s  ${base.candidates} candidates, ${base.alerts} alerts (rolled back)`,
+        line('sweep', first),
+        line('sweep, nothing changed', unchanged),
+        line(`sweep, ${NEW_READINGS} new readings`, afterWrites),
+        `  peak RSS of this process (worker, seeding, bench): ${mb(peakRss)} MB`,
+        `  targets: first ≤ ${target.firstSeconds} s ${verdict(first.seconds <= target.firstSeconds)}` +
+          (Number.isFinite(target.anchorRatio)
+            ? `, within ${target.anchorRatio}× anchor ${verdict(first.seconds <= target.anchorRatio * base.seconds)}`
+            : '') +
+          `; unchanged ≤ ${TARGETS.unchangedSeconds} s ${verdict(unchanged.seconds <= TARGETS.unchangedSeconds)}` +
+          `; after writes ≤ ${TARGETS.afterWritesSeconds} s ${verdict(afterWrites.seconds <= TARGETS.afterWritesSeconds)}` +
+          `; peak RSS < ${TARGETS.peakRssMb} MB ${verdict(mb(peakRss) < TARGETS.peakRssMb)}`,
+        '',
+      ].join('\n'),
+    )
+  } finally {
+    await stack.close()
+    await overpass.close()
+  }
+}
+
+process.stdout.write(
+  `conditions: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}, ${VEHICLES.toLocaleString('en')} vehicles ` +
+    `(${Math.ceil(VEHICLES / 4).toLocaleString('en')} users), 20 % below ${BELOW_PERCENT} %, one worker (concurrency 8) in this process, ` +
+    `local PostgreSQL and Redis, fake Overpass on loopback\n`,
+)
+for (const mode of MODES) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))

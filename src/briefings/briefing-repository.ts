@@ -1,0 +1,114 @@
+import { sql } from 'kysely'
+import type { BriefingText } from '../ai/structured-text.js'
+import type { Db } from '../db/database.js'
+import { toIso } from '../resources/mapping.js'
+import { ownedResource } from '../resources/owned-rows.js'
+
+export interface Briefing {
+  id: string
+  createdAt: string
+  /** The traveller's local date it covers. */
+  period: string
+  kind: 'daily' | 'requested'
+  status: 'pending' | 'ready'
+  /** 'template' or the model that wrote it. */
+  textSource: string
+  summary: string | null
+  sections: { title: string; body: string }[]
+  costUsd: number | null
+  /** Why a template was written instead of a model's text (no key, budget…); null otherwise. */
+  templateReason: string | null
+}
+
+/** Briefings are written by the briefing task; travellers list them and ask for one. */
+export const briefings = ownedResource('briefings', {
+  sortColumn: 'created_at',
+  touch: false,
+  toItem: (row): Briefing => ({
+    id: row.id,
+    createdAt: toIso(row.created_at) ?? '',
+    period: row.period,
+    kind: row.kind,
+    status: row.status,
+    textSource: row.text_source,
+    summary: row.summary,
+    sections: row.sections ?? [],
+    costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
+    templateReason: row.template_reason,
+  }),
+  columns: (input: Partial<{ kind: 'daily' | 'requested'; period: string }>) => ({ ...input }),
+})
+
+/** The user's local date now: what a briefing written now covers. */
+export async function localDateOf(db: Db, userId: string): Promise<string> {
+  const row = await db
+    .selectFrom('users')
+    .select(sql<string>`to_char(now() at time zone timezone, 'YYYY-MM-DD')`.as('today'))
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow()
+  return row.today
+}
+
+/**
+ * The daily briefings due at `hour` local time: one pending row per active traveller whose local
+ * clock shows that hour, created once per local date (a second sweep in the hour adds nothing).
+ * Active: a planned or active trip, or an expense or fuel reading in the last 14 days. Returns
+ * the new rows, set-wise, whatever the number of users.
+ */
+export async function createDueDailyBriefings(db: Db, hour: number): Promise<{ id: string; userId: string }[]> {
+  const { rows } = await sql<{ id: string; user_id: string }>`
+    insert into briefings (user_id, kind, period)
+    select u.id, 'daily', (now() at time zone u.timezone)::date
+    from users u
+    where extract(hour from now() at time zone u.timezone) = ${hour}
+      and (exists (select 1 from trips t where t.user_id = u.id and t.status in ('planned', 'active'))
+        or exists (select 1 from expenses e where e.user_id = u.id and e.spent_at > now() - interval '14 days')
+        or exists (select 1 from fuel_readings f where f.user_id = u.id and f.observed_at > now() - interval '14 days'))
+    on conflict do nothing
+    returning id, user_id`.execute(db)
+  return rows.map((row) => ({ id: row.id, userId: row.user_id }))
+}
+
+/** Briefings still pending after `olderThanMs` (their job was lost): queued again by the sweep. */
+export async function stalePendingBriefings(db: Db, olderThanMs: number): Promise<{ id: string; userId: string }[]> {
+  const rows = await db
+    .selectFrom('briefings')
+    .select(['id', 'user_id'])
+    .where('status', '=', 'pending')
+    .where('created_at', '<', new Date(Date.now() - olderThanMs))
+    .limit(1000)
+    .execute()
+  return rows.map((row) => ({ id: row.id, userId: row.user_id }))
+}
+
+export async function pendingBriefing(db: Db, id: string) {
+  return db
+    .selectFrom('briefings')
+    .select(['id', 'user_id', 'period'])
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst()
+}
+
+/** Stores the written briefing; only a pending one, so a re-run job changes nothing. */
+export async function completeBriefing(
+  db: Db,
+  id: string,
+  written: { text: BriefingText; textSource: string; costUsd: number; templateReason: string | null },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('briefings')
+    .set({
+      status: 'ready',
+      summary: written.text.summary,
+      sections: JSON.stringify(written.text.sections),
+      text_source: written.textSource,
+      cost_usd: written.costUsd,
+      template_reason: written.templateReason,
+      ready_at: new Date(),
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}

@@ -1,0 +1,77 @@
+import type { AlertKind, AlertPriority } from '../db/schema.js'
+import type { NotificationSettings } from './notification-settings.js'
+import { quietUntil } from './quiet-hours.js'
+
+export const CHANNELS = ['email', 'push'] as const
+export type Channel = (typeof CHANNELS)[number]
+
+export const PRIORITIES: readonly AlertPriority[] = ['low', 'medium', 'high', 'urgent']
+const rank = (priority: AlertPriority) => PRIORITIES.indexOf(priority)
+
+/** What the decision reads of an alert, as it is when the delivery would go out. */
+export interface AlertForDelivery {
+  kind: AlertKind
+  priority: AlertPriority
+  readAt: string | null
+  dismissedAt: string | null
+  resolvedAt: string | null
+  expiresAt: string | null
+}
+
+export type SuppressReason =
+  | 'channel off'
+  | 'no address'
+  | 'no subscription'
+  | 'channel not configured'
+  | 'below minimum priority'
+  | 'resolved'
+  | 'read'
+  | 'dismissed'
+  | 'expired'
+
+export type Decision =
+  | { action: 'send' }
+  | { action: 'defer'; until: Date }
+  | { action: 'suppress'; reason: SuppressReason }
+
+/**
+ * The ladder through quiet hours: only what cannot wait till morning wakes the traveller. That is
+ * every `urgent` alert (a budget far over), and a fuel_low alert at `high` (below
+ * FUEL_HIGH_BELOW_PERCENT, 10 % by default): the fuel monitor's highest level, and being stranded
+ * with an empty tank is worse than being woken. Everything else waits for the digest.
+ */
+export const wakesTraveller = (alert: Pick<AlertForDelivery, 'kind' | 'priority'>) =>
+  alert.priority === 'urgent' || (alert.kind === 'fuel_low' && alert.priority === 'high')
+
+export interface DecisionInput {
+  channel: Channel
+  alert: AlertForDelivery
+  settings: NotificationSettings
+  /** Whether PAM can use the channel at all (SMTP configured, VAPID keys) and the traveller has a target. */
+  reachable: 'yes' | 'channel not configured' | 'no address' | 'no subscription'
+  now: Date
+  /** The traveller's timezone now: quiet hours are on their wall clock. */
+  zone: string
+}
+
+/** Send now, wait for the end of quiet hours, or not at all, for one alert on one channel. */
+export function decideDelivery({ channel, alert, settings, reachable, now, zone }: DecisionInput): Decision {
+  if (alert.resolvedAt) return { action: 'suppress', reason: 'resolved' }
+  if (alert.dismissedAt) return { action: 'suppress', reason: 'dismissed' }
+  if (alert.readAt) return { action: 'suppress', reason: 'read' }
+  if (alert.expiresAt && Date.parse(alert.expiresAt) <= now.getTime()) return { action: 'suppress', reason: 'expired' }
+  const preference = settings[channel]
+  if (!preference.enabled) return { action: 'suppress', reason: 'channel off' }
+  if (rank(alert.priority) < rank(preference.minPriority))
+    return { action: 'suppress', reason: 'below minimum priority' }
+  if (reachable !== 'yes') return { action: 'suppress', reason: reachable }
+  const until = wakesTraveller(alert) ? undefined : quietUntil(now, zone, settings.quietHours)
+  return until ? { action: 'defer', until } : { action: 'send' }
+}
+
+/** Whether a deferred alert still belongs in the digest when it goes out. */
+export const stillOpen = (alert: AlertForDelivery, now: Date) =>
+  !alert.resolvedAt &&
+  !alert.dismissedAt &&
+  !alert.readAt &&
+  !(alert.expiresAt && Date.parse(alert.expiresAt) <= now.getTime())

@@ -1,0 +1,25 @@
+import type { AlertPriority } from '../db/schema.js'
+
+/** A local wall-clock time 'HH:MM' (24 h) in the traveller's timezone. */
+export type LocalTime = string
+
+/** How a traveller wants to be reached; GET/PUT /v1/me/notification-settings has this shape. */
+export interface NotificationSettings {
+  email: { address: string | null; enabled: boolean; minPriority: AlertPriority }
+  push: { enabled: boolean; minPriority: AlertPriority }
+  /** Nothing but urgent goes out between start and end; the rest waits for one digest at end. */
+  quietHours: { start: LocalTime; end: LocalTime } | null
+  /** A daily summary of what is open, at this local time. */
+  digest: { enabled: boolean; at: LocalTime }
+  /** The AI layer's opt-out: off means templates only, nothing of theirs sent to a model. */
+  ai: { enabled: boolean }
+}
+
+/** What a traveller who never changed anything gets (issue 16: push from medium, email from high). */
+export const DEFAULT_NOTIFICATION_SETTINGS: NotificationSettings = Object.freeze({
+  email: Object.freeze({ address: null, enabled: true, minPriority: 'high' as const }),
+  push: Object.freeze({ enabled: true, minPriority: 'medium' as const }),
+  quietHours: null,
+  digest: Object.freeze({ enabled: false, at: '08:00' }),
+  ai: Object.freeze({ enabled: true }),
+})

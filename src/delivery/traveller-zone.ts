@@ -1,0 +1,23 @@
+import tzLookup from '@photostructure/tz-lookup'
+import { IANAZone } from 'luxon'
+
+export interface KnownPosition {
+  lat: number
+  lon: number
+}
+
+/**
+ * The timezone a traveller's wall clock is on: the one at their latest known position (a fuel
+ * reading or context signal with coordinates) when PAM has one, else their profile's. A traveller
+ * who crossed a border is woken by their new local time, not their home's. Near borders the
+ * lookup is coarse (tz-lookup's grid, a few km), which only matters for minutes around midnight.
+ */
+export function travellerZone(profileZone: string, position: KnownPosition | undefined): string {
+  if (!position) return profileZone
+  try {
+    const found = tzLookup(position.lat, position.lon)
+    return IANAZone.isValidZone(found) ? found : profileZone
+  } catch {
+    return profileZone
+  }
+}

@@ -1,0 +1,180 @@
+import type { JobsOptions } from 'bullmq'
+import { MONITOR_LIST, type MonitorTaskName } from '../monitors/registry.js'
+import { DELIVERY_ATTEMPTS } from '../notifications/delivery-attempts.js'
+import type { QueueName } from '../queue-names.js'
+
+/**
+ * How a task runs, as data: producers, the scheduler and the worker read it; the handlers are
+ * mapped to task names only where a worker is built (handlers.ts).
+ */
+export interface TaskDeclaration {
+  queue: QueueName
+  /** Lower runs first (BullMQ: 1 is highest). Always set: unprioritised jobs would jump the line. */
+  priority: number
+  attempts: number
+  /** Retry delay: `backoffMs` × 2^(attempt − 1), at most `backoffCapMs`, less up to half at random. */
+  backoffMs: number
+  backoffCapMs: number
+  timeoutMs: number
+  /** At most one run at a time across all workers; a run that finds one in progress is skipped. */
+  exclusive: boolean
+}
+
+const MINUTE = 60_000
+
+/** The three tasks of every monitor: evaluate one user after a write, sweep everyone, one sweep page. */
+const MONITOR_TASKS = {
+  evaluate: {
+    // Ahead of sweep pages: a traveller who just wrote is waiting for the answer.
+    priority: 2,
+    attempts: 5,
+    backoffMs: 1_000,
+    backoffCapMs: MINUTE,
+    timeoutMs: MINUTE,
+    exclusive: false,
+  },
+  sweep: {
+    priority: 5,
+    attempts: 3,
+    backoffMs: 5_000,
+    backoffCapMs: MINUTE,
+    timeoutMs: 5 * MINUTE,
+    // A sweep still enumerating when the next tick comes is not started again.
+    exclusive: true,
+  },
+  page: {
+    priority: 5,
+    attempts: 5,
+    backoffMs: 2_000,
+    backoffCapMs: 2 * MINUTE,
+    timeoutMs: 5 * MINUTE,
+    exclusive: false,
+  },
+} satisfies Record<string, Omit<TaskDeclaration, 'queue'>>
+
+/**
+ * A drainer: a frequent, exclusive pass that only finds work whose own job is late or lost and
+ * queues it. Ahead of everything, no retry (the next tick is seconds away).
+ */
+const DRAIN: TaskDeclaration = {
+  queue: 'notifications',
+  priority: 1,
+  attempts: 1,
+  backoffMs: 1_000,
+  backoffCapMs: 1_000,
+  timeoutMs: MINUTE,
+  exclusive: true,
+}
+
+const monitorTasks = Object.fromEntries(
+  MONITOR_LIST.flatMap((monitor) =>
+    (['evaluate', 'sweep', 'page'] as const).map((kind) => [
+      monitor.tasks[kind],
+      { queue: monitor.queue, ...MONITOR_TASKS[kind] },
+    ]),
+  ),
+) as Record<MonitorTaskName, TaskDeclaration>
+
+/** Every task PAM runs: name → queue, priority, retries, time limit, exclusivity. */
+export const TASKS = {
+  'ops.ping': {
+    queue: 'notifications',
+    priority: 1,
+    attempts: 1,
+    backoffMs: 1_000,
+    backoffCapMs: 1_000,
+    timeoutMs: 10_000,
+    exclusive: false,
+  },
+  'housekeeping.cleanup': {
+    queue: 'maintenance',
+    priority: 10,
+    attempts: 5,
+    backoffMs: 5_000,
+    backoffCapMs: 5 * MINUTE,
+    timeoutMs: 5 * MINUTE,
+    exclusive: true,
+  },
+  // Ahead of everything else: it only finds late writes and queues their pages.
+  'evaluations.drain': DRAIN,
+  // The fast model rewrites an alert's text; the template is on screen meanwhile. Three tries
+  // with backoff before the template stays (a provider's retry-after delays without a try).
+  'ai.alert-text': {
+    queue: 'notifications',
+    priority: 4,
+    attempts: 3,
+    backoffMs: 2_000,
+    backoffCapMs: 30_000,
+    timeoutMs: MINUTE,
+    exclusive: false,
+  },
+  'ai.briefing': {
+    queue: 'analytics',
+    priority: 6,
+    attempts: 3,
+    backoffMs: 10_000,
+    backoffCapMs: 2 * MINUTE,
+    timeoutMs: 2 * MINUTE,
+    exclusive: false,
+  },
+  // Creates the daily briefings of the travellers whose morning it is, and queues them: a sweep
+  // like the monitors', with their policy.
+  'ai.briefings.sweep': { queue: 'analytics', ...MONITOR_TASKS.sweep },
+  // Delivery (issue 16): one job per alert change; retries are the channels' transient errors.
+  'notify.deliver': {
+    queue: 'notifications',
+    // Behind a traveller's own evaluation, ahead of sweep pages: someone is waiting for it.
+    priority: 2,
+    attempts: DELIVERY_ATTEMPTS,
+    backoffMs: 5_000,
+    backoffCapMs: 5 * MINUTE,
+    timeoutMs: MINUTE,
+    exclusive: false,
+  },
+  // Finds alerts whose delivery job is late or lost and queues them.
+  'notify.drain': DRAIN,
+  'notify.digests': {
+    queue: 'notifications',
+    priority: 3,
+    attempts: DELIVERY_ATTEMPTS,
+    backoffMs: 10_000,
+    backoffCapMs: 5 * MINUTE,
+    timeoutMs: 5 * MINUTE,
+    // Not exclusive: each digest is claimed on its own row, so a retry and the next tick can overlap.
+    exclusive: false,
+  },
+  ...monitorTasks,
+} satisfies Record<string, TaskDeclaration>
+
+export type TaskName = keyof typeof TASKS
+
+export const TASK_NAMES = Object.keys(TASKS) as TaskName[]
+
+export const isTaskName = (name: string): name is TaskName => Object.hasOwn(TASKS, name)
+
+// The retry policy, in one place: what a job carries when it is added, and the delay the worker
+// computes when it fails.
+
+/** The backoff type PAM's jobs carry; the worker's strategy reads each task's declaration. */
+export const BACKOFF_TYPE = 'pam-capped-exponential'
+
+export function retryDelay(
+  declaration: Pick<TaskDeclaration, 'backoffMs' | 'backoffCapMs'>,
+  attemptsMade: number,
+  random = Math.random(),
+): number {
+  const full = Math.min(declaration.backoffCapMs, declaration.backoffMs * 2 ** Math.max(0, attemptsMade - 1))
+  return Math.round(full * (1 - random / 2))
+}
+
+/** Completed jobs are kept about a day, failed ones about two weeks, for `pam inspect`. */
+export const RETENTION = {
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 14 * 24 * 3600, count: 50_000 },
+} as const
+
+/** The options every job of `task` is added with, by a producer or a schedule. */
+export function jobOptions(task: TaskName) {
+  const { priority, attempts } = TASKS[task]
+  return { priority, attempts, backoff: { type: BACKOFF_TYPE }, ...RETENTION } satisfies JobsOptions
+}

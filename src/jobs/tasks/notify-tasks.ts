@@ -1,0 +1,38 @@
+import { UnrecoverableError } from 'bullmq'
+import { isUuid } from '../../ids.js'
+import { deliverAlert } from '../../notifications/deliver-alert.js'
+import { overdueDeliveries } from '../../notifications/delivery-repository.js'
+import type { DeliveryServices } from '../../notifications/delivery-services.js'
+import { sendDueDigests } from '../../notifications/digests.js'
+import type { TaskContext, TaskHandler } from '../task.js'
+
+/** Alerts the drainer queues per run: a backlog is worked off tick by tick. */
+const DRAIN_PAGE_SIZE = 500
+
+function deliveryOf(context: TaskContext): DeliveryServices {
+  if (!context.delivery) throw new UnrecoverableError('this worker was started without delivery services')
+  return context.delivery
+}
+
+/** `notify.deliver {alertId}`: one alert to every channel, each claimed once (deliver-alert.ts). */
+export const deliverTask: TaskHandler<{ alertId?: unknown }, unknown> = async (payload, context) => {
+  if (typeof payload?.alertId !== 'string' || !isUuid(payload.alertId)) {
+    throw new UnrecoverableError('notify.deliver needs {alertId}: a uuid')
+  }
+  return deliverAlert(context.db, deliveryOf(context), context.logger, payload.alertId, context.jobId)
+}
+
+/**
+ * `notify.drain`, every few seconds: alerts whose delivery job never ran (lost with a queue
+ * outage, or never queued because the queue was down when the alert was made) get one now.
+ */
+export const drainDeliveriesTask: TaskHandler<unknown, { queued: number }> = async (_payload, context) => {
+  const delivery = deliveryOf(context)
+  const alertIds = await overdueDeliveries(context.db, delivery.drainGraceMs, DRAIN_PAGE_SIZE)
+  await Promise.all(alertIds.map((alertId) => delivery.enqueueDelivery(alertId)))
+  return { queued: alertIds.length }
+}
+
+/** `notify.digests`, every minute: what waited through quiet hours, one digest per traveller and channel. */
+export const digestsTask: TaskHandler<unknown, { digests: number }> = async (_payload, context) =>
+  sendDueDigests(context.db, deliveryOf(context), context.logger, context.jobId)

@@ -1,0 +1,33 @@
+import type { Agent } from 'node:https'
+import { publicUrl, smtpSettings } from '../config.js'
+import type { Deps } from '../deps.js'
+import type { Producer } from '../jobs/producer.js'
+import type { DeliveryServices } from './delivery-services.js'
+import { deliveryTrigger } from './delivery-trigger.js'
+import { createEmailChannel } from './email-channel.js'
+import { createPushChannel } from './push-channel.js'
+import { unsubscribeLinks } from './unsubscribe-link.js'
+
+/** How long an alert's own deliver job has before notify.drain queues another. */
+const DRAIN_GRACE_MS = 15_000
+
+/** The channels as configured: email with SMTP_URL (or SMTP_SERVER), push with VAPID keys. */
+export function buildDeliveryServices(
+  deps: Pick<Deps, 'config' | 'secrets' | 'metrics' | 'logger'>,
+  enqueue: Producer['enqueue'],
+  options: { pushAgent?: Agent; now?: () => Date; drainGraceMs?: number } = {},
+): DeliveryServices & { close(): void } {
+  const smtp = smtpSettings(deps.config)
+  const email = smtp ? createEmailChannel(smtp, deps.config.EMAIL_FROM) : undefined
+  const vapid = deps.secrets.vapid
+  return {
+    email,
+    push: vapid ? createPushChannel(vapid, deps.config.VAPID_SUBJECT, options.pushAgent) : undefined,
+    links: unsubscribeLinks(deps.secrets.internalToken, publicUrl(deps.config)),
+    deliveries: deps.metrics.deliveries,
+    now: options.now ?? (() => new Date()),
+    drainGraceMs: options.drainGraceMs ?? DRAIN_GRACE_MS,
+    enqueueDelivery: deliveryTrigger(enqueue, deps.logger).enqueueDelivery,
+    close: () => email?.close(),
+  }
+}

@@ -1,0 +1,226 @@
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { DeliveryChannel, DeliveryStatus } from '../db/schema.js'
+import { type AlertForDelivery, CHANNELS } from '../delivery/delivery-decision.js'
+import type { AlertSummary } from '../delivery/messages.js'
+import type { NotificationSettings } from '../delivery/notification-settings.js'
+import type { KnownPosition } from '../delivery/traveller-zone.js'
+import { notificationSettingsOf } from './notification-settings-repository.js'
+
+export type DeliverableAlert = AlertSummary & AlertForDelivery & { userId: string }
+
+/** An alert with what its delivery decision reads about its traveller. */
+export interface DeliveryContext {
+  alert: DeliverableAlert
+  settings: NotificationSettings
+  profileZone: string
+  position: KnownPosition | undefined
+}
+
+const iso = (date: Date | null) => date?.toISOString() ?? null
+
+export async function loadAlerts(db: Db, ids: readonly string[]): Promise<DeliverableAlert[]> {
+  if (ids.length === 0) return []
+  const rows = await db.selectFrom('alerts').selectAll().where('id', 'in', ids).orderBy('created_at').execute()
+  return rows.map((row) => ({
+    id: row.id,
+    userId: row.user_id,
+    kind: row.kind,
+    priority: row.priority,
+    title: row.title,
+    body: row.body,
+    dedupeKey: row.dedupe_key,
+    createdAt: row.created_at.toISOString(),
+    readAt: iso(row.read_at),
+    dismissedAt: iso(row.dismissed_at),
+    resolvedAt: iso(row.resolved_at),
+    expiresAt: iso(row.expires_at),
+  }))
+}
+
+/** Where the traveller last was: their newest fuel reading or context signal with coordinates. */
+export async function latestPosition(db: Db, userId: string): Promise<KnownPosition | undefined> {
+  const row = await sql<{ lat: number; lon: number }>`
+    select lat, lon from (
+      (select lat, lon, observed_at from fuel_readings
+        where user_id = ${userId} and lat is not null and lon is not null order by observed_at desc limit 1)
+      union all
+      (select lat, lon, observed_at from context_signals
+        where user_id = ${userId} and lat is not null and lon is not null order by observed_at desc limit 1)
+    ) latest order by observed_at desc limit 1`.execute(db)
+  return row.rows[0]
+}
+
+export async function travellerContext(db: Db, userId: string) {
+  const [user, settings, position] = await Promise.all([
+    db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst(),
+    notificationSettingsOf(db, userId),
+    latestPosition(db, userId),
+  ])
+  return { profileZone: user?.timezone ?? 'UTC', settings, position }
+}
+
+export async function deliveryContext(db: Db, alertId: string): Promise<DeliveryContext | undefined> {
+  const [alert] = await loadAlerts(db, [alertId])
+  return alert && { alert, ...(await travellerContext(db, alert.userId)) }
+}
+
+/** One row per channel for the alert, if it has none yet: what the drainer looks for. */
+export async function ensureDeliveries(db: Db, alertId: string, userId: string): Promise<void> {
+  await db
+    .insertInto('deliveries')
+    .values(CHANNELS.map((channel) => ({ alert_id: alertId, user_id: userId, channel, status: 'queued' as const })))
+    .onConflict((conflict) => conflict.columns(['alert_id', 'channel']).doNothing())
+    .execute()
+}
+
+/**
+ * Takes the alert's delivery on a channel for this job, or nothing: another job has it, or it
+ * was settled. The job's own retry (same id, after its worker died mid-send) takes it back.
+ */
+export async function claimDelivery(
+  db: Db,
+  alertId: string,
+  channel: DeliveryChannel,
+  jobId: string,
+): Promise<{ attempts: number } | undefined> {
+  return db
+    .updateTable('deliveries')
+    .set((eb) => ({ status: 'sending', claimed_by: jobId, attempts: eb('attempts', '+', 1), updated_at: new Date() }))
+    .where('alert_id', '=', alertId)
+    .where('channel', '=', channel)
+    .where((eb) =>
+      eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'sending'), eb('claimed_by', '=', jobId)])]),
+    )
+    .returning('attempts')
+    .executeTakeFirst()
+}
+
+export interface Settlement {
+  status: Exclude<DeliveryStatus, 'sending'>
+  reason?: string
+  error?: string
+  deferUntil?: Date
+  sentAt?: Date
+}
+
+/** Records what became of a claimed delivery; only the job holding the claim can. */
+export async function settleDelivery(
+  db: Db,
+  alertId: string,
+  channel: DeliveryChannel,
+  jobId: string,
+  settlement: Settlement,
+): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({
+      status: settlement.status,
+      reason: settlement.reason ?? null,
+      error: settlement.error ?? null,
+      defer_until: settlement.deferUntil ?? null,
+      sent_at: settlement.sentAt ?? null,
+      updated_at: new Date(),
+    })
+    .where('alert_id', '=', alertId)
+    .where('channel', '=', channel)
+    .where('status', '=', 'sending')
+    .where('claimed_by', '=', jobId)
+    .execute()
+}
+
+export interface DeliveryView {
+  channel: DeliveryChannel
+  status: Exclude<DeliveryStatus, 'sending'>
+  reason: string | null
+  attempts: number
+  sentAt: string | null
+  deferredUntil: string | null
+  error: string | null
+}
+
+const view = (row: {
+  channel: DeliveryChannel
+  status: DeliveryStatus
+  reason: string | null
+  attempts: number
+  sent_at: Date | null
+  defer_until: Date | null
+  error: string | null
+}): DeliveryView => ({
+  channel: row.channel,
+  // 'sending' is an instant inside a job; to the traveller it is still queued
+  status: row.status === 'sending' ? 'queued' : row.status,
+  reason: row.reason,
+  attempts: row.attempts,
+  sentAt: iso(row.sent_at),
+  deferredUntil: iso(row.defer_until),
+  error: row.error,
+})
+
+/** The deliveries of one of this traveller's alerts; undefined when the alert is not theirs. */
+export async function deliveriesOf(db: Db, userId: string, alertId: string): Promise<DeliveryView[] | undefined> {
+  const alert = await db
+    .selectFrom('alerts')
+    .select('id')
+    .where('id', '=', alertId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  if (!alert) return undefined
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('alert_id', '=', alertId)
+    .where('user_id', '=', userId)
+    .orderBy('channel')
+    .execute()
+  return rows.map(view)
+}
+
+/** For operators: the newest deliveries in a status, with their alert and traveller. */
+export async function deliveriesInStatus(db: Db, status: DeliveryStatus, limit: number) {
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('status', '=', status)
+    .orderBy('updated_at', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map((row) => ({
+    alertId: row.alert_id,
+    userId: row.user_id,
+    updatedAt: row.updated_at.toISOString(),
+    ...view(row),
+  }))
+}
+
+/**
+ * The alerts whose delivery is overdue: accepted more than `graceMs` ago with no delivery rows
+ * (their job was lost with a queue outage), or left queued (a retry exhausted while the queue
+ * was down), or left sending by a worker that died and whose job is gone. Within the last day.
+ */
+export async function overdueDeliveries(db: Db, graceMs: number, limit: number): Promise<string[]> {
+  const result = await sql<{ id: string }>`
+    (select a.id from alerts a
+      where a.created_at > now() - interval '1 day'
+        and a.created_at < now() - make_interval(secs => ${graceMs / 1000})
+        and not exists (select 1 from deliveries d where d.alert_id = a.id)
+      order by a.created_at limit ${limit})
+    union
+    (select d.alert_id from deliveries d
+      where (d.status = 'queued' and d.updated_at < now() - make_interval(secs => ${graceMs / 1000}))
+         or (d.status = 'sending' and d.updated_at < now() - interval '10 minutes')
+      order by d.updated_at limit ${limit})`.execute(db)
+  return result.rows.map((row) => row.id)
+}
+
+/** A delivery left sending by a dead worker whose job is gone is queued again for the drainer's job. */
+export async function releaseAbandoned(db: Db, alertId: string): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'queued', claimed_by: null, updated_at: new Date() })
+    .where('alert_id', '=', alertId)
+    .where('status', '=', 'sending')
+    .where('updated_at', '<', new Date(Date.now() - 10 * 60_000))
+    .execute()
+}

@@ -1,0 +1,18 @@
+import type { Counter } from 'prom-client'
+import type { EmailChannel } from './email-channel.js'
+import type { PushChannel } from './push-channel.js'
+import type { UnsubscribeLinks } from './unsubscribe-link.js'
+
+/** What delivery jobs send with; a channel PAM is not configured for is absent. */
+export interface DeliveryServices {
+  email: EmailChannel | undefined
+  push: PushChannel | undefined
+  links: UnsubscribeLinks
+  deliveries: Counter<'channel' | 'outcome'>
+  /** The time decisions are made at (tests set it to cross quiet hours and DST switches). */
+  now(): Date
+  /** How long an alert's own deliver job has before the drainer queues another. */
+  drainGraceMs: number
+  /** Queues a notify.deliver job (the drainer's). */
+  enqueueDelivery(alertId: string): Promise<unknown>
+}

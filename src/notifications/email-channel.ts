@@ -1,0 +1,74 @@
+import nodemailer from 'nodemailer'
+import type { SmtpSettings } from '../config.js'
+import type { EmailContent } from '../delivery/messages.js'
+import { ChannelError } from './channel-error.js'
+
+export interface Email extends EmailContent {
+  to: string
+  /** The one-click link: List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) point at it. */
+  unsubscribeUrl: string
+}
+
+export interface EmailChannel {
+  send(email: Email): Promise<void>
+  close(): void
+}
+
+// Connection trouble and 4xx replies pass; a 5xx reply (no such mailbox, refused sender) does not.
+const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'EPROTOCOL'])
+
+function classify(error: unknown): ChannelError {
+  const { code, responseCode, message } = error as { code?: string; responseCode?: number; message?: string }
+  const permanent = responseCode !== undefined ? responseCode >= 500 : !TRANSIENT_CODES.has(code ?? '')
+  // The SMTP reply names the problem; the message never holds the password (nodemailer redacts auth).
+  return new ChannelError(`smtp: ${responseCode ?? code ?? 'error'} ${message ?? ''}`.slice(0, 500), permanent)
+}
+
+/** One pooled SMTP connection set (nodemailer) on the deployment's SMTP settings. */
+const smtpTransport = (smtp: SmtpSettings) =>
+  nodemailer.createTransport({
+    ...('url' in smtp ? { url: smtp.url } : smtp),
+    pool: true,
+    maxConnections: 4,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  } as Parameters<typeof nodemailer.createTransport>[0])
+
+/** Alert emails to travellers: plain text and HTML in one message, with the one-click unsubscribe. */
+export function createEmailChannel(smtp: SmtpSettings, from: string): EmailChannel {
+  const transport = smtpTransport(smtp)
+  return {
+    async send(email) {
+      try {
+        await transport.sendMail({
+          from,
+          to: email.to,
+          subject: email.subject,
+          text: email.text,
+          html: email.html,
+          list: { unsubscribe: { url: email.unsubscribeUrl, comment: 'Stop PAM emails' } },
+          headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+        })
+      } catch (error) {
+        throw classify(error)
+      }
+    },
+    close: () => transport.close(),
+  }
+}
+
+/** Plain-text emails to the deployment's operator (OPS_ALERT_EMAIL): no traveller, no unsubscribe. */
+export function createOperatorMailer(smtp: SmtpSettings, from: string) {
+  const transport = smtpTransport(smtp)
+  return {
+    async send(message: { to: string; subject: string; text: string }): Promise<void> {
+      try {
+        await transport.sendMail({ from, ...message })
+      } catch (error) {
+        throw classify(error)
+      }
+    },
+    close: () => transport.close(),
+  }
+}

@@ -1,0 +1,98 @@
+import { CronExpressionParser } from 'cron-parser'
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import { liveProcesses } from '../heartbeats/heartbeat-repository.js'
+import { failedJobs, type Queues } from '../jobs/inspection.js'
+import type { Schedule } from '../jobs/schedules.js'
+import { QUEUE_NAMES } from '../queue-names.js'
+import {
+  JOB_FAILURE_WINDOW_MS,
+  type OperationsSnapshot,
+  PROVIDER_WINDOW_MS,
+  type SweepRun,
+} from './operator-conditions.js'
+import { lastScheduleRuns } from './schedule-run-repository.js'
+
+/** Today's AI spending and its limit: the AI layer's ledger supplies it (undefined: no ledger). */
+export type AiBudgetReader = () => Promise<{ spent: number; limit: number } | undefined>
+
+export interface SnapshotSources {
+  db: Db
+  queues: Queues
+  schedules: readonly Schedule[]
+  watchingSince: Date
+  aiBudget?: AiBudgetReader
+}
+
+/** The time between two runs of `pattern` after `from` (a cron's period there). */
+export function cadenceMs(pattern: string, from: Date): number {
+  const expression = CronExpressionParser.parse(pattern, { currentDate: from, tz: 'UTC' })
+  const first = expression.next().getTime()
+  return expression.next().getTime() - first
+}
+
+/**
+ * Everything the operator conditions look at, read at once: failed jobs from the queues; sweeps,
+ * heartbeats, schedule runs and provider outcomes from PostgreSQL. Times from the database's clock.
+ */
+export async function gatherSnapshot(sources: SnapshotSources): Promise<OperationsSnapshot> {
+  const { db } = sources
+  const { now } = (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0] as { now: Date }
+  const [failed, sweeps, live, runs, providers, aiBudget] = await Promise.all([
+    failedJobs(sources.queues),
+    db
+      .selectFrom('monitor_runs')
+      .select(['monitor', 'status', 'finished_at', 'error'])
+      .distinctOn('monitor')
+      .where('finished_at', 'is not', null)
+      .orderBy('monitor')
+      .orderBy('finished_at', 'desc')
+      .execute(),
+    liveProcesses(db),
+    lastScheduleRuns(db),
+    db
+      .selectFrom('provider_outcomes')
+      .select([
+        'provider',
+        sql<number>`sum(succeeded)::int`.as('succeeded'),
+        sql<number>`sum(failed)::int`.as('failed'),
+      ])
+      .where('minute', '>=', new Date(now.getTime() - PROVIDER_WINDOW_MS))
+      .groupBy('provider')
+      .orderBy('provider')
+      .execute(),
+    sources.aiBudget?.(),
+  ])
+  const since = now.getTime() - JOB_FAILURE_WINDOW_MS
+  return {
+    now,
+    failedJobs: failed
+      .filter((job) => job.failedAt !== null && Date.parse(job.failedAt) >= since)
+      .map((job) => ({
+        queue: job.queue,
+        task: job.task,
+        reason: job.reason ?? 'no reason recorded',
+        failedAt: new Date(job.failedAt as string),
+      })),
+    sweeps: sweeps.map((run) => ({
+      monitor: run.monitor,
+      status: run.status as SweepRun['status'],
+      finishedAt: run.finished_at as Date,
+      error: run.error,
+    })),
+    workersPerQueue: Object.fromEntries(
+      QUEUE_NAMES.map((queue) => [queue, live.filter((p) => p.role === 'worker' && p.queues.includes(queue)).length]),
+    ),
+    schedules: sources.schedules.map((schedule) => {
+      const lastRunAt = runs.get(schedule.id)
+      return {
+        schedule: schedule.id,
+        lastRunAt,
+        cadenceMs: cadenceMs(schedule.pattern, lastRunAt ?? now),
+      }
+    }),
+    watchingSince: sources.watchingSince,
+    providers,
+    aiBudget,
+  }
+}

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, it } from 'node:test'
+import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
+import { VEHICLE } from '../helpers/api.js'
+import { startFakeOverpass } from '../helpers/fake-overpass.js'
+import { eventually, inBothModes } from '../helpers/harness.js'
+import { type SmtpPeer, startSmtpPeer } from '../helpers/smtp-peer.js'
+
+const MOAB = { lat: 38.57, lon: -109.55 }
+
+inBothModes('alert delivery through the worker', (mode) => {
+  let overpass: Awaited<ReturnType<typeof startFakeOverpass>>
+  let smtp: SmtpPeer
+  let stack: AlertStack
+
+  before(async () => {
+    overpass = await startFakeOverpass()
+    smtp = await startSmtpPeer()
+    stack = await startAlertStack(mode, { PLACES_API_URL: overpass.url, SMTP_URL: smtp.url })
+  })
+  after(async () => {
+    await stack?.close()
+    await smtp?.stop()
+    await overpass?.close()
+  })
+
+  async function emailedTraveller() {
+    const traveller = await stack.traveller()
+    const address = `${traveller.id.slice(0, 8)}@example.org`
+    const settings = await traveller.call('GET', '/v1/me/notification-settings')
+    await traveller.call('PUT', '/v1/me/notification-settings', {
+      ...settings.body,
+      email: { address, enabled: true, minPriority: 'medium' },
+    })
+    return { ...traveller, address }
+  }
+  const mailsTo = (address: string) => smtp.state.mails.filter((mail) => JSON.stringify(mail.to).includes(address))
+
+  it('emails a new alert once, after the socket has it, and records the delivery', async () => {
+    const { call, stream, address } = await emailedTraveller()
+    try {
+      const vehicle = (await call('POST', '/v1/vehicles', VEHICLE)).body
+      await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 15, ...MOAB })
+      const created = await stream.next((m) => m.type === 'alert.created', 15_000)
+      const alertId = (created.alert as { id: string }).id
+      const [mail] = await eventually(async () => (mailsTo(address).length > 0 ? mailsTo(address) : undefined), 30_000)
+      assert.match(mail?.subject ?? '', /fuel/i)
+      const deliveries = await eventually(async () => {
+        const items = (await call('GET', `/v1/alerts/${alertId}/deliveries`)).body.items as Array<{
+          channel: string
+          status: string
+        }>
+        return items.length === 2 && items.every((d) => d.status !== 'queued') ? items : undefined
+      }, 15_000)
+      assert.deepEqual(
+        deliveries.map((d) => [d.channel, d.status]),
+        [
+          ['email', 'sent'],
+          ['push', 'suppressed'],
+        ],
+      )
+      assert.equal(mailsTo(address).length, 1)
+    } finally {
+      stream.close()
+    }
+  })
+
+  it('does not slow alerts while SMTP is down, and emails once when it is back', async () => {
+    const { call, stream, address } = await emailedTraveller()
+    await smtp.stop()
+    try {
+      const vehicle = (await call('POST', '/v1/vehicles', VEHICLE)).body
+      const started = Date.now()
+      await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 15, ...MOAB })
+      await stream.next((m) => m.type === 'alert.created', 15_000)
+      const socketMs = Date.now() - started
+      assert.ok(socketMs < 10_000, `the alert reached the socket after ${socketMs} ms`)
+      await eventually(
+        async () => {
+          const row = await stack.harness.deps.db
+            .selectFrom('deliveries')
+            .select(['error'])
+            .where('user_id', '=', (await call('GET', '/v1/me')).body.id)
+            .where('channel', '=', 'email')
+            .executeTakeFirst()
+          return row?.error ? row : undefined
+        },
+        30_000,
+        'a failed first attempt',
+      )
+    } finally {
+      await smtp.start()
+      stream.close()
+    }
+    await eventually(
+      async () => (mailsTo(address).length > 0 ? true : undefined),
+      60_000,
+      'the email after SMTP is back',
+    )
+    assert.equal(mailsTo(address).length, 1)
+  })
+
+  it('delivers an alert whose deliver job was never queued, through notify.drain', async () => {
+    const { id, address } = await emailedTraveller()
+    const alert = await stack.harness.deps.db
+      .insertInto('alerts')
+      .values({
+        user_id: id,
+        kind: 'budget_threshold',
+        priority: 'high',
+        title: 'Budget over 80 %',
+        body: 'made by a writer whose job was lost',
+        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
+        dedupe_key: randomUUID(),
+        created_at: new Date(Date.now() - 60_000),
+      } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await stack.producer.enqueue('notify.drain', {})
+    await eventually(async () => (mailsTo(address).length > 0 ? true : undefined), 30_000, 'the drained email')
+    await eventually(
+      () =>
+        stack.harness.deps.db
+          .selectFrom('deliveries')
+          .select('status')
+          .where('alert_id', '=', alert.id)
+          .where('channel', '=', 'email')
+          .where('status', '=', 'sent')
+          .executeTakeFirst(),
+      15_000,
+      'the drained delivery recorded as sent',
+    )
+  })
+})

@@ -1,0 +1,410 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, beforeEach, describe, it } from 'node:test'
+import type { ParsedMail } from 'mailparser'
+import { publicUrl } from '../../src/config.js'
+import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
+import { deliverAlert } from '../../src/notifications/deliver-alert.js'
+import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
+import { sendDueDigests } from '../../src/notifications/digests.js'
+import { createEmailChannel } from '../../src/notifications/email-channel.js'
+import { createPushChannel } from '../../src/notifications/push-channel.js'
+import { unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
+import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
+import { inBothModes, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
+import { type PushPeer, startPushPeer } from '../helpers/push-peer.js'
+import { type SmtpPeer, startSmtpPeer } from '../helpers/smtp-peer.js'
+
+const SETTINGS = {
+  email: { address: 'ana@example.org', enabled: true, minPriority: 'high' },
+  push: { enabled: true, minPriority: 'medium' },
+  quietHours: null as { start: string; end: string } | null,
+  digest: { enabled: false, at: '08:00' },
+  ai: { enabled: true },
+}
+
+inBothModes('alert delivery by email and Web Push', (mode) => {
+  let api: ApiHarness
+  let smtp: SmtpPeer
+  let push: PushPeer
+  let services: DeliveryServices
+  const clock = { now: new Date() }
+
+  before(async () => {
+    api = await startApiHarness(mode)
+    smtp = await startSmtpPeer()
+    const vapid = api.harness.deps.secrets.vapid
+    if (!vapid) throw new Error('outside production the harness has generated VAPID keys')
+    push = await startPushPeer(vapid.publicKey)
+    services = {
+      email: createEmailChannel({ url: smtp.url }, 'PAM <pam@example.org>'),
+      push: createPushChannel(vapid, 'mailto:ops@example.org', push.agent),
+      links: unsubscribeLinks(api.harness.deps.secrets.internalToken, publicUrl(api.harness.config)),
+      deliveries: api.harness.deps.metrics.deliveries,
+      now: () => clock.now,
+      drainGraceMs: 0,
+      enqueueDelivery: async () => undefined,
+    }
+  })
+  after(async () => {
+    services?.email?.close()
+    push?.agent.destroy()
+    await push?.close()
+    await smtp?.stop()
+    await api?.close()
+  })
+  beforeEach(() => {
+    clock.now = new Date()
+    smtp.state.mails.length = 0
+    push.state.received.length = 0
+    push.state.refused.length = 0
+  })
+
+  const db = () => api.harness.deps.db
+  const deliver = (alertId: string, jobId = randomUUID()) =>
+    deliverAlert(db(), services, api.harness.deps.logger, alertId, jobId)
+  const digests = (jobId = randomUUID()) => sendDueDigests(db(), services, api.harness.deps.logger, jobId)
+
+  /** A traveller with these settings and timezone, one browser subscribed to pushes. */
+  async function traveller(settings: Partial<typeof SETTINGS> = {}, timezone = 'UTC') {
+    const userId = randomUUID()
+    const call = client(api.app, await userToken(userId))
+    assert.equal((await call('PATCH', '/v1/me', { timezone })).status, 200)
+    const address = `${userId.slice(0, 8)}@example.org`
+    const put = await call('PUT', '/v1/me/notification-settings', {
+      ...SETTINGS,
+      ...settings,
+      email: { ...SETTINGS.email, address, ...settings.email },
+    })
+    assert.equal(put.status, 200, JSON.stringify(put.body))
+    const browser = push.subscribe()
+    const subscribed = await call('POST', '/v1/push-subscriptions', { endpoint: browser.endpoint, keys: browser.keys })
+    assert.equal(subscribed.status, 201, JSON.stringify(subscribed.body))
+    return { userId, call, address, browser, subscriptionId: subscribed.body.id as string }
+  }
+
+  async function alert(
+    userId: string,
+    priority: AlertPriority,
+    extra: { kind?: AlertKind; title?: string; body?: string } = {},
+  ): Promise<string> {
+    const row = await db()
+      .insertInto('alerts')
+      .values({
+        user_id: userId,
+        kind: extra.kind ?? 'budget_threshold',
+        priority,
+        title: extra.title ?? `Budget at ${priority}`,
+        body: extra.body ?? 'Food: 412 of 450 USD this month',
+        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
+        dedupe_key: randomUUID(),
+        created_at: clock.now,
+      } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    return row.id
+  }
+
+  const statuses = async (call: Client, alertId: string) => {
+    const response = await call('GET', `/v1/alerts/${alertId}/deliveries`)
+    assert.equal(response.status, 200)
+    return Object.fromEntries(
+      (response.body.items as Array<{ channel: string; status: string; reason: string | null }>).map((d) => [
+        d.channel,
+        d.reason ? `${d.status}: ${d.reason}` : d.status,
+      ]),
+    )
+  }
+
+  // mailparser folds the List-* headers into one object: the lines as sent are what mail clients read
+  const header = (mail: ParsedMail | undefined, key: string) => mail?.headerLines.find((line) => line.key === key)?.line
+  const mailsTo = (address: string) =>
+    smtp.state.mails.filter((mail) => mail.to && JSON.stringify(mail.to).includes(address))
+
+  it('sends each channel from its own minimum priority: push from medium, email from high', async () => {
+    const { userId, call, address, browser } = await traveller()
+    const low = await alert(userId, 'low')
+    const medium = await alert(userId, 'medium', { title: 'Budget nearly spent' })
+    const high = await alert(userId, 'high', { title: 'Budget over 80 %' })
+    for (const id of [low, medium, high]) await deliver(id)
+
+    assert.deepEqual(await statuses(call, low), {
+      email: 'suppressed: below minimum priority',
+      push: 'suppressed: below minimum priority',
+    })
+    assert.deepEqual(await statuses(call, medium), { email: 'suppressed: below minimum priority', push: 'sent' })
+    assert.deepEqual(await statuses(call, high), { email: 'sent', push: 'sent' })
+
+    const mails = mailsTo(address)
+    assert.equal(mails.length, 1)
+    const mail = mails[0]
+    assert.ok(mail)
+    assert.equal(mail.subject, 'Budget over 80 %')
+    assert.match(mail.text ?? '', /Food: 412 of 450 USD/)
+    assert.match(String(mail.html), /<h2>Budget over 80 %<\/h2>/)
+    assert.equal(header(mail, 'list-unsubscribe-post'), 'List-Unsubscribe-Post: List-Unsubscribe=One-Click')
+    assert.match(
+      header(mail, 'list-unsubscribe') ?? '',
+      /^List-Unsubscribe:\s*<http:\/\/localhost:8000\/unsubscribe\?token=[\w.-]+>/,
+    )
+
+    const pushes = push.state.received.filter((p) => p.path === browser.path)
+    assert.deepEqual(
+      pushes.map((p) => JSON.parse(p.payload).title),
+      ['Budget nearly spent', 'Budget over 80 %'],
+    )
+    assert.equal(pushes[0]?.headers.urgency, 'normal')
+    assert.equal(pushes[1]?.headers.urgency, 'high')
+    assert.equal(pushes[1]?.headers.ttl, String(4 * 3600))
+    assert.match(String(pushes[1]?.headers.topic), /^[\w-]{32}$/)
+    assert.deepEqual(push.state.refused, [])
+  })
+
+  it('keeps a long alert push within the 4 KB limit', async () => {
+    const { userId, browser } = await traveller()
+    await deliver(await alert(userId, 'high', { body: 'é'.repeat(5000) }))
+    const received = push.state.received.find((p) => p.path === browser.path)
+    assert.ok(received)
+    assert.ok(Buffer.byteLength(received.payload) <= 3800, `${Buffer.byteLength(received.payload)} bytes`)
+    assert.match(JSON.parse(received.payload).body, /^é+…$/)
+  })
+
+  it('holds all but urgent during quiet hours across a DST switch (Berlin) and sends the rest as one digest', async () => {
+    const { userId, call, address, browser } = await traveller(
+      { quietHours: { start: '22:00', end: '07:00' }, email: { minPriority: 'medium' } as never },
+      'Europe/Berlin',
+    )
+    // 23:30 CEST on 24 October 2026; clocks go back at 03:00 that night, so 07:00 is 06:00 UTC.
+    clock.now = new Date('2026-10-24T21:30:00Z')
+    const medium = await alert(userId, 'medium', { title: 'Budget nearly spent' })
+    const high = await alert(userId, 'high', { title: 'Budget over 80 %' })
+    const gone = await alert(userId, 'medium', { title: 'Resolved by morning' })
+    const urgent = await alert(userId, 'urgent', { title: 'Budget blown' })
+    const fuel = await alert(userId, 'high', { kind: 'fuel_low', title: 'Fuel at 8 %' })
+    for (const id of [medium, high, gone, urgent, fuel]) await deliver(id)
+
+    assert.deepEqual(await statuses(call, medium), { email: 'deferred: quiet hours', push: 'deferred: quiet hours' })
+    const deferred = await call('GET', `/v1/alerts/${medium}/deliveries`)
+    assert.equal(deferred.body.items[0].deferredUntil, '2026-10-25T06:00:00.000Z')
+    assert.deepEqual(await statuses(call, urgent), { email: 'sent', push: 'sent' })
+    assert.deepEqual(await statuses(call, fuel), { email: 'sent', push: 'sent' }, 'fuel below 10 % wakes the traveller')
+    assert.deepEqual(
+      mailsTo(address).map((m) => m.subject),
+      ['[urgent] Budget blown', 'Fuel at 8 %'],
+    )
+
+    await db()
+      .updateTable('alerts')
+      .set({ resolved_at: new Date('2026-10-25T03:00:00Z') })
+      .where('id', '=', gone)
+      .execute()
+    clock.now = new Date('2026-10-25T05:59:00Z') // 06:59 CET: still quiet
+    await digests()
+    assert.equal(mailsTo(address).length, 2)
+
+    clock.now = new Date('2026-10-25T06:00:30Z')
+    // two schedulers at once, then a third late: one digest per channel
+    await Promise.all([digests(), digests()])
+    await digests()
+    const digestMails = mailsTo(address).slice(2)
+    assert.equal(digestMails.length, 1)
+    assert.equal(digestMails[0]?.subject, 'While you were resting: 2 alerts')
+    assert.match(digestMails[0]?.text ?? '', /Budget nearly spent/)
+    assert.match(digestMails[0]?.text ?? '', /Budget over 80 %/)
+    assert.doesNotMatch(digestMails[0]?.text ?? '', /Resolved by morning/)
+    const digestPushes = push.state.received.filter(
+      (p) => p.path === browser.path && JSON.parse(p.payload).type === 'digest',
+    )
+    assert.equal(digestPushes.length, 1)
+    assert.deepEqual(JSON.parse(digestPushes[0]?.payload ?? '{}').alertIds.sort(), [medium, high].sort())
+    assert.deepEqual(await statuses(call, medium), {
+      email: 'sent: quiet hours digest',
+      push: 'sent: quiet hours digest',
+    })
+    assert.deepEqual(await statuses(call, gone), {
+      email: 'suppressed: closed before the digest',
+      push: 'suppressed: closed before the digest',
+    })
+  })
+
+  it('reads quiet hours on the wall clock of a second zone (Denver) and of where the traveller is now', async () => {
+    const { userId, call, address } = await traveller(
+      { quietHours: { start: '22:00', end: '07:00' }, email: { minPriority: 'medium' } as never },
+      'Europe/Berlin',
+    )
+    // 23:00 in Berlin: quiet until 07:00 Berlin (05:00 UTC)
+    clock.now = new Date('2026-07-01T21:00:00Z')
+    const early = await alert(userId, 'medium', { title: 'Deferred in Berlin' })
+    await deliver(early)
+    const before = await call('GET', `/v1/alerts/${early}/deliveries`)
+    assert.equal(before.body.items[0].deferredUntil, '2026-07-02T05:00:00.000Z')
+
+    // overnight the traveller flies to Colorado: a context signal puts them in Denver
+    await db()
+      .insertInto('context_signals')
+      .values({
+        user_id: userId,
+        kind: 'location',
+        value: 'Moab',
+        confidence: 0.9,
+        lat: 39.74,
+        lon: -104.99,
+        observed_at: new Date('2026-07-02T04:00:00Z'),
+      })
+      .execute()
+    clock.now = new Date('2026-07-02T05:00:30Z') // 23:00 in Denver: night again
+    await digests()
+    assert.equal(mailsTo(address).length, 0)
+    const later = await call('GET', `/v1/alerts/${early}/deliveries`)
+    assert.equal(later.body.items[0].deferredUntil, '2026-07-02T13:00:00.000Z', '07:00 in Denver (MDT)')
+
+    clock.now = new Date('2026-07-02T05:30:00Z')
+    const second = await alert(userId, 'high', { title: 'Deferred in Denver' })
+    await deliver(second)
+    assert.equal(
+      (await call('GET', `/v1/alerts/${second}/deliveries`)).body.items[0].deferredUntil,
+      '2026-07-02T13:00:00.000Z',
+    )
+
+    clock.now = new Date('2026-07-02T13:00:30Z')
+    await digests()
+    const mails = mailsTo(address)
+    assert.equal(mails.length, 1)
+    assert.match(mails[0]?.text ?? '', /Deferred in Berlin[\s\S]*Deferred in Denver/)
+  })
+
+  it('removes a subscription the push service says is gone (404/410) and keeps pushing to the others', async () => {
+    const { userId, call, browser } = await traveller()
+    const second = push.subscribe()
+    const added = await call('POST', '/v1/push-subscriptions', { endpoint: second.endpoint, keys: second.keys })
+    assert.equal(added.status, 201)
+    push.state.answer.set(browser.path, 410)
+    await deliver(await alert(userId, 'medium'))
+    assert.equal(push.state.received.filter((p) => p.path === second.path).length, 1)
+    const left = await db().selectFrom('push_subscriptions').select('endpoint').where('user_id', '=', userId).execute()
+    assert.deepEqual(
+      left.map((row) => row.endpoint),
+      [second.endpoint],
+    )
+
+    push.state.answer.set(second.path, 404)
+    const last = await alert(userId, 'medium')
+    await deliver(last)
+    assert.deepEqual(await statuses(call, last), { email: 'suppressed: below minimum priority', push: 'failed' })
+    assert.equal(
+      (await db().selectFrom('push_subscriptions').select('id').where('user_id', '=', userId).execute()).length,
+      0,
+    )
+  })
+
+  it('retries while SMTP is down and sends once when it is back; a refused mailbox fails without retry', async () => {
+    const { userId, call, address } = await traveller()
+    const id = await alert(userId, 'high')
+    const jobId = randomUUID()
+    await smtp.stop()
+    try {
+      await assert.rejects(deliver(id, jobId), /delivery will be retried: email/)
+      assert.deepEqual(await statuses(call, id), { email: 'queued', push: 'sent' })
+      await assert.rejects(deliver(id, jobId), /delivery will be retried: email/)
+    } finally {
+      await smtp.start()
+    }
+    await deliver(id, jobId)
+    await deliver(id, randomUUID())
+    assert.equal(mailsTo(address).length, 1)
+    const [email] = (await call('GET', `/v1/alerts/${id}/deliveries`)).body.items
+    assert.equal(email.status, 'sent')
+    assert.equal(email.attempts, 3)
+    assert.equal(push.state.received.length, 1, 'the push went out once, during the outage')
+
+    smtp.state.refuse = 550
+    try {
+      const refused = await alert(userId, 'high')
+      await deliver(refused)
+      assert.deepEqual((await statuses(call, refused)).email, 'failed')
+      const failed = await api.app.inject({
+        url: '/internal/deliveries?status=failed',
+        headers: { authorization: `Bearer ${TEST_INTERNAL_TOKEN}` },
+      })
+      assert.equal(failed.statusCode, 200)
+      assert.ok(JSON.parse(failed.body).items.some((d: { alertId: string }) => d.alertId === refused))
+      assert.equal((await api.app.inject({ url: '/internal/deliveries?status=failed' })).statusCode, 401)
+    } finally {
+      smtp.state.refuse = undefined
+    }
+  })
+
+  it('sends one email and one push for twenty concurrent deliver jobs of one alert', async () => {
+    const { userId, address, browser } = await traveller()
+    const id = await alert(userId, 'urgent')
+    await Promise.all(Array.from({ length: 20 }, () => deliver(id)))
+    assert.equal(mailsTo(address).length, 1)
+    assert.equal(push.state.received.filter((p) => p.path === browser.path).length, 1)
+    const metrics = await api.harness.deps.metrics.registry.getSingleMetricAsString('pam_deliveries_total')
+    assert.match(metrics, /pam_deliveries_total\{channel="email",outcome="sent"\} \d+/)
+  })
+
+  it('unsubscribes by one click without signing in: once, and only its own traveller', async () => {
+    const ana = await traveller()
+    const ben = await traveller()
+    await deliver(await alert(ana.userId, 'high'))
+    const line = header(mailsTo(ana.address)[0], 'list-unsubscribe') ?? ''
+    const link = /(\/unsubscribe\?token=[\w.-]+)/.exec(line)?.[1]
+    assert.ok(link, line)
+
+    const page = await api.app.inject({ url: link })
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /<form method="post">/)
+    assert.equal(
+      (await ana.call('GET', '/v1/me/notification-settings')).body.email.enabled,
+      true,
+      'GET changes nothing',
+    )
+
+    const oneClick = {
+      method: 'POST' as const,
+      url: link,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'List-Unsubscribe=One-Click',
+    }
+    assert.equal((await api.app.inject(oneClick)).statusCode, 200)
+    assert.equal((await ana.call('GET', '/v1/me/notification-settings')).body.email.enabled, false)
+    assert.equal((await ben.call('GET', '/v1/me/notification-settings')).body.email.enabled, true)
+
+    await ana.call('PUT', '/v1/me/notification-settings', {
+      ...SETTINGS,
+      email: { ...SETTINGS.email, address: ana.address },
+    })
+    assert.equal((await api.app.inject(oneClick)).statusCode, 410, 'a link works once')
+    assert.equal((await ana.call('GET', '/v1/me/notification-settings')).body.email.enabled, true)
+
+    const forged = `${link.slice(0, -4)}AAAA`
+    assert.equal((await api.app.inject({ ...oneClick, url: forged })).statusCode, 400)
+    const otherKey = await unsubscribeLinks('another-internal-token', 'http://localhost').url(ben.userId)
+    assert.equal((await api.app.inject({ ...oneClick, url: otherKey.replace('http://localhost', '') })).statusCode, 400)
+    assert.equal((await ben.call('GET', '/v1/me/notification-settings')).body.email.enabled, true)
+  })
+
+  describe('the push and delivery routes', () => {
+    it('gives the VAPID key, keeps subscriptions per traveller and shows deliveries only to their owner', async () => {
+      const ana = await traveller()
+      const ben = client(api.app, await userToken(randomUUID()))
+      const key = await ben('GET', '/v1/push/vapid-public-key')
+      assert.equal(key.status, 200)
+      assert.equal(key.body.publicKey, api.harness.deps.secrets.vapid?.publicKey)
+
+      assert.equal((await ben('DELETE', `/v1/push-subscriptions/${ana.subscriptionId}`)).status, 404)
+      const bad = await ben('POST', '/v1/push-subscriptions', { endpoint: 'http://insecure', keys: ana.browser.keys })
+      assert.equal(bad.status, 400)
+      assert.ok(bad.body.details.some((d: { field: string }) => d.field === 'endpoint'))
+
+      const id = await alert(ana.userId, 'high')
+      await deliver(id)
+      assert.equal((await ben('GET', `/v1/alerts/${id}/deliveries`)).status, 404)
+      assert.equal((await ana.call('DELETE', `/v1/push-subscriptions/${ana.subscriptionId}`)).status, 204)
+      const next = await alert(ana.userId, 'high')
+      await deliver(next)
+      assert.deepEqual((await statuses(ana.call, next)).push, 'suppressed: no subscription')
+    })
+  })
+})
