@@ -41,13 +41,15 @@ export async function startFakeSentry(options: { answerAfterMs?: number } = {}):
     const text = await body(request)
     raw.push(text)
     const lines = text.split('\n').filter((line) => line.length > 0)
-    const before = events.length
+    // Decided from this envelope's own items: another envelope's event may arrive while this answer is held.
+    let holdsEvent = false
     for (let index = 1; index + 1 < lines.length; index += 2) {
       const header = JSON.parse(lines[index] as string) as { type?: string }
-      if (header.type === 'event') events.push(JSON.parse(lines[index + 1] as string))
+      if (header.type !== 'event') continue
+      events.push(JSON.parse(lines[index + 1] as string))
+      holdsEvent = true
     }
     if (options.answerAfterMs) await new Promise((resolve) => setTimeout(resolve, options.answerAfterMs))
-    const holdsEvent = events.length > before
     response.on('finish', () => {
       if (holdsEvent) answered += 1
     })
