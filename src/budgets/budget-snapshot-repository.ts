@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { BudgetSnapshot, BudgetState } from '../monitors/budget.js'
-import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
+import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../resources/candidates.js'
 import { budgetPeriod } from './budget-period.js'
 
 const TOP_CATEGORIES = 3
@@ -75,3 +75,22 @@ export const budgetCandidates = (db: Db, page: CandidatePage) =>
   candidateUsers(db, page, 'budget_threshold', (eb) =>
     eb.exists(eb.selectFrom('budgets as b').select(sql`1`.as('one')).whereRef('b.user_id', '=', 'u.id')),
   )
+
+/**
+ * Budgets whose period began in the window and that hold an expense written before it began but
+ * dated inside it (next month's ferry, booked now): it counts from that moment, with no write to
+ * mark it. A period rolling over otherwise only closes the last period's alert, which expires.
+ * Periods begin as budgetPeriod says: Monday or the 1st, 00:00 in the traveller's timezone.
+ */
+export const budgetsDueWithTime = ({ since, now }: TimeWindow): DueWithTime => sql<{ user_id: string }>`
+  select e.user_id
+  from expenses e
+  join budgets b on b.user_id = e.user_id
+  join users u on u.id = e.user_id
+  cross join lateral (
+    select date_trunc(case when b.period = 'week' then 'week' else 'month' end,
+                      ${now}::timestamptz at time zone u.timezone) at time zone u.timezone as starts
+  ) p
+  where e.spent_at > e.created_at and e.spent_at > ${since}
+    and p.starts > ${since} and p.starts <= ${now}
+    and e.spent_at >= p.starts and e.created_at < p.starts`

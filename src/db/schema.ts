@@ -149,7 +149,13 @@ export interface MonitorRunsTable {
   pages_total: Generated<number>
   pages_done: Generated<number>
   pages_degraded: Generated<number>
+  scope: Generated<SweepScope>
+  /** The rule versions and thresholds the run applied (a change makes the next run full). */
+  rules: string | null
 }
+
+/** `full`: every candidate; `changed`: the users writes marked and those time alone changed. */
+export type SweepScope = 'full' | 'changed'
 
 export interface CacheEntriesTable {
   key: string

@@ -22,7 +22,7 @@ export interface TaskDeclaration {
 
 const MINUTE = 60_000
 
-/** The three tasks of every monitor: evaluate one user after a write, sweep everyone, one sweep page. */
+/** The three tasks of every monitor: evaluate one user after a write, sweep what changed, one sweep page. */
 const MONITOR_TASKS = {
   evaluate: {
     // Ahead of sweep pages: a traveller who just wrote is waiting for the answer.

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
-import type { MaintenanceSnapshot } from '../monitors/maintenance.js'
-import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
+import type { MaintenanceSnapshot, MaintenanceThresholds } from '../monitors/maintenance.js'
+import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../resources/candidates.js'
 
 /**
  * Every maintenance item of the users with its vehicle's odometer and last known position (the
@@ -77,3 +77,23 @@ export const maintenanceCandidates = (db: Db, page: CandidatePage) =>
   candidateUsers(db, page, 'maintenance_due', (eb) =>
     eb.exists(eb.selectFrom('maintenance_items as m').select(sql`1`.as('one')).whereRef('m.user_id', '=', 'u.id')),
   )
+
+/**
+ * Items whose state changed with time alone in the window (dueState's arithmetic, in whole
+ * 86,400-second days as the rule counts them): they came within `dueWithinDays` of their date,
+ * reached it, or are overdue by one more day (the alert says by how many).
+ */
+export const maintenanceDueWithTime = (
+  { since, now }: TimeWindow,
+  { dueWithinDays }: MaintenanceThresholds,
+): DueWithTime => sql<{ user_id: string }>`
+  select user_id from (
+    select user_id, coalesce(last_done_at, created_at) + interval '86400 seconds' * interval_days as due_at
+    from maintenance_items
+    where interval_days is not null
+  ) as m
+  where (m.due_at - interval '86400 seconds' * ${dueWithinDays} > ${since}
+         and m.due_at - interval '86400 seconds' * ${dueWithinDays} <= ${now})
+     or (m.due_at <= ${now}
+         and floor(extract(epoch from ${now}::timestamptz - m.due_at) / 86400)
+           > floor(extract(epoch from ${since}::timestamptz - m.due_at) / 86400))`

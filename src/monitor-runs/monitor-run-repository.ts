@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import type { SweepScope } from '../db/schema.js'
 
 export interface PageCounts {
   usersEvaluated: number
@@ -8,13 +9,36 @@ export interface PageCounts {
   degraded: boolean
 }
 
-export async function startRun(db: Db, monitor: string): Promise<string> {
+/** `startedAt` is the sweep's own clock, the one its rules compare with: the next run's window starts there. */
+export async function startRun(
+  db: Db,
+  monitor: string,
+  run: { scope: SweepScope; rules: string; startedAt: Date },
+): Promise<string> {
   const row = await db
     .insertInto('monitor_runs')
-    .values({ monitor, status: 'running' })
+    .values({ monitor, status: 'running', scope: run.scope, rules: run.rules, started_at: run.startedAt })
     .returning('id')
     .executeTakeFirstOrThrow()
   return row.id
+}
+
+/**
+ * When the latest run of `monitor` under these `rules` that finished its pages began: every
+ * condition that changed before then was seen by it (or still holds its user's mark). Null when
+ * no such run exists, so the next sweep looks at every candidate.
+ */
+export async function coveredUntil(db: Db, monitor: string, rules: string): Promise<Date | null> {
+  const row = await db
+    .selectFrom('monitor_runs')
+    .select('started_at')
+    .where('monitor', '=', monitor)
+    .where('rules', '=', rules)
+    .where('status', 'in', ['succeeded', 'degraded'])
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  return row?.started_at ?? null
 }
 
 /** How many page jobs the sweep fanned out; with none the run is over at once. */

@@ -1,23 +1,32 @@
 import type { Evaluation } from '../alerts/alert-draft.js'
-import { budgetCandidates, loadBudgetSnapshots } from '../budgets/budget-snapshot-repository.js'
+import { budgetCandidates, budgetsDueWithTime, loadBudgetSnapshots } from '../budgets/budget-snapshot-repository.js'
 import type { Config } from '../config.js'
 import { contextCandidates, loadContextSnapshots } from '../context/context-snapshot-repository.js'
 import type { Db } from '../db/database.js'
 import type { AlertKind } from '../db/schema.js'
-import { loadMaintenanceSnapshots, maintenanceCandidates } from '../maintenance/maintenance-snapshot-repository.js'
+import {
+  loadMaintenanceSnapshots,
+  maintenanceCandidates,
+  maintenanceDueWithTime,
+} from '../maintenance/maintenance-snapshot-repository.js'
 import { lookUpEach, lookUpPlaces } from '../providers/lookups.js'
 import type { PlacesProvider } from '../providers/places/places-provider.js'
 import { type WeatherProvider, WeatherUnavailableError } from '../providers/weather/weather-provider.js'
 import type { QueueName } from '../queue-names.js'
-import type { CandidatePage } from '../resources/candidates.js'
-import { loadWeatherSnapshots, weatherCandidates } from '../trips/weather-snapshot-repository.js'
+import type { CandidatePage, DueWithTime, TimeWindow } from '../resources/candidates.js'
+import { loadWeatherSnapshots, weatherCandidates, weatherDueWithTime } from '../trips/weather-snapshot-repository.js'
 import { fuelCandidates, loadFuelSnapshots } from '../vehicles/fuel-snapshot-repository.js'
-import { type BudgetThresholds, evaluateBudgets } from './budget.js'
-import { type ContextThresholds, evaluateContext } from './context.js'
-import { evaluateFuel, type FuelThresholds, stationSearches } from './fuel.js'
+import { BUDGET_RULE_VERSION, type BudgetThresholds, evaluateBudgets } from './budget.js'
+import { CONTEXT_RULE_VERSION, type ContextThresholds, evaluateContext } from './context.js'
+import { evaluateFuel, FUEL_RULE_VERSION, type FuelThresholds, stationSearches } from './fuel.js'
 import { roundPosition } from './geo.js'
-import { evaluateMaintenance, type MaintenanceThresholds, shopSearches } from './maintenance.js'
-import { evaluateWeather, type WeatherThresholds } from './weather.js'
+import {
+  evaluateMaintenance,
+  MAINTENANCE_RULE_VERSION,
+  type MaintenanceThresholds,
+  shopSearches,
+} from './maintenance.js'
+import { evaluateWeather, WEATHER_RULE_VERSION, type WeatherThresholds } from './weather.js'
 
 /** The outside answers a monitor may need besides its snapshot. */
 export interface MonitorProviders {
@@ -46,8 +55,15 @@ export interface Monitor<Name extends string = string, T = unknown> {
   /** The sweep's schedule: its BullMQ scheduler id and the setting holding its cadence. */
   schedule: { id: `pam-${string}`; setting: keyof Config & `SCHEDULE_${string}` }
   thresholds(config: Config): T
-  /** One keyset page of users the sweep should look at. */
+  /** The pure rule's version: bump it when the rule changes, and the next sweep looks at every candidate. */
+  ruleVersion: number
+  /** One keyset page of every user the rule may concern: a full sweep (the first, or after the rules changed). */
   candidates(db: Db, page: CandidatePage, thresholds: T, now: Date): Promise<string[]>
+  /**
+   * The users whose condition may have changed with time alone in a window: what a sweep visits
+   * beside the users writes marked. Absent when only writes change the rule's input (fuel).
+   */
+  dueWithTime?(window: TimeWindow, thresholds: T): DueWithTime
   /** Loads the users' snapshots, asks the providers, runs the pure rule per user. */
   evaluate(db: Db, userIds: readonly string[], providers: MonitorProviders, thresholds: T, now: Date): Promise<Verdicts>
 }
@@ -69,6 +85,7 @@ const fuel: Monitor<'fuel', FuelThresholds> = {
     highBelowPercent: config.FUEL_HIGH_BELOW_PERCENT,
     stationRadiusKm: config.STATION_RADIUS_KM,
   }),
+  ruleVersion: FUEL_RULE_VERSION,
   candidates: (db, page, thresholds) => fuelCandidates(db, { ...page, belowPercent: thresholds.mediumBelowPercent }),
   async evaluate(db, userIds, providers, thresholds) {
     const snapshots = await loadFuelSnapshots(db, userIds)
@@ -85,7 +102,9 @@ const budget: Monitor<'budget', BudgetThresholds> = {
   tasks: { evaluate: 'monitor.budget.evaluate', sweep: 'monitor.budget.sweep', page: 'monitor.budget.page' },
   schedule: { id: 'pam-budget-analysis', setting: 'SCHEDULE_BUDGET_ANALYSIS' },
   thresholds: (config) => ({ highRatio: config.BUDGET_HIGH_RATIO, urgentRatio: config.BUDGET_URGENT_RATIO }),
+  ruleVersion: BUDGET_RULE_VERSION,
   candidates: (db, page) => budgetCandidates(db, page),
+  dueWithTime: (window) => budgetsDueWithTime(window),
   async evaluate(db, userIds, _providers, thresholds, now) {
     const snapshots = await loadBudgetSnapshots(db, userIds, now)
     return { evaluations: evaluateEach(snapshots, (s) => evaluateBudgets(s, now, thresholds)), degraded: false }
@@ -102,7 +121,9 @@ const weather: Monitor<'weather', WeatherThresholds> = {
     maxPrecipitationPercent: config.WEATHER_MAX_PRECIPITATION_PERCENT,
     maxWindKmh: config.WEATHER_MAX_WIND_KMH,
   }),
+  ruleVersion: WEATHER_RULE_VERSION,
   candidates: (db, page, _thresholds, now) => weatherCandidates(db, { ...page, today: today(now) }),
+  dueWithTime: (window) => weatherDueWithTime(window),
   async evaluate(db, userIds, providers, thresholds, now) {
     const snapshots = await loadWeatherSnapshots(db, userIds, today(now))
     const trips = [...snapshots.values()].flatMap((snapshot) => snapshot.trips.filter((t) => t.status === 'planned'))
@@ -129,7 +150,9 @@ const maintenance: Monitor<'maintenance', MaintenanceThresholds> = {
     dueWithinDays: config.MAINTENANCE_DUE_WITHIN_DAYS,
     dueWithinKm: config.MAINTENANCE_DUE_WITHIN_KM,
   }),
+  ruleVersion: MAINTENANCE_RULE_VERSION,
   candidates: (db, page) => maintenanceCandidates(db, page),
+  dueWithTime: (window, thresholds) => maintenanceDueWithTime(window, thresholds),
   async evaluate(db, userIds, providers, thresholds, now) {
     const snapshots = await loadMaintenanceSnapshots(db, userIds)
     const searches = [...snapshots.values()].flatMap((s) => shopSearches(s, now, thresholds))
@@ -145,6 +168,8 @@ const context: Monitor<'context', ContextThresholds> = {
   tasks: { evaluate: 'monitor.context.evaluate', sweep: 'monitor.context.sweep', page: 'monitor.context.page' },
   schedule: { id: 'pam-context-monitoring', setting: 'SCHEDULE_CONTEXT_MONITORING' },
   thresholds: (config) => ({ minConfidence: config.CONTEXT_MIN_CONFIDENCE }),
+  ruleVersion: CONTEXT_RULE_VERSION,
+  // A suggestion lapses with time alone, but by expiring (housekeeping), not by a new evaluation.
   candidates: (db, page) => contextCandidates(db, page),
   async evaluate(db, userIds, _providers, thresholds, now) {
     const snapshots = await loadContextSnapshots(db, userIds)
@@ -166,6 +191,10 @@ export type MonitorTaskName = { [N in MonitorName]: (typeof MONITORS)[N]['tasks'
 export const ALERT_KINDS = MONITOR_LIST.map((monitor) => monitor.alertKind)
 
 export type Thresholds = { [N in MonitorName]: ReturnType<(typeof MONITORS)[N]['thresholds']> }
+
+/** What a sweep's result depends on besides the data: a run under other rules does not cover the next. */
+export const monitorRules = (monitor: Monitor<MonitorName>, thresholds: unknown): string =>
+  JSON.stringify({ rule: monitor.ruleVersion, thresholds })
 
 /** Each monitor's thresholds, read from config once when a worker starts. */
 export const monitorThresholds = (config: Config): Thresholds =>

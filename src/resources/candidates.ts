@@ -1,4 +1,4 @@
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely'
+import { type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { AlertKind } from '../db/schema.js'
 
@@ -6,6 +6,15 @@ export interface CandidatePage {
   after: string | null
   limit: number
 }
+
+/** The time between two sweeps: what changed with time alone changed in it. */
+export interface TimeWindow {
+  since: Date
+  now: Date
+}
+
+/** A `select user_id …` of the users whose condition may have changed with time alone in a window. */
+export type DueWithTime = RawBuilder<{ user_id: string }>
 
 // biome-ignore lint/suspicious/noExplicitAny: each monitor states its own condition on `u`
 export type UserCondition = (eb: ExpressionBuilder<any, any>) => Expression<SqlBool>
@@ -43,4 +52,26 @@ export async function candidateUsers(
     .limit(page.limit)
     .execute()
   return rows.map((row) => row.id as string)
+}
+
+/**
+ * One keyset page of a `changed` sweep: the users marked for `monitor` (of any age: a mark whose
+ * job is still on its way costs one evaluation more, and the fence settles the overlap) and those
+ * `dueWithTime` names. Nothing marked and nothing due: no page, and no user's data read.
+ */
+export async function markedOrDueUsers(
+  db: Db,
+  monitor: string,
+  page: CandidatePage,
+  dueWithTime: DueWithTime | undefined,
+): Promise<string[]> {
+  const { rows } = await sql<{ user_id: string }>`
+    select user_id from (
+      select user_id from evaluation_marks where monitor = ${monitor}
+      ${dueWithTime ? sql`union ${dueWithTime}` : sql``}
+    ) as s
+    ${page.after === null ? sql`` : sql`where user_id > ${page.after}::uuid`}
+    order by user_id
+    limit ${page.limit}`.execute(db)
+  return rows.map((row) => row.user_id)
 }

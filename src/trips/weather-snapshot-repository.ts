@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { addOpenConditions } from '../alerts/alert-repository.js'
 import type { Db } from '../db/database.js'
 import type { WeatherSnapshot } from '../monitors/weather.js'
-import { type CandidatePage, candidateUsers } from '../resources/candidates.js'
+import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../resources/candidates.js'
 import { trips } from './trip-repository.js'
 
 /** Trips the weather monitor looks at: planned and not past, or with a window alert still open. */
@@ -42,3 +42,10 @@ export const weatherCandidates = (db: Db, page: CandidatePage & { today: string 
         .where('t.depart_until', '>=', page.today),
     ),
   )
+
+/**
+ * Forecasts change with time alone: every traveller with a planned trip still ahead is looked at
+ * again, and those whose departure window closed in the window (its alert, if open, resolves).
+ */
+export const weatherDueWithTime = ({ since }: TimeWindow): DueWithTime => sql<{ user_id: string }>`
+  select user_id from trips where status = 'planned' and depart_until >= ${since.toISOString().slice(0, 10)}`

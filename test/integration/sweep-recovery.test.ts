@@ -42,7 +42,7 @@ describe('sweeps after a worker dies', () => {
 
   it('a retried page is counted once, so the run closes after its last page and not before', async () => {
     const db = harness.deps.db
-    const runId = await startRun(db, 'fuel')
+    const runId = await startRun(db, 'fuel', { scope: 'full', rules: 'test', startedAt: new Date() })
     await setPages(db, runId, 2)
     const counts = { usersEvaluated: 500, alertsCreated: 100, alertsResolved: 0, degraded: false }
     await recordPage(db, runId, 0, counts)
@@ -59,8 +59,8 @@ describe('sweeps after a worker dies', () => {
 
   it('a run whose sweep died before queuing its pages is closed as failed by the next sweep', async () => {
     const db = harness.deps.db
-    const orphan = await startRun(db, 'budget')
-    const fannedOut = await startRun(db, 'budget')
+    const orphan = await startRun(db, 'budget', { scope: 'full', rules: 'test', startedAt: new Date() })
+    const fannedOut = await startRun(db, 'budget', { scope: 'full', rules: 'test', startedAt: new Date() })
     await setPages(db, fannedOut, 3)
     assert.equal(await failOrphanedRuns(db, 'budget'), 1)
     const rows = await db.selectFrom('monitor_runs').select(['id', 'status', 'finished_at']).execute()

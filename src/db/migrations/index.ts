@@ -7,6 +7,7 @@ import * as notificationSettings from './2026_11_23_0005_notification_settings.j
 import * as ai from './2026_11_23_0006_ai.js'
 import * as deliveries from './2026_11_23_0007_deliveries.js'
 import * as operatorAlerts from './2026_11_23_0008_operator_alerts.js'
+import * as sweepScope from './2026_11_23_0009_sweep_scope.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0008_operator_alerts': operatorAlerts,
   '2026_11_23_0006_ai': ai,
   '2026_11_23_0007_deliveries': deliveries,
+  '2026_11_23_0009_sweep_scope': sweepScope,
 }

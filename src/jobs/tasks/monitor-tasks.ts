@@ -3,9 +3,17 @@ import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
 import { readSeen, settleSeen, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
 import { evaluationTrigger } from '../../evaluations/evaluation-trigger.js'
 import { isUuid } from '../../ids.js'
-import { failOrphanedRuns, failRun, recordPage, setPages, startRun } from '../../monitor-runs/monitor-run-repository.js'
-import { MONITOR_LIST, type Monitor, type MonitorName } from '../../monitors/registry.js'
+import {
+  coveredUntil,
+  failOrphanedRuns,
+  failRun,
+  recordPage,
+  setPages,
+  startRun,
+} from '../../monitor-runs/monitor-run-repository.js'
+import { MONITOR_LIST, type Monitor, type MonitorName, monitorRules } from '../../monitors/registry.js'
 import { deliveryTrigger } from '../../notifications/delivery-trigger.js'
+import { type CandidatePage, markedOrDueUsers } from '../../resources/candidates.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
 import { queueAlertTexts } from './ai-tasks.js'
 
@@ -98,8 +106,11 @@ export const evaluateTask =
   }
 
 /**
- * `monitor.<name>.sweep`: the periodic safety net. Walks the candidates in keyset pages (one query
- * each), records a monitor run, and fans the pages out as jobs that any worker can take.
+ * `monitor.<name>.sweep`: the periodic safety net. Visits, in keyset pages (one query each), the
+ * users writes marked and those whose condition changed with time alone since the last run that
+ * finished under the same rules — or every candidate when there is no such run (the first, or the
+ * rule versions or thresholds changed). Records a monitor run and fans the pages out as jobs that
+ * any worker can take. Nothing marked and nothing due: no page, no user's data read.
  */
 export const sweepTask =
   (monitor: Monitor<MonitorName>): TaskHandler<unknown, { runId: string; pages: number; users: number }> =>
@@ -108,13 +119,19 @@ export const sweepTask =
     const orphaned = await failOrphanedRuns(context.db, monitor.name)
     if (orphaned > 0) context.logger.warn({ orphaned }, 'closed sweep runs whose worker died as failed')
     for (let run = 0; run < orphaned; run++) services.observers?.sweepFinished(monitor.name, 'failed')
-    const runId = await startRun(context.db, monitor.name)
+    const thresholds = services.thresholds[monitor.name]
+    const rules = monitorRules(monitor, thresholds)
+    const now = new Date()
+    const since = await coveredUntil(context.db, monitor.name, rules)
+    const runId = await startRun(context.db, monitor.name, { scope: since ? 'changed' : 'full', rules, startedAt: now })
+    const due = since ? monitor.dueWithTime?.({ since, now }, thresholds) : undefined
     try {
       const pages: string[][] = []
-      const now = new Date()
       for (let after: string | null = null; ; ) {
-        const keyset = { after, limit: SWEEP_PAGE_SIZE }
-        const userIds = await monitor.candidates(context.db, keyset, services.thresholds[monitor.name], now)
+        const keyset: CandidatePage = { after, limit: SWEEP_PAGE_SIZE }
+        const userIds: string[] = since
+          ? await markedOrDueUsers(context.db, monitor.name, keyset, due)
+          : await monitor.candidates(context.db, keyset, thresholds, now)
         if (userIds.length > 0) pages.push(userIds)
         if (userIds.length < SWEEP_PAGE_SIZE) break
         after = userIds.at(-1) ?? null
