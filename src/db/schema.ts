@@ -146,7 +146,8 @@ export interface MonitorRunsTable {
   alerts_resolved: Generated<number>
   status: 'running' | 'succeeded' | 'degraded' | 'failed'
   error: string | null
-  pages_total: Generated<number>
+  /** Null while the sweep is still queueing its pages. */
+  pages_total: number | null
   pages_done: Generated<number>
   pages_degraded: Generated<number>
   scope: Generated<SweepScope>

@@ -41,16 +41,37 @@ export async function coveredUntil(db: Db, monitor: string, rules: string): Prom
   return row?.started_at ?? null
 }
 
-/** How many page jobs the sweep fanned out; with none the run is over at once. */
-export async function setPages(db: Db, runId: string, pages: number): Promise<void> {
-  await db
+type ClosedStatus = 'succeeded' | 'degraded'
+
+/** The status a run was closed with by the statement that returned `row`, if that statement closed it. */
+const closedBy = (
+  row: { status: string; pages_done: number; pages_total: number | null } | undefined,
+): ClosedStatus | undefined =>
+  row && row.pages_done === row.pages_total && (row.status === 'succeeded' || row.status === 'degraded')
+    ? row.status
+    : undefined
+
+/**
+ * How many page jobs the sweep queued, once it has queued them all (each page is queued as it is
+ * found, and may have finished already). Closes the run if every page is done (or there were
+ * none), and returns the status it closed it with.
+ */
+export async function setPages(db: Db, runId: string, pages: number): Promise<ClosedStatus | undefined> {
+  // One statement: a page finishing now is serialized with it on the row, so exactly one of
+  // the two sees the run complete.
+  const row = await db
     .updateTable('monitor_runs')
     .set({
       pages_total: pages,
-      ...(pages === 0 ? { finished_at: new Date(), status: 'succeeded' as const } : {}),
+      finished_at: sql`case when pages_done >= ${pages} then now() else finished_at end`,
+      status: sql`case when pages_done < ${pages} then status
+                       when pages_degraded > 0 then 'degraded' else 'succeeded' end`,
     })
     .where('id', '=', runId)
-    .execute()
+    .where('status', '=', 'running')
+    .returning(['status', 'pages_done', 'pages_total'])
+    .executeTakeFirst()
+  return closedBy(row)
 }
 
 /**
@@ -64,7 +85,7 @@ export async function recordPage(
   runId: string,
   page: number,
   counts: PageCounts,
-): Promise<'succeeded' | 'degraded' | undefined> {
+): Promise<ClosedStatus | undefined> {
   const degraded = counts.degraded ? 1 : 0
   const row = await db
     .with('first_time', (cte) =>
@@ -82,22 +103,19 @@ export async function recordPage(
       pages_done: sql`pages_done + 1`,
       pages_degraded: sql`pages_degraded + ${degraded}`,
       finished_at: sql`case when pages_done + 1 >= pages_total then now() else finished_at end`,
-      status: sql`case when pages_done + 1 < pages_total then status
+      status: sql`case when pages_total is null or pages_done + 1 < pages_total then status
                        when pages_degraded + ${degraded} > 0 then 'degraded' else 'succeeded' end`,
     })
     .where('id', '=', runId)
     .where((eb) => eb.exists(eb.selectFrom('first_time').select('run_id')))
     .returning(['status', 'pages_done', 'pages_total'])
     .executeTakeFirst()
-  const status = row?.status
-  return row && row.pages_done === row.pages_total && (status === 'succeeded' || status === 'degraded')
-    ? status
-    : undefined
+  return closedBy(row)
 }
 
 /**
- * Closes as failed the runs of `monitor` whose sweep died before it fanned out its pages (its
- * worker was killed): called by the next sweep, which holds the task's lease, so none of them can
+ * Closes as failed the runs of `monitor` whose sweep died before it had queued all its pages (its
+ * worker was killed; the pages it queued still run, and count nothing towards a closed run): called by the next sweep, which holds the task's lease, so none of them can
  * still be enumerating. Returns how many.
  */
 export async function failOrphanedRuns(db: Db, monitor: string): Promise<number> {
@@ -106,7 +124,7 @@ export async function failOrphanedRuns(db: Db, monitor: string): Promise<number>
     .set({ status: 'failed', error: "the sweep's worker stopped before it queued its pages", finished_at: new Date() })
     .where('monitor', '=', monitor)
     .where('status', '=', 'running')
-    .where('pages_total', '=', 0)
+    .where('pages_total', 'is', null)
     .executeTakeFirst()
   return Number(result.numUpdatedRows)
 }

@@ -9,7 +9,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     -- and the rules it applied (rule versions and thresholds), so a change of rules is noticed
     alter table monitor_runs
       add column scope text not null default 'full' check (scope in ('full', 'changed')),
-      add column rules text;
+      add column rules text,
+      -- unknown (null) while the sweep is still queueing pages: it queues each as it finds it,
+      -- holding one page of users at a time whatever the total
+      alter column pages_total drop not null,
+      alter column pages_total drop default;
 
     -- an expense dated ahead of when it was written (next month's ferry) counts when its budget
     -- period begins, with no write then: the few such rows a sweep must find without a scan
@@ -20,6 +24,11 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`
     drop index expenses_dated_ahead;
-    alter table monitor_runs drop column rules, drop column scope;
+    update monitor_runs set pages_total = 0 where pages_total is null;
+    alter table monitor_runs
+      alter column pages_total set default 0,
+      alter column pages_total set not null,
+      drop column rules,
+      drop column scope;
   `.execute(db)
 }

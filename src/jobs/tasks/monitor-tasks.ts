@@ -126,21 +126,26 @@ export const sweepTask =
     const runId = await startRun(context.db, monitor.name, { scope: since ? 'changed' : 'full', rules, startedAt: now })
     const due = since ? monitor.dueWithTime?.({ since, now }, thresholds) : undefined
     try {
-      const pages: string[][] = []
+      // Each page is queued as soon as it is found: the sweep holds one page of users at a time.
+      let pages = 0
+      let users = 0
       for (let after: string | null = null; ; ) {
         const keyset: CandidatePage = { after, limit: SWEEP_PAGE_SIZE }
         const userIds: string[] = since
           ? await markedOrDueUsers(context.db, monitor.name, keyset, due)
           : await monitor.candidates(context.db, keyset, thresholds, now)
-        if (userIds.length > 0) pages.push(userIds)
+        if (userIds.length > 0) {
+          await services.enqueue(monitor.tasks.page, { runId, page: pages, userIds })
+          pages += 1
+          users += userIds.length
+        }
         if (userIds.length < SWEEP_PAGE_SIZE) break
         after = userIds.at(-1) ?? null
       }
-      // The total is known before any page runs, so the last page to finish can close the run.
-      await setPages(context.db, runId, pages.length)
-      if (pages.length === 0) services.observers?.sweepFinished(monitor.name, 'ok')
-      await Promise.all(pages.map((userIds, page) => services.enqueue(monitor.tasks.page, { runId, page, userIds })))
-      return { runId, pages: pages.length, users: pages.reduce((sum, page) => sum + page.length, 0) }
+      // Until the total is known no page can close the run; now the last one to finish does (or this).
+      const closed = await setPages(context.db, runId, pages)
+      if (closed) services.observers?.sweepFinished(monitor.name, closed === 'degraded' ? 'degraded' : 'ok')
+      return { runId, pages, users }
     } catch (error) {
       await failRun(context.db, runId, (error as Error).message).then(
         () => services.observers?.sweepFinished(monitor.name, 'failed'),
