@@ -98,6 +98,7 @@ async function rowsRead(db: Db): Promise<number> {
 }
 
 interface Sweep {
+  scope: string
   seconds: number
   usersEvaluated: number
   alertsCreated: number
@@ -113,7 +114,7 @@ async function sweep(stack: Stack): Promise<Sweep> {
   for (;;) {
     const run = await db
       .selectFrom('monitor_runs')
-      .select(['users_evaluated', 'alerts_created', 'status'])
+      .select(['scope', 'users_evaluated', 'alerts_created', 'status'])
       .where('monitor', '=', 'fuel')
       .where('finished_at', 'is not', null)
       .$if(known.length > 0, (q) =>
@@ -127,6 +128,7 @@ async function sweep(stack: Stack): Promise<Sweep> {
     if (run) {
       const seconds = (performance.now() - started) / 1000
       return {
+        scope: run.scope,
         seconds,
         usersEvaluated: run.users_evaluated,
         alertsCreated: run.alerts_created,
@@ -183,7 +185,7 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
         .toLocaleString('en')
         .padStart(
           10,
-        )} vehicles/s  ×${(s.seconds / base.seconds).toFixed(1)} anchor  ${s.usersEvaluated} users evaluated, ${s.alertsCreated} alerts created, ${s.rowsRead.toLocaleString('en')} rows read`
+        )} vehicles/s  ×${(s.seconds / base.seconds).toFixed(1)} anchor  ${s.scope}: ${s.usersEvaluated} users evaluated, ${s.alertsCreated} alerts created, ${s.rowsRead.toLocaleString('en')} rows read`
     const target = TARGETS[mode]
     process.stdout.write(
       [
