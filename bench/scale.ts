@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import type { Db } from '../src/db/database.js'
 import { markForEvaluation } from '../src/evaluations/evaluation-mark-repository.js'
+import { queueCounts } from '../src/jobs/inspection.js'
 import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
 import { withBenchDatabase } from './bench-database.js'
 import { type Stack, startStack } from './bench-stack.js'
@@ -105,6 +106,23 @@ interface Sweep {
   rowsRead: number
 }
 
+/**
+ * Waits until no job is waiting, active or delayed: what the last phase queued behind it (a
+ * delivery per alert created) is done, so the next sweep is timed alone. Returns the seconds.
+ */
+async function settle(stack: Stack): Promise<number> {
+  const started = performance.now()
+  for (;;) {
+    const counts = await queueCounts(stack.producer.queues)
+    const busy = counts.reduce(
+      (sum, { counts: c }) => sum + (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.active ?? 0) + (c.delayed ?? 0),
+      0,
+    )
+    if (busy === 0) return (performance.now() - started) / 1000
+    await sleep(200)
+  }
+}
+
 async function sweep(stack: Stack): Promise<Sweep> {
   const { db } = stack.deps
   const before = await rowsRead(db)
@@ -176,8 +194,10 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
     const seedSeconds = (performance.now() - seededAt) / 1000
     const base = await anchor(stack.deps.db)
     const first = await sweep(stack)
+    const deliveries = await settle(stack)
     const unchanged = await sweep(stack)
     await writeReadings(stack.deps.db)
+    await settle(stack)
     const afterWrites = await sweep(stack)
     const peakRss = process.resourceUsage().maxRSS * 1024
     const line = (name: string, s: Sweep) =>
@@ -192,6 +212,7 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
         `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}: seeded in ${seedSeconds.toFixed(0)} s; places requests ${overpass.state.requests}`,
         `  ${'raw SQL anchor'.padEnd(22)} ${base.seconds.toFixed(2).padStart(7)} s  ${base.candidates} candidates, ${base.alerts} alerts (rolled back)`,
         line('sweep', first),
+        `  ${'then its deliveries'.padEnd(22)} ${deliveries.toFixed(2).padStart(7)} s  (a notify.deliver job per alert created; settled before each timed sweep)`,
         line('sweep, nothing changed', unchanged),
         line(`sweep, ${NEW_READINGS} new readings`, afterWrites),
         `  peak RSS of this process (worker, seeding, bench): ${mb(peakRss)} MB`,

@@ -7,9 +7,9 @@
  * are the user's own business and stay in alert-repository.ts: they change no state anyone else
  * must hear of.
  *
- * The contract for subscribers (the stream hub today; notification delivery and the AI text
- * layer next): `bus.subscribe(ALERT_CHANNEL, …)` receives `AlertEvent`s, each with its `type` and
- * the `userId` whose alert changed. `created` and `updated` carry the whole alert (id, kind,
+ * The contract for subscribers (the stream hub): `bus.subscribe(ALERT_CHANNEL, …)` receives arrays
+ * of `AlertEvent`s (`unpackAlertEvents` reads one), each with its `type` and the `userId` whose
+ * alert changed. `created` and `updated` carry the whole alert (id, kind,
  * priority, title, body, data…); `resolved` and `expired` carry the `alertId` only (the alert's
  * row keeps its kind and priority). Events are published after the change is committed, at most
  * once: a process dying in between loses the event, never invents one, so a subscriber that must
@@ -151,14 +151,40 @@ export const appliedEvents = (userId: string, applied: Applied): AlertEvent[] =>
   ...applied.created.map((alert) => ({ type: 'alert.created' as const, userId, alert })),
 ]
 
-/** Tells every process (and so every open socket of the user) what changed. At most once. */
-export async function publishAlertEvents(bus: Bus, events: readonly AlertEvent[]): Promise<void> {
-  for (const event of events) await bus.publish(ALERT_CHANNEL, event)
+/** A bus message's size at most: PostgreSQL's NOTIFY takes under 8,000 bytes. */
+const MAX_MESSAGE_BYTES = 7_000
+
+/** Events in order, as few messages as fit (an event larger than a message goes alone). */
+function packed(events: readonly AlertEvent[]): AlertEvent[][] {
+  const messages: AlertEvent[][] = []
+  let message: AlertEvent[] = []
+  let bytes = 0
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event)) + 1
+    if (message.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
+      messages.push(message)
+      message = []
+      bytes = 0
+    }
+    message.push(event)
+    bytes += size
+  }
+  if (message.length > 0) messages.push(message)
+  return messages
 }
 
-/** An evaluation's changes, published (monitor tasks). */
-export const publishApplied = (bus: Bus, userId: string, applied: Applied): Promise<void> =>
-  publishAlertEvents(bus, appliedEvents(userId, applied))
+/**
+ * Tells every process (and so every open socket of the user) what changed. At most once. Packed
+ * into as few bus messages as fit, in order: a sweep's page of alerts is a few messages, not one
+ * per alert.
+ */
+export async function publishAlertEvents(bus: Bus, events: readonly AlertEvent[]): Promise<void> {
+  for (const message of packed(events)) await bus.publish(ALERT_CHANNEL, message)
+}
+
+/** The events of one message on ALERT_CHANNEL (a lone event: one from a process not yet upgraded). */
+export const unpackAlertEvents = (message: unknown): AlertEvent[] =>
+  (Array.isArray(message) ? message : [message]) as AlertEvent[]
 
 /**
  * Resolves the user's open alerts of one kind whose `data` names a thing (`{ itemId }`): the user

@@ -1,5 +1,5 @@
 import type { WebSocket } from '@fastify/websocket'
-import { ALERT_CHANNEL, type AlertEvent } from '../alerts/alert-store.js'
+import { ALERT_CHANNEL, type AlertEvent, unpackAlertEvents } from '../alerts/alert-store.js'
 import type { Bus } from '../backend/backend.js'
 import type { Logger } from '../logger.js'
 
@@ -165,7 +165,9 @@ export function feedHubFromBus(hub: Hub, bus: Bus, logger: Logger): () => Promis
   // Stopping never waits for a subscription still pending (the store down all along).
   let unsubscribe: (() => Promise<void>) | undefined
   bus
-    .subscribe(ALERT_CHANNEL, (event) => hub.deliver(event as AlertEvent))
+    .subscribe(ALERT_CHANNEL, (message) => {
+      for (const event of unpackAlertEvents(message)) hub.deliver(event)
+    })
     .then(
       (stop) => {
         unsubscribe = stop

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
 import type { AlertDraft } from '../../src/alerts/alert-draft.js'
-import { ALERT_CHANNEL, type AlertEvent, applyEvaluation, publishApplied } from '../../src/alerts/alert-store.js'
+import {
+  ALERT_CHANNEL,
+  type AlertEvent,
+  appliedEvents,
+  applyEvaluation,
+  publishAlertEvents,
+  unpackAlertEvents,
+} from '../../src/alerts/alert-store.js'
 import { ensureUser } from '../../src/users/user-repository.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 
@@ -87,18 +94,49 @@ inBothModes('the alert store', (mode) => {
   it('publishes created and resolved events on the bus', async () => {
     const userId = await newUser()
     const received: AlertEvent[] = []
-    const unsubscribe = await harness.deps.backend.bus.subscribe(ALERT_CHANNEL, (event) => {
-      if ((event as AlertEvent).userId === userId) received.push(event as AlertEvent)
+    const unsubscribe = await harness.deps.backend.bus.subscribe(ALERT_CHANNEL, (message) => {
+      received.push(...unpackAlertEvents(message).filter((event) => event.userId === userId))
     })
     try {
       const created = await applyEvaluation(harness.deps.db, userId, { conditions: ['fuel:v1'], drafts: [draft()] })
-      await publishApplied(harness.deps.backend.bus, userId, created)
+      await publishAlertEvents(harness.deps.backend.bus, appliedEvents(userId, created))
       const cleared = await applyEvaluation(harness.deps.db, userId, { conditions: ['fuel:v1'], drafts: [] })
-      await publishApplied(harness.deps.backend.bus, userId, cleared)
+      await publishAlertEvents(harness.deps.backend.bus, appliedEvents(userId, cleared))
       await eventually(async () => (received.length === 2 ? true : undefined), 5_000, 'two events')
       assert.equal(received[0]?.type, 'alert.created')
       assert.equal(received[0]?.type === 'alert.created' && received[0].alert.data.percent, 15)
       assert.deepEqual(received[1], { type: 'alert.resolved', userId, alertId: created.created[0]?.id })
+    } finally {
+      await unsubscribe()
+    }
+  })
+
+  it("packs a page's events into few bus messages, each small enough for PostgreSQL's NOTIFY, in order", async () => {
+    const userId = await newUser()
+    const messages: AlertEvent[][] = []
+    const unsubscribe = await harness.deps.backend.bus.subscribe(ALERT_CHANNEL, (message) => {
+      const events = unpackAlertEvents(message).filter((event) => event.userId === userId)
+      if (events.length > 0) messages.push(events)
+    })
+    try {
+      const conditions = Array.from({ length: 300 }, (_, index) => `fuel:v${index}`)
+      const created = await applyEvaluation(harness.deps.db, userId, {
+        conditions,
+        drafts: conditions.map((condition) => draft({ condition })),
+      })
+      assert.equal(created.created.length, 300)
+      await publishAlertEvents(harness.deps.backend.bus, appliedEvents(userId, created))
+      const received = await eventually(
+        async () => (messages.flat().length === 300 ? messages.flat() : undefined),
+        10_000,
+        '300 events',
+      )
+      assert.deepEqual(
+        received.map((event) => (event.type === 'alert.created' ? event.alert.id : '')),
+        created.created.map((alert) => alert.id),
+        'every event, in order',
+      )
+      assert.ok(messages.length < 300 / 3, `${messages.length} messages for 300 events`)
     } finally {
       await unsubscribe()
     }

@@ -4,7 +4,7 @@ import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { AlertDraft } from '../../src/alerts/alert-draft.js'
-import { applyEvaluation, publishApplied } from '../../src/alerts/alert-store.js'
+import { appliedEvents, applyEvaluation, publishAlertEvents } from '../../src/alerts/alert-store.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import { ensureUser } from '../../src/users/user-repository.js'
@@ -52,7 +52,7 @@ inBothModes('the live alert stream', (mode) => {
       conditions: [condition],
       drafts: [draft(condition)],
     })
-    await publishApplied(harness.deps.backend.bus, userId, applied)
+    await publishAlertEvents(harness.deps.backend.bus, appliedEvents(userId, applied))
     return { applied, condition }
   }
 
@@ -73,7 +73,7 @@ inBothModes('the live alert stream', (mode) => {
       const created = await aliceStream.next((m) => m.type === 'alert.created')
       assert.equal((created.alert as { id: string }).id, applied.created[0]?.id)
       const cleared = await applyEvaluation(harness.deps.db, alice.id, { conditions: [condition], drafts: [] })
-      await publishApplied(harness.deps.backend.bus, alice.id, cleared)
+      await publishAlertEvents(harness.deps.backend.bus, appliedEvents(alice.id, cleared))
       assert.deepEqual(await aliceStream.next((m) => m.type === 'alert.resolved'), {
         type: 'alert.resolved',
         alertId: applied.created[0]?.id,

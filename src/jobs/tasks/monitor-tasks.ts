@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq'
-import { applyEvaluations, publishApplied } from '../../alerts/alert-store.js'
+import { appliedEvents, applyEvaluations, publishAlertEvents } from '../../alerts/alert-store.js'
 import { readSeen, settleSeen, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
 import { evaluationTrigger } from '../../evaluations/evaluation-trigger.js'
 import { isUuid } from '../../ids.js'
@@ -79,19 +79,17 @@ async function runMonitor(
       services.observers.writeToAlert(Math.max(0, (Date.parse(alert.createdAt) - writtenAt.getTime()) / 1000))
     }
   }
-  // Each user's events stay in order; users do not wait on one another.
-  await Promise.all(
-    [...applied].map(([userId, changes]) =>
-      publishApplied(services.bus, userId, changes)
-        .catch((error) =>
-          context.logger.warn(
-            { err: (error as Error).message },
-            'alert stored but not published; clients see it on reconnect',
-          ),
-        )
-        // After the alert is out with its template text: its AI text never delays it.
-        .then(() => queueAlertTexts(services.enqueue, context.logger, userId, changes.created)),
+  // The page's events in as few bus messages as fit, each user's in order.
+  const events = [...applied].flatMap(([userId, changes]) => appliedEvents(userId, changes))
+  await publishAlertEvents(services.bus, events).catch((error) =>
+    context.logger.warn(
+      { err: (error as Error).message },
+      'alerts stored but not published; clients see them on reconnect',
     ),
+  )
+  // After the alerts are out with their template text: their AI text never delays them.
+  await Promise.all(
+    [...applied].map(([userId, changes]) => queueAlertTexts(services.enqueue, context.logger, userId, changes.created)),
   )
   return { usersEvaluated: userIds.length, alertsCreated, alertsResolved, degraded }
 }
