@@ -59,7 +59,16 @@ for base in $bases; do
   say "cannot pull $base: making a local stand-in ($standin_script, Debian $suite)"
   # With the compose file's PostgreSQL, so that `docker compose` runs here too.
   pg_major=$(sed -n 's/^ *image: postgres:\([0-9]*\).*/\1/p' docker-compose.yml)
-  PAM_STANDIN_SUITE=$suite PAM_STANDIN_PG_MAJOR=${pg_major:-17} bash "$standin_script" >/dev/null
+  script=$standin_script work=${PAM_STANDIN_WORK:-/var/tmp/pam-standins}
+  if [ "$suite" != bookworm ] && ! grep -q PAM_STANDIN_SUITE "$standin_script"; then
+    # The stand-in script makes Debian bookworm images only: run a copy that names our suite in
+    # its place, finds its entrypoint files where the original is, and keeps its root apart.
+    script=$(mktemp) work=$work-$suite
+    sed -e "s/bookworm/$suite/g" -e "s#^here=.*#here=$(cd "$(dirname "$standin_script")" && pwd)#" \
+      "$standin_script" >"$script"
+  fi
+  PAM_STANDIN_WORK=$work PAM_STANDIN_SUITE=$suite PAM_STANDIN_PG_MAJOR=${pg_major:-17} bash "$script" >/dev/null
+  [ "$script" = "$standin_script" ] || rm -f "$script"
   podman image exists "$qualified" || die "the stand-in script did not make $base"
 done
 
