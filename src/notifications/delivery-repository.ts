@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { DeliveryChannel, DeliveryStatus } from '../db/schema.js'
 import { type AlertForDelivery, CHANNELS } from '../delivery/delivery-decision.js'
@@ -40,15 +40,20 @@ export async function loadAlerts(db: Db, ids: readonly string[]): Promise<Delive
 
 /** Where the traveller last was: their newest fuel reading or context signal with coordinates. */
 export async function latestPosition(db: Db, userId: string): Promise<KnownPosition | undefined> {
-  const row = await sql<{ lat: number; lon: number }>`
+  const row = await sql<{ lat: number; lon: number }>`${latestPositionQuery(sql`${userId}`)}`.execute(db)
+  return row.rows[0]
+}
+
+/** The select behind latestPosition, for a user given as a value or a column (a lateral join). */
+export function latestPositionQuery(userId: RawBuilder<unknown> | ReturnType<typeof sql.ref>) {
+  return sql`
     select lat, lon from (
       (select lat, lon, observed_at from fuel_readings
         where user_id = ${userId} and lat is not null and lon is not null order by observed_at desc limit 1)
       union all
       (select lat, lon, observed_at from context_signals
         where user_id = ${userId} and lat is not null and lon is not null order by observed_at desc limit 1)
-    ) latest order by observed_at desc limit 1`.execute(db)
-  return row.rows[0]
+    ) latest order by observed_at desc limit 1`
 }
 
 export async function travellerContext(db: Db, userId: string) {

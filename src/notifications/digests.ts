@@ -1,16 +1,26 @@
+import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import { type Channel, stillOpen } from '../delivery/delivery-decision.js'
-import { digestEmail, digestPush } from '../delivery/messages.js'
+import { CHANNELS, type Channel, stillOpen } from '../delivery/delivery-decision.js'
+import { type AlertSummary, digestEmail, digestPush } from '../delivery/messages.js'
+import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { lastOccurrence, quietUntil } from '../delivery/quiet-hours.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
 import { pushToAll } from './deliver-alert.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
-import { loadAlerts, travellerContext } from './delivery-repository.js'
+import { latestPositionQuery, loadAlerts, travellerContext } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
+import { notificationSettingsOf } from './notification-settings-repository.js'
+import { pushSubscriptionsOf } from './push-subscription-repository.js'
 
 const USERS_PER_RUN = 500
+/** A daily digest whose time passed longer ago than this (PAM was down, or the setting is new) waits for tomorrow. */
+const DAILY_CATCH_UP_MS = 2 * 3_600_000
+/** What a daily digest lists at most, the most pressing first. */
+const DAILY_MAX_ALERTS = 20
+
+type DigestKind = 'quiet' | 'daily'
 /** A digest left sending this long by a worker that died (its job gone) is taken over. */
 const ABANDONED_MS = 10 * 60_000
 
@@ -19,10 +29,10 @@ const ABANDONED_MS = 10 * 60_000
  * or a retried job never send a second one. Its own retry (same job id), or anyone after a dead
  * worker's lease ran out, takes an unfinished one back.
  */
-async function claimDigest(db: Db, userId: string, channel: Channel, windowAt: Date, jobId: string) {
+async function claimDigest(db: Db, userId: string, channel: Channel, kind: DigestKind, windowAt: Date, jobId: string) {
   const inserted = await db
     .insertInto('digests')
-    .values({ user_id: userId, channel, kind: 'quiet', window_at: windowAt, status: 'sending', claimed_by: jobId })
+    .values({ user_id: userId, channel, kind, window_at: windowAt, status: 'sending', claimed_by: jobId })
     .onConflict((conflict) => conflict.columns(['user_id', 'channel', 'kind', 'window_at']).doNothing())
     .returning(['id', 'attempts'])
     .executeTakeFirst()
@@ -32,7 +42,7 @@ async function claimDigest(db: Db, userId: string, channel: Channel, windowAt: D
     .set({ claimed_by: jobId, claimed_at: new Date() })
     .where('user_id', '=', userId)
     .where('channel', '=', channel)
-    .where('kind', '=', 'quiet')
+    .where('kind', '=', kind)
     .where('window_at', '=', windowAt)
     .where('status', '=', 'sending')
     .where((eb) => eb.or([eb('claimed_by', '=', jobId), eb('claimed_at', '<', new Date(Date.now() - ABANDONED_MS))]))
@@ -49,7 +59,7 @@ async function sendQuietDigest(
   jobId: string,
   address: string | null,
 ): Promise<string> {
-  const digest = await claimDigest(db, userId, channel, windowAt, jobId)
+  const digest = await claimDigest(db, userId, channel, 'quiet', windowAt, jobId)
   if (!digest) return 'taken'
   const now = services.now()
   // Every deferral of this traveller and channel that is due joins this digest, once.
@@ -107,12 +117,36 @@ async function sendQuietDigest(
     return status
   }
   if (open.length === 0) return finish('empty', null)
+  return sendDigest(
+    db,
+    services,
+    { id: digest.id, attempts: digest.attempts, userId, channel, kind: 'quiet' },
+    open,
+    address,
+    finish,
+  )
+}
+
+/**
+ * Sends a claimed digest on its channel and settles it with `finish`: sent, or failed for good
+ * (permanent, or out of attempts); a transient failure counts an attempt and throws, so the job's
+ * retry resumes the same row.
+ */
+async function sendDigest(
+  db: Db,
+  services: DeliveryServices,
+  digest: { id: string; attempts: number; userId: string; channel: Channel; kind: DigestKind },
+  alerts: readonly AlertSummary[],
+  address: string | null,
+  finish: (status: 'sent' | 'failed', error: string | null) => Promise<string>,
+): Promise<string> {
+  const { userId, channel, kind } = digest
   try {
-    if (channel === 'push') await pushToAll(db, services, userId, digestPush('quiet', open))
+    if (channel === 'push') await pushToAll(db, services, userId, digestPush(kind, alerts))
     else {
       if (!services.email || !address) throw new ChannelError('email: no channel or address', true)
       const unsubscribeUrl = await services.links.url(userId)
-      await services.email.send({ to: address, unsubscribeUrl, ...digestEmail('quiet', open, unsubscribeUrl) })
+      await services.email.send({ to: address, unsubscribeUrl, ...digestEmail(kind, alerts, unsubscribeUrl) })
     }
     return finish('sent', null)
   } catch (error) {
@@ -190,4 +224,160 @@ export async function sendDueDigests(
     throw new Error(`digests will be retried: ${retry.slice(0, 3).join('; ')}`)
   }
   return { digests: sent }
+}
+
+/**
+ * The daily digest (the `digest` notification setting): at the traveller's chosen local time, on
+ * the wall clock of where they are, what is open, once per channel they can be reached on. One row
+ * per traveller, channel and day, so two schedulers or a retried job never send two; nothing open,
+ * nothing sent (the row says `empty`). A time more than two hours past (PAM was down, or the
+ * setting is new) waits for the next day rather than arriving in the evening.
+ */
+export async function sendDailyDigests(
+  db: Db,
+  services: DeliveryServices,
+  logger: Logger,
+  jobId: string,
+): Promise<{ digests: number }> {
+  const now = services.now()
+  let sent = 0
+  const retry: string[] = []
+  for (let after = ''; ; ) {
+    const page = await dailyDigestCandidates(db, after, new Date(now.getTime() - DAILY_CATCH_UP_MS))
+    for (const candidate of page) {
+      const zone = travellerZone(candidate.timezone, candidate.position)
+      const windowAt = lastOccurrence(now, zone, candidate.digestAt)
+      if (now.getTime() - windowAt.getTime() > DAILY_CATCH_UP_MS) continue
+      const settings = await notificationSettingsOf(db, candidate.userId)
+      const alerts = await openAlertsOf(db, candidate.userId, now)
+      for (const channel of CHANNELS) {
+        if (!(await reachable(db, services, channel, candidate.userId, settings))) continue
+        try {
+          const outcome = await sendDailyDigest(
+            db,
+            services,
+            candidate.userId,
+            channel,
+            windowAt,
+            jobId,
+            alerts,
+            settings,
+          )
+          if (outcome === 'sent') sent += 1
+        } catch (error) {
+          retry.push(`${channel}: ${(error as Error).message}`)
+        }
+      }
+    }
+    if (page.length < USERS_PER_RUN) break
+    after = page.at(-1)?.userId ?? ''
+  }
+  if (retry.length > 0) {
+    logger.warn({ failures: retry.length }, 'daily digests will be retried')
+    throw new Error(`daily digests will be retried: ${retry.slice(0, 3).join('; ')}`)
+  }
+  return { digests: sent }
+}
+
+async function sendDailyDigest(
+  db: Db,
+  services: DeliveryServices,
+  userId: string,
+  channel: Channel,
+  windowAt: Date,
+  jobId: string,
+  alerts: readonly AlertSummary[],
+  settings: NotificationSettings,
+): Promise<string> {
+  const digest = await claimDigest(db, userId, channel, 'daily', windowAt, jobId)
+  if (!digest) return 'taken'
+  const finish = async (status: 'sent' | 'failed' | 'empty', error: string | null) => {
+    await db
+      .updateTable('digests')
+      .set({ status, error, alert_count: alerts.length, sent_at: status === 'sent' ? new Date() : null })
+      .where('id', '=', digest.id)
+      .execute()
+    services.deliveries.inc({
+      channel,
+      outcome: status === 'sent' ? 'digest' : status === 'failed' ? 'failed' : 'suppressed',
+    })
+    return status
+  }
+  if (alerts.length === 0) return finish('empty', null)
+  return sendDigest(
+    db,
+    services,
+    { id: digest.id, attempts: digest.attempts, userId, channel, kind: 'daily' },
+    alerts,
+    settings.email.address,
+    finish,
+  )
+}
+
+/** Whether the traveller wants the channel and PAM can reach them on it. */
+async function reachable(
+  db: Db,
+  services: DeliveryServices,
+  channel: Channel,
+  userId: string,
+  settings: NotificationSettings,
+): Promise<boolean> {
+  if (!settings[channel].enabled) return false
+  if (channel === 'email') return Boolean(services.email && settings.email.address)
+  return Boolean(services.push) && (await pushSubscriptionsOf(db, userId)).length > 0
+}
+
+/**
+ * A keyset page of the travellers who asked for a daily digest and have not had today's, with
+ * what their timezone is read from (profile, latest position): one statement per page.
+ */
+async function dailyDigestCandidates(db: Db, after: string, finishedSince: Date) {
+  const { rows } = await sql<{
+    user_id: string
+    digest_at: string
+    timezone: string | null
+    lat: number | null
+    lon: number | null
+  }>`
+    select s.user_id, s.digest_at, u.timezone, p.lat, p.lon
+    from notification_settings s
+    join users u on u.id = s.user_id
+    left join lateral (${latestPositionQuery(sql.ref('s.user_id'))}) p on true
+    where s.digest_enabled and s.user_id::text > ${after}
+      and not exists (
+        select 1 from digests d
+        where d.user_id = s.user_id and d.kind = 'daily' and d.status <> 'sending' and d.window_at > ${finishedSince}
+      )
+    order by s.user_id::text
+    limit ${USERS_PER_RUN}`.execute(db)
+  return rows.map((row) => ({
+    userId: row.user_id,
+    digestAt: row.digest_at,
+    timezone: row.timezone ?? 'UTC',
+    position: row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined,
+  }))
+}
+
+/** The traveller's open alerts, the most pressing first. */
+async function openAlertsOf(db: Db, userId: string, now: Date): Promise<AlertSummary[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['id', 'kind', 'priority', 'title', 'body', 'dedupe_key', 'created_at'])
+    .where('user_id', '=', userId)
+    .where('resolved_at', 'is', null)
+    .where('dismissed_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
+    .orderBy('created_at', 'desc')
+    .limit(DAILY_MAX_ALERTS)
+    .execute()
+  return rows.map((row) => ({
+    id: row.id,
+    kind: row.kind,
+    priority: row.priority,
+    title: row.title,
+    body: row.body,
+    dedupeKey: row.dedupe_key,
+    createdAt: row.created_at.toISOString(),
+  }))
 }

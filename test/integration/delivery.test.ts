@@ -6,7 +6,7 @@ import { publicUrl } from '../../src/config.js'
 import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
 import { deliverAlert } from '../../src/notifications/deliver-alert.js'
 import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
-import { sendDueDigests } from '../../src/notifications/digests.js'
+import { sendDailyDigests, sendDueDigests } from '../../src/notifications/digests.js'
 import { createEmailChannel } from '../../src/notifications/email-channel.js'
 import { createPushChannel } from '../../src/notifications/push-channel.js'
 import { unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
@@ -271,6 +271,47 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     const mails = mailsTo(address)
     assert.equal(mails.length, 1)
     assert.match(mails[0]?.text ?? '', /Deferred in Berlin[\s\S]*Deferred in Denver/)
+  })
+
+  it('sends the daily digest of what is open at the chosen local time, once, across a DST switch (New York)', async () => {
+    const { userId, address, browser } = await traveller({ digest: { enabled: true, at: '08:00' } }, 'America/New_York')
+    const daily = (jobId = randomUUID()) => sendDailyDigests(db(), services, api.harness.deps.logger, jobId)
+    const dailyMails = () => mailsTo(address).filter((mail) => /^Open today/.test(mail.subject ?? ''))
+    const dailyPushes = () =>
+      push.state.received.filter((p) => p.path === browser.path && JSON.parse(p.payload).type === 'digest')
+    clock.now = new Date('2026-03-07T10:00:00Z')
+    const high = await alert(userId, 'high', { title: 'Budget over 80 %' })
+    const medium = await alert(userId, 'medium', { title: 'Oil change due' })
+    const closed = await alert(userId, 'low', { title: 'Resolved overnight' })
+    await db().updateTable('alerts').set({ resolved_at: clock.now }).where('id', '=', closed).execute()
+
+    clock.now = new Date('2026-03-07T12:59:00Z') // 07:59 EST
+    await daily()
+    assert.equal(dailyMails().length, 0)
+
+    clock.now = new Date('2026-03-07T13:00:30Z') // 08:00 EST: two schedulers at once, then a late one
+    await Promise.all([daily(), daily()])
+    await daily()
+    assert.equal(dailyMails().length, 1)
+    assert.equal(dailyMails()[0]?.subject, 'Open today: 2 alerts')
+    assert.match(dailyMails()[0]?.text ?? '', /Budget over 80 %[\s\S]*Oil change due/)
+    assert.doesNotMatch(dailyMails()[0]?.text ?? '', /Resolved overnight/)
+    assert.equal(dailyPushes().length, 1)
+    assert.deepEqual(JSON.parse(dailyPushes()[0]?.payload ?? '{}').alertIds, [high, medium])
+
+    // The clocks went forward overnight: 08:00 is now 12:00 UTC, not 13:00.
+    clock.now = new Date('2026-03-08T11:59:00Z')
+    await daily()
+    assert.equal(dailyMails().length, 1)
+    clock.now = new Date('2026-03-08T12:00:30Z')
+    await daily()
+    assert.equal(dailyMails().length, 2)
+
+    // PAM down through the morning: a digest three hours late is not sent in the afternoon.
+    clock.now = new Date('2026-03-09T15:00:00Z')
+    await daily()
+    assert.equal(dailyMails().length, 2)
+    assert.equal(dailyPushes().length, 2)
   })
 
   it('removes a subscription the push service says is gone (404/410) and keeps pushing to the others', async () => {

@@ -3,7 +3,7 @@ import { isUuid } from '../../ids.js'
 import { deliverAlert } from '../../notifications/deliver-alert.js'
 import { overdueDeliveries } from '../../notifications/delivery-repository.js'
 import type { DeliveryServices } from '../../notifications/delivery-services.js'
-import { sendDueDigests } from '../../notifications/digests.js'
+import { sendDailyDigests, sendDueDigests } from '../../notifications/digests.js'
 import type { TaskContext, TaskHandler } from '../task.js'
 
 /** Alerts the drainer queues per run: a backlog is worked off tick by tick. */
@@ -33,6 +33,18 @@ export const drainDeliveriesTask: TaskHandler<unknown, { queued: number }> = asy
   return { queued: alertIds.length }
 }
 
-/** `notify.digests`, every minute: what waited through quiet hours, one digest per traveller and channel. */
-export const digestsTask: TaskHandler<unknown, { digests: number }> = async (_payload, context) =>
-  sendDueDigests(context.db, deliveryOf(context), context.logger, context.jobId)
+/**
+ * `notify.digests`, every minute: what waited through quiet hours, and the daily digests whose
+ * local time came, one digest per traveller, channel and window. Each kind runs whatever the other
+ * did; a failure of either fails the job, whose retry sends only what is still unsent.
+ */
+export const digestsTask: TaskHandler<unknown, { digests: number; daily: number }> = async (_payload, context) => {
+  const delivery = deliveryOf(context)
+  const [quiet, daily] = await Promise.allSettled([
+    sendDueDigests(context.db, delivery, context.logger, context.jobId),
+    sendDailyDigests(context.db, delivery, context.logger, context.jobId),
+  ])
+  if (quiet.status === 'rejected') throw quiet.reason
+  if (daily.status === 'rejected') throw daily.reason
+  return { digests: quiet.value.digests, daily: daily.value.digests }
+}
