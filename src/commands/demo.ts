@@ -5,8 +5,10 @@ import { sql } from 'kysely'
 import { wantsModelText } from '../ai/alert-text.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
+import { DEFAULT_NOTIFICATION_SETTINGS } from '../delivery/notification-settings.js'
 import { createProducer } from '../jobs/producer.js'
 import { MONITOR_LIST } from '../monitors/registry.js'
+import { saveNotificationSettings } from '../notifications/notification-settings-repository.js'
 import { ensureUser } from '../users/user-repository.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 
@@ -69,6 +71,11 @@ async function seedTraveller(db: Db, userId: string): Promise<void> {
     .insertInto('context_signals')
     .values({ user_id: userId, kind: 'location', value: 'Moab', confidence: 0.92, observed_at: now })
     .execute()
+  // An address, so the email channel has somewhere to go (SMTP_URL: a local catcher); email from medium.
+  await saveNotificationSettings(db, userId, {
+    ...DEFAULT_NOTIFICATION_SETTINGS,
+    email: { address: `demo-${userId.slice(0, 8)}@example.com`, enabled: true, minPriority: 'medium' },
+  })
 }
 
 /**
@@ -135,7 +142,38 @@ export async function runDemoCommand(config: Config, args: string[]): Promise<vo
       `${kinds.length} of ${MONITOR_LIST.length} monitors produced an alert${noForecast ? ' (weather skipped: no forecast)' : ''}; see them with GET /v1/alerts as this user\n`,
     )
     await showAiText(deps.db, userId, config, Math.max(0, deadline - Date.now()))
+    await showDeliveries(deps.db, userId, Math.max(0, deadline - Date.now()))
   })
+}
+
+/**
+ * Waits (within what is left of the timeout) for every alert's delivery to be settled on both
+ * channels, and prints what happened on each: sent, deferred or suppressed, with the reason.
+ */
+async function showDeliveries(db: Db, userId: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + Math.min(waitMs, 30_000)
+  const load = () =>
+    db
+      .selectFrom('alerts')
+      .leftJoin('deliveries', 'deliveries.alert_id', 'alerts.id')
+      .select(['alerts.kind', 'deliveries.channel', 'deliveries.status', 'deliveries.reason', 'deliveries.error'])
+      .where('alerts.user_id', '=', userId)
+      .orderBy('alerts.created_at')
+      .orderBy('deliveries.channel')
+      .execute()
+  let rows = await load()
+  const settled = () => rows.every((row) => row.status && row.status !== 'queued' && row.status !== 'sending')
+  while (!settled() && Date.now() < deadline) {
+    await sleep(250)
+    rows = await load()
+  }
+  process.stdout.write(`deliveries${settled() ? '' : ' (some still pending)'} (GET /v1/alerts/:id/deliveries):\n`)
+  const byKind = new Map<string, string[]>()
+  for (const row of rows) {
+    const what = row.channel ? `${row.channel} ${row.status}${row.reason ? ` (${row.reason})` : ''}` : 'none yet'
+    byKind.set(row.kind, [...(byKind.get(row.kind) ?? []), what])
+  }
+  for (const [kind, outcomes] of byKind) process.stdout.write(`  ${kind.padEnd(19)} ${outcomes.join(', ')}\n`)
 }
 
 /**

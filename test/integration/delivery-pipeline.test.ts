@@ -4,7 +4,8 @@ import { after, before, it } from 'node:test'
 import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
 import { VEHICLE } from '../helpers/api.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
-import { eventually, inBothModes } from '../helpers/harness.js'
+import { eventually, inBothModes, testEnv } from '../helpers/harness.js'
+import { spawnPam } from '../helpers/process.js'
 import { type SmtpPeer, startSmtpPeer } from '../helpers/smtp-peer.js'
 
 const MOAB = { lat: 38.57, lon: -109.55 }
@@ -131,5 +132,24 @@ inBothModes('alert delivery through the worker', (mode) => {
       15_000,
       'the drained delivery recorded as sent',
     )
+  })
+
+  it('pam demo shows the delivery record of its alerts, with the email sent to the local SMTP peer', async () => {
+    const env = testEnv(mode, stack.harness.databaseUrl, {
+      REDIS_PREFIX: stack.harness.config.REDIS_PREFIX,
+      MIGRATE_ON_START: 'false',
+      PLACES_API_URL: overpass.url,
+      // No forecast: the demo skips the weather window at once.
+      WEATHER_API_URL: 'http://127.0.0.1:9/forecast',
+    })
+    const demo = spawnPam(['demo', '--timeout', '45'], env)
+    assert.equal(await demo.exited, 0, demo.output())
+    const output = demo.output()
+    assert.match(output, /^deliveries \(GET \/v1\/alerts\/:id\/deliveries\):$/m)
+    // The demo's fuel alert (12 %) is medium: emailed (the demo traveller takes email from medium); no browser subscribed.
+    assert.match(output, /^ {2}fuel_low\s+email sent, push suppressed \(no subscription\)$/m)
+    const address = /demo traveller ([0-9a-f]{8})/.exec(output)?.[1]
+    assert.ok(address, output)
+    assert.ok(mailsTo(`demo-${address}@example.com`).length >= 1, 'the demo emailed its traveller')
   })
 })
