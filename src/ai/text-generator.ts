@@ -166,6 +166,9 @@ export function createTextGenerator(options: TextGeneratorOptions): TextGenerato
           prompt: request.prompt,
           output: Output.object({ schema: jsonSchema<unknown>(request.shape.wire) }),
           maxOutputTokens: request.maxOutputTokens,
+          // Gemini 2.5 Flash thinks by default and its thinking tokens count against maxOutputTokens:
+          // a short structured reply would come back cut off. These tasks need no thinking.
+          providerOptions: { google: { thinkingConfig: { thinkingBudget: 0 } } },
           // BullMQ owns retries: a retry inside the SDK would hide failures from the breaker and budgets.
           maxRetries: 0,
           abortSignal: AbortSignal.any([

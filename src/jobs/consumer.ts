@@ -49,6 +49,8 @@ export interface Skipped {
 const METRICS_MINUTES = 24 * 60
 // An exclusive task's lease outlives its time limit a little, so a slow release cannot free it early.
 const LEASE_MARGIN_MS = 60_000
+/** How many times a job may ask to run later (DelayJob) before asking again counts as a failure. */
+const MAX_DELAYS = 10
 
 /**
  * Runs a handler with its task's time limit and BullMQ's cancellation: the handler's signal aborts
@@ -124,6 +126,11 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       } catch (error) {
         // The task asked to run again later (a provider's retry-after): back to delayed, no attempt spent.
         if (!(error instanceof DelayJob)) throw error
+        // A provider that answers "later" for ever must not keep the job alive for ever: past
+        // MAX_DELAYS runs that spent no attempt, the delay is a failure like any other.
+        if (job.attemptsStarted - job.attemptsMade - 1 >= MAX_DELAYS) {
+          throw new Error(`${error.message}: delayed ${MAX_DELAYS} times already`)
+        }
         jobLogger.info({ delayMs: error.delayMs }, 'delayed: asked to run again later')
         await job.moveToDelayed(Date.now() + error.delayMs, token)
         throw new DelayedError()

@@ -174,6 +174,35 @@ inBothModes('AI text of alerts and briefings, end to end', (mode) => {
     }
   })
 
+  it('a provider that answers "later" every time does not keep the job alive for ever', async () => {
+    const { call, stream } = await stack.traveller()
+    gemini.state.failure = { code: 429, status: 'RESOURCE_EXHAUSTED', retryAfter: '0' }
+    const before = gemini.state.requests.length
+    try {
+      await overspend(call)
+      const alert = await created(stream)
+      // Ten delays that spend no attempt, then each "later" is a failure: retried with backoff, then failed.
+      const job = await eventually(
+        async () => {
+          const found = await textJob(alert.id)
+          return found && found.attemptsMade >= 1 ? found : undefined
+        },
+        60_000,
+        'the repeatedly delayed alert-text job to spend an attempt',
+      )
+      assert.ok(job.attemptsStarted >= 11, `started ${job.attemptsStarted} times`)
+      const asked = gemini.state.requests.slice(before)
+      assert.ok(asked.length <= 11 + job.attemptsMade, `${asked.length} model calls`)
+      // Gemini 2.5 thinks by default, and thinking tokens count against the short reply's budget.
+      const config = asked[0]?.body.generationConfig as { thinkingConfig?: { thinkingBudget?: number } } | undefined
+      assert.equal(config?.thinkingConfig?.thinkingBudget, 0)
+      await job.remove().catch(() => {})
+    } finally {
+      gemini.state.failure = undefined
+      stream.close()
+    }
+  })
+
   it('pam demo shows the AI text of the alerts the fast model rewrites', async () => {
     gemini.state.reply = () => AI_TEXT
     const env = testEnv(mode, stack.harness.databaseUrl, {
