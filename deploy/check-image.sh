@@ -14,7 +14,7 @@
 # 127.0.0.1 (TEST_DATABASE_URL / TEST_REDIS_URL, as the tests do), as a platform's managed stores are
 # reached by URL: a database and a Redis key prefix of their own, removed afterwards. Base images are
 # pulled; where a registry cannot be reached (no Docker Hub here or in CI), local stand-ins are made
-# with ../shared/container/stand-in-images.sh (or PAM_STANDIN_SCRIPT). If neither works the check
+# with ../shared/container/stand-in-images.sh (else its copy in deploy/stand-ins/, or PAM_STANDIN_SCRIPT). If neither works the check
 # fails: an image nobody built is the problem this check exists for, so it never skips quietly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,10 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 database_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379}
+# The shared stand-in script where the team's shared/ sits beside the clone, else the copy kept in
+# deploy/stand-ins/ (a CI clone elsewhere has no ../shared).
 standin_script=${PAM_STANDIN_SCRIPT:-$PWD/../shared/container/stand-in-images.sh}
+[ -f "$standin_script" ] || standin_script=$PWD/deploy/stand-ins/stand-in-images.sh
 image=${PAM_IMAGE:-localhost/pam-check:$$}
 run_id=pam_image_check_$$
 containers=()
