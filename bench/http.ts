@@ -1,12 +1,15 @@
 /**
- * `npm run bench:http`: latency and throughput of `GET /health` and of an authenticated
- * `GET /v1/alerts` (50 open alerts, first page of 50) against a `pam api` process, under
- * autocannon in this process, in both modes. Needs PostgreSQL and Redis (BENCH_DATABASE_URL /
- * BENCH_REDIS_URL, else the local services). Prints; asserts nothing.
+ * `npm run bench:http`: `GET /health` and an authenticated `GET /v1/alerts` (a first page of 50
+ * open alerts) against a `pam api` process, both modes, with the yardstick measured in the same
+ * run: bare Fastify (`bench/bare-fastify.ts`) answering the same `/health` body. The load
+ * generator is autocannon's CLI in a process of its own, so neither server shares its event loop
+ * with it. Needs PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local
+ * services). Prints figures, conditions and whether each of issue 18's targets holds.
  */
+import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { cpus } from 'node:os'
-import autocannon from 'autocannon'
+import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { mintDevToken } from '../src/auth/dev-token.js'
 import { spawnPam } from '../test/helpers/process.js'
@@ -14,43 +17,93 @@ import { withBenchDatabase } from './bench-database.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const SECRET = randomBytes(32).toString('base64url')
 const PORT = 18_000 + Math.floor(Math.random() * 1000)
+const BARE_PORT = PORT + 1000
+const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url))
+const BARE = fileURLToPath(new URL('./bare-fastify.ts', import.meta.url))
+
+interface Figures {
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+}
+
+/** autocannon's CLI in its own process; a short warm-up run first, so the JIT has compiled the path. */
+async function load(url: string, headers: Record<string, string> = {}): Promise<Figures> {
+  const run = (seconds: number) =>
+    new Promise<Figures>((resolve, reject) => {
+      const args = [AUTOCANNON, '-j', '-c', String(CONNECTIONS), '-d', String(seconds)]
+      for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`)
+      const child = spawn(process.execPath, [...args, url], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (chunk) => {
+        out += chunk
+      })
+      child.on('error', reject)
+      child.on('exit', (code) => {
+        if (code !== 0) return reject(new Error(`autocannon exited ${code}`))
+        const r = JSON.parse(out)
+        resolve({
+          rps: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          non2xx: r.non2xx,
+          errors: r.errors,
+        })
+      })
+    })
+  await run(2)
+  return run(SECONDS)
+}
+
+async function waitFor(url: string, headers: Record<string, string> = {}, output = () => '') {
+  for (let i = 0; ; i++) {
+    const ok = await fetch(url, { headers }).then(
+      (r) => r.ok,
+      () => false,
+    )
+    if (ok) return
+    if (i > 600) throw new Error(`${url} never answered 200\n${output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+const line = (label: string, f: Figures) =>
+  `  ${label.padEnd(22)} ${Math.round(f.rps).toString().padStart(6)} req/s, p50 ${f.p50} ms, p99 ${f.p99} ms` +
+  (f.non2xx || f.errors ? `, non-2xx ${f.non2xx}, errors ${f.errors}` : '')
+const verdict = (holds: boolean) => (holds ? 'holds' : 'MISSED')
 
 async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
-  const url = new URL(databaseUrl)
   const api = spawnPam(['api'], {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: databaseUrl,
     ...(mode === 'redis' ? { REDIS_URL, REDIS_PREFIX: `pambench${randomBytes(3).toString('hex')}` } : {}),
     PORT: String(PORT),
     HOST: '127.0.0.1',
     JWT_SECRET: SECRET,
     INTERNAL_TOKEN: randomBytes(24).toString('base64url'),
     LOG_LEVEL: 'warn',
+    // The per-user limit stays in the path (it is counted on every request) but out of the way.
     RATE_LIMIT_PER_MINUTE: '1000000',
+  })
+  const userId = randomUUID()
+  const bare = spawn(process.execPath, ['--import', 'tsx', BARE], {
+    env: { ...process.env, PORT: String(BARE_PORT), DATABASE_URL: databaseUrl, BENCH_USER_ID: userId },
+    stdio: 'ignore',
   })
   try {
     const base = `http://127.0.0.1:${PORT}`
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-      if (ok) break
-      if (i > 300) throw new Error(`pam api did not start: ${api.output()}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    const userId = randomUUID()
+    await waitFor(`${base}/health`, {}, api.output)
+    await waitFor(`http://127.0.0.1:${BARE_PORT}/health`)
     const token = await mintDevToken({ secret: SECRET, userId, ttl: '1h', audience: 'authenticated' })
     const headers = { authorization: `Bearer ${token}` }
     // The first request creates the user row (and waits for migrations to have run).
-    for (let i = 0; (await fetch(`${base}/v1/me`, { headers })).status !== 200; i++) {
-      if (i > 100) throw new Error('GET /v1/me never answered 200')
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    const db = new pg.Client({ connectionString: url.toString() })
+    await waitFor(`${base}/v1/me`, headers)
+    const db = new pg.Client({ connectionString: databaseUrl })
     await db.connect()
     await db.query(
       `insert into alerts (user_id, kind, priority, title, body, data, dedupe_key)
@@ -59,30 +112,30 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
       [userId],
     )
     await db.end()
-    const rows: string[] = []
-    for (const [label, path, extra] of [
-      ['GET /health', '/health', {}],
-      ['GET /v1/alerts', '/v1/alerts', headers],
-    ] as const) {
-      const result = await autocannon({
-        url: `${base}${path}`,
-        connections: CONNECTIONS,
-        duration: SECONDS,
-        headers: extra,
-      })
-      rows.push(
-        `  ${label.padEnd(15)} ${Math.round(result.requests.average).toString().padStart(6)} req/s, ` +
-          `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}`,
-      )
-    }
-    process.stdout.write(`${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}:\n${rows.join('\n')}\n`)
+    const bareHealth = await load(`http://127.0.0.1:${BARE_PORT}/health`)
+    const health = await load(`${base}/health`)
+    const bareList = await load(`http://127.0.0.1:${BARE_PORT}/alerts`)
+    const list = await load(`${base}/v1/alerts`, headers)
+    const ratio = health.rps / bareHealth.rps
+    process.stdout.write(
+      `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}:\n` +
+        `${line('bare Fastify /health', bareHealth)}\n` +
+        `${line('GET /health', health)}  (${ratio.toFixed(2)}× bare; target ≥ 0.70: ${verdict(ratio >= 0.7)})\n` +
+        `${line('bare Fastify + pg, 50', bareList)}  (the same query, no auth or rate limit)\n` +
+        `${line('GET /v1/alerts (50)', list)}  (${(list.rps / bareList.rps).toFixed(2)}× bare + pg; ` +
+        `target ≥ 5,000 req/s with p99 ≤ 30 ms: ${verdict(list.rps >= 5000 && list.p99 <= 30)})\n`,
+    )
   } finally {
+    bare.kill('SIGTERM')
     await api.stop('SIGTERM')
   }
 }
 
+const loadBefore = loadavg()[0] ?? 0
 process.stdout.write(
-  `conditions: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}, pam api in its own process (source via tsx), ` +
-    `autocannon in the bench process with ${CONNECTIONS} connections for ${SECONDS} s per endpoint, local PostgreSQL and Redis over loopback\n`,
+  `conditions: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}; pam api (source via tsx) and bare ` +
+    `Fastify each in their own process, autocannon's CLI in a third with ${CONNECTIONS} connections for ${SECONDS} s ` +
+    `(after 2 s of warm-up) per endpoint; local PostgreSQL and Redis over loopback; load average ${loadBefore.toFixed(1)} before\n`,
 )
 for (const mode of ['redis', 'postgres'] as const) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))
+process.stdout.write(`load average ${(loadavg()[0] ?? 0).toFixed(1)} after\n`)

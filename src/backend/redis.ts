@@ -20,6 +20,9 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
     return connection
   }
   const producer = connect('producer', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+  // Rate-limit counters and the cache: one small command per request, sent together when many
+  // requests are in flight at once (one write to the socket per tick instead of one per command).
+  const shared = connect('shared', { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true })
   const bus = createRedisBus(
     connect('publisher', { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
     connect('subscriber', { maxRetriesPerRequest: null }),
@@ -39,7 +42,7 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
   return {
     kind: 'redis',
     bus,
-    redis: producer,
+    redis: shared,
     createQueue: (name) => new Queue(name, { connection: producer, prefix }),
     createWorker: (name, processor, settings) =>
       new Worker(name, processor, {

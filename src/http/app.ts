@@ -70,8 +70,12 @@ export interface AppDeps {
   publicUrl?: string
 }
 
+const INFO_WRITTEN_AT = new Set(['trace', 'debug', 'info'])
+
 /** The one line a request leaves in the log. */
 function logRequest(request: FastifyRequest, status: number, elapsedMs: number) {
+  // The line's message is built (the URL redacted) only where it is written.
+  if (!INFO_WRITTEN_AT.has(request.log.level)) return
   const ms = Math.round(elapsedMs)
   request.log.info(
     { req: request, statusCode: status, responseTimeMs: ms },

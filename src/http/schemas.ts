@@ -9,6 +9,13 @@ export const ErrorBody = Type.Object({
 
 export const Uuid = (description: string) => Type.String({ format: 'uuid', description })
 export const Time = (description: string) => Type.String({ format: 'date-time', description })
+/**
+ * A time or null, in responses. Written as a type list (`["string", "null"]`, JSON Schema and
+ * OpenAPI 3.1) rather than a union: fast-json-stringify runs a validator to pick a union's branch
+ * for every value, which made a page of 50 alerts serialize slower than JSON.stringify.
+ */
+export const NullableTime = (description: string) =>
+  Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', description })
 export const IdParams = Type.Object({ id: Uuid('the resource id') })
 
 const ERROR_RESPONSES = {

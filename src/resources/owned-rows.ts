@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely'
-import type { Db } from '../db/database.js'
+import { type Db, prepared } from '../db/database.js'
 import type { Database } from '../db/schema.js'
 
 /** Tables whose every row belongs to one user (`user_id`) and has a uuid `id`. */
@@ -60,6 +60,7 @@ export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn:
         .selectAll()
         .where('user_id', '=', userId)
         .where('id', '=', id)
+        .modifyEnd(prepared)
         .executeTakeFirst() as Promise<Row | undefined>
     },
 
@@ -77,6 +78,7 @@ export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn:
         .orderBy(options.sortColumn, 'desc')
         .orderBy('id', 'desc')
         .limit(request.limit + 1)
+        .modifyEnd(prepared)
         .execute()
       const page = rows.slice(0, request.limit)
       const last = page.at(-1)

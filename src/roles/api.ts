@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { createTokenVerifier } from '../auth/token-verifier.js'
+import { createTokenVerifier, rememberingVerifier } from '../auth/token-verifier.js'
 import { aiCaps, isProduction, publicUrl } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
@@ -16,12 +16,14 @@ export function buildApiApp(deps: Deps, producer: Producer, storeReady?: () => b
     storeReady,
     db: deps.db,
     enqueue: producer.enqueue,
-    verifier: createTokenVerifier({
-      secret: deps.secrets.jwtSecret,
-      jwksUrl: deps.config.JWT_JWKS_URL,
-      audience: deps.config.JWT_AUDIENCE,
-      issuer: deps.config.JWT_ISSUER,
-    }),
+    verifier: rememberingVerifier(
+      createTokenVerifier({
+        secret: deps.secrets.jwtSecret,
+        jwksUrl: deps.config.JWT_JWKS_URL,
+        audience: deps.config.JWT_AUDIENCE,
+        issuer: deps.config.JWT_ISSUER,
+      }),
+    ),
     corsOrigin: allowedOrigins(deps.config.CORS_ORIGINS, deps.config.ENVIRONMENT === 'development'),
     rateLimitPerMinute: deps.config.RATE_LIMIT_PER_MINUTE,
     redisPrefix: deps.config.REDIS_PREFIX,

@@ -4,10 +4,8 @@ import { alertFilter, alerts, readAllOpen } from '../../../alerts/alert-reposito
 import type { Db } from '../../../db/database.js'
 import { ALERT_KINDS } from '../../../monitors/registry.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
-import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
+import { IdParams, NullableTime, Time, Uuid, v1Schema } from '../../schemas.js'
 import { notFound } from './crud.js'
-
-const NullableTime = (description: string) => Type.Union([Time(description), Type.Null()])
 
 export const Alert = Type.Object({
   id: Uuid('alert id'),

@@ -2,10 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { Db } from '../../../db/database.js'
 import { deliveriesOf } from '../../../notifications/delivery-repository.js'
-import { IdParams, Time, v1Schema } from '../../schemas.js'
+import { IdParams, NullableTime, v1Schema } from '../../schemas.js'
 import { notFound } from './crud.js'
-
-const NullableTime = (description: string) => Type.Union([Time(description), Type.Null()])
 
 export const Delivery = Type.Object({
   channel: Type.Enum(['email', 'push']),
