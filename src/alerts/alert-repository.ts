@@ -52,7 +52,7 @@ export const alerts = ownedResource('alerts', {
 })
 
 /** Open: neither resolved nor dismissed, and not past its expiry. */
-const isOpen = (eb: ExpressionBuilder<Database, 'alerts'>) =>
+export const isOpen = (eb: ExpressionBuilder<Database, 'alerts'>) =>
   eb.and([
     eb('resolved_at', 'is', null),
     eb('dismissed_at', 'is', null),
@@ -68,18 +68,6 @@ export const alertFilter =
     if (filter.since) q = q.where('created_at', '>', filter.since)
     return q
   }
-
-/** Marks every open, unread alert of the user read; returns how many changed. */
-export async function readAllOpen(db: Db, userId: string): Promise<number> {
-  const result = await db
-    .updateTable('alerts')
-    .set({ read_at: new Date() })
-    .where('user_id', '=', userId)
-    .where('read_at', 'is', null)
-    .where((eb) => isOpen(eb))
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows)
-}
 
 /**
  * Adds to each user's snapshot the conditions of their open alerts of one kind, so a monitor looks

@@ -23,7 +23,7 @@ import type { Bus } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import type { AlertKind } from '../db/schema.js'
 import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
-import { type Alert, alerts } from './alert-repository.js'
+import { type Alert, alerts, isOpen } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
@@ -247,4 +247,39 @@ export async function updateAlertText(
     .returningAll()
     .executeTakeFirst()
   return row ? [{ type: 'alert.updated', userId, alert: alerts.toItem(row) }] : []
+}
+
+/**
+ * The traveller read or dismissed an alert: stored (an alert read twice keeps its first time),
+ * and the `alert.updated` event for their other devices returned, none when nothing changed.
+ * Undefined when the alert is not theirs.
+ */
+export async function markAlert(
+  db: Db,
+  userId: string,
+  alertId: string,
+  marks: { read?: boolean; dismissed?: boolean },
+  now = new Date(),
+): Promise<{ alert: Alert; events: AlertEvent[] } | undefined> {
+  const at = now.toISOString()
+  const alert = await alerts.update(db, userId, alertId, {
+    ...(marks.read ? { readAt: at } : {}),
+    ...(marks.dismissed ? { dismissedAt: at } : {}),
+  })
+  if (!alert) return undefined
+  const changed = (marks.read && alert.readAt === at) || (marks.dismissed && alert.dismissedAt === at)
+  return { alert, events: changed ? [{ type: 'alert.updated', userId, alert }] : [] }
+}
+
+/** Marks every open, unread alert of the traveller read; one `alert.updated` per alert changed. */
+export async function markAllRead(db: Db, userId: string): Promise<AlertEvent[]> {
+  const rows = await db
+    .updateTable('alerts')
+    .set({ read_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null)
+    .where((eb) => isOpen(eb))
+    .returningAll()
+    .execute()
+  return rows.map((row) => ({ type: 'alert.updated' as const, userId, alert: alerts.toItem(row) }))
 }

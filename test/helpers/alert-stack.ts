@@ -12,8 +12,8 @@ export interface AlertStack {
   harness: Harness
   producer: Producer
   app: FastifyInstance
-  /** A new traveller: their client, and their alert stream (already past hello). */
-  traveller(): Promise<{ id: string; call: Client; stream: StreamClient }>
+  /** A new traveller: their client, their alert stream (already past hello), and another device's. */
+  traveller(): Promise<{ id: string; call: Client; stream: StreamClient; openDevice(): Promise<StreamClient> }>
   close(): Promise<void>
 }
 
@@ -34,9 +34,12 @@ export async function startAlertStack(mode: Mode, env: Record<string, string>): 
       const token = await userToken(id)
       const call = client(app, token)
       await call('GET', '/v1/me')
-      const stream = await openStream(`ws://${base}/v1/stream`, { authorization: `Bearer ${token}` })
-      await stream.next((m) => m.type === 'hello')
-      return { id, call, stream }
+      const openDevice = async () => {
+        const stream = await openStream(`ws://${base}/v1/stream`, { authorization: `Bearer ${token}` })
+        await stream.next((m) => m.type === 'hello')
+        return stream
+      }
+      return { id, call, stream: await openDevice(), openDevice }
     },
     async close() {
       controller.abort()

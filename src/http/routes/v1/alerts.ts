@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { alertFilter, alerts, readAllOpen } from '../../../alerts/alert-repository.js'
+import { alertFilter, alerts } from '../../../alerts/alert-repository.js'
+import { type AlertEvent, markAlert, markAllRead } from '../../../alerts/alert-store.js'
 import type { Db } from '../../../db/database.js'
 import { ALERT_KINDS } from '../../../monitors/registry.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
@@ -26,7 +27,19 @@ export const Alert = Type.Object({
   }),
 })
 
-export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+/** Tells the traveller's other sockets (every API process) what changed; a lost event loses nothing stored. */
+export type PublishAlertEvents = (events: readonly AlertEvent[]) => Promise<void>
+
+export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; publish: PublishAlertEvents }> = async (
+  app,
+  { db, publish },
+) => {
+  const tell = async (request: { log: { warn(object: object, message: string): void } }, events: AlertEvent[]) => {
+    if (events.length === 0) return
+    await publish(events).catch((error: Error) =>
+      request.log.warn({ err: error.message }, 'alert change stored but not published to the stream'),
+    )
+  }
   app.get(
     '/v1/alerts',
     {
@@ -67,11 +80,10 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
       }),
     },
     async (request) => {
-      const { id } = request.params
-      const { read, dismissed } = request.body
-      const now = new Date().toISOString()
-      const changes = { ...(read ? { readAt: now } : {}), ...(dismissed ? { dismissedAt: now } : {}) }
-      return (await alerts.update(db, request.userId, id, changes)) ?? Promise.reject(notFound('alert'))
+      const marked = await markAlert(db, request.userId, request.params.id, request.body)
+      if (!marked) throw notFound('alert')
+      await tell(request, marked.events)
+      return marked.alert
     },
   )
 
@@ -84,6 +96,10 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
         response: { 200: Type.Object({ updated: Type.Integer({ description: 'alerts marked read' }) }) },
       }),
     },
-    async (request) => ({ updated: await readAllOpen(db, request.userId) }),
+    async (request) => {
+      const events = await markAllRead(db, request.userId)
+      await tell(request, events)
+      return { updated: events.length }
+    },
   )
 }

@@ -12,7 +12,7 @@ import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
 import type { CommitWrite } from '../../writes.js'
 import { aiUsageRoutes } from './ai-usage.js'
-import { alertRoutes } from './alerts.js'
+import { alertRoutes, type PublishAlertEvents } from './alerts.js'
 import { type BriefingRouteDeps, briefingRoutes } from './briefings.js'
 import { budgetRoutes } from './budgets.js'
 import { contextSignalRoutes } from './context-signals.js'
@@ -39,6 +39,8 @@ export interface V1Deps {
   aiCaps: Caps
   briefings: Omit<BriefingRouteDeps, 'db'>
   vapidPublicKey: string | undefined
+  /** Alert changes a traveller makes (read, dismissed) go to the stream like the monitors' do. */
+  publishAlerts: PublishAlertEvents
 }
 
 /**
@@ -113,7 +115,7 @@ export function v1Routes(deps: V1Deps) {
     await app.register(expenseRoutes, { db, commit })
     await app.register(tripRoutes, { db, commit })
     await app.register(contextSignalRoutes, { commit })
-    await app.register(alertRoutes, { db })
+    await app.register(alertRoutes, { db, publish: deps.publishAlerts })
     await app.register(deliveryRoutes, { db })
     await app.register(pushRoutes, { db, vapidPublicKey: deps.vapidPublicKey })
   }
