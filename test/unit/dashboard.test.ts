@@ -3,6 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import { parse as parseYaml } from 'yaml'
+import { loadConfig } from '../../src/config.js'
+import { schedules } from '../../src/jobs/schedules.js'
+import { cadenceMs } from '../../src/operations/operations-snapshot-repository.js'
 
 const root = new URL('../../', import.meta.url)
 const read = (file: string) => readFileSync(new URL(file, root), 'utf8')
@@ -116,6 +119,29 @@ describe('the Grafana dashboard and the Prometheus rules', () => {
       'PamHighServerErrorRate',
     ]) {
       assert.ok(alerts.includes(`rule ${alert}`), `alerts.yml has ${alert}`)
+    }
+  })
+
+  it('watch every schedule PAM runs for a missed run, at no less than twice its default cadence', () => {
+    const rules = parseYaml(read('deploy/prometheus/alerts.yml'))
+    const missed = rules.groups
+      .flatMap((group: { rules: { alert: string; expr: string }[] }) => group.rules)
+      .find((rule: { alert: string }) => rule.alert === 'PamScheduleMissed')
+    const thresholds = new Map(
+      [...String(missed?.expr).matchAll(/schedule="([^"]+)"\}\)\) > ([\d\s*]+)/g)].map((match) => [
+        match[1],
+        String(match[2])
+          .split('*')
+          .reduce((product, factor) => product * Number(factor), 1),
+      ]),
+    )
+    const from = new Date('2026-01-05T00:00:00Z')
+    for (const schedule of schedules(loadConfig({}))) {
+      const seconds = thresholds.get(schedule.id)
+      assert.ok(seconds, `PamScheduleMissed watches ${schedule.id}`)
+      // Sub-minute drains cannot be seen finer than a scrape: two minutes is their floor.
+      const wanted = Math.max(120, (2 * cadenceMs(schedule.pattern, from)) / 1000)
+      assert.ok(seconds >= wanted, `${schedule.id}: ${seconds} s, its cadence wants at least ${wanted} s`)
     }
   })
 })
