@@ -8,17 +8,25 @@ export const percentile = (sorted: readonly number[], p: number) =>
 /**
  * A new traveller with one vehicle and an open socket on the API at `port` posts `readings` fuel
  * readings, alternating `lowPercent` and 90 %, each timed from the POST until its alert.created /
- * alert.resolved arrives on the socket. Returns the latencies, sorted, and the still open stream.
+ * alert.resolved arrives on the socket. `settings` (parts of the notification settings) are saved
+ * first. Returns the latencies, sorted, and the still open stream.
  */
 export async function timeWritesToSocket(
   port: number,
   secret: string,
   readings: number,
   lowPercent: number,
+  settings?: Record<string, unknown>,
 ): Promise<{ userId: string; latencies: number[]; stream: StreamClient }> {
   const userId = randomUUID()
   const token = await mintDevToken({ secret, userId, ttl: '1h', audience: 'authenticated' })
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  if (settings) {
+    const url = `http://127.0.0.1:${port}/v1/me/notification-settings`
+    const current = (await (await fetch(url, { headers })).json()) as Record<string, unknown>
+    const saved = await fetch(url, { method: 'PUT', headers, body: JSON.stringify({ ...current, ...settings }) })
+    if (!saved.ok) throw new Error(`notification settings: ${saved.status} ${await saved.text()}`)
+  }
   const vehicle = (await (
     await fetch(`http://127.0.0.1:${port}/v1/vehicles`, {
       method: 'POST',
