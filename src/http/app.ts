@@ -15,7 +15,7 @@ import { type Logger, redactUrl } from '../logger.js'
 import { maintenanceService } from '../maintenance/maintenance-service.js'
 import { countAlertChanges, type Metrics } from '../metrics/metrics.js'
 import { unsubscribeLinks } from '../notifications/unsubscribe-link.js'
-import { createHub, feedHubFromBus, STREAM_LIMITS } from '../realtime/hub.js'
+import type { Hub } from '../realtime/hub.js'
 import { clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
 import { registerJsonBodies } from './json-body.js'
@@ -36,6 +36,8 @@ import { writeCommitter } from './writes.js'
 
 export interface AppDeps {
   db: Db
+  /** This process's live sockets (the API role builds, feeds and closes it). */
+  hub: Hub
   /** Queues a job (a monitor's evaluation after a write). */
   enqueue: Producer['enqueue']
   verifier: TokenVerifier
@@ -139,13 +141,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   registerErrorHandler(app, deps.errors, deps.storeReady)
   registerShutdownResponse(app)
-  // This process's live sockets, fed every alert change from the bus; closed before the server.
-  const hub = createHub({ logger: deps.logger, maxSocketsPerUser: http.streamSocketsPerUser, ...STREAM_LIMITS })
-  const stopFeeding = feedHubFromBus(hub, deps.backend.bus, deps.logger)
-  app.addHook('preClose', async () => {
-    hub.close()
-    await stopFeeding()
-  })
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
   await app.register(async (api) => {
     await registerOpenApi(api)
@@ -162,7 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       v1Routes({
         db: deps.db,
         commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger)),
-        hub,
+        hub: deps.hub,
         maintenance: maintenanceService({
           bus: deps.backend.bus,
           logger: deps.logger,

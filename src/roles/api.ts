@@ -3,16 +3,47 @@ import { createTokenVerifier, rememberingVerifier } from '../auth/token-verifier
 import { aiCaps, isProduction, publicUrl } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
-import { httpSettings } from '../http/http-settings.js'
+import { type HttpSettings, httpSettings } from '../http/http-settings.js'
 import { listenOrExplain } from '../http/listen.js'
 import { allowedOrigins } from '../http/plugins/cross-origin.js'
 import { createProducer, type Producer } from '../jobs/producer.js'
+import { createHub, feedHubFromBus, type Hub, STREAM_LIMITS } from '../realtime/hub.js'
 import type { RunningRole } from './role.js'
 import { isSchemaCurrent, waitForStore } from './wait-for-store.js'
 
-/** The HTTP app with its dependencies taken from the composition root. */
-export function buildApiApp(deps: Deps, producer: Producer, storeReady?: () => boolean): Promise<FastifyInstance> {
+/**
+ * The HTTP app with its dependencies taken from the composition root, and this process's hub of
+ * live sockets, fed every alert change from the bus and closed before the server (so closing does
+ * not wait on open sockets).
+ */
+export async function buildApiApp(
+  deps: Deps,
+  producer: Producer,
+  storeReady?: () => boolean,
+): Promise<FastifyInstance> {
+  const http = httpSettings(deps.config)
+  const hub = createHub({ logger: deps.logger, maxSocketsPerUser: http.streamSocketsPerUser, ...STREAM_LIMITS })
+  const stopFeeding = feedHubFromBus(hub, deps.backend.bus, deps.logger)
+  const app = await buildAppFrom(deps, producer, hub, http, storeReady).catch(async (error) => {
+    await stopFeeding()
+    throw error
+  })
+  app.addHook('preClose', async () => {
+    hub.close()
+    await stopFeeding()
+  })
+  return app
+}
+
+function buildAppFrom(
+  deps: Deps,
+  producer: Producer,
+  hub: Hub,
+  http: HttpSettings,
+  storeReady: (() => boolean) | undefined,
+): Promise<FastifyInstance> {
   return buildApp({
+    hub,
     storeReady,
     db: deps.db,
     enqueue: producer.enqueue,
@@ -36,7 +67,7 @@ export function buildApiApp(deps: Deps, producer: Producer, storeReady?: () => b
     secureCookies: isProduction(deps.config),
     aiCaps: aiCaps(deps.config),
     briefingRequestsPerHour: deps.config.BRIEFING_REQUESTS_PER_HOUR,
-    http: httpSettings(deps.config),
+    http,
     sessions: deps.cache,
     vapidPublicKey: deps.secrets.vapid?.publicKey,
     publicUrl: publicUrl(deps.config),
