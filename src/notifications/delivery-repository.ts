@@ -1,6 +1,6 @@
-import { type RawBuilder, sql } from 'kysely'
+import { type RawBuilder, type Selectable, sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import type { DeliveryChannel, DeliveryStatus } from '../db/schema.js'
+import type { AlertsTable, DeliveryChannel, DeliveryStatus } from '../db/schema.js'
 import { type AlertForDelivery, CHANNELS } from '../delivery/delivery-decision.js'
 import type { AlertSummary } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
@@ -23,19 +23,41 @@ export async function loadAlerts(db: Db, ids: readonly string[]): Promise<Delive
   if (ids.length === 0) return []
   const rows = await db.selectFrom('alerts').selectAll().where('id', 'in', ids).orderBy('created_at').execute()
   return rows.map((row) => ({
-    id: row.id,
+    ...summaryOf(row),
     userId: row.user_id,
-    kind: row.kind,
-    priority: row.priority,
-    title: row.title,
-    body: row.body,
-    dedupeKey: row.dedupe_key,
-    createdAt: row.created_at.toISOString(),
     readAt: iso(row.read_at),
     dismissedAt: iso(row.dismissed_at),
     resolvedAt: iso(row.resolved_at),
     expiresAt: iso(row.expires_at),
   }))
+}
+
+const summaryOf = (
+  row: Pick<Selectable<AlertsTable>, 'id' | 'kind' | 'priority' | 'title' | 'body' | 'dedupe_key' | 'created_at'>,
+): AlertSummary => ({
+  id: row.id,
+  kind: row.kind,
+  priority: row.priority,
+  title: row.title,
+  body: row.body,
+  dedupeKey: row.dedupe_key,
+  createdAt: row.created_at.toISOString(),
+})
+
+/** The traveller's open alerts, the most pressing first, at most `limit` (a daily digest). */
+export async function openAlertsOf(db: Db, userId: string, now: Date, limit: number): Promise<AlertSummary[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['id', 'kind', 'priority', 'title', 'body', 'dedupe_key', 'created_at'])
+    .where('user_id', '=', userId)
+    .where('resolved_at', 'is', null)
+    .where('dismissed_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map(summaryOf)
 }
 
 /** Where the traveller last was: their newest fuel reading or context signal with coordinates. */

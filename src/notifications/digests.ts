@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
 import { pushToAll } from './deliver-alert.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
-import { latestPositionQuery, loadAlerts, travellerContext } from './delivery-repository.js'
+import { latestPositionQuery, loadAlerts, openAlertsOf, travellerContext } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
 import { notificationSettingsOf } from './notification-settings-repository.js'
 import { pushSubscriptionsOf } from './push-subscription-repository.js'
@@ -105,16 +105,7 @@ async function sendQuietDigest(
       .where('digest_id', '=', digest.id)
       .where('status', '=', 'deferred')
       .execute()
-    await db
-      .updateTable('digests')
-      .set({ status, error, alert_count: open.length, sent_at: status === 'sent' ? new Date() : null })
-      .where('id', '=', digest.id)
-      .execute()
-    services.deliveries.inc({
-      channel,
-      outcome: status === 'sent' ? 'digest' : status === 'failed' ? 'failed' : 'suppressed',
-    })
-    return status
+    return settleDigest(db, services, { id: digest.id, channel }, status, error, open.length)
   }
   if (open.length === 0) return finish('empty', null)
   return sendDigest(
@@ -125,6 +116,27 @@ async function sendQuietDigest(
     address,
     finish,
   )
+}
+
+/** Records how a digest ended (sent, failed for good, or nothing to send), and counts it. */
+async function settleDigest(
+  db: Db,
+  services: DeliveryServices,
+  digest: { id: string; channel: Channel },
+  status: 'sent' | 'failed' | 'empty',
+  error: string | null,
+  alertCount: number,
+): Promise<string> {
+  await db
+    .updateTable('digests')
+    .set({ status, error, alert_count: alertCount, sent_at: status === 'sent' ? new Date() : null })
+    .where('id', '=', digest.id)
+    .execute()
+  services.deliveries.inc({
+    channel: digest.channel,
+    outcome: status === 'sent' ? 'digest' : status === 'failed' ? 'failed' : 'suppressed',
+  })
+  return status
 }
 
 /**
@@ -249,7 +261,7 @@ export async function sendDailyDigests(
       const windowAt = lastOccurrence(now, zone, candidate.digestAt)
       if (now.getTime() - windowAt.getTime() > DAILY_CATCH_UP_MS) continue
       const settings = await notificationSettingsOf(db, candidate.userId)
-      const alerts = await openAlertsOf(db, candidate.userId, now)
+      const alerts = await openAlertsOf(db, candidate.userId, now, DAILY_MAX_ALERTS)
       for (const channel of CHANNELS) {
         if (!(await reachable(db, services, channel, candidate.userId, settings))) continue
         try {
@@ -291,18 +303,8 @@ async function sendDailyDigest(
 ): Promise<string> {
   const digest = await claimDigest(db, userId, channel, 'daily', windowAt, jobId)
   if (!digest) return 'taken'
-  const finish = async (status: 'sent' | 'failed' | 'empty', error: string | null) => {
-    await db
-      .updateTable('digests')
-      .set({ status, error, alert_count: alerts.length, sent_at: status === 'sent' ? new Date() : null })
-      .where('id', '=', digest.id)
-      .execute()
-    services.deliveries.inc({
-      channel,
-      outcome: status === 'sent' ? 'digest' : status === 'failed' ? 'failed' : 'suppressed',
-    })
-    return status
-  }
+  const finish = (status: 'sent' | 'failed' | 'empty', error: string | null) =>
+    settleDigest(db, services, { id: digest.id, channel }, status, error, alerts.length)
   if (alerts.length === 0) return finish('empty', null)
   return sendDigest(
     db,
@@ -355,29 +357,5 @@ async function dailyDigestCandidates(db: Db, after: string, finishedSince: Date)
     digestAt: row.digest_at,
     timezone: row.timezone ?? 'UTC',
     position: row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined,
-  }))
-}
-
-/** The traveller's open alerts, the most pressing first. */
-async function openAlertsOf(db: Db, userId: string, now: Date): Promise<AlertSummary[]> {
-  const rows = await db
-    .selectFrom('alerts')
-    .select(['id', 'kind', 'priority', 'title', 'body', 'dedupe_key', 'created_at'])
-    .where('user_id', '=', userId)
-    .where('resolved_at', 'is', null)
-    .where('dismissed_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
-    .orderBy('created_at', 'desc')
-    .limit(DAILY_MAX_ALERTS)
-    .execute()
-  return rows.map((row) => ({
-    id: row.id,
-    kind: row.kind,
-    priority: row.priority,
-    title: row.title,
-    body: row.body,
-    dedupeKey: row.dedupe_key,
-    createdAt: row.created_at.toISOString(),
   }))
 }
