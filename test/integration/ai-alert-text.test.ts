@@ -51,6 +51,20 @@ inBothModes('AI text of alerts and briefings, end to end', (mode) => {
   const ledger = (userId: string) =>
     stack.harness.deps.db.selectFrom('ai_calls').selectAll().where('user_id', '=', userId).execute()
   const textJob = async (alertId: string) => stack.producer.queues.get('notifications')?.getJob(alertTextJobId(alertId))
+  /**
+   * The alert's text job once it is in `state`, read again after the state was seen: a job read
+   * while active and found completed a moment later still carries the active job's fields
+   * (no return value, no delay).
+   */
+  const textJobIn = (alertId: string, state: 'completed' | 'delayed', limitMs: number, what: string) =>
+    eventually(
+      async () => {
+        const found = await textJob(alertId)
+        return found && (await found.getState()) === state ? textJob(alertId) : undefined
+      },
+      limitMs,
+      what,
+    )
 
   it('a high alert is pushed with its template text first, then its AI text as alert.updated', async () => {
     const { id, call, stream } = await stack.traveller()
@@ -105,14 +119,7 @@ inBothModes('AI text of alerts and briefings, end to end', (mode) => {
       await overspend(call)
       const alert = await created(stream)
       assert.equal(alert.textSource, 'template')
-      const job = await eventually(
-        async () => {
-          const found = await textJob(alert.id)
-          return found && (await found.getState()) === 'completed' ? found : undefined
-        },
-        60_000,
-        'the alert-text job to give up on the model',
-      )
+      const job = await textJobIn(alert.id, 'completed', 60_000, 'the alert-text job to give up on the model')
       assert.equal(job.returnvalue, 'kept')
       assert.ok((await ledger(id)).every((row) => row.outcome === 'transient'))
       assert.ok(!stream.messages.some((m) => m.type === 'alert.updated'))
@@ -134,14 +141,7 @@ inBothModes('AI text of alerts and briefings, end to end', (mode) => {
     try {
       await overspend(call)
       const alert = await created(stream)
-      const job = await eventually(
-        async () => {
-          const found = await textJob(alert.id)
-          return found && (await found.getState()) === 'completed' ? found : undefined
-        },
-        30_000,
-        'the alert-text job',
-      )
+      const job = await textJobIn(alert.id, 'completed', 30_000, 'the alert-text job')
       assert.equal(job.returnvalue, 'ai_disabled')
       assert.equal(gemini.state.requests.length, calls)
       assert.deepEqual(await ledger(id), [])
@@ -156,14 +156,7 @@ inBothModes('AI text of alerts and briefings, end to end', (mode) => {
     try {
       await overspend(call)
       const alert = await created(stream)
-      const job = await eventually(
-        async () => {
-          const found = await textJob(alert.id)
-          return found && (await found.getState()) === 'delayed' ? found : undefined
-        },
-        30_000,
-        'the alert-text job to be delayed',
-      )
+      const job = await textJobIn(alert.id, 'delayed', 30_000, 'the alert-text job to be delayed')
       const due = job.timestamp + job.delay
       assert.ok(due - Date.now() > 20_000 && due - Date.now() <= 31_000, `due in ${due - Date.now()} ms`)
       assert.equal(job.attemptsMade, 0, 'a wait the provider asked for spends no retry')

@@ -27,7 +27,10 @@ inBothModes('a traveller reading and dismissing alerts', (mode) => {
       ]
       for (const van of vans) await call('POST', `/v1/vehicles/${van.id}/fuel-readings`, { percent: 15 })
       const first = (await stream.next((m) => m.type === 'alert.created', 15_000)).alert as Message
-      const second = (await stream.next((m) => m.type === 'alert.created', 15_000)).alert as Message
+      // next() looks at every message so far: the second is the created alert that is not the first.
+      const second = (
+        await stream.next((m) => m.type === 'alert.created' && (m.alert as Message).id !== first.id, 15_000)
+      ).alert as Message
       await other.next((m) => m.type === 'alert.created' && (m.alert as Message).id === second.id, 15_000)
 
       const updated = (id: string, has: (alert: Message) => boolean) => (m: Message) =>
