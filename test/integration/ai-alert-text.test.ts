@@ -242,6 +242,7 @@ inBothModes('AI text of alerts and briefings, end to end', (mode) => {
     assert.equal((await call('POST', '/v1/briefings')).status, 202)
     const limited = await call('POST', '/v1/briefings')
     assert.equal(limited.status, 429)
+    assert.match(limited.body.message, /^2 briefings an hour asked for already; retry in /)
     assert.ok(limited.headers['retry-after'])
   })
 })

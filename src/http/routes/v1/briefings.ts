@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { briefings, localDateOf } from '../../../briefings/briefing-repository.js'
 import type { Db } from '../../../db/database.js'
+import { HttpError } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 
@@ -53,7 +54,18 @@ export const briefingRoutes: FastifyPluginAsyncTypebox<BriefingRouteDeps> = asyn
     '/v1/briefings',
     {
       // Each one may call the analysis model: a few an hour per traveller, besides the budgets.
-      config: { rateLimit: { max: requestsPerHour, timeWindow: 3_600_000 } },
+      config: {
+        rateLimit: {
+          max: requestsPerHour,
+          timeWindow: 3_600_000,
+          errorResponseBuilder: (_request, context) =>
+            new HttpError(
+              429,
+              'rate_limited',
+              `${context.max} briefings an hour asked for already; retry in ${context.after}`,
+            ),
+        },
+      },
       schema: v1Schema({
         summary: 'ask for a briefing now; it is written in the background (poll GET /v1/briefings)',
         tags: ['briefings'],
