@@ -6,12 +6,10 @@ import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
 import {
-  claimDelivery,
+  claimDeliveries,
   type DeliverableAlert,
   type DeliveryContext,
   deliveryContext,
-  ensureDeliveries,
-  releaseAbandoned,
   settleDelivery,
 } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
@@ -78,11 +76,10 @@ export async function deliverAlert(
   const context = await deliveryContext(db, alertId)
   if (!context) return outcomes
   const { alert, settings } = context
-  await releaseAbandoned(db, alertId)
-  await ensureDeliveries(db, alertId, alert.userId)
+  const claims = await claimDeliveries(db, alertId, alert.userId, jobId)
   const retry: string[] = []
   for (const channel of CHANNELS) {
-    const claim = await claimDelivery(db, alertId, channel, jobId)
+    const claim = claims.get(channel)
     if (!claim) continue
     const now = services.now()
     const decision = decideDelivery({

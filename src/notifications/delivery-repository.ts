@@ -5,7 +5,7 @@ import { type AlertForDelivery, CHANNELS } from '../delivery/delivery-decision.j
 import type { AlertSummary } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import type { KnownPosition } from '../delivery/traveller-zone.js'
-import { notificationSettingsOf } from './notification-settings-repository.js'
+import { notificationSettingsOf, settingsFromRow } from './notification-settings-repository.js'
 
 export type DeliverableAlert = AlertSummary & AlertForDelivery & { userId: string }
 
@@ -22,15 +22,17 @@ const iso = (date: Date | null) => date?.toISOString() ?? null
 export async function loadAlerts(db: Db, ids: readonly string[]): Promise<DeliverableAlert[]> {
   if (ids.length === 0) return []
   const rows = await db.selectFrom('alerts').selectAll().where('id', 'in', ids).orderBy('created_at').execute()
-  return rows.map((row) => ({
-    ...summaryOf(row),
-    userId: row.user_id,
-    readAt: iso(row.read_at),
-    dismissedAt: iso(row.dismissed_at),
-    resolvedAt: iso(row.resolved_at),
-    expiresAt: iso(row.expires_at),
-  }))
+  return rows.map(deliverable)
 }
+
+const deliverable = (row: Selectable<AlertsTable>): DeliverableAlert => ({
+  ...summaryOf(row),
+  userId: row.user_id,
+  readAt: iso(row.read_at),
+  dismissedAt: iso(row.dismissed_at),
+  resolvedAt: iso(row.resolved_at),
+  expiresAt: iso(row.expires_at),
+})
 
 const summaryOf = (
   row: Pick<Selectable<AlertsTable>, 'id' | 'kind' | 'priority' | 'title' | 'body' | 'dedupe_key' | 'created_at'>,
@@ -87,40 +89,85 @@ export async function travellerContext(db: Db, userId: string) {
   return { profileZone: user?.timezone ?? 'UTC', settings, position }
 }
 
+/** The alert and what its delivery decision reads about its traveller, in one statement. */
 export async function deliveryContext(db: Db, alertId: string): Promise<DeliveryContext | undefined> {
-  const [alert] = await loadAlerts(db, [alertId])
-  return alert && { alert, ...(await travellerContext(db, alert.userId)) }
+  const { rows } = await sql<
+    Selectable<AlertsTable> & {
+      timezone: string | null
+      settings: Parameters<typeof settingsFromRow>[0]
+      lat: number | null
+      lon: number | null
+    }
+  >`
+    select a.*, u.timezone, to_jsonb(s) - 'user_id' - 'updated_at' as settings, p.lat, p.lon
+    from alerts a
+    join users u on u.id = a.user_id
+    left join notification_settings s on s.user_id = a.user_id
+    left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true
+    where a.id = ${alertId}`.execute(db)
+  const row = rows[0]
+  if (!row) return undefined
+  return {
+    alert: deliverable(row),
+    settings: settingsFromRow(row.settings),
+    profileZone: row.timezone ?? 'UTC',
+    position: row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined,
+  }
 }
 
-/** One row per channel for the alert, if it has none yet: what the drainer looks for. */
-export async function ensureDeliveries(db: Db, alertId: string, userId: string): Promise<void> {
-  await db
-    .insertInto('deliveries')
-    .values(CHANNELS.map((channel) => ({ alert_id: alertId, user_id: userId, channel, status: 'queued' as const })))
-    .onConflict((conflict) => conflict.columns(['alert_id', 'channel']).doNothing())
-    .execute()
-}
+// A claim this old belongs to a worker that died mid-send with its job gone: anyone may take it.
+const ABANDONED_MS = 10 * 60_000
 
 /**
- * Takes the alert's delivery on a channel for this job, or nothing: another job has it, or it
- * was settled. The job's own retry (same id, after its worker died mid-send) takes it back.
+ * Takes the alert's deliveries for this job, every channel at once, in one statement: a channel's
+ * row is made if it has none yet (what the drainer looks for) or taken if it is queued. Another
+ * job's live claim, or a settled row, is left alone; the job's own retry (same id, after its
+ * worker died mid-send) takes its claim back, and anyone takes one abandoned for ten minutes.
+ * Returns the channels claimed, with their attempt counts.
  */
-export async function claimDelivery(
+export async function claimDeliveries(
   db: Db,
   alertId: string,
-  channel: DeliveryChannel,
+  userId: string,
   jobId: string,
-): Promise<{ attempts: number } | undefined> {
-  return db
-    .updateTable('deliveries')
-    .set((eb) => ({ status: 'sending', claimed_by: jobId, attempts: eb('attempts', '+', 1), updated_at: new Date() }))
-    .where('alert_id', '=', alertId)
-    .where('channel', '=', channel)
-    .where((eb) =>
-      eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'sending'), eb('claimed_by', '=', jobId)])]),
+): Promise<Map<DeliveryChannel, { attempts: number }>> {
+  const rows = await db
+    .insertInto('deliveries')
+    .values(
+      CHANNELS.map((channel) => ({
+        alert_id: alertId,
+        user_id: userId,
+        channel,
+        status: 'sending' as const,
+        claimed_by: jobId,
+        attempts: 1,
+      })),
     )
-    .returning('attempts')
-    .executeTakeFirst()
+    .onConflict((conflict) =>
+      conflict
+        .columns(['alert_id', 'channel'])
+        .doUpdateSet((eb) => ({
+          status: 'sending',
+          claimed_by: jobId,
+          attempts: eb('deliveries.attempts', '+', 1),
+          updated_at: new Date(),
+        }))
+        .where((eb) =>
+          eb.or([
+            eb('deliveries.status', '=', 'queued'),
+            eb.and([
+              eb('deliveries.status', '=', 'sending'),
+              eb.or([
+                eb('deliveries.claimed_by', '=', jobId),
+                eb('deliveries.updated_at', '<', new Date(Date.now() - ABANDONED_MS)),
+              ]),
+            ]),
+          ]),
+        ),
+    )
+    .returning(['channel', 'attempts'])
+    .execute()
+  return new Map(rows.map((row) => [row.channel, { attempts: row.attempts }]))
 }
 
 export interface Settlement {
@@ -239,15 +286,4 @@ export async function overdueDeliveries(db: Db, graceMs: number, limit: number):
          or (d.status = 'sending' and d.updated_at < now() - interval '10 minutes')
       order by d.updated_at limit ${limit})`.execute(db)
   return result.rows.map((row) => row.id)
-}
-
-/** A delivery left sending by a dead worker whose job is gone is queued again for the drainer's job. */
-export async function releaseAbandoned(db: Db, alertId: string): Promise<void> {
-  await db
-    .updateTable('deliveries')
-    .set({ status: 'queued', claimed_by: null, updated_at: new Date() })
-    .where('alert_id', '=', alertId)
-    .where('status', '=', 'sending')
-    .where('updated_at', '<', new Date(Date.now() - 10 * 60_000))
-    .execute()
 }

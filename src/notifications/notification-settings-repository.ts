@@ -30,9 +30,14 @@ const toRow = (settings: NotificationSettings): Row => ({
  * layer (delivery, AI opt-out) reads them; works inside a transaction too.
  */
 export async function notificationSettingsOf(db: Db, userId: string): Promise<NotificationSettings> {
-  const row = await db.selectFrom('notification_settings').selectAll().where('user_id', '=', userId).executeTakeFirst()
-  return row ? fromRow(row) : DEFAULT_NOTIFICATION_SETTINGS
+  return settingsFromRow(
+    await db.selectFrom('notification_settings').selectAll().where('user_id', '=', userId).executeTakeFirst(),
+  )
 }
+
+/** A traveller's settings from their row read elsewhere (a join), the defaults where there is none. */
+export const settingsFromRow = (row: Row | null | undefined): NotificationSettings =>
+  row ? fromRow(row) : DEFAULT_NOTIFICATION_SETTINGS
 
 /** Replaces the traveller's settings as a whole (the user row exists: it is made on authentication). */
 export async function saveNotificationSettings(

@@ -314,6 +314,38 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     assert.equal(dailyPushes().length, 2)
   })
 
+  it("takes over a claim its dead worker left for ten minutes, never another job's live one", async () => {
+    const { userId, call, address } = await traveller()
+    const claimed = async (minutesAgo: number) => {
+      const id = await alert(userId, 'high', { title: `Claimed ${minutesAgo} min ago` })
+      await db()
+        .insertInto('deliveries')
+        .values(
+          (['email', 'push'] as const).map((channel) => ({
+            alert_id: id,
+            user_id: userId,
+            channel,
+            status: 'sending' as const,
+            claimed_by: 'a-job-whose-worker-died',
+            attempts: 1,
+            updated_at: new Date(Date.now() - minutesAgo * 60_000),
+          })),
+        )
+        .execute()
+      return id
+    }
+    const live = await claimed(1)
+    const abandoned = await claimed(11)
+    await deliver(live)
+    await deliver(abandoned)
+    assert.deepEqual(
+      mailsTo(address).map((mail) => mail.subject),
+      ['Claimed 11 min ago'],
+    )
+    assert.deepEqual(await statuses(call, abandoned), { email: 'sent', push: 'sent' })
+    assert.deepEqual(await statuses(call, live), { email: 'queued', push: 'queued' }, 'still the other job’s')
+  })
+
   it('removes a subscription the push service says is gone (404/410) and keeps pushing to the others', async () => {
     const { userId, call, browser } = await traveller()
     const second = push.subscribe()
