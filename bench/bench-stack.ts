@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { loadConfig } from '../src/config.js'
 import { buildDeps, type Deps } from '../src/deps.js'
 import { createProducer, type Producer } from '../src/jobs/producer.js'
@@ -23,6 +26,8 @@ export async function startStack(
   env: Record<string, string>,
   concurrency = 8,
 ): Promise<Stack> {
+  // Where the stack keeps its development secrets (the generated VAPID keys): removed on close.
+  const home = join(tmpdir(), `pam-bench-${randomBytes(3).toString('hex')}`)
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     ...(mode === 'redis'
@@ -30,7 +35,7 @@ export async function startStack(
       : {}),
     INTERNAL_TOKEN: randomBytes(24).toString('base64url'),
     LOG_LEVEL: 'error',
-    PAM_HOME: `/tmp/pam-bench-${randomBytes(3).toString('hex')}`,
+    PAM_HOME: home,
     ...env,
   })
   const deps = await buildDeps(config, createLogger({ level: 'error', role: 'bench' }))
@@ -48,6 +53,7 @@ export async function startStack(
       await deps.close()
       // The bench's queues, schedules and bus keys go with it, like its database.
       if (mode === 'redis') await dropRedisPrefix(BENCH_REDIS_URL, config.REDIS_PREFIX)
+      await rm(home, { recursive: true, force: true })
     },
   }
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { mintDevToken } from '../src/auth/dev-token.js'
 import { spawnPam } from '../test/helpers/process.js'
+import { dropRedisPrefix } from '../test/helpers/services.js'
 import { withBenchDatabase } from './bench-database.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -79,9 +80,10 @@ const line = (label: string, f: Figures) =>
 const verdict = (holds: boolean) => (holds ? 'holds' : 'MISSED')
 
 async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
+  const prefix = `pambench${randomBytes(3).toString('hex')}`
   const api = spawnPam(['api'], {
     DATABASE_URL: databaseUrl,
-    ...(mode === 'redis' ? { REDIS_URL, REDIS_PREFIX: `pambench${randomBytes(3).toString('hex')}` } : {}),
+    ...(mode === 'redis' ? { REDIS_URL, REDIS_PREFIX: prefix } : {}),
     PORT: String(PORT),
     HOST: '127.0.0.1',
     JWT_SECRET: SECRET,
@@ -128,6 +130,8 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
   } finally {
     bare.kill('SIGTERM')
     await api.stop('SIGTERM')
+    // Its queues' and rate limits' keys go with it, as its database does.
+    if (mode === 'redis') await dropRedisPrefix(REDIS_URL, prefix)
   }
 }
 
