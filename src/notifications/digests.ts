@@ -250,11 +250,14 @@ export async function sendDailyDigests(
   services: DeliveryServices,
   logger: Logger,
   jobId: string,
+  signal?: AbortSignal,
 ): Promise<{ digests: number }> {
   const now = services.now()
   let sent = 0
   const retry: string[] = []
-  for (let after = ''; ; ) {
+  for (let after = FIRST_UUID; ; ) {
+    // Past its time limit the job stops between pages; the next run goes on where travellers are due.
+    signal?.throwIfAborted()
     const page = await dailyDigestCandidates(db, after, new Date(now.getTime() - DAILY_CATCH_UP_MS))
     for (const candidate of page) {
       const zone = travellerZone(candidate.timezone, candidate.position)
@@ -282,7 +285,7 @@ export async function sendDailyDigests(
       }
     }
     if (page.length < USERS_PER_RUN) break
-    after = page.at(-1)?.userId ?? ''
+    after = page.at(-1)?.userId ?? FIRST_UUID
   }
   if (retry.length > 0) {
     logger.warn({ failures: retry.length }, 'daily digests will be retried')
@@ -329,11 +332,15 @@ async function reachable(
   return Boolean(services.push) && (await pushSubscriptionsOf(db, userId)).length > 0
 }
 
+const FIRST_UUID = '00000000-0000-0000-0000-000000000000'
+
 /**
- * A keyset page of the travellers who asked for a daily digest and have not had today's, with
- * what their timezone is read from (profile, latest position): one statement per page.
+ * A keyset page (by the primary key) of the travellers who asked for a daily digest and have not
+ * had today's on every channel, with what their timezone is read from (profile, latest
+ * position): one statement per page. A traveller with a digest still `sending` on a channel (a
+ * transient failure, a worker that died) stays a candidate, so the job's retry finishes it.
  */
-async function dailyDigestCandidates(db: Db, after: string, finishedSince: Date) {
+async function dailyDigestCandidates(db: Db, after: string, since: Date) {
   const { rows } = await sql<{
     user_id: string
     digest_at: string
@@ -345,12 +352,17 @@ async function dailyDigestCandidates(db: Db, after: string, finishedSince: Date)
     from notification_settings s
     join users u on u.id = s.user_id
     left join lateral (${latestPositionQuery(sql.ref('s.user_id'))}) p on true
-    where s.digest_enabled and s.user_id::text > ${after}
-      and not exists (
-        select 1 from digests d
-        where d.user_id = s.user_id and d.kind = 'daily' and d.status <> 'sending' and d.window_at > ${finishedSince}
+    where s.digest_enabled and s.user_id > ${after}::uuid
+      and (
+        not exists (
+          select 1 from digests d where d.user_id = s.user_id and d.kind = 'daily' and d.window_at > ${since}
+        )
+        or exists (
+          select 1 from digests d
+          where d.user_id = s.user_id and d.kind = 'daily' and d.status = 'sending' and d.window_at > ${since}
+        )
       )
-    order by s.user_id::text
+    order by s.user_id
     limit ${USERS_PER_RUN}`.execute(db)
   return rows.map((row) => ({
     userId: row.user_id,

@@ -314,6 +314,31 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     assert.equal(dailyPushes().length, 2)
   })
 
+  it('finishes a daily digest whose email failed for a moment, on the retry, without a second push', async () => {
+    const { userId, address, browser } = await traveller({ digest: { enabled: true, at: '08:00' } })
+    const daily = (jobId: string) => sendDailyDigests(db(), services, api.harness.deps.logger, jobId)
+    clock.now = new Date('2026-05-04T07:00:00Z')
+    await alert(userId, 'high', { title: 'Budget over 80 %' })
+    clock.now = new Date('2026-05-04T08:00:30Z')
+    smtp.state.refuse = 451
+    try {
+      await assert.rejects(daily('job-1'), /daily digests will be retried/)
+    } finally {
+      smtp.state.refuse = undefined
+    }
+    const pushes = () =>
+      push.state.received.filter((p) => p.path === browser.path && JSON.parse(p.payload).type === 'digest')
+    assert.equal(pushes().length, 1, 'the push went out')
+    // The job's retry: the email is sent, the push is not sent again.
+    clock.now = new Date('2026-05-04T08:01:30Z')
+    await daily('job-1')
+    assert.deepEqual(
+      mailsTo(address).map((mail) => mail.subject),
+      ['Open today: 1 alert'],
+    )
+    assert.equal(pushes().length, 1)
+  })
+
   it("takes over a claim its dead worker left for ten minutes, never another job's live one", async () => {
     const { userId, call, address } = await traveller()
     const claimed = async (minutesAgo: number) => {

@@ -42,7 +42,7 @@ export const digestsTask: TaskHandler<unknown, { digests: number; daily: number 
   const delivery = deliveryOf(context)
   const [quiet, daily] = await Promise.allSettled([
     sendDueDigests(context.db, delivery, context.logger, context.jobId),
-    sendDailyDigests(context.db, delivery, context.logger, context.jobId),
+    sendDailyDigests(context.db, delivery, context.logger, context.jobId, context.signal),
   ])
   if (quiet.status === 'rejected') throw quiet.reason
   if (daily.status === 'rejected') throw daily.reason
