@@ -30,10 +30,16 @@ const PREPARED_MARK = '/* pam:prepared */'
  */
 export const prepared = sql.raw(PREPARED_MARK)
 
+// A prepared statement PostgreSQL will not run again as it is: a migration changed its table's
+// columns ("cached plan must not change result type"), or a pooler in transaction mode
+// (PgBouncer, Supavisor) moved the session to a server that never saw it (does not exist /
+// already exists).
+const STALE_STATEMENT = new Set(['0A000', '26000', '42P05'])
+
 /**
- * A pg client that runs statements ending in `prepared` as named prepared statements. A
- * migration that changes a table's columns makes PostgreSQL refuse a prepared `select *` once
- * ("cached plan must not change result type"): the statement is then prepared afresh.
+ * A pg client that runs statements ending in `prepared` as named prepared statements. A stale
+ * statement is prepared afresh under a new name and run again, except inside a transaction,
+ * which the failure has already aborted: there the error stands (the request is retried whole).
  */
 class PreparingClient extends pg.Client {
   #names = new Map<string, string>()
@@ -47,8 +53,10 @@ class PreparingClient extends pg.Client {
     const run = (name: string) => super.query({ name, text: config, values })
     const name = this.#names.get(config) ?? this.#name(config)
     return run(name).catch((error: { code?: string }) => {
-      if (error?.code !== '0A000') throw error
-      return run(this.#name(config))
+      if (!STALE_STATEMENT.has(error?.code ?? '')) throw error
+      const fresh = this.#name(config)
+      if (this.getTransactionStatus() !== 'I') throw error
+      return run(fresh)
     })
   }
 

@@ -25,6 +25,7 @@ export async function buildApiApp(
   const hub = createHub({ logger: deps.logger, maxSocketsPerUser: http.streamSocketsPerUser, ...STREAM_LIMITS })
   const stopFeeding = feedHubFromBus(hub, deps.backend.bus, deps.logger)
   const app = await buildAppFrom(deps, producer, hub, http, storeReady).catch(async (error) => {
+    hub.close()
     await stopFeeding()
     throw error
   })
