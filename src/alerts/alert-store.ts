@@ -22,6 +22,7 @@ import { sql } from 'kysely'
 import type { Bus } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import type { AlertKind } from '../db/schema.js'
+import type { Logger } from '../logger.js'
 import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
 import { type Alert, alerts, isOpen } from './alert-repository.js'
 
@@ -180,6 +181,22 @@ function packed(events: readonly AlertEvent[]): AlertEvent[][] {
  */
 export async function publishAlertEvents(bus: Bus, events: readonly AlertEvent[]): Promise<void> {
   for (const message of packed(events)) await bus.publish(ALERT_CHANNEL, message)
+}
+
+/**
+ * Publishes the events of a change that is already stored. A bus that cannot take them is
+ * logged, not thrown: the change stands, and a client sees it when it reconnects (`?since=`).
+ */
+export async function announceAlertEvents(
+  bus: Bus,
+  events: readonly AlertEvent[],
+  logger: Pick<Logger, 'warn'>,
+  stored: string,
+): Promise<void> {
+  if (events.length === 0) return
+  await publishAlertEvents(bus, events).catch((error: Error) =>
+    logger.warn({ err: error.message, events: events.length }, `${stored}; not published to the stream`),
+  )
 }
 
 /** The events of one message on ALERT_CHANNEL (a lone event: one from a process not yet upgraded). */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
 import type { Caps } from '../ai/budget.js'
-import { publishAlertEvents } from '../alerts/alert-store.js'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Cache } from '../cache/cache.js'
@@ -166,7 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
         vapidPublicKey: deps.vapidPublicKey,
-        publishAlerts: (events) => publishAlertEvents(deps.backend.bus, events),
+        bus: deps.backend.bus,
         aiCaps: deps.aiCaps,
         briefings: {
           requestsPerHour: deps.briefingRequestsPerHour,

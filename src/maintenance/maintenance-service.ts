@@ -1,7 +1,7 @@
 import {
   type AlertChangeObserver,
   type AlertEvent,
-  publishAlertEvents,
+  announceAlertEvents,
   resolveAlertsAbout,
 } from '../alerts/alert-store.js'
 import type { Bus } from '../backend/backend.js'
@@ -43,11 +43,11 @@ export function maintenanceService(deps: { bus: Bus; logger: Logger; observe?: A
       })
       if (!item) return undefined
       for (const _ of resolved) deps.observe?.('resolved', 'maintenance_due')
-      await publishAlertEvents(deps.bus, resolved).catch((error) =>
-        deps.logger.warn(
-          { err: (error as Error).message, userId },
-          'service recorded; its resolved alerts not published',
-        ),
+      await announceAlertEvents(
+        deps.bus,
+        resolved,
+        deps.logger.child({ userId }),
+        'service recorded, its alerts resolved',
       )
       return item
     },

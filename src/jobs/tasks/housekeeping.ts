@@ -1,4 +1,4 @@
-import { expireAlerts, publishAlertEvents } from '../../alerts/alert-store.js'
+import { announceAlertEvents, expireAlerts } from '../../alerts/alert-store.js'
 import { deleteExpiredEntries } from '../../cache/cache.js'
 import { pruneDeadBeats } from '../../heartbeats/heartbeat-repository.js'
 import { deleteExpiredKeys } from '../../idempotency/idempotency-repository.js'
@@ -26,9 +26,7 @@ export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult
 ) => {
   const expired = await expireAlerts(db, services?.observers?.alertChanged)
   if (services) {
-    await publishAlertEvents(services.bus, expired).catch((error) =>
-      logger.warn({ err: (error as Error).message }, 'alerts expired; their events not published'),
-    )
+    await announceAlertEvents(services.bus, expired, logger, 'alerts expired')
   }
   return {
     alertsExpired: expired.length,

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq'
-import { appliedEvents, applyEvaluations, publishAlertEvents } from '../../alerts/alert-store.js'
+import { announceAlertEvents, appliedEvents, applyEvaluations } from '../../alerts/alert-store.js'
 import { readSeen, settleSeen, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
 import { evaluationTrigger } from '../../evaluations/evaluation-trigger.js'
 import { isUuid } from '../../ids.js'
@@ -81,12 +81,7 @@ async function runMonitor(
   }
   // The page's events in as few bus messages as fit, each user's in order.
   const events = [...applied].flatMap(([userId, changes]) => appliedEvents(userId, changes))
-  await publishAlertEvents(services.bus, events).catch((error) =>
-    context.logger.warn(
-      { err: (error as Error).message },
-      'alerts stored but not published; clients see them on reconnect',
-    ),
-  )
+  await announceAlertEvents(services.bus, events, context.logger, 'alerts stored')
   // After the alerts are out with their template text: their AI text never delays them.
   await Promise.all(
     [...applied].map(([userId, changes]) => queueAlertTexts(services.enqueue, context.logger, userId, changes.created)),

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { alertFilter, alerts } from '../../../alerts/alert-repository.js'
-import { type AlertEvent, markAlert, markAllRead } from '../../../alerts/alert-store.js'
+import { announceAlertEvents, markAlert, markAllRead } from '../../../alerts/alert-store.js'
+import type { Bus } from '../../../backend/backend.js'
 import type { Db } from '../../../db/database.js'
 import { ALERT_KINDS } from '../../../monitors/registry.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
@@ -27,19 +28,7 @@ export const Alert = Type.Object({
   }),
 })
 
-/** Tells the traveller's other sockets (every API process) what changed; a lost event loses nothing stored. */
-export type PublishAlertEvents = (events: readonly AlertEvent[]) => Promise<void>
-
-export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; publish: PublishAlertEvents }> = async (
-  app,
-  { db, publish },
-) => {
-  const tell = async (request: { log: { warn(object: object, message: string): void } }, events: AlertEvent[]) => {
-    if (events.length === 0) return
-    await publish(events).catch((error: Error) =>
-      request.log.warn({ err: error.message }, 'alert change stored but not published to the stream'),
-    )
-  }
+export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus }> = async (app, { db, bus }) => {
   app.get(
     '/v1/alerts',
     {
@@ -82,7 +71,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; publish: PublishAl
     async (request) => {
       const marked = await markAlert(db, request.userId, request.params.id, request.body)
       if (!marked) throw notFound('alert')
-      await tell(request, marked.events)
+      await announceAlertEvents(bus, marked.events, request.log, 'alert marked')
       return marked.alert
     },
   )
@@ -98,7 +87,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; publish: PublishAl
     },
     async (request) => {
       const events = await markAllRead(db, request.userId)
-      await tell(request, events)
+      await announceAlertEvents(bus, events, request.log, 'alerts marked read')
       return { updated: events.length }
     },
   )

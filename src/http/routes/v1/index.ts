@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Caps } from '../../../ai/budget.js'
 import type { TokenVerifier } from '../../../auth/token-verifier.js'
+import type { Bus } from '../../../backend/backend.js'
 import type { Db } from '../../../db/database.js'
 import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
 import type { Hub } from '../../../realtime/hub.js'
@@ -12,7 +13,7 @@ import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
 import type { CommitWrite } from '../../writes.js'
 import { aiUsageRoutes } from './ai-usage.js'
-import { alertRoutes, type PublishAlertEvents } from './alerts.js'
+import { alertRoutes } from './alerts.js'
 import { type BriefingRouteDeps, briefingRoutes } from './briefings.js'
 import { budgetRoutes } from './budgets.js'
 import { contextSignalRoutes } from './context-signals.js'
@@ -40,7 +41,7 @@ export interface V1Deps {
   briefings: Omit<BriefingRouteDeps, 'db'>
   vapidPublicKey: string | undefined
   /** Alert changes a traveller makes (read, dismissed) go to the stream like the monitors' do. */
-  publishAlerts: PublishAlertEvents
+  bus: Bus
 }
 
 /**
@@ -115,7 +116,7 @@ export function v1Routes(deps: V1Deps) {
     await app.register(expenseRoutes, { db, commit })
     await app.register(tripRoutes, { db, commit })
     await app.register(contextSignalRoutes, { commit })
-    await app.register(alertRoutes, { db, publish: deps.publishAlerts })
+    await app.register(alertRoutes, { db, bus: deps.bus })
     await app.register(deliveryRoutes, { db })
     await app.register(pushRoutes, { db, vapidPublicKey: deps.vapidPublicKey })
   }
