@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js'
 import { CHANNELS, type Channel, type DecisionInput, decideDelivery } from '../delivery/delivery-decision.js'
 import { alertEmail, alertPush } from '../delivery/messages.js'
+import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
@@ -8,7 +9,6 @@ import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
 import {
   claimDeliveries,
   type DeliverableAlert,
-  type DeliveryContext,
   deliveryContext,
   settleDelivery,
 } from './delivery-repository.js'
@@ -37,18 +37,20 @@ export async function pushToAll(
   throw lastError ?? new ChannelError('push: no subscription', true)
 }
 
-async function reachability(
+/** Whether PAM can reach the traveller on the channel at all: configured, and an address or a subscription. */
+export async function reachability(
   db: Db,
   services: DeliveryServices,
   channel: Channel,
-  context: DeliveryContext,
+  userId: string,
+  settings: NotificationSettings,
 ): Promise<DecisionInput['reachable']> {
   if (channel === 'email') {
     if (!services.email) return 'channel not configured'
-    return context.settings.email.address ? 'yes' : 'no address'
+    return settings.email.address ? 'yes' : 'no address'
   }
   if (!services.push) return 'channel not configured'
-  return (await pushSubscriptionsOf(db, context.alert.userId)).length > 0 ? 'yes' : 'no subscription'
+  return (await pushSubscriptionsOf(db, userId)).length > 0 ? 'yes' : 'no subscription'
 }
 
 async function send(db: Db, services: DeliveryServices, channel: Channel, alert: DeliverableAlert, address: string) {
@@ -86,7 +88,7 @@ export async function deliverAlert(
       channel,
       alert,
       settings,
-      reachable: await reachability(db, services, channel, context),
+      reachable: await reachability(db, services, channel, alert.userId, settings),
       now,
       zone: travellerZone(context.profileZone, context.position),
     })

@@ -89,6 +89,13 @@ export async function travellerContext(db: Db, userId: string) {
   return { profileZone: user?.timezone ?? 'UTC', settings, position }
 }
 
+/** A joined `notification_settings s` as the json `settingsFromRow` reads (null: no row, the defaults). */
+export const settingsJson = sql`to_jsonb(s) - 'user_id' - 'updated_at'`
+
+/** The latest known position from a row that joined `latestPositionQuery`. */
+export const positionOf = (row: { lat: number | null; lon: number | null }): KnownPosition | undefined =>
+  row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined
+
 /** The alert and what its delivery decision reads about its traveller, in one statement. */
 export async function deliveryContext(db: Db, alertId: string): Promise<DeliveryContext | undefined> {
   const { rows } = await sql<
@@ -99,7 +106,7 @@ export async function deliveryContext(db: Db, alertId: string): Promise<Delivery
       lon: number | null
     }
   >`
-    select a.*, u.timezone, to_jsonb(s) - 'user_id' - 'updated_at' as settings, p.lat, p.lon
+    select a.*, u.timezone, ${settingsJson} as settings, p.lat, p.lon
     from alerts a
     join users u on u.id = a.user_id
     left join notification_settings s on s.user_id = a.user_id
@@ -111,7 +118,7 @@ export async function deliveryContext(db: Db, alertId: string): Promise<Delivery
     alert: deliverable(row),
     settings: settingsFromRow(row.settings),
     profileZone: row.timezone ?? 'UTC',
-    position: row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined,
+    position: positionOf(row),
   }
 }
 

@@ -7,12 +7,18 @@ import { lastOccurrence, quietUntil } from '../delivery/quiet-hours.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
-import { pushToAll } from './deliver-alert.js'
+import { pushToAll, reachability } from './deliver-alert.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
-import { latestPositionQuery, loadAlerts, openAlertsOf, travellerContext } from './delivery-repository.js'
+import {
+  latestPositionQuery,
+  loadAlerts,
+  openAlertsOf,
+  positionOf,
+  settingsJson,
+  travellerContext,
+} from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
-import { notificationSettingsOf } from './notification-settings-repository.js'
-import { pushSubscriptionsOf } from './push-subscription-repository.js'
+import { settingsFromRow } from './notification-settings-repository.js'
 
 const USERS_PER_RUN = 500
 /** A daily digest whose time passed longer ago than this (PAM was down, or the setting is new) waits for tomorrow. */
@@ -263,10 +269,11 @@ export async function sendDailyDigests(
       const zone = travellerZone(candidate.timezone, candidate.position)
       const windowAt = lastOccurrence(now, zone, candidate.digestAt)
       if (now.getTime() - windowAt.getTime() > DAILY_CATCH_UP_MS) continue
-      const settings = await notificationSettingsOf(db, candidate.userId)
+      const { settings } = candidate
       const alerts = await openAlertsOf(db, candidate.userId, now, DAILY_MAX_ALERTS)
       for (const channel of CHANNELS) {
-        if (!(await reachable(db, services, channel, candidate.userId, settings))) continue
+        if (!settings[channel].enabled) continue
+        if ((await reachability(db, services, channel, candidate.userId, settings)) !== 'yes') continue
         try {
           const outcome = await sendDailyDigest(
             db,
@@ -319,19 +326,6 @@ async function sendDailyDigest(
   )
 }
 
-/** Whether the traveller wants the channel and PAM can reach them on it. */
-async function reachable(
-  db: Db,
-  services: DeliveryServices,
-  channel: Channel,
-  userId: string,
-  settings: NotificationSettings,
-): Promise<boolean> {
-  if (!settings[channel].enabled) return false
-  if (channel === 'email') return Boolean(services.email && settings.email.address)
-  return Boolean(services.push) && (await pushSubscriptionsOf(db, userId)).length > 0
-}
-
 const FIRST_UUID = '00000000-0000-0000-0000-000000000000'
 
 /**
@@ -344,11 +338,12 @@ async function dailyDigestCandidates(db: Db, after: string, since: Date) {
   const { rows } = await sql<{
     user_id: string
     digest_at: string
+    settings: Parameters<typeof settingsFromRow>[0]
     timezone: string | null
     lat: number | null
     lon: number | null
   }>`
-    select s.user_id, s.digest_at, u.timezone, p.lat, p.lon
+    select s.user_id, s.digest_at, ${settingsJson} as settings, u.timezone, p.lat, p.lon
     from notification_settings s
     join users u on u.id = s.user_id
     left join lateral (${latestPositionQuery(sql.ref('s.user_id'))}) p on true
@@ -367,7 +362,8 @@ async function dailyDigestCandidates(db: Db, after: string, since: Date) {
   return rows.map((row) => ({
     userId: row.user_id,
     digestAt: row.digest_at,
+    settings: settingsFromRow(row.settings),
     timezone: row.timezone ?? 'UTC',
-    position: row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined,
+    position: positionOf(row),
   }))
 }
