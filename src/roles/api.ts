@@ -24,15 +24,15 @@ export async function buildApiApp(
   const http = httpSettings(deps.config)
   const hub = createHub({ logger: deps.logger, maxSocketsPerUser: http.streamSocketsPerUser, ...STREAM_LIMITS })
   const stopFeeding = feedHubFromBus(hub, deps.backend.bus, deps.logger)
-  const app = await buildAppFrom(deps, producer, hub, http, storeReady).catch(async (error) => {
+  const stopHub = async () => {
     hub.close()
     await stopFeeding()
+  }
+  const app = await buildAppFrom(deps, producer, hub, http, storeReady).catch(async (error) => {
+    await stopHub()
     throw error
   })
-  app.addHook('preClose', async () => {
-    hub.close()
-    await stopFeeding()
-  })
+  app.addHook('preClose', stopHub)
   return app
 }
 
