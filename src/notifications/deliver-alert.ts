@@ -6,12 +6,7 @@ import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
-import {
-  claimDeliveries,
-  type DeliverableAlert,
-  deliveryContext,
-  settleDelivery,
-} from './delivery-repository.js'
+import { claimDeliveries, type DeliverableAlert, deliveryContext, settleDelivery } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
 
