@@ -1,9 +1,10 @@
 /**
  * `npm run bench:deliveries`: what email delivery costs, both modes.
  * 1. Throughput: BENCH_DELIVERIES (default 10,000) travellers, each with an email address and one
- *    high alert, seeded with SQL; a `notify.deliver` job queued per alert, as the alert store does;
- *    timed until the local SMTP peer (smtp-server on loopback, counting what it accepts) has every
- *    email and every delivery row says `sent`. Worker at concurrency 8 in this process.
+ *    high alert, seeded with SQL; `notify.deliver` jobs queued as writes queue them (a job per
+ *    alert) and as a sweep page does (batches of DELIVERY_BATCH); timed until the local SMTP peer
+ *    (smtp-server on loopback, counting what it accepts) has every email and every delivery row
+ *    says `sent`. Worker at concurrency 8 in this process.
  * 2. The write→socket path with email on: BENCH_READINGS (default 300) readings alternating 8 %
  *    (a high fuel alert, emailed) and 90 %, each timed from its POST until its alert.created /
  *    alert.resolved is on the socket, with SMTP_URL unset and then set (the traveller has an
@@ -14,6 +15,7 @@ import type { AddressInfo } from 'node:net'
 import { cpus, loadavg } from 'node:os'
 import { sql } from 'kysely'
 import { SMTPServer } from 'smtp-server'
+import { DELIVERY_BATCH, deliveryTrigger } from '../src/notifications/delivery-trigger.js'
 import { buildApiApp } from '../src/roles/api.js'
 import { withBenchDatabase } from './bench-database.js'
 import { startStack } from './bench-stack.js'
@@ -52,7 +54,7 @@ async function until(check: () => Promise<boolean>, limitMs: number, what: strin
   }
 }
 
-async function throughput(mode: 'redis' | 'postgres', databaseUrl: string) {
+async function throughput(mode: 'redis' | 'postgres', batch: number, databaseUrl: string) {
   const smtp = await countingSmtp()
   const stack = await startStack(mode, databaseUrl, { SMTP_URL: smtp.url, EMAIL_FROM: 'PAM <pam@example.org>' })
   const { db } = stack.deps
@@ -69,9 +71,8 @@ async function throughput(mode: 'redis' | 'postgres', databaseUrl: string) {
              '{"threshold": 0.8, "ruleVersion": 1}', 'bench:' || id from travellers`.execute(db)
     const ids = (await db.selectFrom('alerts').select('id').execute()).map((row) => row.id)
     const started = performance.now()
-    for (const alertId of ids) {
-      await stack.producer.enqueue('notify.deliver', { alertId }, { deduplication: { id: `deliver:${alertId}` } })
-    }
+    const { enqueueDeliveries } = deliveryTrigger(stack.producer.enqueue, stack.deps.logger)
+    for (let start = 0; start < ids.length; start += batch) await enqueueDeliveries(ids.slice(start, start + batch))
     const queuedMs = performance.now() - started
     await until(async () => smtp.state.accepted >= ids.length, 30 * 60_000, `${ids.length} emails`)
     const emailedMs = performance.now() - started
@@ -90,7 +91,7 @@ async function throughput(mode: 'redis' | 'postgres', databaseUrl: string) {
     )
     const recordedMs = performance.now() - started
     process.stdout.write(
-      `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}: ${ids.length} alerts → ${smtp.state.accepted} emails ` +
+      `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}, jobs of ${batch}: ${ids.length} alerts → ${smtp.state.accepted} emails ` +
         `in ${(emailedMs / 1000).toFixed(1)} s (${Math.round(smtp.state.accepted / (emailedMs / 1000))} emails/s; ` +
         `jobs queued in ${(queuedMs / 1000).toFixed(1)} s; every row sent after ${(recordedMs / 1000).toFixed(1)} s), ` +
         `load average ${loadavg()[0]?.toFixed(1)}\n`,
@@ -133,7 +134,7 @@ process.stdout.write(
     `SMTP peer and client in one process, local PostgreSQL and Redis; load average ${loadavg()[0]?.toFixed(1)}\n`,
 )
 for (const mode of ['redis', 'postgres'] as const) {
-  await withBenchDatabase(ADMIN_URL, (url) => throughput(mode, url))
+  for (const batch of [1, DELIVERY_BATCH]) await withBenchDatabase(ADMIN_URL, (url) => throughput(mode, batch, url))
   for (const withEmail of [false, true, false, true]) {
     await withBenchDatabase(ADMIN_URL, (url) => writeToSocket(mode, withEmail, url))
   }

@@ -27,7 +27,7 @@ export function buildDeliveryServices(
     deliveries: deps.metrics.deliveries,
     now: options.now ?? (() => new Date()),
     drainGraceMs: options.drainGraceMs ?? DRAIN_GRACE_MS,
-    enqueueDelivery: deliveryTrigger(enqueue, deps.logger).enqueueDelivery,
+    enqueueDeliveries: deliveryTrigger(enqueue, deps.logger).enqueueDeliveries,
     close: () => email?.close(),
   }
 }

@@ -1,12 +1,20 @@
 import type { Db } from '../db/database.js'
-import { CHANNELS, type Channel, type DecisionInput, decideDelivery } from '../delivery/delivery-decision.js'
+import { type Channel, type DecisionInput, decideDelivery } from '../delivery/delivery-decision.js'
 import { alertEmail, alertPush } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
-import { claimDeliveries, type DeliverableAlert, deliveryContext, settleDelivery } from './delivery-repository.js'
+import {
+  claimDeliveries,
+  type DeliverableAlert,
+  type DeliveryContext,
+  deliveryContexts,
+  type Settled,
+  type Settlement,
+  settleDeliveries,
+} from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
 
@@ -32,7 +40,22 @@ export async function pushToAll(
   throw lastError ?? new ChannelError('push: no subscription', true)
 }
 
-/** Whether PAM can reach the traveller on the channel at all: configured, and an address or a subscription. */
+/** Whether PAM can reach the traveller on the channel: configured, and an address or a subscription. */
+export function reachable(
+  services: DeliveryServices,
+  channel: Channel,
+  settings: NotificationSettings,
+  pushSubscribed: boolean,
+): DecisionInput['reachable'] {
+  if (channel === 'email') {
+    if (!services.email) return 'channel not configured'
+    return settings.email.address ? 'yes' : 'no address'
+  }
+  if (!services.push) return 'channel not configured'
+  return pushSubscribed ? 'yes' : 'no subscription'
+}
+
+/** reachable, asking the database whether the traveller has a push subscription. */
 export async function reachability(
   db: Db,
   services: DeliveryServices,
@@ -40,12 +63,8 @@ export async function reachability(
   userId: string,
   settings: NotificationSettings,
 ): Promise<DecisionInput['reachable']> {
-  if (channel === 'email') {
-    if (!services.email) return 'channel not configured'
-    return settings.email.address ? 'yes' : 'no address'
-  }
-  if (!services.push) return 'channel not configured'
-  return (await pushSubscriptionsOf(db, userId)).length > 0 ? 'yes' : 'no subscription'
+  const subscribed = channel === 'push' && services.push ? (await pushSubscriptionsOf(db, userId)).length > 0 : false
+  return reachable(services, channel, settings, subscribed)
 }
 
 async function send(db: Db, services: DeliveryServices, channel: Channel, alert: DeliverableAlert, address: string) {
@@ -56,63 +75,96 @@ async function send(db: Db, services: DeliveryServices, channel: Channel, alert:
   await email.send({ to: address, unsubscribeUrl, ...alertEmail(alert, unsubscribeUrl) })
 }
 
+/** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
+const SENDS_AT_ONCE = 8
+
+interface Send {
+  context: DeliveryContext
+  channel: Channel
+  attempts: number
+}
+
 /**
- * `notify.deliver` for one alert: per channel, claim its delivery row, decide (send now, defer to
- * the end of quiet hours, or suppress), and record the outcome. However many jobs run for the
- * alert, each channel is claimed by one of them. A transient failure leaves the row queued and
- * fails the job, so BullMQ retries it with backoff; a permanent one is recorded as failed.
+ * `notify.deliver` for a batch of alerts (a write's, or a sweep page's): per alert and channel,
+ * claim its delivery row, decide (send now, defer to the end of quiet hours, or suppress), and
+ * record the outcome. However many jobs run for an alert, each channel is claimed by one of them.
+ * The contexts, the claims and the outcomes that need no send are one statement each for the
+ * whole batch; a send is recorded as soon as it is done, so a worker dying mid-batch leaves the
+ * sent ones sent. A transient failure leaves its row queued and fails the job once every other
+ * delivery had its turn, so BullMQ retries it with backoff (and the retry claims only what is
+ * still queued); a permanent one is recorded as failed.
  */
-export async function deliverAlert(
+export async function deliverAlerts(
   db: Db,
   services: DeliveryServices,
   logger: Logger,
-  alertId: string,
+  alertIds: readonly string[],
   jobId: string,
-): Promise<Record<Channel, string>> {
-  const outcomes = { email: 'skipped', push: 'skipped' } as Record<Channel, string>
-  const context = await deliveryContext(db, alertId)
-  if (!context) return outcomes
-  const { alert, settings } = context
-  const claims = await claimDeliveries(db, alertId, alert.userId, jobId)
-  const retry: string[] = []
-  for (const channel of CHANNELS) {
-    const claim = claims.get(channel)
-    if (!claim) continue
-    const now = services.now()
-    const decision = decideDelivery({
-      channel,
-      alert,
-      settings,
-      reachable: await reachability(db, services, channel, alert.userId, settings),
-      now,
-      zone: travellerZone(context.profileZone, context.position),
-    })
-    const settle = (settlement: Parameters<typeof settleDelivery>[4], outcome: string) => {
-      outcomes[channel] = outcome
-      services.deliveries.inc({ channel, outcome })
-      return settleDelivery(db, alertId, channel, jobId, settlement)
-    }
-    if (decision.action === 'suppress') {
-      await settle({ status: 'suppressed', reason: decision.reason }, 'suppressed')
-    } else if (decision.action === 'defer') {
-      await settle({ status: 'deferred', reason: 'quiet hours', deferUntil: decision.until }, 'deferred')
-    } else {
-      try {
-        await send(db, services, channel, alert, settings.email.address ?? '')
-        await settle({ status: 'sent', sentAt: new Date() }, 'sent')
-      } catch (error) {
-        const failure = error instanceof ChannelError ? error : new ChannelError(String(error), false)
-        if (failure.permanent || claim.attempts >= DELIVERY_ATTEMPTS) {
-          logger.warn({ alertId, channel, err: failure.message }, 'delivery failed')
-          await settle({ status: 'failed', error: failure.message }, 'failed')
-        } else {
-          await settle({ status: 'queued', error: failure.message }, 'retried')
-          retry.push(`${channel}: ${failure.message}`)
-        }
-      }
+  signal?: AbortSignal,
+): Promise<Record<Channel, Record<string, number>>> {
+  const outcomes = { email: {}, push: {} } as Record<Channel, Record<string, number>>
+  const contexts = await deliveryContexts(db, alertIds)
+  const claims = await claimDeliveries(
+    db,
+    contexts.map(({ alert }) => ({ id: alert.id, userId: alert.userId })),
+    jobId,
+  )
+  const settled: Settled[] = []
+  const settle = (alertId: string, channel: Channel, settlement: Settlement, outcome: string) => {
+    outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
+    services.deliveries.inc({ channel, outcome })
+    settled.push({ alertId, channel, settlement })
+  }
+  const sends: Send[] = []
+  const now = services.now()
+  for (const context of contexts) {
+    const { alert, settings } = context
+    for (const [channel, claim] of claims.get(alert.id) ?? []) {
+      const decision = decideDelivery({
+        channel,
+        alert,
+        settings,
+        reachable: reachable(services, channel, settings, context.pushSubscribed),
+        now,
+        zone: travellerZone(context.profileZone, context.position),
+      })
+      if (decision.action === 'suppress') {
+        settle(alert.id, channel, { status: 'suppressed', reason: decision.reason }, 'suppressed')
+      } else if (decision.action === 'defer') {
+        settle(alert.id, channel, { status: 'deferred', reason: 'quiet hours', deferUntil: decision.until }, 'deferred')
+      } else sends.push({ context, channel, attempts: claim.attempts })
     }
   }
-  // After every channel had its turn: an SMTP outage does not hold back the push.
-  if (retry.length > 0) throw new Error(`delivery will be retried: ${retry.join('; ')}`)
+  await settleDeliveries(db, jobId, settled.splice(0))
+
+  const retry: string[] = []
+  const sendOne = async ({ context: { alert, settings }, channel, attempts }: Send) => {
+    try {
+      await send(db, services, channel, alert, settings.email.address ?? '')
+      settle(alert.id, channel, { status: 'sent', sentAt: new Date() }, 'sent')
+    } catch (error) {
+      const failure = error instanceof ChannelError ? error : new ChannelError(String(error), false)
+      if (failure.permanent || attempts >= DELIVERY_ATTEMPTS) {
+        logger.warn({ alertId: alert.id, channel, err: failure.message }, 'delivery failed')
+        settle(alert.id, channel, { status: 'failed', error: failure.message }, 'failed')
+      } else {
+        settle(alert.id, channel, { status: 'queued', error: failure.message }, 'retried')
+        retry.push(`${channel}: ${failure.message}`)
+      }
+    }
+    // Recorded at once: a sent delivery must stay sent whatever happens to the rest of the batch.
+    await settleDeliveries(db, jobId, settled.splice(0))
+  }
+  let next = 0
+  const lane = async () => {
+    // Past its time limit the job stops starting sends; its retry takes back the claims left.
+    while (next < sends.length && !signal?.aborted) await sendOne(sends[next++] as Send)
+  }
+  await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, sends.length) }, lane))
+  signal?.throwIfAborted()
+  // After every delivery had its turn: an SMTP outage does not hold back the push, nor other travellers.
+  if (retry.length > 0) {
+    throw new Error(`delivery will be retried: ${[...new Set(retry)].slice(0, 3).join('; ')}`)
+  }
   return outcomes
 }

@@ -15,9 +15,11 @@ export interface DeliveryContext {
   settings: NotificationSettings
   profileZone: string
   position: KnownPosition | undefined
+  /** Whether the traveller has a browser subscribed to pushes. */
+  pushSubscribed: boolean
 }
 
-const iso = (date: Date | null) => date?.toISOString() ?? null
+const iso = (date: Date | null | undefined) => date?.toISOString() ?? null
 
 export async function loadAlerts(db: Db, ids: readonly string[]): Promise<DeliverableAlert[]> {
   if (ids.length === 0) return []
@@ -96,85 +98,72 @@ export const settingsJson = sql`to_jsonb(s) - 'user_id' - 'updated_at'`
 export const positionOf = (row: { lat: number | null; lon: number | null }): KnownPosition | undefined =>
   row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined
 
-/** The alert and what its delivery decision reads about its traveller, in one statement. */
-export async function deliveryContext(db: Db, alertId: string): Promise<DeliveryContext | undefined> {
+/** The alerts and what their delivery decisions read about their travellers, in one statement. */
+export async function deliveryContexts(db: Db, alertIds: readonly string[]): Promise<DeliveryContext[]> {
+  if (alertIds.length === 0) return []
   const { rows } = await sql<
     Selectable<AlertsTable> & {
       timezone: string | null
       settings: Parameters<typeof settingsFromRow>[0]
       lat: number | null
       lon: number | null
+      push_subscribed: boolean
     }
   >`
-    select a.*, u.timezone, ${settingsJson} as settings, p.lat, p.lon
+    select a.*, u.timezone, ${settingsJson} as settings, p.lat, p.lon,
+           exists (select 1 from push_subscriptions ps where ps.user_id = a.user_id) as push_subscribed
     from alerts a
     join users u on u.id = a.user_id
     left join notification_settings s on s.user_id = a.user_id
     left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true
-    where a.id = ${alertId}`.execute(db)
-  const row = rows[0]
-  if (!row) return undefined
-  return {
+    where a.id = any(${sql.val(alertIds)}::uuid[])
+    order by a.created_at, a.id`.execute(db)
+  return rows.map((row) => ({
     alert: deliverable(row),
     settings: settingsFromRow(row.settings),
     profileZone: row.timezone ?? 'UTC',
     position: positionOf(row),
-  }
+    pushSubscribed: row.push_subscribed,
+  }))
 }
 
 // A claim this old belongs to a worker that died mid-send with its job gone: anyone may take it.
 const ABANDONED_MS = 10 * 60_000
 
+/** Per alert, the channels a job claimed, with their attempt counts. */
+export type Claims = Map<string, Map<DeliveryChannel, { attempts: number }>>
+
 /**
- * Takes the alert's deliveries for this job, every channel at once, in one statement: a channel's
- * row is made if it has none yet (what the drainer looks for) or taken if it is queued. Another
- * job's live claim, or a settled row, is left alone; the job's own retry (same id, after its
- * worker died mid-send) takes its claim back, and anyone takes one abandoned for ten minutes.
- * Returns the channels claimed, with their attempt counts.
+ * Takes the alerts' deliveries for this job, every channel of every alert, in one statement: a
+ * channel's row is made if it has none yet (what the drainer looks for) or taken if it is queued.
+ * Another job's live claim, or a settled row, is left alone; the job's own retry (same id, after
+ * its worker died mid-send) takes its claims back, and anyone takes one abandoned for ten minutes.
  */
 export async function claimDeliveries(
   db: Db,
-  alertId: string,
-  userId: string,
+  alerts: readonly { id: string; userId: string }[],
   jobId: string,
-): Promise<Map<DeliveryChannel, { attempts: number }>> {
-  const rows = await db
-    .insertInto('deliveries')
-    .values(
-      CHANNELS.map((channel) => ({
-        alert_id: alertId,
-        user_id: userId,
-        channel,
-        status: 'sending' as const,
-        claimed_by: jobId,
-        attempts: 1,
-      })),
-    )
-    .onConflict((conflict) =>
-      conflict
-        .columns(['alert_id', 'channel'])
-        .doUpdateSet((eb) => ({
-          status: 'sending',
-          claimed_by: jobId,
-          attempts: eb('deliveries.attempts', '+', 1),
-          updated_at: new Date(),
-        }))
-        .where((eb) =>
-          eb.or([
-            eb('deliveries.status', '=', 'queued'),
-            eb.and([
-              eb('deliveries.status', '=', 'sending'),
-              eb.or([
-                eb('deliveries.claimed_by', '=', jobId),
-                eb('deliveries.updated_at', '<', new Date(Date.now() - ABANDONED_MS)),
-              ]),
-            ]),
-          ]),
-        ),
-    )
-    .returning(['channel', 'attempts'])
-    .execute()
-  return new Map(rows.map((row) => [row.channel, { attempts: row.attempts }]))
+): Promise<Claims> {
+  const pairs = alerts.flatMap((alert) => CHANNELS.map((channel) => ({ ...alert, channel })))
+  const { rows } = await sql<{ alert_id: string; channel: DeliveryChannel; attempts: number }>`
+    insert into deliveries (alert_id, user_id, channel, status, claimed_by, attempts)
+    select alert_id, user_id, channel, 'sending', ${jobId}, 1
+    from unnest(${sql.val(pairs.map((p) => p.id))}::uuid[], ${sql.val(pairs.map((p) => p.userId))}::uuid[],
+                ${sql.val(pairs.map((p) => p.channel))}::text[]) as wanted (alert_id, user_id, channel)
+    on conflict (alert_id, channel) do update
+      set status = 'sending', claimed_by = excluded.claimed_by, attempts = deliveries.attempts + 1,
+          updated_at = ${new Date()}
+      where deliveries.status = 'queued'
+         or (deliveries.status = 'sending'
+             and (deliveries.claimed_by = excluded.claimed_by or deliveries.updated_at < ${new Date(Date.now() - ABANDONED_MS)}))
+    returning alert_id, channel, attempts`.execute(db)
+  const claims: Claims = new Map()
+  for (const row of rows) {
+    const channels = claims.get(row.alert_id) ?? new Map()
+    channels.set(row.channel, { attempts: row.attempts })
+    claims.set(row.alert_id, channels)
+  }
+  return claims
 }
 
 export interface Settlement {
@@ -185,29 +174,30 @@ export interface Settlement {
   sentAt?: Date
 }
 
-/** Records what became of a claimed delivery; only the job holding the claim can. */
-export async function settleDelivery(
-  db: Db,
-  alertId: string,
-  channel: DeliveryChannel,
-  jobId: string,
-  settlement: Settlement,
-): Promise<void> {
-  await db
-    .updateTable('deliveries')
-    .set({
-      status: settlement.status,
-      reason: settlement.reason ?? null,
-      error: settlement.error ?? null,
-      defer_until: settlement.deferUntil ?? null,
-      sent_at: settlement.sentAt ?? null,
-      updated_at: new Date(),
-    })
-    .where('alert_id', '=', alertId)
-    .where('channel', '=', channel)
-    .where('status', '=', 'sending')
-    .where('claimed_by', '=', jobId)
-    .execute()
+/** What became of one claimed delivery. */
+export interface Settled {
+  alertId: string
+  channel: DeliveryChannel
+  settlement: Settlement
+}
+
+/** Records what became of claimed deliveries, in one statement; only the job holding a claim can. */
+export async function settleDeliveries(db: Db, jobId: string, settled: readonly Settled[]): Promise<void> {
+  if (settled.length === 0) return
+  const column = <T>(pick: (s: Settled) => T) => sql.val(settled.map(pick))
+  await sql`
+    update deliveries d
+    set status = t.status, reason = t.reason, error = t.error, defer_until = t.defer_until, sent_at = t.sent_at,
+        updated_at = ${new Date()}
+    from unnest(${column((s) => s.alertId)}::uuid[], ${column((s) => s.channel)}::text[],
+                ${column((s) => s.settlement.status)}::text[], ${column((s) => s.settlement.reason ?? null)}::text[],
+                ${column((s) => s.settlement.error ?? null)}::text[],
+                ${column((s) => iso(s.settlement.deferUntil))}::timestamptz[],
+                ${column((s) => iso(s.settlement.sentAt))}::timestamptz[])
+         as t (alert_id, channel, status, reason, error, defer_until, sent_at)
+    where d.alert_id = t.alert_id and d.channel = t.channel and d.status = 'sending' and d.claimed_by = ${jobId}`.execute(
+    db,
+  )
 }
 
 export interface DeliveryView {

@@ -13,6 +13,6 @@ export interface DeliveryServices {
   now(): Date
   /** How long an alert's own deliver job has before the drainer queues another. */
   drainGraceMs: number
-  /** Queues a notify.deliver job (the drainer's). */
-  enqueueDelivery(alertId: string): Promise<unknown>
+  /** Queues notify.deliver jobs for these alerts (the drainer's). */
+  enqueueDeliveries(alertIds: readonly string[]): Promise<void>
 }

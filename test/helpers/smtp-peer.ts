@@ -4,10 +4,16 @@ import { SMTPServer } from 'smtp-server'
 
 /**
  * A real SMTP server on loopback (smtp-server), every accepted message parsed (mailparser).
- * `refuse` answers the DATA with that SMTP code; `stop`/`start` take it off and back on its port.
+ * `refuse` answers the DATA with that SMTP code, `refuseTo` does for messages to one address;
+ * `stop`/`start` take it off and back on its port.
  */
 export async function startSmtpPeer() {
-  const state = { mails: [] as ParsedMail[], refuse: undefined as number | undefined, port: 0 }
+  const state = {
+    mails: [] as ParsedMail[],
+    refuse: undefined as number | undefined,
+    refuseTo: new Map<string, number>(),
+    port: 0,
+  }
   let server: SMTPServer | undefined
   const open = () =>
     new Promise<void>((resolve, reject) => {
@@ -15,11 +21,13 @@ export async function startSmtpPeer() {
         authOptional: true,
         disabledCommands: ['STARTTLS'],
         logger: false,
-        onData(stream, _session, callback) {
+        onData(stream, session, callback) {
           simpleParser(stream)
             .then((mail) => {
-              if (state.refuse) {
-                const error = Object.assign(new Error('refused by the test'), { responseCode: state.refuse })
+              const refuse =
+                state.refuse ?? session.envelope.rcptTo.map((to) => state.refuseTo.get(to.address)).find(Boolean)
+              if (refuse) {
+                const error = Object.assign(new Error('refused by the test'), { responseCode: refuse })
                 return callback(error)
               }
               state.mails.push(mail)

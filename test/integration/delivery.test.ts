@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import type { ParsedMail } from 'mailparser'
 import { publicUrl } from '../../src/config.js'
 import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
-import { deliverAlert } from '../../src/notifications/deliver-alert.js'
+import { deliverAlerts } from '../../src/notifications/deliver-alert.js'
 import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../src/notifications/digests.js'
 import { createEmailChannel } from '../../src/notifications/email-channel.js'
@@ -43,7 +43,7 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
       deliveries: api.harness.deps.metrics.deliveries,
       now: () => clock.now,
       drainGraceMs: 0,
-      enqueueDelivery: async () => undefined,
+      enqueueDeliveries: async () => undefined,
     }
   })
   after(async () => {
@@ -56,13 +56,14 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
   beforeEach(() => {
     clock.now = new Date()
     smtp.state.mails.length = 0
+    smtp.state.refuseTo.clear()
     push.state.received.length = 0
     push.state.refused.length = 0
   })
 
   const db = () => api.harness.deps.db
   const deliver = (alertId: string, jobId = randomUUID()) =>
-    deliverAlert(db(), services, api.harness.deps.logger, alertId, jobId)
+    deliverAlerts(db(), services, api.harness.deps.logger, [alertId], jobId)
   const digests = (jobId = randomUUID()) => sendDueDigests(db(), services, api.harness.deps.logger, jobId)
 
   /** A traveller with these settings and timezone, one browser subscribed to pushes. */
@@ -430,6 +431,39 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     } finally {
       smtp.state.refuse = undefined
     }
+  })
+
+  it("delivers a batch of travellers' alerts in one job, each by its own settings; its retry resends only the failed", async () => {
+    const [ana, ben, cai] = [await traveller(), await traveller(), await traveller()]
+    const batch = [
+      await alert(ana.userId, 'high'),
+      await alert(ben.userId, 'low'),
+      await alert(cai.userId, 'high'),
+      await alert(ana.userId, 'medium'),
+    ]
+    const jobId = randomUUID()
+    const deliverBatch = () => deliverAlerts(db(), services, api.harness.deps.logger, batch, jobId)
+    // Cai's mailbox is full for a moment (451: try again later).
+    smtp.state.refuseTo.set(cai.address, 451)
+    await assert.rejects(deliverBatch(), /delivery will be retried: email/)
+    assert.deepEqual(await statuses(ana.call, batch[0] as string), { email: 'sent', push: 'sent' })
+    assert.deepEqual(await statuses(ben.call, batch[1] as string), {
+      email: 'suppressed: below minimum priority',
+      push: 'suppressed: below minimum priority',
+    })
+    assert.deepEqual(await statuses(cai.call, batch[2] as string), { email: 'queued', push: 'sent' })
+    assert.deepEqual(await statuses(ana.call, batch[3] as string), {
+      email: 'suppressed: below minimum priority',
+      push: 'sent',
+    })
+
+    smtp.state.refuseTo.clear()
+    const outcomes = await deliverBatch()
+    assert.deepEqual(outcomes, { email: { sent: 1 }, push: {} }, 'the retry claimed only the queued email')
+    assert.equal(mailsTo(ana.address).length, 1)
+    assert.equal(mailsTo(cai.address).length, 1)
+    const pushesTo = (browser: { path: string }) => push.state.received.filter((p) => p.path === browser.path).length
+    assert.deepEqual([pushesTo(ana.browser), pushesTo(ben.browser), pushesTo(cai.browser)], [2, 0, 1])
   })
 
   it('sends one email and one push for twenty concurrent deliver jobs of one alert', async () => {

@@ -70,8 +70,6 @@ async function runMonitor(
   for (const [userId, changes] of applied) {
     alertsCreated += changes.created.length
     alertsResolved += changes.resolved.length
-    // Queued, not awaited: a queue outage must not hold up the evaluation (notify.drain catches up).
-    delivery.deliver(changes.created.map((alert) => alert.id))
     // Only an evaluation a write asked for has a write time (a sweep's finds no mark).
     const writtenAt = seen.get(userId)?.markedAt
     if (!writtenAt || !services.observers) continue
@@ -79,6 +77,9 @@ async function runMonitor(
       services.observers.writeToAlert(Math.max(0, (Date.parse(alert.createdAt) - writtenAt.getTime()) / 1000))
     }
   }
+  // The page's deliveries in batches, queued, not awaited: a queue outage must not hold up the
+  // evaluation (notify.drain catches up).
+  delivery.deliver([...applied.values()].flatMap((changes) => changes.created.map((alert) => alert.id)))
   // The page's events in as few bus messages as fit, each user's in order.
   const events = [...applied].flatMap(([userId, changes]) => appliedEvents(userId, changes))
   await announceAlertEvents(services.bus, events, context.logger, 'alerts stored')

@@ -1,8 +1,9 @@
 import { UnrecoverableError } from 'bullmq'
 import { isUuid } from '../../ids.js'
-import { deliverAlert } from '../../notifications/deliver-alert.js'
+import { deliverAlerts } from '../../notifications/deliver-alert.js'
 import { overdueDeliveries } from '../../notifications/delivery-repository.js'
 import type { DeliveryServices } from '../../notifications/delivery-services.js'
+import { DELIVERY_BATCH } from '../../notifications/delivery-trigger.js'
 import { sendDailyDigests, sendDueDigests } from '../../notifications/digests.js'
 import type { TaskContext, TaskHandler } from '../task.js'
 
@@ -14,12 +15,25 @@ function deliveryOf(context: TaskContext): DeliveryServices {
   return context.delivery
 }
 
-/** `notify.deliver {alertId}`: one alert to every channel, each claimed once (deliver-alert.ts). */
-export const deliverTask: TaskHandler<{ alertId?: unknown }, unknown> = async (payload, context) => {
-  if (typeof payload?.alertId !== 'string' || !isUuid(payload.alertId)) {
-    throw new UnrecoverableError('notify.deliver needs {alertId}: a uuid')
+/**
+ * `notify.deliver {alertIds}`: a batch of alerts to every channel, each claimed once
+ * (deliver-alert.ts). `{alertId}` is what workers before batches queued: still taken, so jobs
+ * waiting across an upgrade are delivered.
+ */
+export const deliverTask: TaskHandler<{ alertIds?: unknown; alertId?: unknown }, unknown> = async (
+  payload,
+  context,
+) => {
+  const alertIds = payload?.alertIds ?? (payload?.alertId === undefined ? undefined : [payload.alertId])
+  if (
+    !Array.isArray(alertIds) ||
+    alertIds.length === 0 ||
+    alertIds.length > DELIVERY_BATCH ||
+    !alertIds.every(isUuid)
+  ) {
+    throw new UnrecoverableError(`notify.deliver needs {alertIds}: 1 to ${DELIVERY_BATCH} uuids`)
   }
-  return deliverAlert(context.db, deliveryOf(context), context.logger, payload.alertId, context.jobId)
+  return deliverAlerts(context.db, deliveryOf(context), context.logger, alertIds, context.jobId, context.signal)
 }
 
 /**
@@ -29,7 +43,7 @@ export const deliverTask: TaskHandler<{ alertId?: unknown }, unknown> = async (p
 export const drainDeliveriesTask: TaskHandler<unknown, { queued: number }> = async (_payload, context) => {
   const delivery = deliveryOf(context)
   const alertIds = await overdueDeliveries(context.db, delivery.drainGraceMs, DRAIN_PAGE_SIZE)
-  await Promise.all(alertIds.map((alertId) => delivery.enqueueDelivery(alertId)))
+  await delivery.enqueueDeliveries(alertIds)
   return { queued: alertIds.length }
 }
 
