@@ -6,6 +6,18 @@ export interface KnownPosition {
   lon: number
 }
 
+// tz-lookup names a few hundred zones; luxon checks one by building an Intl.DateTimeFormat
+// (about 0.1 ms), which a batch of deliveries would otherwise do for every alert.
+const validity = new Map<string, boolean>()
+const isValidZone = (zone: string) => {
+  let valid = validity.get(zone)
+  if (valid === undefined) {
+    valid = IANAZone.isValidZone(zone)
+    validity.set(zone, valid)
+  }
+  return valid
+}
+
 /**
  * The timezone a traveller's wall clock is on: the one at their latest known position (a fuel
  * reading or context signal with coordinates) when PAM has one, else their profile's. A traveller
@@ -16,7 +28,7 @@ export function travellerZone(profileZone: string, position: KnownPosition | und
   if (!position) return profileZone
   try {
     const found = tzLookup(position.lat, position.lon)
-    return IANAZone.isValidZone(found) ? found : profileZone
+    return isValidZone(found) ? found : profileZone
   } catch {
     return profileZone
   }

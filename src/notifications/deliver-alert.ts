@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js'
-import { type Channel, type DecisionInput, decideDelivery } from '../delivery/delivery-decision.js'
+import { CHANNELS, type Channel, type DecisionInput, decideDelivery } from '../delivery/delivery-decision.js'
 import { alertEmail, alertPush } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
@@ -7,13 +7,14 @@ import type { Logger } from '../logger.js'
 import { ChannelError } from './channel-error.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
 import {
+  type Claimed,
   claimDeliveries,
   type DeliverableAlert,
   type DeliveryContext,
   deliveryContexts,
-  type Settled,
   type Settlement,
-  settleDeliveries,
+  settleDelivery,
+  type Wanted,
 } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
@@ -78,21 +79,15 @@ async function send(db: Db, services: DeliveryServices, channel: Channel, alert:
 /** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
 const SENDS_AT_ONCE = 8
 
-interface Send {
-  context: DeliveryContext
-  channel: Channel
-  attempts: number
-}
-
 /**
  * `notify.deliver` for a batch of alerts (a write's, or a sweep page's): per alert and channel,
- * claim its delivery row, decide (send now, defer to the end of quiet hours, or suppress), and
+ * decide (send now, defer to the end of quiet hours, or suppress), claim its delivery row, and
  * record the outcome. However many jobs run for an alert, each channel is claimed by one of them.
- * The contexts, the claims and the outcomes that need no send are one statement each for the
- * whole batch; a send is recorded as soon as it is done, so a worker dying mid-batch leaves the
- * sent ones sent. A transient failure leaves its row queued and fails the job once every other
- * delivery had its turn, so BullMQ retries it with backoff (and the retry claims only what is
- * still queued); a permanent one is recorded as failed.
+ * The contexts, and the claims with every outcome that needs no send, are one statement each for
+ * the whole batch; a send is recorded as soon as it is done, so a worker dying mid-batch leaves
+ * the sent ones sent. A transient failure leaves its row queued and fails the job once every
+ * other delivery had its turn, so BullMQ retries it with backoff (and the retry claims only what
+ * is still queued); a permanent one is recorded as failed.
  */
 export async function deliverAlerts(
   db: Db,
@@ -103,62 +98,66 @@ export async function deliverAlerts(
   signal?: AbortSignal,
 ): Promise<Record<Channel, Record<string, number>>> {
   const outcomes = { email: {}, push: {} } as Record<Channel, Record<string, number>>
-  const contexts = await deliveryContexts(db, alertIds)
-  const claims = await claimDeliveries(
-    db,
-    contexts.map(({ alert }) => ({ id: alert.id, userId: alert.userId })),
-    jobId,
-  )
-  const settled: Settled[] = []
-  const settle = (alertId: string, channel: Channel, settlement: Settlement, outcome: string) => {
+  const count = (channel: Channel, outcome: string) => {
     outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
     services.deliveries.inc({ channel, outcome })
-    settled.push({ alertId, channel, settlement })
   }
-  const sends: Send[] = []
+  const contexts = new Map((await deliveryContexts(db, alertIds)).map((context) => [context.alert.id, context]))
   const now = services.now()
-  for (const context of contexts) {
-    const { alert, settings } = context
-    for (const [channel, claim] of claims.get(alert.id) ?? []) {
-      const decision = decideDelivery({
-        channel,
-        alert,
-        settings,
-        reachable: reachable(services, channel, settings, context.pushSubscribed),
-        now,
-        zone: travellerZone(context.profileZone, context.position),
-      })
-      if (decision.action === 'suppress') {
-        settle(alert.id, channel, { status: 'suppressed', reason: decision.reason }, 'suppressed')
-      } else if (decision.action === 'defer') {
-        settle(alert.id, channel, { status: 'deferred', reason: 'quiet hours', deferUntil: decision.until }, 'deferred')
-      } else sends.push({ context, channel, attempts: claim.attempts })
-    }
+  const wanted: Wanted[] = [...contexts.values()].flatMap(
+    ({ alert, settings, profileZone, position, pushSubscribed }) =>
+      CHANNELS.map((channel): Wanted => {
+        const decision = decideDelivery({
+          channel,
+          alert,
+          settings,
+          reachable: reachable(services, channel, settings, pushSubscribed),
+          now,
+          zone: travellerZone(profileZone, position),
+        })
+        const ids = { alertId: alert.id, userId: alert.userId, channel }
+        if (decision.action === 'suppress')
+          return { ...ids, settlement: { status: 'suppressed', reason: decision.reason } }
+        if (decision.action === 'defer') {
+          return { ...ids, settlement: { status: 'deferred', reason: 'quiet hours', deferUntil: decision.until } }
+        }
+        return ids
+      }),
+  )
+  const claimed = await claimDeliveries(db, jobId, wanted)
+  const settledAtOnce = new Map(wanted.map((w) => [`${w.alertId}|${w.channel}`, w.settlement]))
+  const sends: Claimed[] = []
+  for (const claim of claimed) {
+    const settlement = settledAtOnce.get(`${claim.alertId}|${claim.channel}`)
+    if (settlement) count(claim.channel, settlement.status)
+    else sends.push(claim)
   }
-  await settleDeliveries(db, jobId, settled.splice(0))
 
   const retry: string[] = []
-  const sendOne = async ({ context: { alert, settings }, channel, attempts }: Send) => {
+  const sendOne = async (claim: Claimed) => {
+    const { channel } = claim
+    const { alert, settings } = contexts.get(claim.alertId) as DeliveryContext
+    const settle = (settlement: Settlement, outcome: string) => {
+      count(channel, outcome)
+      return settleDelivery(db, claim.id, jobId, settlement)
+    }
     try {
       await send(db, services, channel, alert, settings.email.address ?? '')
-      settle(alert.id, channel, { status: 'sent', sentAt: new Date() }, 'sent')
     } catch (error) {
       const failure = error instanceof ChannelError ? error : new ChannelError(String(error), false)
-      if (failure.permanent || attempts >= DELIVERY_ATTEMPTS) {
+      if (failure.permanent || claim.attempts >= DELIVERY_ATTEMPTS) {
         logger.warn({ alertId: alert.id, channel, err: failure.message }, 'delivery failed')
-        settle(alert.id, channel, { status: 'failed', error: failure.message }, 'failed')
-      } else {
-        settle(alert.id, channel, { status: 'queued', error: failure.message }, 'retried')
-        retry.push(`${channel}: ${failure.message}`)
+        return settle({ status: 'failed', error: failure.message }, 'failed')
       }
+      retry.push(`${channel}: ${failure.message}`)
+      return settle({ status: 'queued', error: failure.message }, 'retried')
     }
-    // Recorded at once: a sent delivery must stay sent whatever happens to the rest of the batch.
-    await settleDeliveries(db, jobId, settled.splice(0))
+    return settle({ status: 'sent', sentAt: new Date() }, 'sent')
   }
   let next = 0
   const lane = async () => {
     // Past its time limit the job stops starting sends; its retry takes back the claims left.
-    while (next < sends.length && !signal?.aborted) await sendOne(sends[next++] as Send)
+    for (let claim = sends[next++]; claim && !signal?.aborted; claim = sends[next++]) await sendOne(claim)
   }
   await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, sends.length) }, lane))
   signal?.throwIfAborted()

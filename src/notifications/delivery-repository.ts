@@ -1,7 +1,7 @@
 import { type RawBuilder, type Selectable, sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { AlertsTable, DeliveryChannel, DeliveryStatus } from '../db/schema.js'
-import { type AlertForDelivery, CHANNELS } from '../delivery/delivery-decision.js'
+import type { AlertForDelivery } from '../delivery/delivery-decision.js'
 import type { AlertSummary } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import type { KnownPosition } from '../delivery/traveller-zone.js'
@@ -110,11 +110,13 @@ export async function deliveryContexts(db: Db, alertIds: readonly string[]): Pro
       push_subscribed: boolean
     }
   >`
-    select a.*, u.timezone, ${settingsJson} as settings, p.lat, p.lon,
+    select a.*, p.lat, p.lon,
+           -- Subqueries, not joins: a join of a few hundred alerts to users hashes the whole users
+           -- table (seconds a batch at a million travellers); these are a key lookup an alert.
+           (select timezone from users u where u.id = a.user_id) as timezone,
+           (select ${settingsJson} from notification_settings s where s.user_id = a.user_id) as settings,
            exists (select 1 from push_subscriptions ps where ps.user_id = a.user_id) as push_subscribed
     from alerts a
-    join users u on u.id = a.user_id
-    left join notification_settings s on s.user_id = a.user_id
     left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true
     where a.id = any(${sql.val(alertIds)}::uuid[])
     order by a.created_at, a.id`.execute(db)
@@ -130,42 +132,6 @@ export async function deliveryContexts(db: Db, alertIds: readonly string[]): Pro
 // A claim this old belongs to a worker that died mid-send with its job gone: anyone may take it.
 const ABANDONED_MS = 10 * 60_000
 
-/** Per alert, the channels a job claimed, with their attempt counts. */
-export type Claims = Map<string, Map<DeliveryChannel, { attempts: number }>>
-
-/**
- * Takes the alerts' deliveries for this job, every channel of every alert, in one statement: a
- * channel's row is made if it has none yet (what the drainer looks for) or taken if it is queued.
- * Another job's live claim, or a settled row, is left alone; the job's own retry (same id, after
- * its worker died mid-send) takes its claims back, and anyone takes one abandoned for ten minutes.
- */
-export async function claimDeliveries(
-  db: Db,
-  alerts: readonly { id: string; userId: string }[],
-  jobId: string,
-): Promise<Claims> {
-  const pairs = alerts.flatMap((alert) => CHANNELS.map((channel) => ({ ...alert, channel })))
-  const { rows } = await sql<{ alert_id: string; channel: DeliveryChannel; attempts: number }>`
-    insert into deliveries (alert_id, user_id, channel, status, claimed_by, attempts)
-    select alert_id, user_id, channel, 'sending', ${jobId}, 1
-    from unnest(${sql.val(pairs.map((p) => p.id))}::uuid[], ${sql.val(pairs.map((p) => p.userId))}::uuid[],
-                ${sql.val(pairs.map((p) => p.channel))}::text[]) as wanted (alert_id, user_id, channel)
-    on conflict (alert_id, channel) do update
-      set status = 'sending', claimed_by = excluded.claimed_by, attempts = deliveries.attempts + 1,
-          updated_at = ${new Date()}
-      where deliveries.status = 'queued'
-         or (deliveries.status = 'sending'
-             and (deliveries.claimed_by = excluded.claimed_by or deliveries.updated_at < ${new Date(Date.now() - ABANDONED_MS)}))
-    returning alert_id, channel, attempts`.execute(db)
-  const claims: Claims = new Map()
-  for (const row of rows) {
-    const channels = claims.get(row.alert_id) ?? new Map()
-    channels.set(row.channel, { attempts: row.attempts })
-    claims.set(row.alert_id, channels)
-  }
-  return claims
-}
-
 export interface Settlement {
   status: Exclude<DeliveryStatus, 'sending'>
   reason?: string
@@ -174,30 +140,66 @@ export interface Settlement {
   sentAt?: Date
 }
 
-/** What became of one claimed delivery. */
-export interface Settled {
+/** A delivery a job wants: to record its outcome at once, or (no settlement) to send it. */
+export interface Wanted {
   alertId: string
+  userId: string
   channel: DeliveryChannel
-  settlement: Settlement
+  settlement?: Settlement
 }
 
-/** Records what became of claimed deliveries, in one statement; only the job holding a claim can. */
-export async function settleDeliveries(db: Db, jobId: string, settled: readonly Settled[]): Promise<void> {
-  if (settled.length === 0) return
-  const column = <T>(pick: (s: Settled) => T) => sql.val(settled.map(pick))
-  await sql`
-    update deliveries d
-    set status = t.status, reason = t.reason, error = t.error, defer_until = t.defer_until, sent_at = t.sent_at,
-        updated_at = ${new Date()}
-    from unnest(${column((s) => s.alertId)}::uuid[], ${column((s) => s.channel)}::text[],
-                ${column((s) => s.settlement.status)}::text[], ${column((s) => s.settlement.reason ?? null)}::text[],
-                ${column((s) => s.settlement.error ?? null)}::text[],
-                ${column((s) => iso(s.settlement.deferUntil))}::timestamptz[],
-                ${column((s) => iso(s.settlement.sentAt))}::timestamptz[])
-         as t (alert_id, channel, status, reason, error, defer_until, sent_at)
-    where d.alert_id = t.alert_id and d.channel = t.channel and d.status = 'sending' and d.claimed_by = ${jobId}`.execute(
-    db,
-  )
+/** A delivery the job took: its row, and how many times it has been taken. */
+export interface Claimed {
+  id: string
+  alertId: string
+  channel: DeliveryChannel
+  attempts: number
+}
+
+/**
+ * Takes deliveries for this job in one statement, recording at once the outcome of those that
+ * need no send (suppressed, deferred) and marking the others `sending`. A channel's row is made if
+ * it has none yet (what the drainer looks for) or taken if it is queued. Another job's live claim,
+ * or a settled row, is left alone; the job's own retry (same id, after its worker died mid-send)
+ * takes its claims back, and anyone takes one abandoned for ten minutes. Returns what was taken.
+ */
+export async function claimDeliveries(db: Db, jobId: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
+  if (wanted.length === 0) return []
+  const column = <T>(pick: (w: Wanted) => T) => sql.val(wanted.map(pick))
+  const { rows } = await sql<{ id: string; alert_id: string; channel: DeliveryChannel; attempts: number }>`
+    insert into deliveries as d (alert_id, user_id, channel, status, reason, error, defer_until, claimed_by, attempts)
+    select alert_id, user_id, channel, status, reason, null, defer_until, ${jobId}, 1
+    from unnest(${column((w) => w.alertId)}::uuid[], ${column((w) => w.userId)}::uuid[],
+                ${column((w) => w.channel)}::text[], ${column((w) => w.settlement?.status ?? 'sending')}::text[],
+                ${column((w) => w.settlement?.reason ?? null)}::text[],
+                ${column((w) => iso(w.settlement?.deferUntil))}::timestamptz[])
+         as wanted (alert_id, user_id, channel, status, reason, defer_until)
+    on conflict (alert_id, channel) do update
+      set status = excluded.status, reason = excluded.reason, error = null, defer_until = excluded.defer_until,
+          claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${new Date()}
+      where d.status = 'queued'
+         or (d.status = 'sending'
+             and (d.claimed_by = excluded.claimed_by or d.updated_at < ${new Date(Date.now() - ABANDONED_MS)}))
+    returning id, alert_id, channel, attempts`.execute(db)
+  return rows.map((row) => ({ id: row.id, alertId: row.alert_id, channel: row.channel, attempts: row.attempts }))
+}
+
+/** Records what became of a delivery the job is sending; only the job holding the claim can. */
+export async function settleDelivery(db: Db, id: string, jobId: string, settlement: Settlement): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({
+      status: settlement.status,
+      reason: settlement.reason ?? null,
+      error: settlement.error ?? null,
+      defer_until: settlement.deferUntil ?? null,
+      sent_at: settlement.sentAt ?? null,
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'sending')
+    .where('claimed_by', '=', jobId)
+    .execute()
 }
 
 export interface DeliveryView {
