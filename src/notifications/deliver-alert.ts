@@ -105,15 +105,16 @@ export async function deliverAlerts(
   const contexts = new Map((await deliveryContexts(db, alertIds)).map((context) => [context.alert.id, context]))
   const now = services.now()
   const wanted: Wanted[] = [...contexts.values()].flatMap(
-    ({ alert, settings, profileZone, position, pushSubscribed }) =>
-      CHANNELS.map((channel): Wanted => {
+    ({ alert, settings, profileZone, position, pushSubscribed }) => {
+      const zone = travellerZone(profileZone, position)
+      return CHANNELS.map((channel): Wanted => {
         const decision = decideDelivery({
           channel,
           alert,
           settings,
           reachable: reachable(services, channel, settings, pushSubscribed),
           now,
-          zone: travellerZone(profileZone, position),
+          zone,
         })
         const ids = { alertId: alert.id, userId: alert.userId, channel }
         if (decision.action === 'suppress')
@@ -122,7 +123,8 @@ export async function deliverAlerts(
           return { ...ids, settlement: { status: 'deferred', reason: 'quiet hours', deferUntil: decision.until } }
         }
         return ids
-      }),
+      })
+    },
   )
   const claimed = await claimDeliveries(db, jobId, wanted)
   const settledAtOnce = new Map(wanted.map((w) => [`${w.alertId}|${w.channel}`, w.settlement]))
