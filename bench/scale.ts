@@ -109,8 +109,8 @@ interface Sweep {
 }
 
 /**
- * Waits until no job is waiting, active or delayed: what the last phase queued behind it (a
- * delivery per alert created) is done, so the next sweep is timed alone. Returns the seconds.
+ * Waits until no job is waiting, active or delayed: what the last phase queued behind it (its
+ * delivery batches) is done, so the next sweep is timed alone. Returns the seconds.
  */
 async function settle(stack: Stack): Promise<number> {
   const started = performance.now()
@@ -217,7 +217,7 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
         `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}: seeded in ${seedSeconds.toFixed(0)} s; places requests ${overpass.state.requests}`,
         `  ${'raw SQL anchor'.padEnd(22)} ${base.seconds.toFixed(2).padStart(7)} s  ${base.candidates} candidates, ${base.alerts} alerts (rolled back)`,
         line('sweep', first),
-        `  ${'then its deliveries'.padEnd(22)} ${deliveries.toFixed(2).padStart(7)} s  (a notify.deliver job per alert created; settled before each timed sweep)`,
+        `  ${'then its deliveries'.padEnd(22)} ${deliveries.toFixed(2).padStart(7)} s  (what was still queued behind it: notify.deliver jobs of up to 200 alerts; settled before each timed sweep)`,
         line('sweep, nothing changed', unchanged),
         line(`sweep, ${NEW_READINGS} new readings`, afterWrites),
         `  peak RSS of this process (worker, seeding, bench): ${peakRss} MB (${seededRssMb} MB before the first sweep)`,

@@ -134,6 +134,26 @@ inBothModes('alert delivery through the worker', (mode) => {
     )
   })
 
+  it('delivers a notify.deliver job queued before deliveries went in batches ({alertId})', async () => {
+    const { id, address } = await emailedTraveller()
+    const alert = await stack.harness.deps.db
+      .insertInto('alerts')
+      .values({
+        user_id: id,
+        kind: 'budget_threshold',
+        priority: 'high',
+        title: 'Budget over 80 %',
+        body: 'queued by the previous version',
+        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
+        dedupe_key: randomUUID(),
+      } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await stack.producer.enqueue('notify.deliver', { alertId: alert.id })
+    await eventually(async () => (mailsTo(address).length > 0 ? true : undefined), 30_000, 'the email')
+    assert.match(mailsTo(address)[0]?.text ?? '', /queued by the previous version/)
+  })
+
   it('pam demo shows the delivery record of its alerts, with the email sent to the local SMTP peer', async () => {
     const env = testEnv(mode, stack.harness.databaseUrl, {
       REDIS_PREFIX: stack.harness.config.REDIS_PREFIX,
