@@ -38,6 +38,23 @@ inBothModes('alert delivery through the worker', (mode) => {
   }
   const mailsTo = (address: string) => smtp.state.mails.filter((mail) => JSON.stringify(mail.to).includes(address))
 
+  /** A high alert written straight to the table: no job was queued for it. */
+  const storedAlert = (userId: string, body: string, createdAt = new Date()) =>
+    stack.harness.deps.db
+      .insertInto('alerts')
+      .values({
+        user_id: userId,
+        kind: 'budget_threshold',
+        priority: 'high',
+        title: 'Budget over 80 %',
+        body,
+        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
+        dedupe_key: randomUUID(),
+        created_at: createdAt,
+      } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow()
+
   it('emails a new alert once, after the socket has it, and records the delivery', async () => {
     const { call, stream, address } = await emailedTraveller()
     try {
@@ -104,20 +121,7 @@ inBothModes('alert delivery through the worker', (mode) => {
 
   it('delivers an alert whose deliver job was never queued, through notify.drain', async () => {
     const { id, address } = await emailedTraveller()
-    const alert = await stack.harness.deps.db
-      .insertInto('alerts')
-      .values({
-        user_id: id,
-        kind: 'budget_threshold',
-        priority: 'high',
-        title: 'Budget over 80 %',
-        body: 'made by a writer whose job was lost',
-        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
-        dedupe_key: randomUUID(),
-        created_at: new Date(Date.now() - 60_000),
-      } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow()
+    const alert = await storedAlert(id, 'made by a writer whose job was lost', new Date(Date.now() - 60_000))
     await stack.producer.enqueue('notify.drain', {})
     await eventually(async () => (mailsTo(address).length > 0 ? true : undefined), 30_000, 'the drained email')
     await eventually(
@@ -136,19 +140,7 @@ inBothModes('alert delivery through the worker', (mode) => {
 
   it('delivers a notify.deliver job queued before deliveries went in batches ({alertId})', async () => {
     const { id, address } = await emailedTraveller()
-    const alert = await stack.harness.deps.db
-      .insertInto('alerts')
-      .values({
-        user_id: id,
-        kind: 'budget_threshold',
-        priority: 'high',
-        title: 'Budget over 80 %',
-        body: 'queued by the previous version',
-        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
-        dedupe_key: randomUUID(),
-      } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow()
+    const alert = await storedAlert(id, 'queued by the previous version')
     await stack.producer.enqueue('notify.deliver', { alertId: alert.id })
     await eventually(async () => (mailsTo(address).length > 0 ? true : undefined), 30_000, 'the email')
     assert.match(mailsTo(address)[0]?.text ?? '', /queued by the previous version/)
