@@ -126,13 +126,10 @@ export async function deliverAlerts(
       })
     },
   )
-  const claimed = await claimDeliveries(db, jobId, wanted)
-  const settledAtOnce = new Map(wanted.map((w) => [`${w.alertId}|${w.channel}`, w.settlement]))
   const sends: Claimed[] = []
-  for (const claim of claimed) {
-    const settlement = settledAtOnce.get(`${claim.alertId}|${claim.channel}`)
-    if (settlement) count(claim.channel, settlement.status)
-    else sends.push(claim)
+  for (const claim of await claimDeliveries(db, jobId, wanted)) {
+    if (claim.status === 'sending') sends.push(claim)
+    else count(claim.channel, claim.status)
   }
 
   const retry: string[] = []

@@ -148,11 +148,12 @@ export interface Wanted {
   settlement?: Settlement
 }
 
-/** A delivery the job took: its row, and how many times it has been taken. */
+/** A delivery the job took: its row, its status as taken (`sending`: the job is to send it), its attempts. */
 export interface Claimed {
   id: string
   alertId: string
   channel: DeliveryChannel
+  status: DeliveryStatus
   attempts: number
 }
 
@@ -166,7 +167,13 @@ export interface Claimed {
 export async function claimDeliveries(db: Db, jobId: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
   if (wanted.length === 0) return []
   const column = <T>(pick: (w: Wanted) => T) => sql.val(wanted.map(pick))
-  const { rows } = await sql<{ id: string; alert_id: string; channel: DeliveryChannel; attempts: number }>`
+  const { rows } = await sql<{
+    id: string
+    alert_id: string
+    channel: DeliveryChannel
+    status: DeliveryStatus
+    attempts: number
+  }>`
     insert into deliveries as d (alert_id, user_id, channel, status, reason, error, defer_until, claimed_by, attempts)
     select alert_id, user_id, channel, status, reason, null, defer_until, ${jobId}, 1
     from unnest(${column((w) => w.alertId)}::uuid[], ${column((w) => w.userId)}::uuid[],
@@ -180,8 +187,14 @@ export async function claimDeliveries(db: Db, jobId: string, wanted: readonly Wa
       where d.status = 'queued'
          or (d.status = 'sending'
              and (d.claimed_by = excluded.claimed_by or d.updated_at < ${new Date(Date.now() - ABANDONED_MS)}))
-    returning id, alert_id, channel, attempts`.execute(db)
-  return rows.map((row) => ({ id: row.id, alertId: row.alert_id, channel: row.channel, attempts: row.attempts }))
+    returning id, alert_id, channel, status, attempts`.execute(db)
+  return rows.map((row) => ({
+    id: row.id,
+    alertId: row.alert_id,
+    channel: row.channel,
+    status: row.status,
+    attempts: row.attempts,
+  }))
 }
 
 /** Records what became of a delivery the job is sending; only the job holding the claim can. */

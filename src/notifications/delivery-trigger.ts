@@ -29,7 +29,6 @@ export function deliveryTrigger(enqueue: Producer['enqueue'], logger: Logger) {
   return {
     enqueueDeliveries,
     deliver(alertIds: readonly string[]) {
-      if (alertIds.length === 0) return
       enqueueDeliveries(alertIds).catch((error) =>
         logger.warn(
           { alerts: alertIds.length, err: (error as Error).message },
