@@ -84,6 +84,28 @@ function shapeProblems(data: unknown): ErrorObject[] {
   return problems
 }
 
+/**
+ * Ajv coerces text beyond a double's range ("1e400", "Infinity") to Infinity, takes it for an
+ * integer, and skips minimum and maximum for a value that is not finite: a limit of Infinity
+ * would reach the database. Text parts are flat (a value, or an array of values), so one level.
+ */
+function infiniteNumbers(data: unknown): ErrorObject[] {
+  if (data === null || typeof data !== 'object') return []
+  return Object.entries(data).flatMap(([key, value]) =>
+    (Array.isArray(value) ? value : [value]).some((item) => typeof item === 'number' && !Number.isFinite(item))
+      ? [
+          {
+            instancePath: pointer('', key),
+            schemaPath: '#',
+            keyword: 'type',
+            params: {},
+            message: 'must be a finite number',
+          },
+        ]
+      : [],
+  )
+}
+
 /** An object with too many members also names each unknown one: the count adds nothing. */
 function withoutRedundantCounts(errors: ErrorObject[]) {
   const withUnknown = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath))
@@ -99,7 +121,8 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   const forBody = ajvWith({ coerceTypes: false })
   const forText = ajvWith({ coerceTypes: 'array' })
   return ({ schema, httpPart }) => {
-    const validate: ValidateFunction = (httpPart === 'body' ? forBody : forText).compile(schema as object)
+    const isText = httpPart !== 'body'
+    const validate: ValidateFunction = (isText ? forText : forBody).compile(schema as object)
     const checked = (data: unknown) => {
       const problems = shapeProblems(data)
       if (problems.length > 0) {
@@ -107,6 +130,11 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
         return false
       }
       const valid = validate(data)
+      const infinite = valid && isText ? infiniteNumbers(data) : []
+      if (infinite.length > 0) {
+        checked.errors = infinite
+        return false
+      }
       checked.errors = validate.errors ? withoutRedundantCounts(validate.errors) : null
       return valid
     }

@@ -201,6 +201,12 @@ describe('the /v1 resources', () => {
     )
     assert.equal(third.body.nextCursor, null)
     assert.equal((await call('GET', '/v1/expenses?limit=201')).status, 400)
+    // A number too large for a double is Infinity once coerced: refused like any other bad limit.
+    for (const limit of ['Infinity', '1e400', '-Infinity']) {
+      const infinite = await call('GET', `/v1/expenses?limit=${limit}`)
+      assert.equal(infinite.status, 400, `limit=${limit}: ${JSON.stringify(infinite.body)}`)
+      assert.equal(infinite.body.details[0].field, 'querystring.limit')
+    }
     const badCursor = await call('GET', '/v1/expenses?cursor=nonsense')
     assert.equal(badCursor.status, 400)
     assert.equal(badCursor.body.details[0].field, 'cursor')
