@@ -69,26 +69,29 @@ export async function settleSeen(
   const users = userIds.filter((userId) => seen.has(userId))
   if (users.length === 0) return new Set()
   const applies = users.map((userId) => (seen.get(userId)?.applies ?? 0) + 1)
-  const { rows } = await sql<{ user_id: string }>`
-    insert into evaluation_fences as f (user_id, monitor, applies)
-    select u, ${monitor}, a from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
-    on conflict (monitor, user_id) do update set applies = f.applies + 1 where f.applies = excluded.applies - 1
-    returning f.user_id
-  `.execute(trx)
-  const current = new Set(rows.map((row) => row.user_id))
-  const cleared = [...current].flatMap((userId) => {
+  // The marks as they were read: a sweep's unmarked users have none to clear.
+  const marked = users.flatMap((userId) => {
     const version = seen.get(userId)?.version
     return version ? [{ userId, version }] : []
   })
-  if (cleared.length > 0) {
-    await sql`
+  // One statement: the fence, then the marks of the users it let through (one round trip less
+  // on every evaluation; a data-modifying WITH runs whether or not the result reads it).
+  const { rows } = await sql<{ user_id: string }>`
+    with fenced as (
+      insert into evaluation_fences as f (user_id, monitor, applies)
+      select u, ${monitor}, a from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
+      on conflict (monitor, user_id) do update set applies = f.applies + 1 where f.applies = excluded.applies - 1
+      returning f.user_id
+    ), cleared as (
       delete from evaluation_marks m
-      using unnest(${sql.val(cleared.map((c) => c.userId))}::uuid[], ${sql.val(cleared.map((c) => c.version))}::bigint[])
+      using unnest(${sql.val(marked.map((m) => m.userId))}::uuid[], ${sql.val(marked.map((m) => m.version))}::bigint[])
         as s(user_id, version)
       where m.monitor = ${monitor} and m.user_id = s.user_id and m.version = s.version
-    `.execute(trx)
-  }
-  return current
+        and s.user_id in (select user_id from fenced)
+    )
+    select user_id from fenced
+  `.execute(trx)
+  return new Set(rows.map((row) => row.user_id))
 }
 
 /**
