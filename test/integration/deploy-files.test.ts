@@ -21,7 +21,14 @@ const workflow: Doc = parseYaml(read('.github/workflows/ci.yml'))
 const dockerfile = read('Dockerfile')
 const KNOWN = new Set(Object.keys(EnvSchema.properties))
 // Variables for the containers PAM runs beside (PostgreSQL, Redis), or for Node itself.
-const NOT_PAMS = new Set(['NODE_ENV', 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD'])
+const NOT_PAMS = new Set([
+  'NODE_ENV',
+  'NODE_OPTIONS',
+  'POSTGRES_DB',
+  'POSTGRES_USER',
+  'POSTGRES_PASSWORD',
+  'REDIS_PASSWORD',
+])
 
 const PAM_SERVICES = ['migrate', 'api', 'worker', 'scheduler']
 
