@@ -16,10 +16,15 @@ export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1
 export interface Stack {
   deps: Deps
   producer: Producer
+  /** The environment the stack was configured from: a `pam` process started with it joins the same deployment. */
+  env: Record<string, string>
   close(): Promise<void>
 }
 
-/** PAM's dependencies on a bench database, migrated, with a worker on every queue in this process. */
+/**
+ * PAM's dependencies on a bench database, migrated, with a worker on every queue in this process
+ * (`concurrency` 0: none here; start `pam worker` with the stack's `env`, and stop it before closing).
+ */
 export async function startStack(
   mode: 'redis' | 'postgres',
   databaseUrl: string,
@@ -28,7 +33,7 @@ export async function startStack(
 ): Promise<Stack> {
   // Where the stack keeps its development secrets (the generated VAPID keys): removed on close.
   const home = join(tmpdir(), `pam-bench-${randomBytes(3).toString('hex')}`)
-  const config = loadConfig({
+  const stackEnv: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     ...(mode === 'redis'
       ? { REDIS_URL: BENCH_REDIS_URL, REDIS_PREFIX: `pambench${randomBytes(3).toString('hex')}` }
@@ -37,18 +42,21 @@ export async function startStack(
     LOG_LEVEL: 'error',
     PAM_HOME: home,
     ...env,
-  })
+  }
+  const config = loadConfig(stackEnv)
   const deps = await buildDeps(config, createLogger({ level: 'error', role: 'bench' }))
   const controller = new AbortController()
   await waitForStore(deps, controller.signal)
   const producer = createProducer(deps.backend, deps.logger)
-  const worker = await startWorker(deps, controller.signal, { queues: QUEUE_NAMES, concurrency })
+  const worker =
+    concurrency > 0 ? await startWorker(deps, controller.signal, { queues: QUEUE_NAMES, concurrency }) : undefined
   return {
     deps,
     producer,
+    env: stackEnv,
     async close() {
       controller.abort()
-      await worker.stop()
+      await worker?.stop()
       await producer.close()
       await deps.close()
       // The bench's queues, schedules and bus keys go with it, like its database.

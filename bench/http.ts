@@ -15,6 +15,8 @@ import { mintDevToken } from '../src/auth/dev-token.js'
 import { spawnPam } from '../test/helpers/process.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { withBenchDatabase } from './bench-database.js'
+import { pamEnv } from './pam-env.js'
+import { waitFor } from './wait-for.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -62,18 +64,6 @@ async function load(url: string, headers: Record<string, string> = {}): Promise<
   return run(SECONDS)
 }
 
-async function waitFor(url: string, headers: Record<string, string> = {}, output = () => '') {
-  for (let i = 0; ; i++) {
-    const ok = await fetch(url, { headers }).then(
-      (r) => r.ok,
-      () => false,
-    )
-    if (ok) return
-    if (i > 600) throw new Error(`${url} never answered 200\n${output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 const line = (label: string, f: Figures) =>
   `  ${label.padEnd(22)} ${Math.round(f.rps).toString().padStart(6)} req/s, p50 ${f.p50} ms, p99 ${f.p99} ms` +
   (f.non2xx || f.errors ? `, non-2xx ${f.non2xx}, errors ${f.errors}` : '')
@@ -81,17 +71,15 @@ const verdict = (holds: boolean) => (holds ? 'holds' : 'MISSED')
 
 async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
   const prefix = `pambench${randomBytes(3).toString('hex')}`
-  const api = spawnPam(['api'], {
-    DATABASE_URL: databaseUrl,
-    ...(mode === 'redis' ? { REDIS_URL, REDIS_PREFIX: prefix } : {}),
-    PORT: String(PORT),
-    HOST: '127.0.0.1',
-    JWT_SECRET: SECRET,
-    INTERNAL_TOKEN: randomBytes(24).toString('base64url'),
-    LOG_LEVEL: 'warn',
-    // The per-user limit stays in the path (it is counted on every request) but out of the way.
-    RATE_LIMIT_PER_MINUTE: '1000000',
-  })
+  const api = spawnPam(
+    ['api'],
+    pamEnv({
+      databaseUrl,
+      redis: mode === 'redis' ? { url: REDIS_URL, prefix } : undefined,
+      port: PORT,
+      jwtSecret: SECRET,
+    }),
+  )
   const userId = randomUUID()
   const bare = spawn(process.execPath, ['--import', 'tsx', BARE], {
     env: { ...process.env, PORT: String(BARE_PORT), DATABASE_URL: databaseUrl, BENCH_USER_ID: userId },

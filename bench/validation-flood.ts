@@ -12,6 +12,7 @@ import autocannon from 'autocannon'
 import { mintDevToken } from '../src/auth/dev-token.js'
 import { spawnPam } from '../test/helpers/process.js'
 import { withBenchDatabase } from './bench-database.js'
+import { pamEnv } from './pam-env.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const FLOOD_CONNECTIONS = Number(process.env.BENCH_FLOOD_CONNECTIONS ?? 6)
@@ -38,16 +39,8 @@ async function health(base: string) {
 }
 
 async function run(databaseUrl: string) {
-  const api = spawnPam(['api'], {
-    DATABASE_URL: databaseUrl,
-    PORT: String(PORT),
-    HOST: '127.0.0.1',
-    JWT_SECRET: SECRET,
-    INTERNAL_TOKEN: randomBytes(24).toString('base64url'),
-    LOG_LEVEL: 'warn',
-    // The worst case: an attacker with enough users (or a limit high enough) never to be slowed.
-    RATE_LIMIT_PER_MINUTE: '1000000',
-  })
+  // The rate limit out of the way is the worst case: an attacker with enough users never to be slowed.
+  const api = spawnPam(['api'], pamEnv({ databaseUrl, port: PORT, jwtSecret: SECRET }))
   try {
     const base = `http://127.0.0.1:${PORT}`
     const token = await mintDevToken({ secret: SECRET, userId: randomUUID(), ttl: '1h', audience: 'authenticated' })

@@ -1,0 +1,215 @@
+/**
+ * `npm run bench:write-rate`: write→alert on the socket at a steady write rate, both modes, with
+ * PAM laid out as in production: `pam api` and `pam worker` each in their own process, the
+ * travellers' HTTP clients and sockets in this one. BENCH_TRAVELLERS travellers (one vehicle and
+ * an open socket each) take turns posting fuel readings at BENCH_WRITES_PER_S for BENCH_SECONDS,
+ * each traveller's alternating 15 % and 90 %, so every write opens or resolves an alert; each is
+ * timed from its POST until its alert.created / alert.resolved arrives on its socket. Needs
+ * PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints
+ * figures, conditions and whether issue 18's target holds.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import pg from 'pg'
+import { mintDevToken } from '../src/auth/dev-token.js'
+import { spawnPam } from '../test/helpers/process.js'
+import { dropRedisPrefix } from '../test/helpers/services.js'
+import { openStream, type StreamClient } from '../test/helpers/stream.js'
+import { withBenchDatabase } from './bench-database.js'
+import { pamEnv } from './pam-env.js'
+import { waitFor } from './wait-for.js'
+import { percentile } from './write-to-socket.js'
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const RATES = (process.env.BENCH_WRITES_PER_S ?? '50,200').split(',').map(Number)
+const TRAVELLERS = Number(process.env.BENCH_TRAVELLERS ?? 200)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
+const WARMUP_SECONDS = 3
+const CONCURRENCY = 8
+const MODES = (process.env.BENCH_MODES ?? 'redis,postgres').split(',') as ('redis' | 'postgres')[]
+const SECRET = randomBytes(32).toString('base64url')
+const PORT = 19_000 + Math.floor(Math.random() * 1000)
+
+interface Traveller {
+  headers: Record<string, string>
+  vehicleId: string
+  stream: StreamClient
+  writes: number
+}
+
+/**
+ * CPU seconds (user + system) so far of each process: PAM's by pid, PostgreSQL's and Redis's
+ * summed over every process of that name (backends, WAL writer…). Linux's /proc; empty elsewhere.
+ */
+function cpuSeconds(pids: Record<string, number | undefined>): Record<string, number> {
+  const ticks = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime; USER_HZ is 100 on Linux
+  }
+  const seconds: Record<string, number> = {}
+  const read = (pid: number | string) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  for (const [name, pid] of Object.entries(pids)) {
+    const stat = pid === undefined ? undefined : read(pid)
+    if (stat) seconds[name] = ticks(stat)
+  }
+  let entries: string[] = []
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))
+  } catch {
+    return seconds
+  }
+  for (const pid of entries) {
+    const stat = read(pid)
+    const name = stat?.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    if (stat && (name === 'postgres' || name === 'redis-server')) seconds[name] = (seconds[name] ?? 0) + ticks(stat)
+  }
+  return seconds
+}
+
+/** Until no write waits for its evaluation (every mark cleared). */
+async function evaluated(databaseUrl: string) {
+  const db = new pg.Client({ connectionString: databaseUrl })
+  await db.connect()
+  try {
+    while (Number((await db.query('select count(*) from evaluation_marks')).rows[0].count) > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  } finally {
+    await db.end()
+  }
+}
+
+async function traveller(base: string): Promise<Traveller> {
+  const token = await mintDevToken({ secret: SECRET, userId: randomUUID(), ttl: '1h', audience: 'authenticated' })
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const response = await fetch(`${base}/v1/vehicles`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ name: 'Van', fuelCapacityL: 80, consumptionLPer100Km: 12.5 }),
+  })
+  if (!response.ok) throw new Error(`vehicle: ${response.status} ${await response.text()}`)
+  const { id } = (await response.json()) as { id: string }
+  const stream = await openStream(`${base.replace('http', 'ws')}/v1/stream`, { authorization: headers.authorization })
+  await stream.next((m) => m.type === 'hello')
+  return { headers, vehicleId: id, stream, writes: 0 }
+}
+
+/** One reading, timed until its own alert event is on the traveller's socket; undefined if it never came. */
+async function write(base: string, who: Traveller): Promise<number | undefined> {
+  const low = who.writes++ % 2 === 0
+  const seen = who.stream.messages.length
+  const started = performance.now()
+  const event = who.stream.next(
+    (m) => who.stream.messages.indexOf(m) >= seen && m.type === (low ? 'alert.created' : 'alert.resolved'),
+    15_000,
+  )
+  event.catch(() => undefined)
+  const response = await fetch(`${base}/v1/vehicles/${who.vehicleId}/fuel-readings`, {
+    method: 'POST',
+    headers: who.headers,
+    body: JSON.stringify({ percent: low ? 15 : 90 }),
+  })
+  if (response.status !== 201) throw new Error(`reading: ${response.status} ${await response.text()}`)
+  return event.then(
+    () => performance.now() - started,
+    () => undefined,
+  )
+}
+
+/** Writes at `rate` a second for `seconds`, round-robin over the travellers, each on its own schedule slot. */
+async function paced(base: string, travellers: Traveller[], rate: number, seconds: number) {
+  const total = Math.round(rate * seconds)
+  const start = performance.now()
+  const results: Promise<number | undefined>[] = []
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate
+    const wait = due - performance.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    results.push(write(base, travellers[i % travellers.length] as Traveller))
+  }
+  const achieved = total / ((performance.now() - start) / 1000)
+  return { latencies: await Promise.all(results), achieved }
+}
+
+async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
+  const prefix = `pambench${randomBytes(3).toString('hex')}`
+  const env = pamEnv({
+    databaseUrl,
+    redis: mode === 'redis' ? { url: REDIS_URL, prefix } : undefined,
+    port: PORT,
+    jwtSecret: SECRET,
+  })
+  const api = spawnPam(['api'], env)
+  const base = `http://127.0.0.1:${PORT}`
+  // The API migrates; the worker starts once it has, and /ready waits for the worker.
+  await waitFor(`${base}/health`, {}, api.output)
+  const worker = spawnPam(['worker', '--concurrency', String(CONCURRENCY)], { ...env, PORT: String(PORT + 1000) })
+  try {
+    await waitFor(`${base}/ready`, {}, () => api.output() + worker.output())
+    const travellers: Traveller[] = []
+    for (let i = 0; i < TRAVELLERS; i += 50) {
+      travellers.push(
+        ...(await Promise.all(Array.from({ length: Math.min(50, TRAVELLERS - i) }, () => traveller(base)))),
+      )
+    }
+    const label = mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'
+    for (const rate of RATES) {
+      // Each traveller's vehicle create (or the rate before) queued evaluations: none is left behind.
+      await evaluated(databaseUrl)
+      await paced(base, travellers, rate, WARMUP_SECONDS)
+      const pids = { api: api.child.pid, worker: worker.child.pid }
+      const cpuBefore = cpuSeconds(pids)
+      const ownBefore = process.cpuUsage()
+      const windowStart = performance.now()
+      const { latencies, achieved } = await paced(base, travellers, rate, SECONDS)
+      const windowSeconds = (performance.now() - windowStart) / 1000
+      const cpuAfter = cpuSeconds(pids)
+      const own = process.cpuUsage(ownBefore)
+      const arrived = latencies.filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b)
+      const p50 = percentile(arrived, 50)
+      const p99 = percentile(arrived, 99)
+      const holds = arrived.length === latencies.length && p50 <= 10 && p99 <= 25
+      // CPU per write, in ms, of each process over the timed writes (and the tail they left).
+      // A sum over processes of a name loses what a process that exited had used: shown as n/a.
+      const perWrite = (seconds: number) =>
+        seconds < 0 ? 'n/a (processes came and went)' : ((seconds * 1000) / latencies.length).toFixed(1)
+      const used = Object.fromEntries(
+        Object.keys(cpuAfter).map((name) => [name, (cpuAfter[name] ?? 0) - (cpuBefore[name] ?? 0)]),
+      )
+      used.clients = (own.user + own.system) / 1e6
+      const cpu = Object.entries(used).map(([name, seconds]) => `${name} ${perWrite(seconds)}`)
+      // Where the machine is full, per-write figures read low: the window had no more CPU to give.
+      const busy = Object.values(used).reduce((sum, seconds) => sum + Math.max(0, seconds), 0) / windowSeconds
+      process.stdout.write(
+        `${label}, ${latencies.length} writes at ${achieved.toFixed(0)} writes/s over ${TRAVELLERS} travellers: ` +
+          `on the socket ${arrived.length} / ${latencies.length}, p50 ${p50.toFixed(1)} ms, ` +
+          `p90 ${percentile(arrived, 90).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms` +
+          (rate >= 200 ? ` (target at 200 writes/s p50 ≤ 10 ms, p99 ≤ 25 ms: ${holds ? 'holds' : 'MISSED'})` : '') +
+          `\n  CPU ms per write: ${cpu.join(', ')}; all of them ${(busy * 100).toFixed(0)} % of one core ` +
+          `over the ${windowSeconds.toFixed(1)} s until the last event (${cpus().length} cores)\n`,
+      )
+    }
+    for (const who of travellers) who.stream.close()
+  } finally {
+    await worker.stop('SIGTERM')
+    await api.stop('SIGTERM')
+    if (mode === 'redis') await dropRedisPrefix(REDIS_URL, prefix)
+  }
+}
+
+process.stdout.write(
+  `conditions: ${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}; pam api and pam worker ` +
+    `(concurrency ${CONCURRENCY}) each in their own process (source via tsx), the clients in a third; ` +
+    `${SECONDS} s at each rate after ${WARMUP_SECONDS} s of warm-up at it; local PostgreSQL and Redis over loopback; ` +
+    `load average ${(loadavg()[0] ?? 0).toFixed(1)} before\n`,
+)
+for (const mode of MODES) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))
+process.stdout.write(`load average ${(loadavg()[0] ?? 0).toFixed(1)} after\n`)
