@@ -2,9 +2,10 @@
  * `npm run bench:write-rate`: write→alert on the socket at a steady write rate, both modes, with
  * PAM laid out as in production: `pam api` and `pam worker` each in their own process, the
  * travellers' HTTP clients and sockets in this one. BENCH_TRAVELLERS travellers (one vehicle and
- * an open socket each) take turns posting fuel readings at BENCH_WRITES_PER_S for BENCH_SECONDS,
- * each traveller's alternating 15 % and 90 %, so every write opens or resolves an alert; each is
- * timed from its POST until its alert.created / alert.resolved arrives on its socket. Needs
+ * an open socket each) take turns posting fuel readings at each rate of BENCH_WRITES_PER_S (a list,
+ * default 50,100,200 a second) for BENCH_SECONDS, each traveller's alternating 15 % and 90 %, so
+ * every write opens or resolves an alert; each is timed from its POST until its alert.created /
+ * alert.resolved arrives on its socket, and the CPU each process spent is divided by the writes. Needs
  * PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints
  * figures, conditions and whether issue 18's target holds.
  */
@@ -23,7 +24,7 @@ import { percentile } from './write-to-socket.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const RATES = (process.env.BENCH_WRITES_PER_S ?? '50,200').split(',').map(Number)
+const RATES = (process.env.BENCH_WRITES_PER_S ?? '50,100,200').split(',').map(Number)
 const TRAVELLERS = Number(process.env.BENCH_TRAVELLERS ?? 200)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const WARMUP_SECONDS = 3
