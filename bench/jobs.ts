@@ -7,9 +7,10 @@
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { QueueBackend } from '../src/backend/backend.js'
 import { createPostgresQueueBackend } from '../src/backend/postgres.js'
 import { createRedisBackend } from '../src/backend/redis.js'
-import { createDatabase } from '../src/db/database.js'
+import { createDatabase, type Db } from '../src/db/database.js'
 import { migrateUp } from '../src/db/migrator.js'
 import { startConsumer } from '../src/jobs/consumer.js'
 import { RUNNABLE_TASKS } from '../src/jobs/handlers.js'
@@ -17,6 +18,7 @@ import { createProducer, type Producer } from '../src/jobs/producer.js'
 import { jobOptions } from '../src/jobs/task-declarations.js'
 import { createLogger } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
+import { dropRedisPrefix } from '../test/helpers/services.js'
 import { withBenchDatabase } from './bench-database.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -64,13 +66,26 @@ async function bench(mode: Mode, url: string) {
       ? createRedisBackend({ url: REDIS_URL, prefix, logger })
       : createPostgresQueueBackend({ url, prefix, logger, poolSize: 60 })
   const database = createDatabase(url, logger)
-  await migrateUp(database.db)
-  await backend.migrate()
-  const producer = createProducer(backend, logger)
+  let producer: Producer | undefined
+  try {
+    await migrateUp(database.db)
+    await backend.migrate()
+    producer = createProducer(backend, logger)
+    return await measure(mode, producer, backend, database.db)
+  } finally {
+    await producer?.close()
+    await backend.close()
+    await database.close()
+    // Its queues' keys and the in-use marker go with it, as its database does.
+    if (mode === 'redis') await dropRedisPrefix(REDIS_URL, prefix)
+  }
+}
+
+async function measure(mode: Mode, producer: Producer, backend: QueueBackend, db: Db) {
   const pam = (concurrency: number) => () => {
     const consumer = startConsumer({
       backend,
-      db: database.db,
+      db,
       logger,
       metrics: createMetrics(),
       workerId: 'bench',
@@ -121,9 +136,6 @@ async function bench(mode: Mode, url: string) {
     `  enqueue→start at ~200 jobs/s (${waits.length} jobs): p50 ${percentile(waits, 50)} ms, p99 ${percentile(waits, 99)} ms`,
   )
   await queue?.obliterate({ force: true })
-  await producer.close()
-  await backend.close()
-  await database.close()
   return rows
 }
 
