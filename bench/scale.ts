@@ -22,10 +22,10 @@ import type { Db } from '../src/db/database.js'
 import { markForEvaluation } from '../src/evaluations/evaluation-mark-repository.js'
 import { queueCounts } from '../src/jobs/inspection.js'
 import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
-import { freePort, type PamProcess, spawnPam } from '../test/helpers/process.js'
+import type { PamProcess } from '../test/helpers/process.js'
 import { withBenchDatabase } from './bench-database.js'
 import { type Stack, startStack } from './bench-stack.js'
-import { waitFor } from './wait-for.js'
+import { startWorkerProcess } from './worker-process.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const VEHICLES = Number(process.env.BENCH_SCALE_VEHICLES ?? 1_000_000)
@@ -198,17 +198,6 @@ async function peakRssMbOf(pam: PamProcess): Promise<number | undefined> {
   return kb === undefined ? undefined : Math.round(Number(kb) / 1024)
 }
 
-/** `pam worker` on the stack's deployment, once its /health answers. */
-async function startWorkerProcess(stack: Stack): Promise<PamProcess> {
-  const port = await freePort()
-  const worker = spawnPam(['worker', '--concurrency', '8'], {
-    ...stack.env,
-    METRICS_PORT: String(port),
-    ...(WORKER_NODE_OPTIONS ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {}),
-  })
-  await waitFor(`http://127.0.0.1:${port}/health`, {}, worker.output)
-  return worker
-}
 const verdict = (ok: boolean) => (ok ? 'holds' : 'MISSED')
 
 async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
@@ -225,7 +214,10 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
   )
   let worker: PamProcess | undefined
   try {
-    worker = await startWorkerProcess(stack)
+    worker = await startWorkerProcess(
+      { ...stack.env, ...(WORKER_NODE_OPTIONS ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {}) },
+      8,
+    )
     const seededAt = performance.now()
     await seed(stack.deps.db)
     const seedSeconds = (performance.now() - seededAt) / 1000

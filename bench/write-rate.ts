@@ -12,14 +12,16 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { mintDevToken } from '../src/auth/dev-token.js'
-import { spawnPam } from '../test/helpers/process.js'
+import { type PamProcess, spawnPam } from '../test/helpers/process.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { openStream, type StreamClient } from '../test/helpers/stream.js'
 import { withBenchDatabase } from './bench-database.js'
 import { pamEnv } from './pam-env.js'
 import { waitFor } from './wait-for.js'
+import { startWorkerProcess } from './worker-process.js'
 import { percentile } from './write-to-socket.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -81,7 +83,7 @@ async function evaluated(databaseUrl: string) {
   await db.connect()
   try {
     while (Number((await db.query('select count(*) from evaluation_marks')).rows[0].count) > 0) {
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await sleep(100)
     }
   } finally {
     await db.end()
@@ -133,7 +135,7 @@ async function paced(base: string, travellers: Traveller[], rate: number, second
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / rate
     const wait = due - performance.now()
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    if (wait > 0) await sleep(wait)
     results.push(write(base, travellers[i % travellers.length] as Traveller))
   }
   const achieved = total / ((performance.now() - start) / 1000)
@@ -150,11 +152,12 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
   })
   const api = spawnPam(['api'], env)
   const base = `http://127.0.0.1:${PORT}`
-  // The API migrates; the worker starts once it has, and /ready waits for the worker.
-  await waitFor(`${base}/health`, {}, api.output)
-  const worker = spawnPam(['worker', '--concurrency', String(CONCURRENCY)], { ...env, PORT: String(PORT + 1000) })
+  let worker: PamProcess | undefined
   try {
-    await waitFor(`${base}/ready`, {}, () => api.output() + worker.output())
+    // The API migrates; the worker starts once it has, and /ready waits for the worker's heartbeat.
+    await waitFor(`${base}/health`, {}, api.output)
+    worker = await startWorkerProcess(env, CONCURRENCY)
+    await waitFor(`${base}/ready`, {}, api.output)
     const travellers: Traveller[] = []
     for (let i = 0; i < TRAVELLERS; i += 50) {
       travellers.push(
@@ -200,7 +203,7 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
     }
     for (const who of travellers) who.stream.close()
   } finally {
-    await worker.stop('SIGTERM')
+    await worker?.stop('SIGTERM')
     await api.stop('SIGTERM')
     if (mode === 'redis') await dropRedisPrefix(REDIS_URL, prefix)
   }
