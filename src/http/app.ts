@@ -28,6 +28,7 @@ import { internalDeliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { scheduleRoutes } from './routes/schedules.js'
+import { serviceIndexRoutes } from './routes/service-index.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
 import { v1Routes } from './routes/v1/index.js'
 import { validatorCompiler } from './validation.js'
@@ -144,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     await registerOpenApi(api)
     await registerCrossOrigin(api, deps.corsOrigin)
+    await api.register(serviceIndexRoutes)
     await api.register(healthRoutes(deps))
     await api.register(scheduleRoutes(deps))
     await api.register(internalAiUsageRoutes({ ...deps, caps: deps.aiCaps }))

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/queue-names.js'
+import { BROWSER_HOME } from '../../src/http/routes/service-index.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import { startWorker } from '../../src/roles/worker.js'
 import { type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
@@ -36,6 +37,46 @@ inBothModes('health and readiness', (mode) => {
       assert.match(body.version, /^\d+\.\d+\.\d+/)
       assert.ok(!Number.isNaN(Date.parse(body.timestamp)))
     }
+  })
+
+  it('answers / and /v1 with an index for programs, and sends a browser to the docs', async () => {
+    for (const url of ['/', '/v1']) {
+      for (const accept of [undefined, '*/*', 'application/json', 'application/json, text/html;q=0.5']) {
+        const response = await app.inject({ url, headers: accept ? { accept } : {} })
+        assert.equal(response.statusCode, 200, `${url} with Accept ${accept}: ${response.body}`)
+        const body = response.json()
+        assert.equal(body.service, 'pam-api')
+        assert.match(body.version, /^\d+\.\d+\.\d+/)
+        assert.deepEqual(
+          { ...body.links },
+          {
+            api: '/v1',
+            docs: '/docs',
+            openapi: '/docs/json',
+            console: '/console',
+            health: '/health',
+            ready: '/ready',
+            stream: '/v1/stream',
+          },
+        )
+      }
+      // As Chromium and Firefox ask for a page.
+      const browser = await app.inject({
+        url,
+        headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+      })
+      assert.equal(browser.statusCode, 302, browser.body)
+      assert.equal(browser.headers.location, BROWSER_HOME)
+    }
+    // Every link but the console (another part of PAM) answers on this server.
+    const links = (await app.inject({ url: '/' })).json().links as Record<string, string>
+    for (const [name, path] of Object.entries(links)) {
+      if (name === 'console' || name === 'stream') continue
+      const response = await app.inject({ url: path })
+      assert.ok([200, 503].includes(response.statusCode), `${path}: ${response.statusCode}`)
+    }
+    const documented = (await app.inject({ url: '/docs/json' })).json().paths
+    assert.ok(documented['/'] && documented['/v1'], 'the index is in the OpenAPI document')
   })
 
   it('is not ready while no worker consumes the queues, and names them', async () => {
