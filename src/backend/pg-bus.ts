@@ -37,10 +37,16 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
         application_name: 'pam-bus',
         keepAlive: true,
       })
-      // Listening before connecting: a server that goes away mid-handshake emits too.
-      next.on('error', (error) => logger.warn({ err: error.message }, 'bus connection lost; reconnecting'))
+      // Listening before connecting: a server that goes away mid-handshake emits too. Once the bus
+      // is closed, a connection that ends is no news.
+      next.on('error', (error) => {
+        if (!closed) logger.warn({ err: error.message }, 'bus connection lost; reconnecting')
+      })
       try {
         await next.connect()
+        // Closed while connecting (a start that failed just after subscribing): this connection
+        // would outlive the bus and hold up the database's shutdown.
+        if (closed) throw new Error('bus closed')
         next.on('notification', onNotification)
         next.on('end', () => {
           if (client === next) client = undefined
@@ -51,6 +57,7 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
         return next
       } catch (error) {
         await next.end().catch(() => undefined)
+        if (closed) throw new Error('bus closed')
         const delay = Math.min(RECONNECT_MAX_MS, 250 * 2 ** attempt)
         logger.warn({ err: (error as Error).message, retryInMs: delay }, 'bus cannot reach PostgreSQL; retrying')
         await new Promise((resolve) => setTimeout(resolve, delay))
