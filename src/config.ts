@@ -65,7 +65,7 @@ export const EnvSchema = Type.Object({
       minimum: 1,
       maximum: 65535,
       description:
-        'pam worker and pam scheduler serve their own /metrics (internal token) and /health on this port; the API serves them on PORT',
+        'worker and scheduler processes serve their own /metrics (internal token) and /health on this port; the API serves them on PORT',
     }),
   ),
   HOST: Type.String({

@@ -7,6 +7,7 @@ import { createDatabase, type Db } from './db/database.js'
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js'
 import { type ErrorReporter, noErrorReporter } from './errors/error-reporter.js'
 import { type DevSecrets, loadDevSecrets, loadDevVapidKeys, type VapidKeys } from './local/dev-secrets.js'
+import { createFootprint, type Footprint, keepEverything } from './local/footprint.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { createOverpassClient } from './providers/places/overpass-client.js'
@@ -42,13 +43,18 @@ export interface Deps {
   /** For tools that connect on their own (pg_dump). Holds the password: never log or print it. */
   databaseUrl: string
   close(): Promise<void>
+  /** After close(), for a start that failed: removes what building these created under PAM_HOME. */
+  removeCreated(): Promise<void>
 }
 
 /** The secrets in use: from the environment, else (outside production) generated once under PAM_HOME. */
-export async function resolveSecrets(config: Config): Promise<{ secrets: Secrets; dev?: DevSecrets }> {
+export async function resolveSecrets(
+  config: Config,
+  footprint: Footprint = keepEverything,
+): Promise<{ secrets: Secrets; dev?: DevSecrets }> {
   const needsDevSecrets = !config.DATABASE_URL || !config.INTERNAL_TOKEN || (!config.JWT_SECRET && !config.JWT_JWKS_URL)
   // Production never reaches the dev secrets: config refuses it without all three.
-  const dev = needsDevSecrets ? await loadDevSecrets(config.PAM_HOME) : undefined
+  const dev = needsDevSecrets ? await loadDevSecrets(config.PAM_HOME, footprint) : undefined
   const secrets: Secrets = {
     jwtSecret: config.JWT_SECRET ?? (config.JWT_JWKS_URL ? undefined : dev?.jwtSecret),
     internalToken: config.INTERNAL_TOKEN ?? dev?.internalToken ?? '',
@@ -57,7 +63,7 @@ export async function resolveSecrets(config: Config): Promise<{ secrets: Secrets
         ? { publicKey: config.VAPID_PUBLIC_KEY, privateKey: config.VAPID_PRIVATE_KEY }
         : isProduction(config)
           ? undefined
-          : await loadDevVapidKeys(config.PAM_HOME),
+          : await loadDevVapidKeys(config.PAM_HOME, footprint),
   }
   return { secrets, dev }
 }
@@ -67,16 +73,25 @@ export async function buildDeps(
   logger: Logger,
   errors: ErrorReporter = noErrorReporter,
 ): Promise<Deps> {
-  const { secrets, dev } = await resolveSecrets(config)
-
+  // A start that fails removes what it created (secrets, a new database), and only that.
+  const footprint = createFootprint()
+  let secrets: Secrets
   let embedded: EmbeddedDatabase | undefined
-  if (!config.DATABASE_URL) {
-    embedded = await startEmbeddedPostgres({
-      home: config.PAM_HOME,
-      port: config.EMBEDDED_DATABASE_PORT,
-      password: dev?.databasePassword ?? '',
-      logger,
-    })
+  try {
+    const resolved = await resolveSecrets(config, footprint)
+    secrets = resolved.secrets
+    if (!config.DATABASE_URL) {
+      embedded = await startEmbeddedPostgres({
+        home: config.PAM_HOME,
+        port: config.EMBEDDED_DATABASE_PORT,
+        password: resolved.dev?.databasePassword ?? '',
+        logger,
+        footprint,
+      })
+    }
+  } catch (error) {
+    await footprint.undo()
+    throw error
   }
   const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? ''
   const database = createDatabase(databaseUrl, logger)
@@ -123,5 +138,6 @@ export async function buildDeps(
         .catch((error) => logger.warn({ err: (error as Error).message }, 'closing the database pool'))
       await embedded?.stop()
     },
+    removeCreated: () => footprint.undo(),
   }
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 import { formatTable } from './table.js'
 
-const USAGE = 'usage: pam ai usage [--day YYYY-MM-DD] [--json]'
+const USAGE = 'usage: npx pam ai usage [--day YYYY-MM-DD] [--json]'
 
 /** `pam ai usage [--day D] [--json]`: a UTC day's model calls, tokens and cost against the cap. */
 export async function runAiCommand(config: Config, args: string[]): Promise<void> {

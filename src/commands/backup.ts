@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 
-const USAGE = 'usage: pam backup create [--out FILE] | pam backup restore FILE'
+const USAGE = 'usage: npx pam backup create [--out FILE] | npx pam backup restore FILE'
 
 async function serverMajor(db: Db): Promise<number> {
   const { rows } = await sql<{ server_version_num: string }>`show server_version_num`.execute(db)

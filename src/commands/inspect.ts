@@ -25,7 +25,7 @@ export async function runInspectCommand(config: Config, args: string[]): Promise
     allowPositionals: true,
   })
   const view = positionals[0] as (typeof VIEWS)[number]
-  if (!VIEWS.includes(view)) throw new UsageError(`usage: pam inspect ${VIEWS.join('|')} [--queue Q] [--json]`)
+  if (!VIEWS.includes(view)) throw new UsageError(`usage: npx pam inspect ${VIEWS.join('|')} [--queue Q] [--json]`)
   const queue = parseQueue(values.queue)
 
   await withOpsDeps(config, 'inspect', async (deps) => {

@@ -5,7 +5,7 @@ import { withOpsDeps } from './ops-deps.js'
 /** `pam migrate up|down|status`: PAM's tables, and in Postgres-only mode BullMQ's schema too (up). */
 export async function runMigrateCommand(config: Config, action: string | undefined): Promise<void> {
   if (action !== 'up' && action !== 'down' && action !== 'status') {
-    process.stderr.write('usage: pam migrate up|down|status\n')
+    process.stderr.write('usage: npx pam migrate up|down|status\n')
     process.exit(2)
   }
   await withOpsDeps(config, `migrate ${action}`, async (deps) => {

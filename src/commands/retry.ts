@@ -14,7 +14,7 @@ export async function runRetryCommand(config: Config, args: string[]): Promise<v
   })
   const id = positionals[0]
   if (!id === !values['all-failed'])
-    throw new UsageError('usage: pam retry <jobId> [--queue Q] | --all-failed [--queue Q]')
+    throw new UsageError('usage: npx pam retry <jobId> [--queue Q] | --all-failed [--queue Q]')
   const only = parseQueue(values.queue)
 
   await withOpsDeps(config, 'retry', async (deps) => {

@@ -27,9 +27,9 @@ function workerOptions(config: Config, args: string[]) {
 }
 
 /** `pam start`: api + worker + scheduler in one process; in development, then says where to go. */
-export function runStartCommand(config: Config, args: string[]): Promise<void> {
+export function runStartCommand(config: Config, args: string[], started?: () => Promise<void>): Promise<void> {
   const worker = workerOptions(config, args)
-  return runRole(config, 'all', async (deps, signal) => {
+  return runRole(config, 'all', started, async (deps, signal) => {
     // Migrated first, BullMQ's schema included: no queue or worker is built before its store.
     await waitForStore(deps, signal)
     const api = await startApi(deps, signal)
@@ -46,19 +46,20 @@ export function runStartCommand(config: Config, args: string[]): Promise<void> {
   })
 }
 
-export function runApiCommand(config: Config): Promise<void> {
-  return runRole(config, 'api', startApi)
+export function runApiCommand(config: Config, _args: string[], started?: () => Promise<void>): Promise<void> {
+  return runRole(config, 'api', started, startApi)
 }
 
-export function runWorkerCommand(config: Config, args: string[]): Promise<void> {
+export function runWorkerCommand(config: Config, args: string[], started?: () => Promise<void>): Promise<void> {
   const options = workerOptions(config, args)
   return runRole(
     config,
     'worker',
+    started,
     withMetricsEndpoint('pam-worker', (deps, signal) => startWorker(deps, signal, options)),
   )
 }
 
-export function runSchedulerCommand(config: Config): Promise<void> {
-  return runRole(config, 'scheduler', withMetricsEndpoint('pam-scheduler', startScheduler))
+export function runSchedulerCommand(config: Config, _args: string[], started?: () => Promise<void>): Promise<void> {
+  return runRole(config, 'scheduler', started, withMetricsEndpoint('pam-scheduler', startScheduler))
 }

@@ -75,7 +75,7 @@ export async function runVerifyCommand(args: string[]): Promise<void> {
   })
   const base = positionals[0]?.replace(/\/+$/, '')
   if (!base || !/^https?:\/\/\S+$/.test(base)) {
-    throw new UsageError('usage: pam verify <base-url> [--token T] [--internal-token T] [--origin O]')
+    throw new UsageError('usage: npx pam verify <base-url> [--token T] [--internal-token T] [--origin O]')
   }
   const checks: Check[] = []
   const skipped: string[] = []

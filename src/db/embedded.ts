@@ -1,11 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { userInfo } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { type Footprint, keepEverything } from '../local/footprint.js'
 import type { Logger } from '../logger.js'
 
 export interface EmbeddedDatabase {
@@ -21,6 +21,8 @@ export interface EmbeddedOptions {
   password: string
   logger: Logger
   database?: string
+  /** Records the data directory and folders a first start makes, for removal if it fails. */
+  footprint?: Footprint
 }
 
 const SUPERUSER = 'postgres'
@@ -48,8 +50,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await assertReachableByPostgresUser(fileURLToPath(import.meta.url))
   }
 
+  const footprint = options.footprint ?? keepEverything
   const users = registry(resolve(options.home, 'pg-users'))
-  users.join()
+  footprint.folder(users.join())
   let server: ChildProcess | undefined
   try {
     const running = await runningServerPid(dataDir)
@@ -60,10 +63,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
         log.warn({ pid: running }, 'stopping an embedded PostgreSQL left running by a PAM process that was killed')
         await stopServer(running)
       }
-      // Before initdb: a port taken by another clone's server fails here, not 20 s into a start.
-      await assertPortFree(options.port)
       if (!existsSync(join(dataDir, 'PG_VERSION'))) {
         log.info({ dataDir }, 'initialising the embedded PostgreSQL (first start; this takes a few seconds)')
+        footprint.tree(dataDir, async () => (await runningServerPid(dataDir)) !== undefined)
         await initialise(dataDir, options, log)
       }
       server = await startServer(dataDir, options.port, log)
@@ -114,9 +116,11 @@ function registry(dir: string) {
     }
   }
   return {
-    join() {
-      mkdirSync(dir, { recursive: true })
+    /** Returns the first folder it had to make, if any. */
+    join(): string | undefined {
+      const made = mkdirSync(dir, { recursive: true })
       writeFileSync(mine, '')
+      return made
     },
     leave() {
       rmSync(mine, { force: true })
@@ -239,24 +243,6 @@ async function stopServer(pid: number) {
   throw new Error(`the embedded PostgreSQL (pid ${pid}) did not stop within ${STOP_WAIT_MS / 1000} s; stop it by hand`)
 }
 
-/** A port another server holds (another clone's embedded PostgreSQL) is named with a free one to use instead. */
-async function assertPortFree(port: number) {
-  const bindable = (candidate: number) =>
-    new Promise<boolean>((resolve) => {
-      const probe = createServer()
-      probe.once('error', () => resolve(false))
-      probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(true)))
-    })
-  if (await bindable(port)) return
-  let suggestion: number | undefined
-  for (let candidate = port + 1; candidate < Math.min(port + 50, 65536) && !suggestion; candidate++) {
-    if (await bindable(candidate)) suggestion = candidate
-  }
-  throw new Error(
-    `port ${port} of the embedded PostgreSQL is taken (another PAM clone, or another server): set EMBEDDED_DATABASE_PORT${suggestion ? ` (e.g. EMBEDDED_DATABASE_PORT=${suggestion})` : ''}, or DATABASE_URL`,
-  )
-}
-
 async function ensureDatabase(adminUrl: string, name: string) {
   const client = new pg.Client({ connectionString: adminUrl })
   // A lost server fails the query below; without a listener it would also crash the process.
@@ -293,17 +279,27 @@ async function importWithoutSignalHooks() {
   return EmbeddedPostgres
 }
 
-/** The pid in postmaster.pid when that process is alive; a stale file (a killed run) reads as none. */
-async function runningServerPid(dataDir: string): Promise<number | undefined> {
-  const text = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined)
-  const pid = Number(text?.split('\n')[0])
+/** The server's postmaster.pid while that process is alive; a stale file (a killed run) reads as none. */
+async function runningServer(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const lines = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')
+  const pid = Number(lines[0])
   if (!Number.isInteger(pid) || pid <= 0) return undefined
   try {
     process.kill(pid, 0)
-    return pid
-  } catch {
-    return undefined
+  } catch (error) {
+    // EPERM: alive, and another user's (the `postgres` user's, when PAM runs as root).
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined
   }
+  // Line 4 of postmaster.pid is the port it listens on.
+  return { pid, port: Number(lines[3]) }
+}
+
+const runningServerPid = async (dataDir: string) => (await runningServer(dataDir))?.pid
+
+/** The port of PAM_HOME's embedded server while it runs (whoever started it, on whatever port). */
+export async function embeddedServerPort(home: string): Promise<number | undefined> {
+  const port = (await runningServer(resolve(home, 'pgdata')))?.port
+  return port && Number.isInteger(port) ? port : undefined
 }
 
 /** As root the server runs as `postgres`, which must be able to walk down to its data directory. */

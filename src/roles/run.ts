@@ -23,6 +23,7 @@ const FAULT_SIGNALS = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGT
 export async function runRole(
   config: Config,
   role: string,
+  started: (() => Promise<void>) | undefined,
   start: (deps: Deps, signal: AbortSignal) => Promise<RunningRole>,
 ): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, role })
@@ -34,7 +35,7 @@ export async function runRole(
   let stopping = false
   let stoppingSince = 0
   let requested: NodeJS.Signals | undefined
-  const started = performance.now()
+  const startedAt = performance.now()
 
   const grace = closeWithGrace(
     {
@@ -91,7 +92,8 @@ export async function runRole(
     errors = await createErrorReporter(config, role, logger)
     deps = await buildDeps(config, logger, errors)
     running = await start(deps, controller.signal)
-    logger.info({ startupMs: Math.round(performance.now() - started) }, `${role} started`)
+    logger.info({ startupMs: Math.round(performance.now() - startedAt) }, `${role} started`)
+    await started?.().catch((error: Error) => logger.warn({ err: error.message }, 'could not keep the chosen ports'))
   } catch (error) {
     if (controller.signal.aborted) return
     const message = (error as Error).message
@@ -99,6 +101,7 @@ export async function runRole(
     if (logger.isLevelEnabled('fatal')) logger.fatal(`cannot start: ${message}`)
     else process.stderr.write(`pam: cannot start: ${message}\n`)
     await deps?.close()
+    await deps?.removeCreated()
     await errors.close(REPORTS_FLUSH_MS)
     process.exit(1)
   }

@@ -41,7 +41,9 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
       } else {
         const pending = (await migrationStatus(deps.db)).filter((m) => !m.executedAt)
         if (pending.length > 0) {
-          throw new Error(`${pending.length} migration(s) pending and MIGRATE_ON_START is off: run \`pam migrate up\``)
+          throw new Error(
+            `${pending.length} migration(s) pending and MIGRATE_ON_START is off: run \`npx pam migrate up\` (\`node bin/pam.js migrate up\` in the image)`,
+          )
         }
         schemaCurrent.add(deps)
       }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { chmodSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { eventually, inBothModes, type Mode, TEST_INTERNAL_TOKEN, testEnv } from '../helpers/harness.js'
 import { freePort, get, type PamProcess, spawnPam } from '../helpers/process.js'
@@ -84,7 +87,10 @@ inBothModes('pam roles as processes', (mode: Mode) => {
     for (const line of [`http://127.0.0.1:${port}/v1`, `http://127.0.0.1:${port}/docs`, '/admin/queues'])
       assert.ok(block.includes(line), `${line} in:\n${block}`)
     assert.match(block, /token --internal/)
-    assert.match(block, /TOKEN=\$\(npm run -s pam -- token --user [0-9a-f-]{36}\)/)
+    const user = /TOKEN=\$\(npx pam token --user ([0-9a-f-]{36})\)/.exec(block)?.[1]
+    assert.ok(user, block)
+    // Not on the default port: the watch line names the server, so it holds in any shell.
+    assert.ok(block.includes(`npx pam watch --user ${user} --url http://127.0.0.1:${port}`), block)
     const stopping = Date.now()
     assert.equal(await pam.stop('SIGTERM'), 0, pam.output())
     assert.ok(Date.now() - stopping < 15_000)
@@ -127,7 +133,7 @@ describe('pam processes and faults', () => {
   })
   after(async () => database.drop())
 
-  it('names the port when it is already in use, in one line, and exits 1', async () => {
+  it('names the port when it is already in use, in one line, before connecting to anything, and exits 1', async () => {
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
@@ -139,7 +145,7 @@ describe('pam processes and faults', () => {
       assert.equal(await pam.exited, 1)
       const lines = pam.output().trim().split('\n')
       assert.equal(lines.length, 1, pam.output())
-      assert.match(lines[0] ?? '', new RegExp(`port ${port} is already in use`))
+      assert.match(lines[0] ?? '', new RegExp(`^pam: cannot start: ports in use .*PORT ${port} \\(the API\\)`))
     } finally {
       blocker.close()
     }
@@ -220,5 +226,36 @@ describe('the embedded default (no DATABASE_URL)', () => {
     } finally {
       assert.equal(await second.stop('SIGINT'), 0, second.output())
     }
+  })
+})
+
+describe('on a Node older than package.json engines', () => {
+  const BIN = fileURLToPath(new URL('../../bin/pam.js', import.meta.url))
+  const floor = Number(
+    /\d+/.exec(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).engines.node)?.[0],
+  )
+  // The machine's own Node (Debian's), when it is older than the floor: 20 here.
+  const older = ['/usr/bin/node', '/usr/local/bin/node'].find((file) => {
+    const result = spawnSync(file, ['-p', 'process.versions.node'], { encoding: 'utf8' })
+    return result.status === 0 && Number(result.stdout.split('.')[0]) < floor
+  })
+  const run = (node: string, args: string[]) =>
+    spawnSync(node, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: tmpdir() } })
+
+  it('--help warns once, naming the Node it needs', {
+    skip: !older && `no Node older than ${floor} on this machine`,
+  }, () => {
+    const help = run(older ?? '', ['--help'])
+    assert.equal(help.status, 0, help.stderr)
+    const warnings = help.stderr.split('\n').filter((line) => line.includes('warning'))
+    assert.equal(warnings.length, 1, help.stderr)
+    assert.match(warnings[0] ?? '', new RegExp(`PAM needs Node ${floor} or newer`))
+    assert.match(help.stdout, /^usage: npx pam <command>/)
+  })
+
+  it('says nothing on the Node it needs', () => {
+    const help = run(process.execPath, ['--help'])
+    assert.equal(help.status, 0, help.stderr)
+    assert.equal(help.stderr, '')
   })
 })

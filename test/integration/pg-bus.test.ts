@@ -30,10 +30,9 @@ it('a bus closed while its first connection is still being made leaves no connec
   const busConnections = async () =>
     Number(
       (
-        await pool.query(
-          "select count(*) from pg_stat_activity where datname = $1 and application_name = 'pam-bus'",
-          [name],
-        )
+        await pool.query("select count(*) from pg_stat_activity where datname = $1 and application_name = 'pam-bus'", [
+          name,
+        ])
       ).rows[0].count,
     )
   try {

@@ -60,7 +60,10 @@ export async function serviceIndexRoutes(fastify: FastifyInstance) {
         schema: {
           tags: ['operations'],
           summary: 'index: the service, its version and where to go; a browser is redirected to the docs',
-          response: { 200: Index, 302: Type.Null({ description: `a browser (Accept: text/html): to ${BROWSER_HOME}` }) },
+          response: {
+            200: Index,
+            302: Type.Null({ description: `a browser (Accept: text/html): to ${BROWSER_HOME}` }),
+          },
         },
       },
       async (request, reply) => {
