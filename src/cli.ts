@@ -24,6 +24,8 @@ operations
   backup restore FILE         pg_restore a backup over the database, in one transaction
   verify <base-url> [--token T] [--internal-token T] [--origin O]
                               check a deployment: health, readiness, latency, docs, CORS, rate limits, workers, schedules
+  watch --user <uuid> | --token T [--url URL] [--since TIME]
+                              a traveller's alerts as they happen, a line each (--user: development)
   demo [--timeout S]          a demo traveller whose data trips all five monitors; prints their alerts
   ai usage [--day YYYY-MM-DD] [--json]
                               model calls, tokens, cache hits and cost of a UTC day, against AI_DAILY_BUDGET_USD
@@ -84,6 +86,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   call: async () => (await import('./commands/call.js')).runCallCommand,
   retry: async () => (await import('./commands/retry.js')).runRetryCommand,
   token: async () => (await import('./commands/token.js')).runTokenCommand,
+  watch: async () => (await import('./commands/watch.js')).runWatchCommand,
   demo: async () => (await import('./commands/demo.js')).runDemoCommand,
   backup: async () => (await import('./commands/backup.js')).runBackupCommand,
   ai: async () => (await import('./commands/ai.js')).runAiCommand,

@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import { wantsModelText } from '../ai/alert-text.js'
-import type { Config } from '../config.js'
+import { type Config, isProduction } from '../config.js'
 import type { Db } from '../db/database.js'
 import { DEFAULT_NOTIFICATION_SETTINGS } from '../delivery/notification-settings.js'
 import { createProducer } from '../jobs/producer.js'
 import { MONITOR_LIST } from '../monitors/registry.js'
 import { saveNotificationSettings } from '../notifications/notification-settings-repository.js'
 import { ensureUser } from '../users/user-repository.js'
+import { localBase, watchCommand } from './next-steps.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 
 const MOAB = { lat: 38.5733, lon: -109.5498 }
@@ -110,6 +111,7 @@ export async function runDemoCommand(config: Config, args: string[]): Promise<vo
       await producer.close()
     }
     process.stdout.write(`demo traveller ${userId}: waiting for the monitors (a worker must be running)\n`)
+    const ways = waysIn(config, userId)
     const seen = new Set<string>()
     const deadline = Date.now() + timeoutMs
     while (seen.size < kinds.length && Date.now() < deadline) {
@@ -139,7 +141,7 @@ export async function runDemoCommand(config: Config, args: string[]): Promise<vo
       throw new Error(`no alert within ${values.timeout} s for: ${missing.join(', ')} (is a worker running?)`)
     }
     process.stdout.write(
-      `${kinds.length} of ${MONITOR_LIST.length} monitors produced an alert${noForecast ? ' (weather skipped: no forecast)' : ''}; see them with GET /v1/alerts as this user\n`,
+      `${kinds.length} of ${MONITOR_LIST.length} monitors produced an alert${noForecast ? ' (weather skipped: no forecast)' : ''}; see them as this traveller:\n${ways}\n`,
     )
     await showAiText(deps.db, userId, config, Math.max(0, deadline - Date.now()))
     await showDeliveries(deps.db, userId, Math.max(0, deadline - Date.now()))
@@ -207,4 +209,14 @@ async function showAiText(db: Db, userId: string, config: Config, waitMs: number
   for (const alert of rewritten) {
     process.stdout.write(`  ${alert.kind.padEnd(19)} ${alert.title}\n      ${alert.body}\n`)
   }
+}
+
+/** How to see the demo traveller's alerts: the exact commands where PAM can mint their token. */
+function waysIn(config: Config, userId: string): string {
+  if (isProduction(config) || config.JWT_JWKS_URL)
+    return '  GET /v1/alerts with a token for this user from your identity provider'
+  return [
+    `  curl -s ${localBase(config)}/v1/alerts -H "Authorization: Bearer $(npx pam token --user ${userId})"`,
+    `  ${watchCommand(config, `--user ${userId}`)}    (live, in another terminal)`,
+  ].join('\n')
 }

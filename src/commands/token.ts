@@ -20,26 +20,33 @@ export async function runTokenCommand(config: Config, args: string[]): Promise<v
   })
   if (isProduction(config) && values.internal)
     throw new UsageError('refusing to print the internal token in production: it is in your INTERNAL_TOKEN setting')
-  if (isProduction(config))
-    throw new UsageError('refusing to mint tokens in production: users sign in with your identity provider')
   if (values.internal) {
     process.stdout.write(`${(await resolveSecrets(config)).secrets.internalToken}\n`)
     return
   }
+  process.stdout.write(`${await mintUserToken(config, values.user, values.ttl)}\n`)
+}
+
+/**
+ * A dev token for one traveller from the configured HS256 secret (`pam token --user`, `pam watch
+ * --user`): refused in production and where tokens are verified with JWKS keys PAM does not hold.
+ */
+export async function mintUserToken(config: Config, user: string | undefined, ttl = '1h'): Promise<string> {
+  if (isProduction(config))
+    throw new UsageError('refusing to mint tokens in production: users sign in with your identity provider')
   if (config.JWT_JWKS_URL) {
     throw new UsageError(
       'tokens are verified with JWT_JWKS_URL: mint them with the identity provider that owns those keys',
     )
   }
-  if (!isUuid(values.user)) throw new UsageError('--user must be a user id (a UUID)')
-  if (!TTL.test(values.ttl)) throw new UsageError('--ttl must be a duration such as 30m, 1h or 7d')
+  if (!isUuid(user)) throw new UsageError('--user must be a user id (a UUID)')
+  if (!TTL.test(ttl)) throw new UsageError('--ttl must be a duration such as 30m, 1h or 7d')
   const { secrets } = await resolveSecrets(config)
-  const token = await mintDevToken({
+  return mintDevToken({
     secret: secrets.jwtSecret ?? '',
-    userId: values.user.toLowerCase(),
-    ttl: values.ttl,
+    userId: user.toLowerCase(),
+    ttl,
     audience: config.JWT_AUDIENCE,
     issuer: config.JWT_ISSUER,
   })
-  process.stdout.write(`${token}\n`)
 }

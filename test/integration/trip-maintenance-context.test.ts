@@ -176,6 +176,17 @@ inBothModes('weather, maintenance and context monitors end to end', (mode) => {
       assert.match(demo.output(), new RegExp(`^  ${kind}\\s`, 'm'), kind)
     }
     assert.match(demo.output(), /5 of 5 monitors produced an alert;/)
+    // And the way in for that traveller: the exact curl with a token, and the watch line.
+    const traveller = /demo traveller ([0-9a-f-]{36})/.exec(demo.output())?.[1]
+    assert.ok(
+      demo
+        .output()
+        .includes(
+          `curl -s http://127.0.0.1:8000/v1/alerts -H "Authorization: Bearer $(npx pam token --user ${traveller})"`,
+        ),
+      demo.output(),
+    )
+    assert.ok(demo.output().includes(`npx pam watch --user ${traveller}`), demo.output())
     // The demo's food budget is in USD: the service estimate says so.
     assert.match(demo.output(), /Oil change is overdue[^\n]* About USD 89\.99\./)
   })

@@ -43,7 +43,7 @@ const OTHER_SPELLINGS = /npm run (-s )?pam\b|npm run -s pam/
 /** The places a command written in `text` is not spelled `npx pam` (or `node bin/pam.js`). */
 function misspelled(text: string): string[] {
   return [...text.matchAll(bare)]
-    .filter((match) => !text.slice(0, match.index + match[1].length).endsWith('npx '))
+    .filter((match) => !text.slice(0, match.index + (match[1] ?? '').length).endsWith('npx '))
     .map((match) => text.slice(Math.max(0, match.index - 20), match.index + match[0].length + 10).replace(/\n/g, ' '))
     .concat(OTHER_SPELLINGS.test(text) ? [String(OTHER_SPELLINGS.exec(text)?.[0])] : [])
 }
