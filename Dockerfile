@@ -3,8 +3,6 @@
 #   docker run --env-file .env -p 8000:8000 pam                          # the API (default)
 #   docker run --env-file .env pam node bin/pam.js worker --queues notifications
 # No ENTRYPOINT, so every platform (compose, Render, Fly) gives the whole command the same way.
-# Debian 13 (trixie): its PostgreSQL client is 17, the version docker-compose.yml runs; bookworm's is 15,
-# which cannot dump a newer server.
 FROM node:22-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -22,11 +20,8 @@ RUN npm run build \
  && find node_modules -mindepth 1 -maxdepth 2 -type d -empty -delete
 
 FROM node:22-trixie-slim
-# pg_dump/pg_restore for `pam backup`: PostgreSQL 17's, which dump and restore servers up to 17 (the
-# compose file runs 17). `pam backup` refuses, naming both versions, a server newer than its client.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends postgresql-client-17 \
- && rm -rf /var/lib/apt/lists/*
+# No PostgreSQL client tools: `pam backup` is PAM's own COPY over its connection, so it backs up
+# whatever server DATABASE_URL names, of any major version, with nothing to keep in step.
 WORKDIR /app
 ENV NODE_ENV=production \
     ENVIRONMENT=production \

@@ -2,8 +2,8 @@
 # Builds PAM's image and runs it the way a platform does, then checks what an operator relies on:
 # it runs as a non-root user and carries no dev dependencies, tests, sources or .pam/ data; each
 # role (api, worker, scheduler) starts; /ready answers 200 with PostgreSQL and Redis; the
-# HEALTHCHECK passes, for each role on its own port only; `pam backup create` works with the
-# image's pg_dump; SIGTERM stops every role with exit 0 and no deprecation warning was printed.
+# HEALTHCHECK passes, for each role on its own port only; `pam backup create` works in the image
+# (no client tools in it); SIGTERM stops every role with exit 0 and no deprecation warning was printed.
 # Prints the image's size, its build time and its start-to-ready time.
 #
 #   deploy/check-image.sh          # as root, with podman (installed from Debian's packages if missing)
@@ -119,8 +119,7 @@ leftovers=$(podman run --rm --network none --no-healthcheck -e "DEV_ONLY=$dev_on
   find node_modules -mindepth 1 -maxdepth 2 -type d -empty | head -n 5
 ')
 [ -z "$leftovers" ] || die "the image carries what production does not need: $(echo "$leftovers" | tr '\n' ' ')"
-client=$(in_image pg_dump --version)
-say "runs as uid $uid; no dev dependencies, tests, sources or .pam/; $client"
+say "runs as uid $uid; no dev dependencies, tests, sources or .pam/"
 
 # --- run every role ------------------------------------------------------------------------------
 psql_admin -c "CREATE DATABASE $run_id" >/dev/null
@@ -167,12 +166,14 @@ if podman exec -e "METRICS_PORT=$api_port" "$run_id-worker" node bin/healthcheck
 fi
 say "HEALTHCHECK passes for api, worker and scheduler, and a worker's fails on the API's port"
 
-# --- backup with the image's pg_dump --------------------------------------------------------------
-podman exec "$run_id-api" node bin/pam.js backup create --out /tmp/check.dump >/dev/null 2>&1 ||
-  die "pam backup create failed: $(podman exec "$run_id-api" node bin/pam.js backup create --out /tmp/check.dump 2>&1 | tail -n 3)"
-dump_bytes=$(podman exec "$run_id-api" stat -c %s /tmp/check.dump)
-[ "$dump_bytes" -gt 0 ] || die "pam backup create left an empty dump"
-say "pam backup create wrote $dump_bytes bytes"
+# --- backup and restore in the image (PAM's own COPY: no client tools) -------------------------------
+podman exec "$run_id-api" node bin/pam.js backup create --out /tmp/check.backup.gz >"$log" 2>&1 ||
+  die "pam backup create failed: $(tail -n 3 "$log")"
+dump_bytes=$(podman exec "$run_id-api" stat -c %s /tmp/check.backup.gz)
+[ "$dump_bytes" -gt 0 ] || die "pam backup create left an empty backup"
+podman exec "$run_id-api" node bin/pam.js backup restore /tmp/check.backup.gz >"$log" 2>&1 ||
+  die "pam backup restore failed: $(tail -n 3 "$log")"
+say "pam backup create wrote $dump_bytes bytes, and pam backup restore read them back"
 
 # --- SIGTERM: every role stops by itself with exit 0 --------------------------------------------------
 for role in api worker scheduler; do

@@ -101,7 +101,7 @@ export async function runWatchCommand(config: Config, args: string[]): Promise<v
     }
   } catch (error) {
     if (!(error instanceof WatchStopped)) throw error
-    process.stderr.write(`pam watch: ${error.message}\n`)
+    process.stderr.write(`pam: watch: ${error.message}\n`)
     process.exitCode = 1
   } finally {
     process.off('SIGINT', stop)

@@ -7,13 +7,22 @@ export interface MigrationState {
   executedAt: Date | null
 }
 
-function migrator(db: Db) {
-  return new Migrator({ db, provider: { getMigrations: async () => migrations } })
+function migrator(db: Db, options: { disableTransactions?: boolean } = {}) {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations }, ...options })
 }
 
 /** Kysely's migrator locks its own table, so two roles migrating at start take turns. */
 export async function migrateUp(db: Db): Promise<string[]> {
   return applied(await migrator(db).migrateToLatest())
+}
+
+/**
+ * Migrates to `target` (down or up; the latest when undefined) inside a transaction the caller
+ * holds on `db`'s one connection: a restore moves the schema and the data together, or not at all.
+ */
+export async function migrateWithin(db: Db, target?: string): Promise<string[]> {
+  const within = migrator(db, { disableTransactions: true })
+  return applied(await (target ? within.migrateTo(target) : within.migrateToLatest()))
 }
 
 export async function migrateDown(db: Db): Promise<string[]> {

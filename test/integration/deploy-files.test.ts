@@ -157,12 +157,11 @@ describe('deployment files', () => {
     for (const store of ['postgres', 'redis']) assert.equal(compose.services[store].env_file, undefined)
   })
 
-  it("ship a pg_dump that can back up the compose file's PostgreSQL", () => {
-    // pg_dump refuses a server newer than itself (`pam backup` names both versions first).
-    const client = Number(/postgresql-client-(\d+)/.exec(dockerfile)?.[1])
-    const server = Number(/^postgres:(\d+)/.exec(compose.services.postgres.image)?.[1])
-    assert.ok(client >= 13 && server >= 13, `client ${client}, server ${server}`)
-    assert.ok(client >= server, `the image's pg_dump ${client} cannot dump the compose file's PostgreSQL ${server}`)
+  it('back up any PostgreSQL the compose file runs without client tools in the image', () => {
+    // `pam backup` is PAM's own COPY over its connection (test/integration/backup.test.ts): the
+    // image carries no pg_dump whose version would have to match the server's.
+    assert.doesNotMatch(dockerfile, /postgresql-client|pg_dump/)
+    assert.match(compose.services.postgres.image, /^postgres:\d+/)
   })
 
   it('check each role on its own port, as itself, even where roles share a network', async () => {
