@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# The first hour, as a newcomer lives it: a fresh clone of this repository's HEAD, `npm ci` and
-# `npm start` with an empty environment, the token line `pam start` prints, a vehicle and a 15 %
-# fuel reading as the README shows, the alert on the WebSocket within a second, Ctrl-C to the
-# process group, exit 0, nothing left running, and the data there on the next start.
-# Prints the first and second start-to-ready times with their conditions. Exit 0 when all holds.
-#   test/newcomer.sh            (CI runs it from .ci/run)
+# The first hour, as a newcomer lives it, from a fresh clone of this repository's HEAD with an
+# empty environment (HOME and PATH only). The commands are the README's own, taken from the fenced
+# blocks the README marks `<!-- newcomer: NAME -->`, never copied here:
+#   terminal 1  `start`    npm install && npm start, to the ready block
+#   terminal 2  `watch`    npx pam watch for the demo traveller
+#   terminal 3  `example`  a campervan and a 15 % reading; pasted twice (safe to repeat)
+# then checks what the README says follows: the alert on the watch within seconds, the index at
+# / and /v1, `pam demo`'s way in, a backup and restore round trip on the embedded database, Ctrl-C
+# and a restart the watch survives, two clones at once (ports given and taken: one message; not
+# given: free ones picked), a failed start that leaves nothing (as root), and Node's warning.
+# Prints the time from `git clone` to the first alert on screen, install included, with the load.
+#   test/newcomer.sh                     (CI runs it from .ci/run; about 3-6 minutes, most of it npm install)
+#   PAM_NEWCOMER_KEEP=1 test/newcomer.sh  keeps the clones and every terminal's log
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,134 +20,211 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/pam-newcomer-XXXXXX")"
 chmod 755 "$work"
 clone="$work/pam"
-log="$work/start.log"
-group=""
+groups=()
 
 say() { printf 'newcomer: %s\n' "$*"; }
 fail() {
   say "FAILED: $*"
-  [ -f "$log" ] && { say "last lines of pam start:"; tail -n 30 "$log" | sed 's/^/  | /'; }
+  for log in "$work"/*.log; do
+    [ -s "$log" ] && { say "last lines of $(basename "$log"):"; tail -n 15 "$log" | sed 's/^/  | /'; }
+  done
   exit 1
 }
-# Whatever happens, nothing of this run stays behind.
+# Whatever happens, nothing of this run stays behind: every process group it started, its folder.
 cleanup() {
-  [ -n "$group" ] && kill -KILL -- "-$group" 2>/dev/null || true
-  pkill -KILL -f "$clone/" 2>/dev/null || true
-  rm -rf "$work"
+  for group in "${groups[@]}"; do kill -KILL -- "-$group" 2>/dev/null || true; done
+  if [ -n "${PAM_NEWCOMER_KEEP:-}" ]; then say "kept $work (its logs: *.log)"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
-# The newcomer's environment: nothing but HOME and PATH. PAM's default ports, unless something
-# on this machine already holds them (then the ports are the only variables set, and said so).
+# A marked block of the README, as written.
+readme_block() {
+  local block
+  block="$(awk -v name="$1" '
+    $0 == "<!-- newcomer: " name " -->" { marked = 1; next }
+    marked && /^```/ { if (inside) exit; inside = 1; next }
+    inside { print }' "$repo/README.md")"
+  [ -n "$block" ] || fail "the README has no block marked <!-- newcomer: $1 -->"
+  printf '%s\n' "$block"
+}
+
 newcomer_env=(env -i "HOME=$HOME" "PATH=$PATH")
 free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=8000
-if ! free "$port" || ! free 54329; then
-  port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-  pg_port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-  newcomer_env+=("PORT=$port" "EMBEDDED_DATABASE_PORT=$pg_port")
-  say "port 8000 or 54329 is taken here: using PORT=$port EMBEDDED_DATABASE_PORT=$pg_port"
+db_port=54329
+start_block="$(readme_block start)"
+watch_block="$(readme_block watch)"
+example_block="$(readme_block example)"
+# The README's commands as written, unless this machine already has something on PAM's default
+# ports (other work beside CI): then one clone's ports are set, and only the port in them changes.
+if ! free "$port" || ! free "$db_port"; then
+  pick() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+  port="$(pick)" db_port="$(pick)"
+  newcomer_env+=("PORT=$port" "EMBEDDED_DATABASE_PORT=$db_port")
+  example_block="${example_block//localhost:8000/localhost:$port}"
+  watch_block="$watch_block --url http://127.0.0.1:$port"
+  say "8000 or 54329 is taken here: PORT=$port EMBEDDED_DATABASE_PORT=$db_port, and that port in the README's commands"
 fi
 base="http://127.0.0.1:$port"
 
+# Runs a block in the background as a terminal would: a shell of its own, its own process group.
+terminal() {
+  local name="$1" block="$2"
+  : >"$work/$name.log"
+  setsid "${newcomer_env[@]}" bash -c "$block" >"$work/$name.log" 2>&1 &
+  groups+=("$!")
+  last_group=$!
+}
+# Waits (up to $3 s) for a log to show a pattern; fails naming `what` otherwise.
+wait_for() {
+  local log="$1" pattern="$2" limit="$3" what="$4"
+  for _ in $(seq 1 $((limit * 4))); do
+    grep -qE -- "$pattern" "$log" && return 0
+    sleep 0.25
+  done
+  fail "$what (nothing matching '$pattern' within $limit s)"
+}
+count() { grep -cE -- "$2" "$1" || true; }
+# Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. npm answers SIGINT
+# with 130 whatever its script did, so PAM's own end is read from its log.
+ctrl_c() {
+  local group="$1" log="$2" status=0
+  kill -INT -- "-$group"
+  wait "$group" || status=$?
+  [ "$status" = 0 ] || [ "$status" = 130 ] || fail "exit status $status after Ctrl-C"
+  grep -q 'PAM stopped' "$log" || fail "PAM did not say it stopped after Ctrl-C"
+  local noisy
+  noisy="$(sed -n '/shutting down/,$p' "$log" | grep -E '"level":(40|50|60)|WARN|ERROR' || true)"
+  [ -z "$noisy" ] || fail "warnings or errors while stopping: $noisy"
+  ! pgrep -g "$group" >/dev/null || fail "still running after Ctrl-C: $(pgrep -a -g "$group")"
+}
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- terminal 1: install and start ---------------------------------------------------------------
+cloned_at="$(date +%s.%N)"
+load_at_clone="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 say "cloning $repo (HEAD) into $clone"
 git clone --quiet "$repo" "$clone"
 cd "$clone"
-say "npm ci"
-"${newcomer_env[@]}" npm ci --no-audit --no-fund --loglevel=error >"$work/npm-ci.log" 2>&1 || {
-  tail -n 20 "$work/npm-ci.log"
-  fail "npm ci"
-}
+terminal start "$start_block"
+t1=$last_group
+wait_for "$work/start.log" 'Ctrl-C stops PAM' 600 "npm install && npm start printed no ready block"
+ready_after="$(elapsed "$cloned_at")"
+say "terminal 1: ready ${ready_after} s after git clone (npm install included)"
+grep -q "npx pam watch --user" "$work/start.log" || fail "the ready block names no pam watch line"
 
-# `npm start` in a process group of its own, as a terminal would run it; returns once /ready
-# has turned 200 and the "where to go next" block is printed, setting $ready_seconds.
-start() {
-  : >"$log"
-  local started=$SECONDS
-  setsid "${newcomer_env[@]}" npm start >"$log" 2>&1 &
-  group=$!
-  for _ in $(seq 1 600); do
-    grep -q 'Ctrl-C stops PAM' "$log" && break
-    kill -0 "$group" 2>/dev/null || fail "npm start exited before it was ready"
-    sleep 0.5
-  done
-  grep -q 'Ctrl-C stops PAM' "$log" || fail "npm start printed no ready block within 300 s"
-  ready_seconds=$((SECONDS - started))
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/ready")" = 200 ] || fail "/ready is not 200 after the ready block"
-}
+# --- terminal 2: watch; terminal 3: the example --------------------------------------------------
+terminal watch "$watch_block"
+watch_group=$last_group
+wait_for "$work/watch.log" 'watching the alerts of' 60 "pam watch did not start"
+sleep 1
+"${newcomer_env[@]}" bash -c "$example_block" >"$work/example.log" 2>&1 || fail "the README's example failed"
+wait_for "$work/watch.log" ' new +medium +fuel_low ' 30 "the example's alert did not appear in pam watch"
+first_alert_after="$(elapsed "$cloned_at")"
+say "terminal 2 shows the alert ${first_alert_after} s after git clone: $(grep -E ' fuel_low ' "$work/watch.log" | head -n 1)"
+grep -q '"percent":15' "$work/example.log" || fail "the example did not print the stored reading"
+grep -qE '^medium fuel_low: ' "$work/example.log" || fail "GET /v1/alerts did not list the fuel_low alert"
 
-# Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. npm itself
-# answers SIGINT with status 130 whatever its script did, so PAM's own end is read from its log:
-# it must say it stopped, with no warning or error once shutdown began.
-stop() {
-  kill -INT -- "-$group"
-  local status=0
-  wait "$group" || status=$?
-  [ "$status" = 0 ] || [ "$status" = 130 ] || fail "npm start exited with status $status after Ctrl-C"
-  grep -qE '"msg":"stopped"|PAM stopped' "$log" || fail "PAM did not say it stopped after Ctrl-C"
-  local noisy
-  noisy="$(sed -n '/shutting down/,$p' "$log" | grep -E '"level":(40|50|60)' || true)"
-  [ -z "$noisy" ] || fail "warnings or errors while stopping: $noisy"
-  local left
-  left="$(pgrep -a -g "$group" 2>/dev/null; pgrep -a -f "$clone/" 2>/dev/null || true)"
-  [ -z "$left" ] || fail "still running after Ctrl-C: $left"
-  group=""
-}
+# Pasted again: another campervan, another alert, no 422, no refusal.
+"${newcomer_env[@]}" bash -c "$example_block" >"$work/example-again.log" 2>&1 || fail "the example failed when pasted again"
+grep -q '"percent":15' "$work/example-again.log" || fail "the second paste stored no reading: $(cat "$work/example-again.log")"
+for _ in $(seq 1 120); do [ "$(count "$work/watch.log" ' new +medium +fuel_low ')" -ge 2 ] && break; sleep 0.25; done
+[ "$(count "$work/watch.log" ' new +medium +fuel_low ')" = 2 ] || fail "pam watch did not show exactly two fuel_low alerts after two pastes"
+[ "$(count "$work/example-again.log" '^medium fuel_low: ')" = 2 ] || fail "two pastes did not leave two open fuel_low alerts"
+say "the example pasted twice: two campervans, two alerts, each shown once"
 
-# The token line exactly as `pam start` printed it.
-token() {
-  local line
-  line="$(grep -o 'TOKEN=$(npm run -s pam -- token --user [0-9a-f-]*)' "$log" | head -n 1)"
-  [ -n "$line" ] || fail "pam start printed no token line"
-  eval "$("${newcomer_env[@]}" bash -c "$line; printf 'TOKEN=%q' \"\$TOKEN\"")"
-  [ -n "$TOKEN" ] || fail "the printed token line gave no token"
-}
+# --- what the README says follows ------------------------------------------------------------------
+for path in / /v1; do
+  index="$(curl -s "$base$path")"
+  grep -q '"service":"pam-api"' <<<"$index" && grep -q '"docs":"/docs"' <<<"$index" || fail "GET $path is no index: $index"
+  browser="$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Accept: text/html' "$base$path")"
+  [ "$browser" = "302 $base/docs" ] || fail "a browser asking for $path got $browser, not the docs"
+done
+say "/ and /v1: an index for programs, the docs for a browser"
 
-start
-first_ready=$ready_seconds
-say "first start ready in ${first_ready} s (a fresh .pam/: initdb, migrations)"
-token
+"${newcomer_env[@]}" npx pam demo --timeout 90 >"$work/demo.log" 2>&1 || fail "npx pam demo failed"
+demo_curl="$(grep -oE 'curl -s http://[^ ]+/v1/alerts -H "Authorization: Bearer \$\(npx pam token --user [0-9a-f-]+\)"' "$work/demo.log" | head -n 1)"
+[ -n "$demo_curl" ] || fail "pam demo printed no curl line for its traveller"
+grep -qE 'npx pam watch --user [0-9a-f-]+' "$work/demo.log" || fail "pam demo printed no pam watch line"
+demo_alerts="$("${newcomer_env[@]}" bash -c "$demo_curl")"
+grep -q '"kind":"fuel_low"' <<<"$demo_alerts" || fail "pam demo's curl line did not list its alerts: $demo_alerts"
+say "pam demo: its printed curl line lists the demo traveller's alerts"
 
-# The README's vehicle and 15 % reading; the alert must reach the open stream within a second.
-TOKEN="$TOKEN" BASE="$base" node --input-type=module -e '
-import { createRequire } from "node:module"
-const WebSocket = createRequire(`${process.cwd()}/package.json`)("ws")
-const { TOKEN, BASE } = process.env
-const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }
-const post = async (path, body, headers = {}) => {
-  const response = await fetch(BASE + path, { method: "POST", headers: { ...auth, ...headers }, body: JSON.stringify(body) })
-  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`)
-  return response.json()
-}
-const vehicle = await post("/v1/vehicles", { name: "Campervan", fuelCapacityL: 80, consumptionLPer100Km: 12.5, odometerKm: 52000 })
-const socket = new WebSocket(BASE.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${TOKEN}` } })
-const messages = []
-const next = (test) => new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error("no such message within 10 s; got " + JSON.stringify(messages))), 10_000)
-  const check = () => { const found = messages.find(test); if (found) { clearTimeout(timer); resolve(found) } }
-  socket.on("message", (data) => { messages.push(JSON.parse(String(data))); check() })
-  check()
-})
-await next((m) => m.type === "hello")
-const sent = performance.now()
-await post(`/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 15, lat: 38.57, lon: -109.55 }, { "idempotency-key": "first-reading" })
-const alert = await next((m) => m.type === "alert.created" && m.alert.kind === "fuel_low")
-const ms = Math.round(performance.now() - sent)
-socket.close()
-console.log(`newcomer: alert "${alert.alert.title}" on the stream ${ms} ms after the reading`)
-if (ms > 1000) { console.log("newcomer: FAILED: the alert took more than a second"); process.exit(1) }
-' || fail "the first reading did not bring its alert on the stream within a second"
+TOKEN="$("${newcomer_env[@]}" npx pam token --user 7d3f6a9e-1c2b-4e5f-8a9b-0c1d2e3f4a5b)"
+vehicles() { curl -s "$base/v1/vehicles" -H "Authorization: Bearer $TOKEN" | grep -o '"id":"[0-9a-f-]*"' | sort; }
+before_backup="$(vehicles)"
+"${newcomer_env[@]}" npx pam backup create --out "$work/first.backup.gz" >"$work/backup.log" 2>&1 || fail "pam backup create failed on the embedded database"
+for id in $(grep -o '[0-9a-f-]\{36\}' <<<"$before_backup"); do
+  curl -s -o /dev/null -X DELETE "$base/v1/vehicles/$id" -H "Authorization: Bearer $TOKEN"
+done
+[ -z "$(vehicles)" ] || fail "the vehicles were not deleted"
+"${newcomer_env[@]}" npx pam backup restore "$work/first.backup.gz" >>"$work/backup.log" 2>&1 || fail "pam backup restore failed on the embedded database"
+[ "$(vehicles)" = "$before_backup" ] || fail "the restore did not bring the vehicles back"
+say "backup and restore on the embedded database, nothing else installed: $(grep -o 'backed up .*' "$work/backup.log")"
 
-stop
-say "Ctrl-C: PAM stopped cleanly, nothing left running"
+# --- Ctrl-C and a restart: the watch reconnects and shows what follows -----------------------------
+ctrl_c "$t1" "$work/start.log"
+wait_for "$work/watch.log" 'reconnecting in' 30 "pam watch did not notice PAM stopped"
+terminal start-again "$start_block"
+t1=$last_group
+wait_for "$work/start-again.log" 'Ctrl-C stops PAM' 180 "the second start printed no ready block"
+wait_for "$work/watch.log" 'connected; catching up' 60 "pam watch did not reconnect after the restart"
+vehicle="$(vehicles | head -n 1 | grep -o '[0-9a-f-]\{36\}')"
+curl -s -o /dev/null "$base/v1/vehicles/$vehicle/fuel-readings" -H "Authorization: Bearer $TOKEN" \
+  -H 'content-type: application/json' -d '{"percent":5}'
+wait_for "$work/watch.log" ' new +high +fuel_low ' 30 "pam watch did not show the alert after the restart"
+say "Ctrl-C stopped PAM cleanly; after the restart pam watch shows the next alert"
 
-start
-second_ready=$ready_seconds
-token
-vehicles="$(curl -s "$base/v1/vehicles" -H "Authorization: Bearer $TOKEN")"
-grep -q '"name":"Campervan"' <<<"$vehicles" || fail "the vehicle is gone after a restart: $vehicles"
-say "second start ready in ${second_ready} s; the vehicle is still there"
-stop
+# --- two clones at once ----------------------------------------------------------------------------
+second="$work/second"
+git clone --quiet "$repo" "$second"
+cp -al "$clone/node_modules" "$second/node_modules" # the same install, without fetching it again
+cd "$second"
+status=0
+"${newcomer_env[@]}" "PORT=$port" "EMBEDDED_DATABASE_PORT=$db_port" npm start >"$work/second-given.log" 2>&1 || status=$?
+[ "$status" != 0 ] || fail "a second clone started on the first one's ports"
+grep -qE "in use.*PORT $port \\(the API\\).*EMBEDDED_DATABASE_PORT $db_port \\(the embedded PostgreSQL\\)" "$work/second-given.log" ||
+  fail "the ports given and taken were not named in one message"
+! grep -q 'connection lost' "$work/second-given.log" || fail "connection warnings while refusing to start"
+[ ! -e "$second/.pam" ] || fail "the refused start left .pam behind"
+say "second clone, ports given and taken: $(grep -o 'cannot start: .*' "$work/second-given.log" | cut -c1-140)…"
+if [ "$port" = 8000 ]; then
+  terminal second "npm start"
+  wait_for "$work/second.log" 'Ctrl-C stops PAM' 180 "the second clone did not start on ports of its own"
+  second_port="$(grep -oE 'the API uses [0-9]+' "$work/second.log" | grep -oE '[0-9]+$')"
+  [ -n "$second_port" ] || fail "the second clone did not say which port it picked"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$second_port/ready")" = 200 ] || fail "the second clone is not ready on $second_port"
+  say "second clone, no ports given: $(grep -oE 'port [0-9]+ is taken[^,;]*' "$work/second.log" | paste -sd ';')"
+  ctrl_c "$last_group" "$work/second.log"
+fi
 
-load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
-say "ok: first start ${first_ready} s, second start ${second_ready} s to ready (Node $(node --version), $(nproc 2>/dev/null || echo '?') CPUs, load average $load, $(id -un))"
+# --- a failed start leaves nothing (as root: a clone `postgres` cannot enter) -----------------------
+if [ "$(id -u)" = 0 ]; then
+  mkdir -m 700 "$work/private"
+  git clone --quiet "$repo" "$work/private/pam"
+  cp -al "$clone/node_modules" "$work/private/pam/node_modules"
+  cd "$work/private/pam"
+  status=0
+  "${newcomer_env[@]}" "PORT=$(node -e 'const s=require("net").createServer().listen(0,()=>{console.log(s.address().port);s.close()})')" npm start >"$work/private.log" 2>&1 || status=$?
+  [ "$status" != 0 ] || fail "a start in a folder postgres cannot enter succeeded"
+  grep -q "cannot enter $work/private" "$work/private.log" || fail "the failed start did not name the folder"
+  [ ! -e .pam ] || fail "the failed start left $(ls -A .pam | paste -sd ' ') behind"
+  say "a failed start (as root, in a folder postgres cannot enter) named it and left nothing"
+else
+  say "a failed start as root: not replayed, this runs as $(id -un)"
+fi
+
+# --- Node older than engines: one warning, naming Node 22 -----------------------------------------
+cd "$clone"
+old_node=/usr/bin/node
+if [ -x "$old_node" ] && [ "$("$old_node" -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+  warnings="$("$old_node" bin/pam.js --help 2>&1 >/dev/null | grep -c 'needs Node 22' || true)"
+  [ "$warnings" = 1 ] || fail "pam --help on Node $("$old_node" --version) warned $warnings times"
+  say "on Node $("$old_node" --version), --help warns once, naming Node 22"
+fi
+
+ctrl_c "$t1" "$work/start-again.log"
+kill -INT -- "-$watch_group" 2>/dev/null || true
+wait "$watch_group" 2>/dev/null || true
+
+say "ok: git clone → ready ${ready_after} s, → first alert on screen ${first_alert_after} s (npm install included; Node $(node --version), $(nproc 2>/dev/null || echo '?') CPUs, load average at clone $load_at_clone, now $(cut -d' ' -f1-3 /proc/loadavg), $(id -un))"
