@@ -5,6 +5,7 @@
 #   terminal 1  `start`    npm install && npm start, to the ready block
 #   terminal 2  `watch`    npx pam watch for the demo traveller
 #   terminal 3  `example`  a campervan and a 15 % reading; pasted twice (safe to repeat)
+#               `alerts`   the traveller's open alerts
 # then checks what the README says follows: the alert on the watch within seconds, the index at
 # / and /v1, `pam demo`'s way in, a backup and restore round trip on the embedded database, Ctrl-C
 # and a restart the watch survives, two clones at once (ports given and taken: one message; not
@@ -55,6 +56,7 @@ db_port=54329
 start_block="$(readme_block start)"
 watch_block="$(readme_block watch)"
 example_block="$(readme_block example)"
+alerts_block="$(readme_block alerts)"
 # The README's commands as written, unless this machine already has something on PAM's default
 # ports (other work beside CI): then one clone's ports are set, and only the port in them changes.
 if ! free "$port" || ! free "$db_port"; then
@@ -62,6 +64,7 @@ if ! free "$port" || ! free "$db_port"; then
   port="$(pick)" db_port="$(pick)"
   newcomer_env+=("PORT=$port" "EMBEDDED_DATABASE_PORT=$db_port")
   example_block="${example_block//localhost:8000/localhost:$port}"
+  alerts_block="${alerts_block//localhost:8000/localhost:$port}"
   watch_block="$watch_block --url http://127.0.0.1:$port"
   say "8000 or 54329 is taken here: PORT=$port EMBEDDED_DATABASE_PORT=$db_port, and that port in the README's commands"
 fi
@@ -123,14 +126,18 @@ wait_for "$work/watch.log" ' new +medium +fuel_low ' 30 "the example's alert did
 first_alert_after="$(elapsed "$cloned_at")"
 say "terminal 2 shows the alert ${first_alert_after} s after git clone: $(grep -E ' fuel_low ' "$work/watch.log" | head -n 1)"
 grep -q '"percent":15' "$work/example.log" || fail "the example did not print the stored reading"
-grep -qE '^medium fuel_low: ' "$work/example.log" || fail "GET /v1/alerts did not list the fuel_low alert"
-
-# Pasted again: another campervan, another alert, no 422, no refusal.
+# The README's next block runs in the same terminal, where the example's first line set TOKEN.
+token_line="$(head -n 1 <<<"$example_block")"
+"${newcomer_env[@]}" bash -c "$token_line"$'\n'"$alerts_block" >"$work/alerts.log" 2>&1 || fail "the alerts block failed"
+grep -qE '^medium fuel_low: ' "$work/alerts.log" || fail "GET /v1/alerts did not list the fuel_low alert"
 "${newcomer_env[@]}" bash -c "$example_block" >"$work/example-again.log" 2>&1 || fail "the example failed when pasted again"
+
+# Pasted again (above, with the alert list after it): another campervan, another alert, no 422.
 grep -q '"percent":15' "$work/example-again.log" || fail "the second paste stored no reading: $(cat "$work/example-again.log")"
 for _ in $(seq 1 120); do [ "$(count "$work/watch.log" ' new +medium +fuel_low ')" -ge 2 ] && break; sleep 0.25; done
 [ "$(count "$work/watch.log" ' new +medium +fuel_low ')" = 2 ] || fail "pam watch did not show exactly two fuel_low alerts after two pastes"
-[ "$(count "$work/example-again.log" '^medium fuel_low: ')" = 2 ] || fail "two pastes did not leave two open fuel_low alerts"
+"${newcomer_env[@]}" bash -c "$token_line"$'\n'"$alerts_block" >"$work/alerts-again.log" 2>&1 || fail "the alerts block failed"
+[ "$(count "$work/alerts-again.log" '^medium fuel_low: ')" = 2 ] || fail "two pastes did not leave two open fuel_low alerts"
 say "the example pasted twice: two campervans, two alerts, each shown once"
 
 # --- what the README says follows ------------------------------------------------------------------
