@@ -152,7 +152,7 @@ async function dispatch(argv: string[]): Promise<void> {
     const first = !existsSync(join(config.PAM_HOME, 'pgdata', 'PG_VERSION'))
     process.stdout.write(
       first
-        ? `pam: first start: creating the embedded PostgreSQL under ${config.PAM_HOME}/ (once; npm start to ready took 3-5 s on 2 cores with Node 22)\n`
+        ? `pam: first start: creating the embedded PostgreSQL under ${config.PAM_HOME}/ (once; npm start to ready measured 3-10 s on 2 cores with Node 22, by load)\n`
         : 'pam: starting\n',
     )
   }
