@@ -59,7 +59,13 @@ const OriginList = Type.Codec(
  */
 export const EnvSchema = Type.Object({
   ENVIRONMENT: Type.Enum(ENVIRONMENTS, { default: 'development', description: 'deployment environment' }),
-  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8000, description: 'API listen port' }),
+  PORT: Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    default: 8000,
+    description:
+      'API listen port; in development, unset and taken (another clone): a free one, said and kept in PAM_HOME',
+  }),
   METRICS_PORT: Type.Optional(
     Type.Integer({
       minimum: 1,
@@ -344,7 +350,8 @@ export const EnvSchema = Type.Object({
     minimum: 1,
     maximum: 65535,
     default: 54329,
-    description: 'port of the embedded PostgreSQL',
+    description:
+      'port of the embedded PostgreSQL; in development, unset and taken (another clone): a free one, said and kept in PAM_HOME',
   }),
   // Operating it: error tracking and the operator's own alerts.
   SENTRY_DSN: Type.Optional(
