@@ -121,6 +121,10 @@ export interface AlertsTable {
   resolved_at: Timestamp | null
   /** 'template', or the model that rewrote the title and body. */
   text_source: Generated<string>
+  /** Every change takes the next value of one sequence (a trigger): bigint, returned as a string. */
+  version: Generated<string>
+  /** When the latest change was made, by the database's clock (the same trigger). */
+  changed_at: Generated<Date>
 }
 
 export interface IdempotencyKeysTable {
