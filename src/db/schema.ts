@@ -333,6 +333,7 @@ export interface DeliveriesTable {
   error: string | null
   defer_until: Timestamp | null
   digest_id: string | null
+  /** The worker (heartbeat id) holding the claim: only a dead one's `sending` claim is taken over. */
   claimed_by: string | null
   sent_at: Timestamp | null
   created_at: CreatedAt
