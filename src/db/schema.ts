@@ -138,6 +138,8 @@ export interface IdempotencyKeysTable {
   /** Updatable: a key taken over after 24 h (or abandoned mid-request) starts its day again. */
   created_at: UpdatedAt
   completed_at: Timestamp | null
+  /** The request holding the key (null: claimed before claims were named); a new one on each take-over. */
+  claim: string | null
 }
 
 export interface MonitorRunsTable {

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js'
 import type { Evaluate } from '../evaluations/evaluation-trigger.js'
 import { completeKey } from '../idempotency/idempotency-repository.js'
 import type { MonitorName } from '../monitors/registry.js'
+import { HttpError } from './errors.js'
 
 export interface WriteOptions<T> {
   /**
@@ -35,20 +36,27 @@ export type CommitWrite = <W>(
 
 export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
   return async (request, options, write) => {
-    const key = request.idempotencyKey
+    const held = request.idempotency
     const result = await db.transaction().execute(async (trx) => {
       const written = await write(trx)
       if (!wrote(written)) return written
-      if (key) {
+      if (held) {
         // The body as the client will read it: JSON, dates as strings.
         const body = options.statusCode === 204 ? null : JSON.parse(JSON.stringify(options.body?.(written) ?? written))
-        await completeKey(trx, request.userId, key, { statusCode: options.statusCode, body })
+        if (!(await completeKey(trx, request.userId, held, { statusCode: options.statusCode, body }))) {
+          // A retry took the key over (this request ran past the claim's lease): its write stands, not this one.
+          throw new HttpError(
+            409,
+            'conflict',
+            'a retry with this Idempotency-Key took this request over; this one wrote nothing',
+          )
+        }
       }
       return written
     })
     if (!wrote(result)) return result
     // Stored with the write: the idempotency hook has nothing left to store.
-    if (key) request.idempotencyKey = undefined
+    if (held) request.idempotency = undefined
     for (const monitor of options.evaluates) evaluate(monitor, request.userId)
     return result
   }

@@ -21,8 +21,6 @@ export interface SettlementKeeper {
   readonly holder: string
   /** Records an outcome now, or keeps it and records it once the database answers. Never throws. */
   record(deliveryId: string, settlement: Settlement): Promise<void>
-  /** Outcomes known but not written yet. */
-  pending(): number
   /** Waits up to `timeoutMs` for every kept outcome to be written; says how many were not. */
   flush(timeoutMs: number): Promise<number>
 }
@@ -71,7 +69,6 @@ export function createSettlementKeeper(db: Db, holder: string, logger: Logger): 
         writing ??= writeKept()
       }
     },
-    pending: () => kept.size,
     async flush(timeoutMs) {
       const deadline = Date.now() + timeoutMs
       while (kept.size > 0 && Date.now() < deadline) await sleep(Math.min(100, Math.max(1, deadline - Date.now())))
