@@ -8,6 +8,7 @@ import { checkOperatorConditions, type OperatorWatchDeps } from '../../src/opera
 import { databaseOutage } from '../helpers/database-outage.js'
 import { startFakeWebhook } from '../helpers/fake-webhook.js'
 import { eventually, type Harness, inBothModes, startHarness, testEnv } from '../helpers/harness.js'
+import { type PrivateRedis, privateRedis, privateRedisUnavailable } from '../helpers/private-services.js'
 import { type PamProcess, spawnPam } from '../helpers/process.js'
 import { startSmtpPeer } from '../helpers/smtp-peer.js'
 
@@ -280,6 +281,57 @@ inBothModes('operator alerts through an outage of PostgreSQL', (mode) => {
       )
     } finally {
       await Promise.all(processes.map((process) => process.stop('SIGTERM')))
+      await webhook.close()
+    }
+  })
+})
+
+const noRedisServer = privateRedisUnavailable()
+
+describe('operator alerts through a Redis restart [redis mode]', noRedisServer ? { skip: noRedisServer } : {}, () => {
+  let redis: PrivateRedis
+  let harness: Harness
+  before(async () => {
+    redis = await privateRedis()
+    harness = await startHarness('redis', { REDIS_URL: redis.url })
+  })
+  after(async () => {
+    await harness.close()
+    await redis.stop()
+  })
+
+  it('is one alert about the outage, resolved when Redis answers again', async () => {
+    const webhook = await startFakeWebhook()
+    const scheduler = spawnPam(
+      ['scheduler'],
+      testEnv('redis', harness.databaseUrl, {
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: harness.config.REDIS_PREFIX,
+        MIGRATE_ON_START: 'false',
+        OPS_ALERT_WEBHOOK_URL: webhook.url,
+        OPS_ALERT_CHECK_INTERVAL_MS: '1000',
+      }),
+    )
+    const texts = webhook.texts
+    try {
+      // Checking: with no worker, its queues are announced without one.
+      await eventually(async () => (count(texts, /ALERT queue_without_worker/) ? true : undefined), 90_000, 'a check')
+      await redis.stop()
+      try {
+        await eventually(
+          async () => (count(texts, /ALERT store_unavailable: Redis does not answer/) ? true : undefined),
+          30_000,
+          'the outage announced',
+        )
+        await sleep(3_000)
+      } finally {
+        await redis.start()
+      }
+      await eventually(async () => (count(texts, /RESOLVED store_unavailable/) ? true : undefined), 60_000, 'resolved')
+      assert.equal(count(texts, /ALERT store_unavailable/), 1, texts.join('\n'))
+      assert.equal(count(texts, /RESOLVED store_unavailable/), 1, texts.join('\n'))
+    } finally {
+      await scheduler.stop('SIGTERM')
       await webhook.close()
     }
   })
