@@ -106,6 +106,12 @@ inBothModes('idempotent writes across a crash or an outage', (mode) => {
     assert.equal(rows.length, WRITES, 'every write stored once')
   })
 
+  /** The ids of a vehicle's stored readings. */
+  const readingsOf = async (vehicleId = '') =>
+    (await harness.deps.db.selectFrom('fuel_readings').select('id').where('vehicle_id', '=', vehicleId).execute()).map(
+      (row) => row.id,
+    )
+
   /** Holds a lock that makes every fuel reading's insert wait, until `release`. */
   const lockReadings = async () => {
     const locker = new pg.Client({ connectionString: harness.databaseUrl })
@@ -152,15 +158,7 @@ inBothModes('idempotent writes across a crash or an outage', (mode) => {
         [409, 201],
         'the request taken over wrote nothing; its retry did',
       )
-      const rows = await harness.deps.db
-        .selectFrom('fuel_readings')
-        .select('id')
-        .where('vehicle_id', '=', vehicle.body.id ?? '')
-        .execute()
-      assert.deepEqual(
-        rows.map((row) => row.id),
-        [answers[1]?.body.id],
-      )
+      assert.deepEqual(await readingsOf(vehicle.body.id), [answers[1]?.body.id])
     } finally {
       await locker.release()
     }
@@ -209,15 +207,6 @@ inBothModes('idempotent writes across a crash or an outage', (mode) => {
     )
     const again = await post(path, body, key)
     assert.deepEqual([again.status, again.body.id, again.replayed], [201, stored.body.id, 'true'])
-    const rows = await harness.deps.db
-      .selectFrom('fuel_readings')
-      .select('id')
-      .where('vehicle_id', '=', vehicle.body.id ?? '')
-      .execute()
-    assert.deepEqual(
-      rows.map((row) => row.id),
-      [stored.body.id],
-      'stored exactly once',
-    )
+    assert.deepEqual(await readingsOf(vehicle.body.id), [stored.body.id], 'stored exactly once')
   })
 })
