@@ -16,7 +16,7 @@ import { mintDevToken } from '../src/auth/dev-token.js'
 import { syncSchedules } from '../src/jobs/schedules.js'
 import { buildApiApp } from '../src/roles/api.js'
 import { openStream } from '../test/helpers/stream.js'
-import { withBenchDatabase } from './bench-database.js'
+import { settleSeed, withBenchDatabase } from './bench-database.js'
 import { type Stack, startStack } from './bench-stack.js'
 import { percentile, timeWritesToSocket } from './write-to-socket.js'
 
@@ -127,7 +127,7 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
               select v.user_id, v.id, 15, now() - interval '1 hour' from vehicles v where v.user_id <> ${userId}`.execute(
       deps.db,
     )
-    await sql`analyze`.execute(deps.db)
+    await settleSeed(deps.db)
     const counted = performance.now()
     const { rows } = await sql<{ count: string }>`
       select count(*) from vehicles v

@@ -14,7 +14,7 @@ import { utcDay } from '../src/ai/budget.js'
 import type { Db } from '../src/db/database.js'
 import { startFakeAnthropic } from '../test/helpers/fake-anthropic.js'
 import { startFakeGemini } from '../test/helpers/fake-gemini.js'
-import { withBenchDatabase } from './bench-database.js'
+import { settleSeed, withBenchDatabase } from './bench-database.js'
 import { startStack } from './bench-stack.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -34,7 +34,7 @@ async function seed(db: Db) {
   await sql`insert into fuel_readings (user_id, vehicle_id, percent, observed_at)
             select v.user_id, v.id, p.percent, now() - (p.n || ' days')::interval
             from vehicles v, (values (1, 30), (3, 95), (6, 22), (9, 70)) as p(n, percent)`.execute(db)
-  await sql`analyze`.execute(db)
+  await settleSeed(db)
 }
 
 async function run(mode: 'redis' | 'postgres', databaseUrl: string) {

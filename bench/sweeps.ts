@@ -14,7 +14,7 @@ import { sql } from 'kysely'
 import type { Db } from '../src/db/database.js'
 import { startFakeOpenMeteo } from '../test/helpers/fake-open-meteo.js'
 import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
-import { withBenchDatabase } from './bench-database.js'
+import { settleSeed, withBenchDatabase } from './bench-database.js'
 import { startStack } from './bench-stack.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -38,7 +38,7 @@ async function seed(db: Db) {
             select id, 'Arches', 'Moab', 38.57, -109.55, ${day(0)}::date, ${day(10)}::date, 3 from users`.execute(db)
   await sql`insert into context_signals (user_id, kind, value, confidence, observed_at)
             select id, 'location', 'Moab', 0.9, now() - interval '1 hour' from users`.execute(db)
-  await sql`analyze`.execute(db)
+  await settleSeed(db)
 }
 
 async function run(mode: 'redis' | 'postgres', databaseUrl: string) {

@@ -18,6 +18,10 @@ export interface Alert {
   resolvedAt: string | null
   /** 'template', or the model that rewrote the title and body. */
   textSource: string
+  /** Grows with every change of the alert: of two copies, the one with the higher version is newer. */
+  version: number
+  /** When the latest change was made (server time): what a reconnecting stream passes as `since`. */
+  changedAt: string
 }
 
 export interface AlertFilter {
@@ -44,6 +48,8 @@ export const alerts = ownedResource('alerts', {
     dismissedAt: toIso(row.dismissed_at),
     resolvedAt: toIso(row.resolved_at),
     textSource: row.text_source,
+    version: Number(row.version),
+    changedAt: toIso(row.changed_at) ?? '',
   }),
   columns: (input: Partial<{ readAt: string; dismissedAt: string }>) => ({
     ...(input.readAt ? { read_at: sql`coalesce(read_at, ${input.readAt}::timestamptz)` } : {}),

@@ -11,9 +11,11 @@
  * of `AlertEvent`s (`unpackAlertEvents` reads one), each with its `type` and the `userId` whose
  * alert changed. `created` and `updated` carry the whole alert (id, kind,
  * priority, title, body, data…); `resolved` and `expired` carry the `alertId` only (the alert's
- * row keeps its kind and priority). Events are published after the change is committed, at most
- * once: a process dying in between loses the event, never invents one, so a subscriber that must
- * not miss anything reads the table as well (the stream replays with `?since=`).
+ * row keeps its kind and priority). Every event carries the change's `version` and `changedAt`,
+ * set in the changing statement by the database (a trigger on alerts). Events are published
+ * after the change is committed, at most once: a process dying in between loses the event, never
+ * invents one, so a subscriber that must not miss anything reads the table as well
+ * (alert-changes.ts: the stream's replay and its catch-up).
  *
  * Every writer follows one shape: change the rows (inside the caller's transaction when the
  * change belongs with other writes), get back the events, publish them once committed.
@@ -28,11 +30,48 @@ import { type Alert, alerts, isOpen } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
+/** Which change of an alert an event tells of: a later change always has a higher version. */
+export interface Change {
+  version: number
+  /** The database's time of the change: what a client passes back as `since`. */
+  changedAt: string
+}
+
 export type AlertEvent =
-  | { type: 'alert.created'; userId: string; alert: Alert }
-  | { type: 'alert.updated'; userId: string; alert: Alert }
-  | { type: 'alert.resolved'; userId: string; alertId: string }
-  | { type: 'alert.expired'; userId: string; alertId: string }
+  | ({ type: 'alert.created' | 'alert.updated'; userId: string; alert: Alert } & Change)
+  | ({ type: 'alert.resolved' | 'alert.expired'; userId: string; alertId: string } & Change)
+
+/** An alert that closed, as its closing statement returned it. */
+export interface ClosedAlert {
+  id: string
+  version: string
+  changed_at: Date
+}
+
+/** The event of an alert made or changed: the change is the alert's own. */
+export const alertEvent = (type: 'alert.created' | 'alert.updated', userId: string, alert: Alert): AlertEvent => ({
+  type,
+  userId,
+  alert,
+  version: alert.version,
+  changedAt: alert.changedAt,
+})
+
+/** The event of an alert that closed. */
+export const closedEvent = (
+  type: 'alert.resolved' | 'alert.expired',
+  userId: string,
+  row: ClosedAlert,
+): AlertEvent => ({
+  type,
+  userId,
+  alertId: row.id,
+  version: Number(row.version),
+  changedAt: row.changed_at.toISOString(),
+})
+
+/** The alert an event is about. */
+export const alertIdOf = (event: AlertEvent): string => ('alert' in event ? event.alert.id : event.alertId)
 
 /**
  * Told of each change once it is committed, with the alert's kind (for pam_alerts_changed_total):
@@ -42,7 +81,7 @@ export type AlertChangeObserver = (change: 'created' | 'resolved' | 'expired' | 
 
 export interface Applied {
   created: Alert[]
-  resolved: string[]
+  resolved: ClosedAlert[]
 }
 
 /**
@@ -95,7 +134,7 @@ export async function applyEvaluations(
         looked.has(`${row.user_id}|${conditionOf(row.dedupe_key)}`) && !wanted.has(`${row.user_id}|${row.dedupe_key}`),
     )
     if (stale.length > 0) {
-      await trx
+      const resolved = await trx
         .updateTable('alerts')
         .set({ resolved_at: new Date() })
         .where(
@@ -103,9 +142,10 @@ export async function applyEvaluations(
           'in',
           stale.map((row) => row.id),
         )
+        .returning(['id', 'user_id', 'kind', 'version', 'changed_at'])
         .execute()
-      for (const row of stale) {
-        applied.get(row.user_id)?.resolved.push(row.id)
+      for (const row of resolved) {
+        applied.get(row.user_id)?.resolved.push(row)
         resolvedKinds.push(row.kind)
       }
     }
@@ -148,8 +188,8 @@ const toRow = (userId: string, draft: AlertDraft) => ({
 
 /** An evaluation's changes as events: what was resolved first, then what was created. */
 export const appliedEvents = (userId: string, applied: Applied): AlertEvent[] => [
-  ...applied.resolved.map((alertId) => ({ type: 'alert.resolved' as const, userId, alertId })),
-  ...applied.created.map((alert) => ({ type: 'alert.created' as const, userId, alert })),
+  ...applied.resolved.map((row) => closedEvent('alert.resolved', userId, row)),
+  ...applied.created.map((alert) => alertEvent('alert.created', userId, alert)),
 ]
 
 /** A bus message's size at most: PostgreSQL's NOTIFY takes under 8,000 bytes. */
@@ -185,7 +225,8 @@ export async function publishAlertEvents(bus: Bus, events: readonly AlertEvent[]
 
 /**
  * Publishes the events of a change that is already stored. A bus that cannot take them is
- * logged, not thrown: the change stands, and a client sees it when it reconnects (`?since=`).
+ * logged, not thrown: the change stands, and every API process reads it back from the table
+ * within seconds (its catch-up), as a reconnecting client does with `?since=`.
  */
 export async function announceAlertEvents(
   bus: Bus,
@@ -221,9 +262,9 @@ export async function resolveAlertsAbout(
     .where('kind', '=', kind)
     .where('resolved_at', 'is', null)
     .where(sql<boolean>`data->>${about.key} = ${about.value}`)
-    .returning('id')
+    .returning(['id', 'version', 'changed_at'])
     .execute()
-  return resolved.map((row) => ({ type: 'alert.resolved' as const, userId, alertId: row.id }))
+  return resolved.map((row) => closedEvent('alert.resolved', userId, row))
 }
 
 /**
@@ -237,10 +278,10 @@ export async function expireAlerts(db: Db, observe?: AlertChangeObserver): Promi
     .set({ resolved_at: sql<Date>`expires_at` })
     .where('resolved_at', 'is', null)
     .where('expires_at', '<=', sql<Date>`now()`)
-    .returning(['id', 'user_id', 'kind'])
+    .returning(['id', 'user_id', 'kind', 'version', 'changed_at'])
     .execute()
   for (const row of expired) observe?.('expired', row.kind)
-  return expired.map((row) => ({ type: 'alert.expired' as const, userId: row.user_id, alertId: row.id }))
+  return expired.map((row) => closedEvent('alert.expired', row.user_id, row))
 }
 
 /**
@@ -263,7 +304,7 @@ export async function updateAlertText(
     .where('text_source', '=', 'template')
     .returningAll()
     .executeTakeFirst()
-  return row ? [{ type: 'alert.updated', userId, alert: alerts.toItem(row) }] : []
+  return row ? [alertEvent('alert.updated', userId, alerts.toItem(row))] : []
 }
 
 /**
@@ -285,7 +326,7 @@ export async function markAlert(
   })
   if (!alert) return undefined
   const changed = (marks.read && alert.readAt === at) || (marks.dismissed && alert.dismissedAt === at)
-  return { alert, events: changed ? [{ type: 'alert.updated', userId, alert }] : [] }
+  return { alert, events: changed ? [alertEvent('alert.updated', userId, alert)] : [] }
 }
 
 /** Marks every open, unread alert of the traveller read; one `alert.updated` per alert changed. */
@@ -298,5 +339,5 @@ export async function markAllRead(db: Db, userId: string): Promise<AlertEvent[]>
     .where((eb) => isOpen(eb))
     .returningAll()
     .execute()
-  return rows.map((row) => ({ type: 'alert.updated' as const, userId, alert: alerts.toItem(row) }))
+  return rows.map((row) => alertEvent('alert.updated', userId, alerts.toItem(row)))
 }

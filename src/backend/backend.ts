@@ -10,11 +10,20 @@ export type PamQueue = Queue<unknown, unknown, string, unknown, unknown, string,
 export type PamWorker = Worker<unknown, unknown, string, IQueueBackend, JobProgress, AnyConnection>
 export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>
 
-/** Cross-process fan-out: Redis pub/sub, or PostgreSQL LISTEN/NOTIFY. At-most-once, like both. */
+/**
+ * Cross-process fan-out: Redis pub/sub, or PostgreSQL LISTEN/NOTIFY. At-most-once, like both: a
+ * message published while a subscriber's connection is down never reaches it. `onGap` is called
+ * each time the subscription is live again after (re)connecting, so the subscriber can read back
+ * from the store what it may have missed.
+ */
 export interface Bus {
   publish(channel: string, message: unknown): Promise<void>
   /** Resolves once the subscription is live; the returned function ends it. */
-  subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>>
+  subscribe(
+    channel: string,
+    onMessage: (message: unknown) => void,
+    options?: { onGap?: () => void },
+  ): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 

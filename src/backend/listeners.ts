@@ -8,6 +8,7 @@ export type Listener = (message: unknown) => void
  */
 export function createListeners(logger: Logger) {
   const byChannel = new Map<string, Set<Listener>>()
+  const onGaps = new Map<Listener, () => void>()
   return {
     /** Delivers a raw payload; one that is not JSON is dropped with a warning. */
     dispatch(channel: string, payload: string) {
@@ -22,8 +23,16 @@ export function createListeners(logger: Logger) {
       }
       for (const listener of listeners) listener(message)
     },
+    /**
+     * Tells every listener that asked (`onGap`) that messages may have been lost: the connection
+     * dropped and is listening again.
+     */
+    gap() {
+      for (const onGap of onGaps.values()) onGap()
+    },
     /** True when this is the channel's first listener: the caller subscribes on the server. */
-    add(channel: string, listener: Listener): boolean {
+    add(channel: string, listener: Listener, onGap?: () => void): boolean {
+      if (onGap) onGaps.set(listener, onGap)
       const listeners = byChannel.get(channel)
       if (listeners) {
         listeners.add(listener)
@@ -34,12 +43,16 @@ export function createListeners(logger: Logger) {
     },
     /** True when the channel has no listener left: the caller unsubscribes on the server. */
     remove(channel: string, listener: Listener): boolean {
+      onGaps.delete(listener)
       const listeners = byChannel.get(channel)
       if (!listeners?.delete(listener) || listeners.size > 0) return false
       byChannel.delete(channel)
       return true
     },
     channels: () => [...byChannel.keys()],
-    clear: () => byChannel.clear(),
+    clear: () => {
+      byChannel.clear()
+      onGaps.clear()
+    },
   }
 }

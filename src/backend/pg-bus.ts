@@ -4,12 +4,15 @@ import type { Bus } from './backend.js'
 import { createListeners } from './listeners.js'
 
 const MAX_IDENTIFIER_BYTES = 63
-const RECONNECT_MAX_MS = 10_000
+// A connection attempt costs the server next to nothing: while it is away the bus asks again
+// every second at most, so it listens again within a second of the server's return (what was
+// published meanwhile is read back by the subscriber on its gap).
+const RECONNECT_MAX_MS = 1_000
 
 /**
  * PostgreSQL LISTEN/NOTIFY. One dedicated connection listens for this process; it is rebuilt
- * with backoff when the server goes away, and every channel is listened to again.
- * NOTIFY goes through the shared pool.
+ * when the server goes away (retried every second at most), every channel is listened to again,
+ * and the listeners are told of the gap. NOTIFY goes through the shared pool.
  */
 export function createPgBus(options: { url: string; pool: pg.Pool; prefix: string; logger: Logger }): Bus {
   const { pool, logger } = options
@@ -54,6 +57,8 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
         })
         for (const name of listeners.channels()) await next.query(`listen ${quote(name)}`)
         client = next
+        // Listening now: whatever was published while no connection was, has to be read back.
+        listeners.gap()
         return next
       } catch (error) {
         await next.end().catch(() => undefined)
@@ -77,9 +82,9 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
     async publish(channel, message) {
       await pool.query('select pg_notify($1, $2)', [channelName(channel), JSON.stringify(message)])
     },
-    async subscribe(channel, onMessage) {
+    async subscribe(channel, onMessage, options) {
       const name = channelName(channel)
-      if (listeners.add(name, onMessage)) {
+      if (listeners.add(name, onMessage, options?.onGap)) {
         // A client still connecting listens to every registered channel once it is up.
         if (client) await client.query(`listen ${quote(name)}`)
         else await ensureClient()

@@ -121,6 +121,10 @@ export interface AlertsTable {
   resolved_at: Timestamp | null
   /** 'template', or the model that rewrote the title and body. */
   text_source: Generated<string>
+  /** Every change takes the next value of one sequence (a trigger): bigint, returned as a string. */
+  version: Generated<string>
+  /** When the latest change was made, by the database's clock (the same trigger). */
+  changed_at: Generated<Date>
 }
 
 export interface IdempotencyKeysTable {
@@ -134,6 +138,8 @@ export interface IdempotencyKeysTable {
   /** Updatable: a key taken over after 24 h (or abandoned mid-request) starts its day again. */
   created_at: UpdatedAt
   completed_at: Timestamp | null
+  /** The request holding the key (null: claimed before claims were named); a new one on each take-over. */
+  claim: string | null
 }
 
 export interface MonitorRunsTable {
@@ -329,6 +335,7 @@ export interface DeliveriesTable {
   error: string | null
   defer_until: Timestamp | null
   digest_id: string | null
+  /** The worker (heartbeat id) holding the claim: only a dead one's `sending` claim is taken over. */
   claimed_by: string | null
   sent_at: Timestamp | null
   created_at: CreatedAt

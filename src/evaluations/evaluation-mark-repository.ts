@@ -2,6 +2,11 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { MonitorName } from '../monitors/registry.js'
 
+// Marks are written by the monitored tables' triggers, in the statement that wrote the rows
+// (src/db/migrations/*_evaluation_mark_triggers.ts): whoever writes, the mark exists exactly when
+// the write does. A newer write takes a new version; the first unevaluated write's time is kept
+// for the drainer. What follows reads and clears them.
+
 /** What an evaluation saw of each user before it loaded their data. */
 export interface Seen {
   /** The user's mark version, if a write was waiting for this monitor. */
@@ -10,22 +15,6 @@ export interface Seen {
   markedAt: Date | null
   /** How many evaluations of the user by this monitor had been applied. */
   applies: number
-}
-
-/**
- * Marks `userId` for evaluation by each of `monitors`. Call it in the transaction of the write
- * that calls for the evaluation, so the mark exists exactly when the write does. A newer write
- * takes a new version; the first unevaluated write's time is kept for the drainer.
- */
-export async function markForEvaluation(db: Db, userId: string, monitors: readonly MonitorName[]): Promise<void> {
-  if (monitors.length === 0) return
-  // Rows locked in one order, so two writes of one user marking several monitors cannot deadlock.
-  const sorted = [...new Set(monitors)].sort()
-  await sql`
-    insert into evaluation_marks (user_id, monitor, version)
-    select ${userId}, m, nextval('evaluation_mark_versions') from unnest(${sql.val(sorted)}::text[]) m
-    on conflict (monitor, user_id) do update set version = excluded.version
-  `.execute(db)
 }
 
 /** Read before an evaluation loads its users' data: what the evaluation will answer for. */

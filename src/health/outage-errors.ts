@@ -29,6 +29,9 @@ const OUTAGE_MESSAGES = [
   /is not queryable/i,
   // 55000 (ALLOW_CONNECTIONS false) by its message: the code alone also means programming errors.
   /is not currently accepting connections/i,
+  // ioredis with Redis away: a fail-fast connection (no offline queue), or one closed meanwhile.
+  /Stream isn't writeable and enableOfflineQueue options is false/i,
+  /Connection is closed/i,
 ]
 
 /** True when `error` says a dependency is unreachable, not that PAM or the request is wrong. */
@@ -36,4 +39,17 @@ export function isOutageError(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const code = (error as { code?: unknown }).code
   return (typeof code === 'string' && OUTAGE_CODES.has(code)) || OUTAGE_MESSAGES.some((p) => p.test(error.message))
+}
+
+/**
+ * How the reason of a job that failed because PostgreSQL or Redis could not be reached begins:
+ * operator alerts tell of the outage once (store_unavailable), and of such jobs only those whose
+ * work does not come back by itself (operations/operator-conditions.ts).
+ */
+export const STORE_UNAVAILABLE = 'store unavailable: '
+
+/** A job's error, its message marked when it was an outage (the cause kept). */
+export function markOutage(error: unknown): unknown {
+  if (!isOutageError(error) || (error as Error).message.startsWith(STORE_UNAVAILABLE)) return error
+  return new Error(`${STORE_UNAVAILABLE}${(error as Error).message}`, { cause: error })
 }

@@ -5,6 +5,10 @@ import type { Logger } from '../logger.js'
 import { recordBeat, removeBeat } from './heartbeat-repository.js'
 
 export const HEARTBEAT_INTERVAL_MS = 10_000
+// After a beat failed (the database away), the next comes this soon: a process silent for the
+// stale window looks dead to others (its delivery claims are taken over), so it beats again as
+// soon as the database is back rather than at its next interval.
+const RETRY_MS = 1_000
 
 export interface HeartbeatHandle {
   id: string
@@ -13,7 +17,7 @@ export interface HeartbeatHandle {
 
 /**
  * Records that this process is alive every `intervalMs`. A beat that fails (database down) is
- * logged and the next one tries again; a clean stop deletes the row so readiness reacts at once.
+ * logged and tried again a second later; a clean stop deletes the row so readiness reacts at once.
  */
 export async function startHeartbeat(
   db: Db,
@@ -23,7 +27,9 @@ export async function startHeartbeat(
   const id = `${info.role}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
   const startedAt = new Date()
   let failing = false
-  const beat = async () => {
+  let retry: NodeJS.Timeout | undefined
+  let stopped = false
+  const beat = async (): Promise<void> => {
     try {
       await recordBeat(db, {
         id,
@@ -39,6 +45,13 @@ export async function startHeartbeat(
     } catch (error) {
       if (!failing) logger.warn({ heartbeatId: id, err: (error as Error).message }, 'heartbeat not recorded')
       failing = true
+      if (!stopped) {
+        retry ??= setTimeout(() => {
+          retry = undefined
+          current = beat()
+        }, RETRY_MS)
+        retry.unref()
+      }
     }
   }
   let current = beat()
@@ -51,7 +64,9 @@ export async function startHeartbeat(
   return {
     id,
     async stop() {
+      stopped = true
       clearInterval(timer)
+      clearTimeout(retry)
       await current
       await removeBeat(db, id).catch((error) =>
         logger.warn({ err: (error as Error).message }, 'heartbeat row not removed; it expires on its own'),

@@ -1,12 +1,16 @@
 import type { FastifyRequest } from 'fastify'
 import type { Db } from '../db/database.js'
-import { markForEvaluation } from '../evaluations/evaluation-mark-repository.js'
 import type { Evaluate } from '../evaluations/evaluation-trigger.js'
 import { completeKey } from '../idempotency/idempotency-repository.js'
 import type { MonitorName } from '../monitors/registry.js'
+import { HttpError } from './errors.js'
 
 export interface WriteOptions<T> {
-  /** The monitors whose verdict this write can change. */
+  /**
+   * The monitors whose verdict this write can change (`monitorsReading` of the tables it writes):
+   * their evaluations are asked for once it commits. Its marks need no call: the tables' triggers
+   * write them with the rows.
+   */
   evaluates: readonly MonitorName[]
   /** The status of the response that reports the write: stored with its Idempotency-Key. */
   statusCode: number
@@ -19,9 +23,10 @@ const wrote = <W>(written: W): written is Exclude<W, undefined | false> => writt
 
 /**
  * Runs a user's write in one transaction together with what must hold exactly when it does: the
- * evaluation marks of the monitors it concerns, and the response stored on the request's
- * Idempotency-Key (so a retry after a crash can only replay it, never write twice). Then asks the
- * monitors to evaluate; if that request is lost, the mark still leads to an evaluation.
+ * evaluation marks of the monitors it concerns (written by the tables' triggers, as for any other
+ * writer) and the response stored on the request's Idempotency-Key (so a retry after a crash can
+ * only replay it, never write twice). Then asks the monitors to evaluate; if that request is
+ * lost, the mark still leads to an evaluation.
  */
 export type CommitWrite = <W>(
   request: FastifyRequest,
@@ -31,21 +36,27 @@ export type CommitWrite = <W>(
 
 export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
   return async (request, options, write) => {
-    const key = request.idempotencyKey
+    const held = request.idempotency
     const result = await db.transaction().execute(async (trx) => {
       const written = await write(trx)
       if (!wrote(written)) return written
-      await markForEvaluation(trx, request.userId, options.evaluates)
-      if (key) {
+      if (held) {
         // The body as the client will read it: JSON, dates as strings.
         const body = options.statusCode === 204 ? null : JSON.parse(JSON.stringify(options.body?.(written) ?? written))
-        await completeKey(trx, request.userId, key, { statusCode: options.statusCode, body })
+        if (!(await completeKey(trx, request.userId, held, { statusCode: options.statusCode, body }))) {
+          // A retry took the key over (this request ran past the claim's lease): its write stands, not this one.
+          throw new HttpError(
+            409,
+            'conflict',
+            'a retry with this Idempotency-Key took this request over; this one wrote nothing',
+          )
+        }
       }
       return written
     })
     if (!wrote(result)) return result
     // Stored with the write: the idempotency hook has nothing left to store.
-    if (key) request.idempotencyKey = undefined
+    if (held) request.idempotency = undefined
     for (const monitor of options.evaluates) evaluate(monitor, request.userId)
     return result
   }

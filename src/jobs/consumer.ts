@@ -2,6 +2,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq'
 import type { PamWorker, QueueBackend } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 import { type ErrorReporter, noErrorReporter } from '../errors/error-reporter.js'
+import { markOutage } from '../health/outage-errors.js'
 import { isUuid } from '../ids.js'
 import type { Logger } from '../logger.js'
 import type { JobOutcome, Metrics } from '../metrics/metrics.js'
@@ -89,7 +90,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   const taskOf = (name: string): RunnableTask | undefined => (Object.hasOwn(tasks, name) ? tasks[name] : undefined)
   const workers = options.queues.map((queue) => {
     const logger = options.logger.child({ queue, workerId })
-    const processor = async (job: Job, token?: string, signal?: AbortSignal) => {
+    const run = async (job: Job, token?: string, signal?: AbortSignal) => {
       const task = taskOf(job.name)
       if (!task) throw new UnrecoverableError(`unknown task ${job.name} on queue ${queue}`)
       // A scheduled run: when it started is what the missed-schedule check and its metric read.
@@ -138,6 +139,12 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         if (task.exclusive) await releaseLease(db, job.name, holder)
       }
     }
+    // A failure because a store was away says so in the job's reason (the lease and the run's
+    // record are PostgreSQL's too): operator alerts tell of the outage once, not of each job.
+    const processor = (job: Job, token?: string, signal?: AbortSignal) =>
+      run(job, token, signal).catch((error: unknown) => {
+        throw markOutage(error)
+      })
     const worker = backend.createWorker(queue, processor, {
       concurrency: options.concurrency,
       name: workerId,

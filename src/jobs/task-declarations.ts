@@ -18,6 +18,11 @@ export interface TaskDeclaration {
   timeoutMs: number
   /** At most one run at a time across all workers; a run that finds one in progress is skipped. */
   exclusive: boolean
+  /**
+   * Set when a run that failed for good because a store was away loses nothing: why its work
+   * comes back by itself. Operators are not told of each such job (the outage is one alert).
+   */
+  recovers?: string
 }
 
 const MINUTE = 60_000
@@ -32,6 +37,7 @@ const MONITOR_TASKS = {
     backoffCapMs: MINUTE,
     timeoutMs: MINUTE,
     exclusive: false,
+    recovers: "the write's evaluation mark stays until an evaluation is applied: the drainer evaluates it",
   },
   sweep: {
     priority: 5,
@@ -64,6 +70,7 @@ const DRAIN: TaskDeclaration = {
   backoffCapMs: 1_000,
   timeoutMs: MINUTE,
   exclusive: true,
+  recovers: 'the next tick, seconds later, looks for the same work',
 }
 
 const monitorTasks = Object.fromEntries(
@@ -130,6 +137,7 @@ export const TASKS = {
     backoffCapMs: 5 * MINUTE,
     timeoutMs: MINUTE,
     exclusive: false,
+    recovers: 'an alert whose deliveries are missing, queued or held by a dead worker is queued again by notify.drain',
   },
   // Finds alerts whose delivery job is late or lost and queues them.
   'notify.drain': DRAIN,
@@ -151,6 +159,10 @@ export type TaskName = keyof typeof TASKS
 export const TASK_NAMES = Object.keys(TASKS) as TaskName[]
 
 export const isTaskName = (name: string): name is TaskName => Object.hasOwn(TASKS, name)
+
+/** Whether a run of `task` that failed because a store was away loses nothing (its `recovers`). */
+export const recoversByItself = (task: string): boolean =>
+  isTaskName(task) && (TASKS[task] as TaskDeclaration).recovers !== undefined
 
 // The retry policy, in one place: what a job carries when it is added, and the delay the worker
 // computes when it fails.

@@ -34,6 +34,20 @@ export interface MonitorProviders {
   weather: WeatherProvider
 }
 
+/**
+ * The tables whose rows are monitors' input. A write to one marks its users for evaluation by the
+ * monitors that read it, in the writing statement (a trigger: src/db/migrations/*_evaluation_mark_triggers.ts),
+ * whoever writes; `monitorsReading` tells the API which evaluations to ask for after its writes.
+ */
+export type InputTable =
+  | 'vehicles'
+  | 'fuel_readings'
+  | 'budgets'
+  | 'expenses'
+  | 'trips'
+  | 'maintenance_items'
+  | 'context_signals'
+
 export interface Verdicts {
   evaluations: Map<string, Evaluation>
   /** A provider could not answer: alerts went out without its data. */
@@ -55,6 +69,8 @@ export interface Monitor<Name extends string = string, T = unknown> {
   /** The sweep's schedule: its BullMQ scheduler id and the setting holding its cadence. */
   schedule: { id: `pam-${string}`; setting: keyof Config & `SCHEDULE_${string}` }
   thresholds(config: Config): T
+  /** The tables whose writes can change its verdict: a write to one marks the user for it. */
+  inputs: readonly InputTable[]
   /** The pure rule's version: bump it when the rule changes, and the next sweep looks at every candidate. */
   ruleVersion: number
   /** One keyset page of every user the rule may concern: a full sweep (the first, or after the rules changed). */
@@ -85,6 +101,7 @@ const fuel: Monitor<'fuel', FuelThresholds> = {
     highBelowPercent: config.FUEL_HIGH_BELOW_PERCENT,
     stationRadiusKm: config.STATION_RADIUS_KM,
   }),
+  inputs: ['vehicles', 'fuel_readings'],
   ruleVersion: FUEL_RULE_VERSION,
   candidates: (db, page, thresholds) => fuelCandidates(db, { ...page, belowPercent: thresholds.mediumBelowPercent }),
   async evaluate(db, userIds, providers, thresholds) {
@@ -102,6 +119,7 @@ const budget: Monitor<'budget', BudgetThresholds> = {
   tasks: { evaluate: 'monitor.budget.evaluate', sweep: 'monitor.budget.sweep', page: 'monitor.budget.page' },
   schedule: { id: 'pam-budget-analysis', setting: 'SCHEDULE_BUDGET_ANALYSIS' },
   thresholds: (config) => ({ highRatio: config.BUDGET_HIGH_RATIO, urgentRatio: config.BUDGET_URGENT_RATIO }),
+  inputs: ['budgets', 'expenses'],
   ruleVersion: BUDGET_RULE_VERSION,
   candidates: (db, page) => budgetCandidates(db, page),
   dueWithTime: (window) => budgetsDueWithTime(window),
@@ -121,6 +139,7 @@ const weather: Monitor<'weather', WeatherThresholds> = {
     maxPrecipitationPercent: config.WEATHER_MAX_PRECIPITATION_PERCENT,
     maxWindKmh: config.WEATHER_MAX_WIND_KMH,
   }),
+  inputs: ['trips'],
   ruleVersion: WEATHER_RULE_VERSION,
   candidates: (db, page, _thresholds, now) => weatherCandidates(db, { ...page, today: today(now) }),
   dueWithTime: (window) => weatherDueWithTime(window),
@@ -150,6 +169,8 @@ const maintenance: Monitor<'maintenance', MaintenanceThresholds> = {
     dueWithinDays: config.MAINTENANCE_DUE_WITHIN_DAYS,
     dueWithinKm: config.MAINTENANCE_DUE_WITHIN_KM,
   }),
+  // The odometer moves items toward due.
+  inputs: ['vehicles', 'maintenance_items'],
   ruleVersion: MAINTENANCE_RULE_VERSION,
   candidates: (db, page) => maintenanceCandidates(db, page),
   dueWithTime: (window, thresholds) => maintenanceDueWithTime(window, thresholds),
@@ -168,6 +189,7 @@ const context: Monitor<'context', ContextThresholds> = {
   tasks: { evaluate: 'monitor.context.evaluate', sweep: 'monitor.context.sweep', page: 'monitor.context.page' },
   schedule: { id: 'pam-context-monitoring', setting: 'SCHEDULE_CONTEXT_MONITORING' },
   thresholds: (config) => ({ minConfidence: config.CONTEXT_MIN_CONFIDENCE }),
+  inputs: ['context_signals'],
   ruleVersion: CONTEXT_RULE_VERSION,
   // A suggestion lapses with time alone, but by expiring (housekeeping), not by a new evaluation.
   candidates: (db, page) => contextCandidates(db, page),
@@ -183,6 +205,12 @@ export const MONITORS = { fuel, budget, weather, maintenance, context }
 export type MonitorName = keyof typeof MONITORS
 export const MONITOR_NAMES = Object.keys(MONITORS) as MonitorName[]
 export const MONITOR_LIST: readonly Monitor<MonitorName>[] = Object.values(MONITORS)
+
+/** The monitors a write to these tables asks to look again (what their triggers mark). */
+export const monitorsReading = (...tables: InputTable[]): MonitorName[] =>
+  MONITOR_LIST.filter((monitor) => monitor.inputs.some((table) => tables.includes(table))).map(
+    (monitor) => monitor.name,
+  )
 
 /** The task names of every monitor, as literal types ('monitor.fuel.evaluate' | …). */
 export type MonitorTaskName = { [N in MonitorName]: (typeof MONITORS)[N]['tasks'][keyof Monitor['tasks']] }[MonitorName]

@@ -6,15 +6,20 @@ import type { DeliveryServices } from './delivery-services.js'
 import { deliveryTrigger } from './delivery-trigger.js'
 import { createEmailChannel } from './email-channel.js'
 import { createPushChannel } from './push-channel.js'
+import { createSettlementKeeper } from './settlements.js'
 import { unsubscribeLinks } from './unsubscribe-link.js'
 
 /** How long an alert's own deliver job has before notify.drain queues another. */
 const DRAIN_GRACE_MS = 15_000
 
-/** The channels as configured: email with SMTP_URL (or SMTP_SERVER), push with VAPID keys. */
+/**
+ * The channels as configured: email with SMTP_URL (or SMTP_SERVER), push with VAPID keys; the
+ * claims taken in the name of `holder` (the worker's heartbeat id).
+ */
 export function buildDeliveryServices(
-  deps: Pick<Deps, 'config' | 'secrets' | 'metrics' | 'logger'>,
+  deps: Pick<Deps, 'config' | 'secrets' | 'metrics' | 'logger' | 'db'>,
   enqueue: Producer['enqueue'],
+  holder: string,
   options: { pushAgent?: Agent; now?: () => Date; drainGraceMs?: number } = {},
 ): DeliveryServices & { close(): void } {
   const smtp = smtpSettings(deps.config)
@@ -28,6 +33,7 @@ export function buildDeliveryServices(
     now: options.now ?? (() => new Date()),
     drainGraceMs: options.drainGraceMs ?? DRAIN_GRACE_MS,
     enqueueDeliveries: deliveryTrigger(enqueue, deps.logger).enqueueDeliveries,
+    settlements: createSettlementKeeper(deps.db, holder, deps.logger),
     close: () => email?.close(),
   }
 }

@@ -13,7 +13,6 @@ import {
   type DeliveryContext,
   deliveryContexts,
   type Settlement,
-  settleDelivery,
   type Wanted,
 } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
@@ -81,22 +80,23 @@ const SENDS_AT_ONCE = 8
 
 /**
  * `notify.deliver` for a batch of alerts (a write's, or a sweep page's): per alert and channel,
- * decide (send now, defer to the end of quiet hours, or suppress), claim its delivery row, and
- * record the outcome. However many jobs run for an alert, each channel is claimed by one of them.
- * The contexts, and the claims with every outcome that needs no send, are one statement each for
- * the whole batch; a send is recorded as soon as it is done, so a worker dying mid-batch leaves
- * the sent ones sent. A transient failure leaves its row queued and fails the job once every
- * other delivery had its turn, so BullMQ retries it with backoff (and the retry claims only what
- * is still queued); a permanent one is recorded as failed.
+ * decide (send now, defer to the end of quiet hours, or suppress), claim its delivery row for
+ * this worker, and record the outcome. However many jobs run for an alert, each channel is
+ * claimed by one of them. The contexts, and the claims with every outcome that needs no send, are
+ * one statement each for the whole batch; a send is recorded as soon as it is done, so a worker
+ * dying mid-batch leaves the sent ones sent, and one the database cannot take now is kept and
+ * recorded once it can (settlements.ts), never sent again. A transient failure leaves its row
+ * queued and fails the job once every other delivery had its turn, so BullMQ retries it with
+ * backoff (and the retry claims only what is queued); a permanent one is recorded as failed.
  */
 export async function deliverAlerts(
   db: Db,
   services: DeliveryServices,
   logger: Logger,
   alertIds: readonly string[],
-  jobId: string,
   signal?: AbortSignal,
 ): Promise<Record<Channel, Record<string, number>>> {
+  const { settlements } = services
   const outcomes = { email: {}, push: {} } as Record<Channel, Record<string, number>>
   const count = (channel: Channel, outcome: string) => {
     outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
@@ -127,7 +127,7 @@ export async function deliverAlerts(
     },
   )
   const sends: Claimed[] = []
-  for (const claim of await claimDeliveries(db, jobId, wanted)) {
+  for (const claim of await claimDeliveries(db, settlements.holder, wanted)) {
     if (claim.status === 'sending') sends.push(claim)
     else count(claim.channel, claim.status)
   }
@@ -138,7 +138,7 @@ export async function deliverAlerts(
     const { alert, settings } = contexts.get(claim.alertId) as DeliveryContext
     const settle = (settlement: Settlement, outcome: string) => {
       count(channel, outcome)
-      return settleDelivery(db, claim.id, jobId, settlement)
+      return settlements.record(claim.id, settlement)
     }
     try {
       await send(db, services, channel, alert, settings.email.address ?? '')
@@ -155,11 +155,15 @@ export async function deliverAlerts(
   }
   let next = 0
   const lane = async () => {
-    // Past its time limit the job stops starting sends; its retry takes back the claims left.
-    for (let claim = sends[next++]; claim && !signal?.aborted; claim = sends[next++]) await sendOne(claim)
+    // Past its time limit the job stops starting sends; the claims left are given back below.
+    while (next < sends.length && !signal?.aborted) await sendOne(sends[next++] as Claimed)
   }
   await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, sends.length) }, lane))
-  signal?.throwIfAborted()
+  if (signal?.aborted) {
+    // Never tried: queued again for the job's retry (or the drainer), the attempt not counted.
+    for (const claim of sends.slice(next)) await settlements.record(claim.id, { status: 'queued', untried: true })
+    signal.throwIfAborted()
+  }
   // After every delivery had its turn: an SMTP outage does not hold back the push, nor other travellers.
   if (retry.length > 0) {
     throw new Error(`delivery will be retried: ${[...new Set(retry)].slice(0, 3).join('; ')}`)

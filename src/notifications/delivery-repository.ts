@@ -5,6 +5,7 @@ import type { AlertForDelivery } from '../delivery/delivery-decision.js'
 import type { AlertSummary } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import type { KnownPosition } from '../delivery/traveller-zone.js'
+import { HEARTBEAT_STALE_AFTER_MS } from '../heartbeats/heartbeat-repository.js'
 import { notificationSettingsOf, settingsFromRow } from './notification-settings-repository.js'
 
 export type DeliverableAlert = AlertSummary & AlertForDelivery & { userId: string }
@@ -129,8 +130,15 @@ export async function deliveryContexts(db: Db, alertIds: readonly string[]): Pro
   }))
 }
 
-// A claim this old belongs to a worker that died mid-send with its job gone: anyone may take it.
-const ABANDONED_MS = 10 * 60_000
+/**
+ * A `sending` claim whose worker is dead: no heartbeat within the heartbeat window (killed, or
+ * stopped and gone). Only such a claim is taken over — and sent again, the one way a delivery can
+ * go out twice: its worker may have died after the provider took the message and before the row
+ * said so. A live worker records what it did, through an outage too (settlements.ts).
+ */
+const holderIsDead = sql<boolean>`not exists (
+  select 1 from worker_heartbeats h
+  where h.id = d.claimed_by and h.last_beat_at > now() - make_interval(secs => ${HEARTBEAT_STALE_AFTER_MS / 1000}))`
 
 export interface Settlement {
   status: Exclude<DeliveryStatus, 'sending'>
@@ -138,6 +146,8 @@ export interface Settlement {
   error?: string
   deferUntil?: Date
   sentAt?: Date
+  /** Given back untried (the job ran out of time before its turn): the claim's attempt is not counted. */
+  untried?: true
 }
 
 /** A delivery a job wants: to record its outcome at once, or (no settlement) to send it. */
@@ -158,13 +168,14 @@ export interface Claimed {
 }
 
 /**
- * Takes deliveries for this job in one statement, recording at once the outcome of those that
- * need no send (suppressed, deferred) and marking the others `sending`. A channel's row is made if
- * it has none yet (what the drainer looks for) or taken if it is queued. Another job's live claim,
- * or a settled row, is left alone; the job's own retry (same id, after its worker died mid-send)
- * takes its claims back, and anyone takes one abandoned for ten minutes. Returns what was taken.
+ * Takes deliveries for a worker (`holder`: its heartbeat id) in one statement, recording at once
+ * the outcome of those that need no send (suppressed, deferred) and marking the others `sending`.
+ * A channel's row is made if it has none yet (what the drainer looks for) or taken if it is
+ * queued, or `sending` for a worker that is dead. A live worker's claim is left alone, even to a
+ * retry of the job that took it: that worker may have sent it and be waiting to record it. A
+ * settled row is left alone. Returns what was taken.
  */
-export async function claimDeliveries(db: Db, jobId: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
+export async function claimDeliveries(db: Db, holder: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
   if (wanted.length === 0) return []
   const column = <T>(pick: (w: Wanted) => T) => sql.val(wanted.map(pick))
   const { rows } = await sql<{
@@ -175,7 +186,7 @@ export async function claimDeliveries(db: Db, jobId: string, wanted: readonly Wa
     attempts: number
   }>`
     insert into deliveries as d (alert_id, user_id, channel, status, reason, error, defer_until, claimed_by, attempts)
-    select alert_id, user_id, channel, status, reason, null, defer_until, ${jobId}, 1
+    select alert_id, user_id, channel, status, reason, null, defer_until, ${holder}, 1
     from unnest(${column((w) => w.alertId)}::uuid[], ${column((w) => w.userId)}::uuid[],
                 ${column((w) => w.channel)}::text[], ${column((w) => w.settlement?.status ?? 'sending')}::text[],
                 ${column((w) => w.settlement?.reason ?? null)}::text[],
@@ -184,9 +195,7 @@ export async function claimDeliveries(db: Db, jobId: string, wanted: readonly Wa
     on conflict (alert_id, channel) do update
       set status = excluded.status, reason = excluded.reason, error = null, defer_until = excluded.defer_until,
           claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${new Date()}
-      where d.status = 'queued'
-         or (d.status = 'sending'
-             and (d.claimed_by = excluded.claimed_by or d.updated_at < ${new Date(Date.now() - ABANDONED_MS)}))
+      where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
     returning id, alert_id, channel, status, attempts`.execute(db)
   return rows.map((row) => ({
     id: row.id,
@@ -197,22 +206,27 @@ export async function claimDeliveries(db: Db, jobId: string, wanted: readonly Wa
   }))
 }
 
-/** Records what became of a delivery the job is sending; only the job holding the claim can. */
-export async function settleDelivery(db: Db, id: string, jobId: string, settlement: Settlement): Promise<void> {
-  await db
+/**
+ * Records what became of a delivery a worker is sending; only the worker holding the claim can.
+ * False when it holds it no more (taken over: it looked dead).
+ */
+export async function settleDelivery(db: Db, id: string, holder: string, settlement: Settlement): Promise<boolean> {
+  const result = await db
     .updateTable('deliveries')
-    .set({
+    .set((eb) => ({
       status: settlement.status,
       reason: settlement.reason ?? null,
       error: settlement.error ?? null,
       defer_until: settlement.deferUntil ?? null,
       sent_at: settlement.sentAt ?? null,
       updated_at: new Date(),
-    })
+      ...(settlement.untried ? { attempts: eb('attempts', '-', 1) } : {}),
+    }))
     .where('id', '=', id)
     .where('status', '=', 'sending')
-    .where('claimed_by', '=', jobId)
-    .execute()
+    .where('claimed_by', '=', holder)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
 }
 
 export interface DeliveryView {
@@ -283,7 +297,7 @@ export async function deliveriesInStatus(db: Db, status: DeliveryStatus, limit: 
 /**
  * The alerts whose delivery is overdue: accepted more than `graceMs` ago with no delivery rows
  * (their job was lost with a queue outage), or left queued (a retry exhausted while the queue
- * was down), or left sending by a worker that died and whose job is gone. Within the last day.
+ * was down, or a claim given back), or left sending by a worker that died. Within the last day.
  */
 export async function overdueDeliveries(db: Db, graceMs: number, limit: number): Promise<string[]> {
   const result = await sql<{ id: string }>`
@@ -295,7 +309,7 @@ export async function overdueDeliveries(db: Db, graceMs: number, limit: number):
     union
     (select d.alert_id from deliveries d
       where (d.status = 'queued' and d.updated_at < now() - make_interval(secs => ${graceMs / 1000}))
-         or (d.status = 'sending' and d.updated_at < now() - interval '10 minutes')
+         or (d.status = 'sending' and ${holderIsDead})
       order by d.updated_at limit ${limit})`.execute(db)
   return result.rows.map((row) => row.id)
 }

@@ -1,6 +1,7 @@
 import type { Counter } from 'prom-client'
 import type { EmailChannel } from './email-channel.js'
 import type { PushChannel } from './push-channel.js'
+import type { SettlementKeeper } from './settlements.js'
 import type { UnsubscribeLinks } from './unsubscribe-link.js'
 
 /** What delivery jobs send with; a channel PAM is not configured for is absent. */
@@ -15,4 +16,6 @@ export interface DeliveryServices {
   drainGraceMs: number
   /** Queues notify.deliver jobs for these alerts (the drainer's). */
   enqueueDeliveries(alertIds: readonly string[]): Promise<void>
+  /** This worker's claims and their outcomes, recorded through an outage of the database. */
+  settlements: SettlementKeeper
 }

@@ -1,14 +1,17 @@
 import { CronExpressionParser } from 'cron-parser'
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import { isOutageError, STORE_UNAVAILABLE } from '../health/outage-errors.js'
 import { liveProcesses } from '../heartbeats/heartbeat-repository.js'
 import { failedJobs, type Queues } from '../jobs/inspection.js'
 import type { Schedule } from '../jobs/schedules.js'
+import { recoversByItself } from '../jobs/task-declarations.js'
 import { QUEUE_NAMES } from '../queue-names.js'
 import {
   JOB_FAILURE_WINDOW_MS,
   type OperationsSnapshot,
   PROVIDER_WINDOW_MS,
+  type StoreOutage,
   type SweepRun,
 } from './operator-conditions.js'
 import { lastScheduleRuns } from './schedule-run-repository.js'
@@ -19,6 +22,8 @@ export type AiBudgetReader = () => Promise<{ spent: number; limit: number } | un
 export interface SnapshotSources {
   db: Db
   queues: Queues
+  /** Where the queues live: Redis, or PostgreSQL in Postgres-only mode. */
+  queueStore: StoreOutage['store']
   schedules: readonly Schedule[]
   watchingSince: Date
   aiBudget?: AiBudgetReader
@@ -38,8 +43,13 @@ export function cadenceMs(pattern: string, from: Date): number {
 export async function gatherSnapshot(sources: SnapshotSources): Promise<OperationsSnapshot> {
   const { db } = sources
   const { now } = (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0] as { now: Date }
+  const unavailable: StoreOutage[] = []
   const [failed, sweeps, live, runs, providers, aiBudget] = await Promise.all([
-    failedJobs(sources.queues),
+    failedJobs(sources.queues).catch((error: Error) => {
+      if (!isOutageError(error)) throw error
+      unavailable.push({ store: sources.queueStore, since: now, reason: error.message })
+      return []
+    }),
     db
       .selectFrom('monitor_runs')
       .select(['monitor', 'status', 'finished_at', 'error'])
@@ -66,14 +76,19 @@ export async function gatherSnapshot(sources: SnapshotSources): Promise<Operatio
   const since = now.getTime() - JOB_FAILURE_WINDOW_MS
   return {
     now,
+    unavailable,
     failedJobs: failed
       .filter((job) => job.failedAt !== null && Date.parse(job.failedAt) >= since)
-      .map((job) => ({
-        queue: job.queue,
-        task: job.task,
-        reason: job.reason ?? 'no reason recorded',
-        failedAt: new Date(job.failedAt as string),
-      })),
+      .map((job) => {
+        const reason = job.reason ?? 'no reason recorded'
+        return {
+          queue: job.queue,
+          task: job.task,
+          reason,
+          failedAt: new Date(job.failedAt as string),
+          recovers: reason.startsWith(STORE_UNAVAILABLE) && recoversByItself(job.task),
+        }
+      }),
     sweeps: sweeps.map((run) => ({
       monitor: run.monitor,
       status: run.status as SweepRun['status'],

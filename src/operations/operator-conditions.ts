@@ -5,6 +5,7 @@
  */
 
 export type ConditionKind =
+  | 'store_unavailable'
   | 'job_failed'
   | 'sweep_unhealthy'
   | 'queue_without_worker'
@@ -17,6 +18,15 @@ export interface FailedJob {
   task: string
   reason: string
   failedAt: Date
+  /** It failed because a store was away, and its work comes back by itself (task-declarations.ts' `recovers`). */
+  recovers: boolean
+}
+
+/** PostgreSQL or Redis not answering: one condition for the whole outage, however many jobs fail in it. */
+export interface StoreOutage {
+  store: 'postgres' | 'redis'
+  since: Date
+  reason: string
 }
 
 export interface SweepRun {
@@ -36,6 +46,8 @@ export interface ScheduleState {
 
 export interface OperationsSnapshot {
   now: Date
+  /** Stores that did not answer the snapshot's reads (the queues' store; PostgreSQL's outage is the watch's). */
+  unavailable: StoreOutage[]
   /** Jobs that failed for good (no retry left) within JOB_FAILURE_WINDOW_MS. */
   failedJobs: FailedJob[]
   /** The latest finished run of each monitor's sweep. */
@@ -74,9 +86,26 @@ const short = (text: string) => (text.length > MAX_REASON ? `${text.slice(0, MAX
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`
 const percent = (ratio: number) => `${Math.round(ratio * 100)} %`
 
+const STORE_NAMES = { postgres: 'PostgreSQL', redis: 'Redis' } as const
+const OUTAGE_EFFECTS = {
+  postgres: 'writes answer 503 and jobs wait',
+  redis: 'jobs cannot be queued; writes are kept and evaluated once it is back',
+} as const
+
+/** The one condition of a store's outage. */
+export function storeUnavailable(outage: StoreOutage): FiringCondition {
+  return {
+    key: `store_unavailable:${outage.store}`,
+    kind: 'store_unavailable',
+    summary: `${STORE_NAMES[outage.store]} does not answer since ${outage.since.toISOString()} (${short(outage.reason)}): ${OUTAGE_EFFECTS[outage.store]}; jobs that fail meanwhile and redo their work by themselves are not reported one by one`,
+  }
+}
+
+/** Jobs failed for good whose work is lost, by task: one that failed in an outage and recovers by itself is the outage's. */
 function failedJobs(snapshot: OperationsSnapshot): FiringCondition[] {
   const byTask = new Map<string, FailedJob[]>()
   for (const job of snapshot.failedJobs) {
+    if (job.recovers) continue
     const key = `${job.queue}:${job.task}`
     byTask.set(key, [...(byTask.get(key) ?? []), job])
   }
@@ -158,6 +187,7 @@ function aiBudget(snapshot: OperationsSnapshot): FiringCondition[] {
 /** Every condition that holds in `snapshot`. */
 export function firingConditions(snapshot: OperationsSnapshot, thresholds: Thresholds): FiringCondition[] {
   return [
+    ...snapshot.unavailable.map(storeUnavailable),
     ...failedJobs(snapshot),
     ...unhealthySweeps(snapshot),
     ...queuesWithoutWorkers(snapshot),

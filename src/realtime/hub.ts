@@ -1,5 +1,6 @@
 import type { WebSocket } from '@fastify/websocket'
-import { ALERT_CHANNEL, type AlertEvent, unpackAlertEvents } from '../alerts/alert-store.js'
+import type { ChangedVersion } from '../alerts/alert-changes.js'
+import { ALERT_CHANNEL, type AlertEvent, alertIdOf, unpackAlertEvents } from '../alerts/alert-store.js'
 import type { Bus } from '../backend/backend.js'
 import type { Logger } from '../logger.js'
 
@@ -43,11 +44,18 @@ interface Client {
   held: AlertEvent[] | undefined
   /** Cut off as too slow: its close may take a while, and it gets nothing more meanwhile. */
   cut: boolean
+  /**
+   * The newest version of each alert this socket was sent, and when (this process's clock): a
+   * change comes by the bus, a replay or a catch-up, and is sent once whichever comes first.
+   */
+  sent: Map<string, { version: number; at: number }>
 }
 
 /**
  * The sockets of this API process, by user. Events come from the bus (any worker, any process)
- * and go to every open socket of their user and no one else's.
+ * and from PostgreSQL (a replay, a catch-up: realtime/catch-up.ts), and go to every open socket
+ * of their user and no one else's, each change once: an event no newer than what the socket was
+ * sent of its alert is dropped.
  */
 export function createHub(options: HubOptions) {
   const clients = new Map<string, Set<Client>>()
@@ -65,30 +73,41 @@ export function createHub(options: HubOptions) {
     client.socket.send(JSON.stringify(message))
   }
   const outgoing = ({ userId: _, ...message }: AlertEvent): Outgoing => message
+  const sendChange = (client: Client, event: AlertEvent) => {
+    // An event from a process older than versions has none: sent as it comes.
+    if (typeof event.version === 'number') {
+      const id = alertIdOf(event)
+      const known = client.sent.get(id)
+      if (known && known.version >= event.version) return
+      client.sent.set(id, { version: event.version, at: Date.now() })
+    }
+    send(client, outgoing(event))
+  }
+  const allClients = function* () {
+    for (const set of clients.values()) yield* set
+  }
 
   const pinger = setInterval(() => {
-    for (const set of clients.values()) {
-      for (const client of set) {
-        if (!client.alive) {
-          client.socket.terminate()
-          continue
-        }
-        client.alive = false
-        client.socket.ping()
+    for (const client of allClients()) {
+      if (!client.alive) {
+        client.socket.terminate()
+        continue
       }
+      client.alive = false
+      client.socket.ping()
     }
   }, options.pingIntervalMs)
   pinger.unref()
 
   return {
     /**
-     * Takes a socket of an authenticated user: `hello`, then the replay (open alerts created after
-     * `since`), then live events. Events that arrive during the replay wait for it.
+     * Takes a socket of an authenticated user: `hello`, then the replay (the changes after
+     * `since`, page by page), then live events. Events that arrive during the replay wait for it.
      */
     async attach(
       userId: string,
       socket: WebSocket,
-      replay: () => Promise<AlertEvent[]>,
+      replay: () => Iterable<AlertEvent[]> | AsyncIterable<AlertEvent[]>,
       tokenExpiresAt?: Date,
     ): Promise<void> {
       const set = clients.get(userId) ?? new Set()
@@ -96,7 +115,7 @@ export function createHub(options: HubOptions) {
         socket.close(CLOSE_TOO_MANY_SOCKETS, `at most ${options.maxSocketsPerUser} streams per user`)
         return
       }
-      const client: Client = { socket, alive: true, held: [], cut: false }
+      const client: Client = { socket, alive: true, held: [], cut: false, sent: new Map() }
       set.add(client)
       clients.set(userId, set)
       // The token's life is the socket's: then the client reconnects with a fresh one and ?since=.
@@ -125,12 +144,8 @@ export function createHub(options: HubOptions) {
       })
       send(client, { type: 'hello' })
       try {
-        const past = await replay()
-        const sent = new Set(past.map((event) => (event.type === 'alert.created' ? event.alert.id : '')))
-        for (const event of past) send(client, outgoing(event))
-        for (const event of client.held ?? []) {
-          if (!(event.type === 'alert.created' && sent.has(event.alert.id))) send(client, outgoing(event))
-        }
+        for await (const page of replay()) for (const event of page) sendChange(client, event)
+        for (const event of client.held ?? []) sendChange(client, event)
       } catch (error) {
         log.warn({ err: (error as Error).message }, 'could not replay alerts; closing the stream')
         socket.close(1011, 'replay failed; reconnect')
@@ -142,13 +157,32 @@ export function createHub(options: HubOptions) {
     deliver(event: AlertEvent): void {
       for (const client of clients.get(event.userId) ?? []) {
         if (client.held) client.held.push(event)
-        else send(client, outgoing(event))
+        else sendChange(client, event)
+      }
+    },
+
+    /** The users holding a socket here: whose changes a catch-up reads. */
+    users: (): string[] => [...clients.keys()],
+
+    /** The alerts among `changed` that a socket of their user was not sent at that version or a later one. */
+    missing(changed: readonly ChangedVersion[]): string[] {
+      return changed
+        .filter(({ id, userId, version }) =>
+          [...(clients.get(userId) ?? [])].some((client) => (client.sent.get(id)?.version ?? 0) < version),
+        )
+        .map(({ id }) => id)
+    },
+
+    /** Forgets what was sent before `before` (this process's clock): no catch-up reads those changes again. */
+    forget(before: number): void {
+      for (const client of allClients()) {
+        for (const [id, sent] of client.sent) if (sent.at < before) client.sent.delete(id)
       }
     },
 
     close(): void {
       clearInterval(pinger)
-      for (const set of clients.values()) for (const client of set) client.socket.close(1001, 'server shutting down')
+      for (const client of allClients()) client.socket.close(1001, 'server shutting down')
       clients.clear()
     },
   }
@@ -159,15 +193,20 @@ export type Hub = ReturnType<typeof createHub>
 /**
  * Feeds the hub every alert change of every process, from the bus; returns how to stop. Not
  * awaited: with the store down the API must still start (and say so on /ready); the bus listens
- * as soon as its connection is up, and keeps listening across reconnects.
+ * as soon as its connection is up, and keeps listening across reconnects. `onGap` is called when
+ * the bus is back after losing its connection: what was published meanwhile never arrives.
  */
-export function feedHubFromBus(hub: Hub, bus: Bus, logger: Logger): () => Promise<void> {
+export function feedHubFromBus(hub: Hub, bus: Bus, logger: Logger, onGap: () => void): () => Promise<void> {
   // Stopping never waits for a subscription still pending (the store down all along).
   let unsubscribe: (() => Promise<void>) | undefined
   bus
-    .subscribe(ALERT_CHANNEL, (message) => {
-      for (const event of unpackAlertEvents(message)) hub.deliver(event)
-    })
+    .subscribe(
+      ALERT_CHANNEL,
+      (message) => {
+        for (const event of unpackAlertEvents(message)) hub.deliver(event)
+      },
+      { onGap },
+    )
     .then(
       (stop) => {
         unsubscribe = stop

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { changedVersions, currentEvents } from '../alerts/alert-changes.js'
 import { createTokenVerifier, rememberingVerifier } from '../auth/token-verifier.js'
 import { aiCaps, isProduction, publicUrl } from '../config.js'
 import type { Deps } from '../deps.js'
@@ -7,14 +8,15 @@ import { type HttpSettings, httpSettings } from '../http/http-settings.js'
 import { listenOrExplain } from '../http/listen.js'
 import { allowedOrigins } from '../http/plugins/cross-origin.js'
 import { createProducer, type Producer } from '../jobs/producer.js'
+import { catchUpFromStore } from '../realtime/catch-up.js'
 import { createHub, feedHubFromBus, type Hub, STREAM_LIMITS } from '../realtime/hub.js'
 import type { RunningRole } from './role.js'
 import { isSchemaCurrent, waitForStore } from './wait-for-store.js'
 
 /**
  * The HTTP app with its dependencies taken from the composition root, and this process's hub of
- * live sockets, fed every alert change from the bus and closed before the server (so closing does
- * not wait on open sockets).
+ * live sockets, fed every alert change from the bus, caught up from PostgreSQL with what the bus
+ * lost, and closed before the server (so closing does not wait on open sockets).
  */
 export async function buildApiApp(
   deps: Deps,
@@ -23,10 +25,19 @@ export async function buildApiApp(
 ): Promise<FastifyInstance> {
   const http = httpSettings(deps.config)
   const hub = createHub({ logger: deps.logger, maxSocketsPerUser: http.streamSocketsPerUser, ...STREAM_LIMITS })
-  const stopFeeding = feedHubFromBus(hub, deps.backend.bus, deps.logger)
+  const catchUp = catchUpFromStore(
+    hub,
+    {
+      changedVersions: (userIds, from) => changedVersions(deps.db, userIds, from),
+      currentEvents: (ids, from) => currentEvents(deps.db, ids, from),
+    },
+    deps.logger,
+  )
+  const stopFeeding = feedHubFromBus(hub, deps.backend.bus, deps.logger, catchUp.now)
   const stopHub = async () => {
     hub.close()
     await stopFeeding()
+    await catchUp.stop()
   }
   const app = await buildAppFrom(deps, producer, hub, http, storeReady).catch(async (error) => {
     await stopHub()

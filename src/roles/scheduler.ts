@@ -63,6 +63,7 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
       ? startOperatorWatch({
           db: deps.db,
           queues: producer.queues,
+          queueStore: deps.backend.kind,
           schedules: wanted,
           config: deps.config,
           channels,

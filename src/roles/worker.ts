@@ -26,7 +26,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     intervalMs: options.heartbeatIntervalMs,
   })
   const producer = createProducer(deps.backend, deps.logger)
-  const delivery = buildDeliveryServices(deps, producer.enqueue)
+  const delivery = buildDeliveryServices(deps, producer.enqueue, heartbeat.id)
   const consumer = startConsumer({
     backend: deps.backend,
     db: deps.db,
@@ -57,7 +57,10 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
   )
   return {
     async stop() {
+      const stopping = Date.now()
       await consumer.close(deps.config.SHUTDOWN_TIMEOUT_MS)
+      // Before the heartbeat goes (then its claims are anyone's): outcomes kept through an outage.
+      await delivery.settlements.flush(Math.max(0, deps.config.SHUTDOWN_TIMEOUT_MS - (Date.now() - stopping)))
       await producer.close()
       delivery.close()
       await heartbeat.stop()

@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
-import pg from 'pg'
 import { type ApiHarness, client, startApiHarness, userToken, VEHICLE } from '../helpers/api.js'
+import { admin, cutOffSessions } from '../helpers/database-outage.js'
 import { eventually, inBothModes, type Mode } from '../helpers/harness.js'
-
-/** Runs statements on the test server's maintenance connection (not the database under test). */
-async function admin(...statements: string[]) {
-  const connection = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL })
-  connection.on('error', () => undefined)
-  await connection.connect()
-  try {
-    for (const statement of statements) await connection.query(statement)
-  } finally {
-    await connection.end()
-  }
-}
 
 inBothModes('a database that refuses sessions or is gone', (mode: Mode) => {
   let api: ApiHarness
   let name: string
   const renamed = () => `${name}_gone`
-  const cutOff = (database: string) =>
-    `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${database}' and pid <> pg_backend_pid()`
 
   before(async () => {
     api = await startApiHarness(mode)
@@ -40,7 +26,7 @@ inBothModes('a database that refuses sessions or is gone', (mode: Mode) => {
     const accepted = async () => ((await call('POST', '/v1/vehicles', VEHICLE)).status === 201 ? true : undefined)
 
     // ALLOW_CONNECTIONS false: new sessions get 55000.
-    await admin(`alter database "${name}" allow_connections false`, cutOff(name))
+    await admin(`alter database "${name}" allow_connections false`, cutOffSessions(name))
     const refused = await call('POST', '/v1/vehicles', VEHICLE)
     assert.equal(refused.status, 503, JSON.stringify(refused.body))
     assert.equal(refused.body.error, 'unavailable')
@@ -48,7 +34,7 @@ inBothModes('a database that refuses sessions or is gone', (mode: Mode) => {
     await eventually(accepted, 15_000, 'a write accepted again')
 
     // Gone (dropped, or renamed away): new sessions get 3D000.
-    await admin(`alter database "${name}" allow_connections false`, cutOff(name))
+    await admin(`alter database "${name}" allow_connections false`, cutOffSessions(name))
     await admin(`alter database "${name}" rename to "${renamed()}"`)
     const gone = await call('POST', '/v1/vehicles', VEHICLE)
     assert.equal(gone.status, 503, JSON.stringify(gone.body))

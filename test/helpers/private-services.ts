@@ -65,7 +65,10 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
 
 export interface PrivateRedis {
   url: string
+  /** Kills the server (SIGKILL: what it held is gone, as with no persistence). */
   stop(): Promise<void>
+  /** Starts it again on the same port, empty. */
+  start(): Promise<void>
 }
 
 /** Why a private Redis cannot run here, or undefined when it can. */
@@ -78,29 +81,36 @@ export function privateRedisUnavailable(): string | undefined {
   }
 }
 
-/** A Redis server of this test's own on a free port, with no persistence. */
+/** A Redis server of this test's own on a free port, with no persistence, which it may kill and start again. */
 export async function privateRedis(): Promise<PrivateRedis> {
   const port = await freePort()
   const url = `redis://127.0.0.1:${port}`
-  const server: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  )
-  const kill = () => server.kill('SIGKILL')
-  process.once('exit', kill)
+  let server: ChildProcess | undefined
+  const kill = () => server?.kill('SIGKILL')
   const stop = async () => {
     process.off('exit', kill)
-    if (server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGKILL')
-      await new Promise((resolve) => server.once('exit', resolve))
+    const running = server
+    if (running && running.exitCode === null && running.signalCode === null) {
+      running.kill('SIGKILL')
+      await new Promise((resolve) => running.once('exit', resolve))
     }
   }
-  try {
-    await eventually(async () => ((await canReachRedis(url)) ? true : undefined), 10_000, 'the private Redis')
-  } catch (error) {
-    await stop()
-    throw error
+  const start = async () => {
+    server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    process.once('exit', kill)
+    try {
+      await eventually(async () => ((await canReachRedis(url)) ? true : undefined), 10_000, 'the private Redis')
+    } catch (error) {
+      await stop()
+      throw error
+    }
   }
-  return { url, stop }
+  await start()
+  return { url, stop, start }
 }

@@ -5,13 +5,15 @@ import { SMTPServer } from 'smtp-server'
 /**
  * A real SMTP server on loopback (smtp-server), every accepted message parsed (mailparser).
  * `refuse` answers the DATA with that SMTP code, `refuseTo` does for messages to one address;
- * `stop`/`start` take it off and back on its port.
+ * `beforeAccept` runs once a message is received and before the sender is told it was accepted
+ * (a fault to inject at that instant); `stop`/`start` take it off and back on its port.
  */
 export async function startSmtpPeer() {
   const state = {
     mails: [] as ParsedMail[],
     refuse: undefined as number | undefined,
     refuseTo: new Map<string, number>(),
+    beforeAccept: undefined as ((mail: ParsedMail) => Promise<void>) | undefined,
     port: 0,
   }
   let server: SMTPServer | undefined
@@ -31,7 +33,7 @@ export async function startSmtpPeer() {
                 return callback(error)
               }
               state.mails.push(mail)
-              callback()
+              return (state.beforeAccept?.(mail) ?? Promise.resolve()).then(() => callback())
             })
             .catch(callback)
         },

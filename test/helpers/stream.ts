@@ -1,4 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
+import type { AlertDraft } from '../../src/alerts/alert-draft.js'
+import { type AlertEvent, announceAlertEvents, appliedEvents, applyEvaluation } from '../../src/alerts/alert-store.js'
+import type { Bus } from '../../src/backend/backend.js'
+import type { Db } from '../../src/db/database.js'
+import type { Logger } from '../../src/logger.js'
 
 export interface StreamClient {
   messages: Record<string, unknown>[]
@@ -51,4 +57,54 @@ export function openStream(url: string, headers: Record<string, string> = {}): P
       }),
     )
   })
+}
+
+/** A medium fuel alert's draft for `condition`. */
+export const fuelDraft = (condition: string): AlertDraft => ({
+  kind: 'fuel_low',
+  priority: 'medium',
+  condition,
+  variant: 'medium',
+  title: 'Fuel low',
+  body: 'Fuel at 15 %',
+  data: { threshold: 20, observedAt: new Date().toISOString(), ruleVersion: 1 },
+})
+
+/**
+ * What a worker does: stores the evaluation of one condition (an alert open for it, or none:
+ * `open: false` resolves it), then tells the API processes on `bus` — unless there is none (a
+ * worker that died before publishing) or it cannot take them (logged, as workers do).
+ */
+export async function evaluateCondition(
+  db: Db,
+  bus: { bus: Bus; logger: Logger } | undefined,
+  userId: string,
+  condition = `fuel:${randomUUID()}`,
+  open = true,
+): Promise<{ events: AlertEvent[]; condition: string }> {
+  const applied = await applyEvaluation(db, userId, {
+    conditions: [condition],
+    drafts: open ? [fuelDraft(condition)] : [],
+  })
+  const events = appliedEvents(userId, applied)
+  if (bus) await announceAlertEvents(bus.bus, events, bus.logger, 'test alerts stored')
+  return { events, condition }
+}
+
+/** The open alerts a client holds after applying `messages` (stream events) in order, by id. */
+export function clientView(messages: readonly Record<string, unknown>[]): Map<string, Record<string, unknown>> {
+  const view = new Map<string, Record<string, unknown>>()
+  const versions = new Map<string, number>()
+  for (const message of messages) {
+    const alert = message.alert as Record<string, unknown> | undefined
+    const id = (alert?.id ?? message.alertId) as string | undefined
+    if (!id) continue
+    const version = message.version as number
+    if ((versions.get(id) ?? 0) >= version) continue
+    versions.set(id, version)
+    const open = alert && alert.resolvedAt === null && alert.dismissedAt === null
+    if (open) view.set(id, alert)
+    else view.delete(id)
+  }
+  return view
 }

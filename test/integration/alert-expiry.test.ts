@@ -38,7 +38,13 @@ inBothModes('an alert that expires', (mode) => {
 
       await stack.producer.enqueue('housekeeping.cleanup', {})
       const expired = await stream.next((m) => m.type === 'alert.expired', 20_000)
-      assert.deepEqual(expired, { type: 'alert.expired', alertId: alert.id })
+      assert.deepEqual(expired, {
+        type: 'alert.expired',
+        alertId: alert.id,
+        version: expired.version,
+        changedAt: expired.changedAt,
+      })
+      assert.ok((expired.version as number) > (created.version as number), 'a later change of the alert')
 
       const open = await call('GET', '/v1/alerts?kind=context_suggestion')
       assert.deepEqual(open.body.items, [])

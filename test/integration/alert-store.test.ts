@@ -63,13 +63,19 @@ inBothModes('the alert store', (mode) => {
     assert.deepEqual(again, { created: [], resolved: [] }, 'the same condition again changes nothing')
     const escalated = await applyEvaluation(harness.deps.db, userId, { conditions: ['fuel:v1'], drafts: [high] })
     assert.equal(escalated.created[0]?.priority, 'high')
-    assert.deepEqual(escalated.resolved, [first.created[0]?.id])
+    assert.deepEqual(
+      escalated.resolved.map((row) => row.id),
+      [first.created[0]?.id],
+    )
     assert.deepEqual(
       (await openAlerts(userId)).map((a) => a.priority),
       ['high'],
     )
     const cleared = await applyEvaluation(harness.deps.db, userId, { conditions: ['fuel:v1'], drafts: [] })
-    assert.deepEqual(cleared.resolved, [escalated.created[0]?.id])
+    assert.deepEqual(
+      cleared.resolved.map((row) => row.id),
+      [escalated.created[0]?.id],
+    )
     assert.equal((await openAlerts(userId)).length, 0)
     // Resolved alerts do not block the next one for the same condition.
     assert.equal(
@@ -105,7 +111,14 @@ inBothModes('the alert store', (mode) => {
       await eventually(async () => (received.length === 2 ? true : undefined), 5_000, 'two events')
       assert.equal(received[0]?.type, 'alert.created')
       assert.equal(received[0]?.type === 'alert.created' && received[0].alert.data.percent, 15)
-      assert.deepEqual(received[1], { type: 'alert.resolved', userId, alertId: created.created[0]?.id })
+      const resolved = cleared.resolved[0]
+      assert.deepEqual(received[1], {
+        type: 'alert.resolved',
+        userId,
+        alertId: created.created[0]?.id,
+        version: Number(resolved?.version),
+        changedAt: resolved?.changed_at.toISOString(),
+      })
     } finally {
       await unsubscribe()
     }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
 import { VEHICLE } from '../helpers/api.js'
+import { type DatabaseOutage, databaseOutage } from '../helpers/database-outage.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
 import { eventually, inBothModes, testEnv } from '../helpers/harness.js'
 import { spawnPam } from '../helpers/process.js'
@@ -18,7 +20,12 @@ inBothModes('alert delivery through the worker', (mode) => {
   before(async () => {
     overpass = await startFakeOverpass()
     smtp = await startSmtpPeer()
-    stack = await startAlertStack(mode, { PLACES_API_URL: overpass.url, SMTP_URL: smtp.url })
+    stack = await startAlertStack(mode, {
+      PLACES_API_URL: overpass.url,
+      SMTP_URL: smtp.url,
+      // A job whose worker lost the database is run again after this (Postgres-only: its queue went too).
+      WORKER_LOCK_DURATION_MS: '5000',
+    })
   })
   after(async () => {
     await stack?.close()
@@ -117,6 +124,47 @@ inBothModes('alert delivery through the worker', (mode) => {
       'the email after SMTP is back',
     )
     assert.equal(mailsTo(address).length, 1)
+  })
+
+  it('records an email sent just before PostgreSQL went away, and never sends it again', async () => {
+    const { call, stream, address } = await emailedTraveller()
+    let outage: DatabaseOutage | undefined
+    // PostgreSQL goes away the instant the SMTP server takes the message: the worker knows it
+    // sent it, and cannot record it.
+    smtp.state.beforeAccept = async (mail) => {
+      if (!outage && JSON.stringify(mail.to).includes(address)) outage = await databaseOutage(stack.harness.databaseUrl)
+    }
+    let alertId: string
+    try {
+      const vehicle = (await call('POST', '/v1/vehicles', VEHICLE)).body
+      await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 15, ...MOAB })
+      alertId = ((await stream.next((m) => m.type === 'alert.created', 15_000)).alert as { id: string }).id
+      await eventually(async () => outage, 30_000, 'the email, and the outage with it')
+      await sleep(3_000)
+    } finally {
+      smtp.state.beforeAccept = undefined
+      await outage?.restore()
+      stream.close()
+    }
+    const email = await eventually(
+      async () => {
+        const row = await stack.harness.deps.db
+          .selectFrom('deliveries')
+          .select(['status', 'attempts'])
+          .where('alert_id', '=', alertId)
+          .where('channel', '=', 'email')
+          .executeTakeFirst()
+          .catch(() => undefined)
+        return row?.status === 'sent' ? row : undefined
+      },
+      60_000,
+      'the email recorded as sent once PostgreSQL is back',
+    )
+    // What a retried job or the drainer does meanwhile finds it sent.
+    await stack.producer.enqueue('notify.deliver', { alertIds: [alertId] })
+    await sleep(2_000)
+    assert.equal(mailsTo(address).length, 1, 'one email')
+    assert.equal(email.attempts, 1)
   })
 
   it('delivers an alert whose deliver job was never queued, through notify.drain', async () => {

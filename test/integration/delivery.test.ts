@@ -4,11 +4,13 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import type { ParsedMail } from 'mailparser'
 import { publicUrl } from '../../src/config.js'
 import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
+import { type HeartbeatHandle, startHeartbeat } from '../../src/heartbeats/heartbeat.js'
 import { deliverAlerts } from '../../src/notifications/deliver-alert.js'
 import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../src/notifications/digests.js'
 import { createEmailChannel } from '../../src/notifications/email-channel.js'
 import { createPushChannel } from '../../src/notifications/push-channel.js'
+import { createSettlementKeeper } from '../../src/notifications/settlements.js'
 import { unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
 import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
 import { inBothModes, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
@@ -28,10 +30,17 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
   let smtp: SmtpPeer
   let push: PushPeer
   let services: DeliveryServices
+  let worker: HeartbeatHandle
   const clock = { now: new Date() }
 
   before(async () => {
     api = await startApiHarness(mode)
+    // The worker these tests deliver as: alive, so its claims are its own.
+    worker = await startHeartbeat(api.harness.deps.db, api.harness.deps.logger, {
+      role: 'worker',
+      queues: ['notifications'],
+      concurrency: 1,
+    })
     smtp = await startSmtpPeer()
     const vapid = api.harness.deps.secrets.vapid
     if (!vapid) throw new Error('outside production the harness has generated VAPID keys')
@@ -44,9 +53,11 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
       now: () => clock.now,
       drainGraceMs: 0,
       enqueueDeliveries: async () => undefined,
+      settlements: createSettlementKeeper(api.harness.deps.db, worker.id, api.harness.deps.logger),
     }
   })
   after(async () => {
+    await worker?.stop()
     services?.email?.close()
     push?.agent.destroy()
     await push?.close()
@@ -62,8 +73,7 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
   })
 
   const db = () => api.harness.deps.db
-  const deliver = (alertId: string, jobId = randomUUID()) =>
-    deliverAlerts(db(), services, api.harness.deps.logger, [alertId], jobId)
+  const deliver = (alertId: string) => deliverAlerts(db(), services, api.harness.deps.logger, [alertId])
   const digests = (jobId = randomUUID()) => sendDueDigests(db(), services, api.harness.deps.logger, jobId)
 
   /** A traveller with these settings and timezone, one browser subscribed to pushes. */
@@ -340,36 +350,46 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     assert.equal(pushes().length, 1)
   })
 
-  it("takes over a claim its dead worker left for ten minutes, never another job's live one", async () => {
+  it("takes over a claim whose worker is dead, never a live worker's", async () => {
     const { userId, call, address } = await traveller()
-    const claimed = async (minutesAgo: number) => {
-      const id = await alert(userId, 'high', { title: `Claimed ${minutesAgo} min ago` })
-      await db()
-        .insertInto('deliveries')
-        .values(
-          (['email', 'push'] as const).map((channel) => ({
-            alert_id: id,
-            user_id: userId,
-            channel,
-            status: 'sending' as const,
-            claimed_by: 'a-job-whose-worker-died',
-            attempts: 1,
-            updated_at: new Date(Date.now() - minutesAgo * 60_000),
-          })),
-        )
-        .execute()
-      return id
+    const other = await startHeartbeat(db(), api.harness.deps.logger, {
+      role: 'worker',
+      queues: ['notifications'],
+      concurrency: 1,
+    })
+    try {
+      const claimed = async (holder: string, title: string) => {
+        const id = await alert(userId, 'high', { title })
+        await db()
+          .insertInto('deliveries')
+          .values(
+            (['email', 'push'] as const).map((channel) => ({
+              alert_id: id,
+              user_id: userId,
+              channel,
+              status: 'sending' as const,
+              claimed_by: holder,
+              attempts: 1,
+            })),
+          )
+          .execute()
+        return id
+      }
+      // Another worker, alive: it may have sent these and be about to record them.
+      const live = await claimed(other.id, 'Claimed by a live worker')
+      // A worker killed mid-send: no heartbeat any more.
+      const abandoned = await claimed('worker-host-4242-deadbeef', 'Claimed by a dead worker')
+      await deliver(live)
+      await deliver(abandoned)
+      assert.deepEqual(
+        mailsTo(address).map((mail) => mail.subject),
+        ['Claimed by a dead worker'],
+      )
+      assert.deepEqual(await statuses(call, abandoned), { email: 'sent', push: 'sent' })
+      assert.deepEqual(await statuses(call, live), { email: 'queued', push: 'queued' }, 'still the other worker’s')
+    } finally {
+      await other.stop()
     }
-    const live = await claimed(1)
-    const abandoned = await claimed(11)
-    await deliver(live)
-    await deliver(abandoned)
-    assert.deepEqual(
-      mailsTo(address).map((mail) => mail.subject),
-      ['Claimed 11 min ago'],
-    )
-    assert.deepEqual(await statuses(call, abandoned), { email: 'sent', push: 'sent' })
-    assert.deepEqual(await statuses(call, live), { email: 'queued', push: 'queued' }, 'still the other job’s')
   })
 
   it('removes a subscription the push service says is gone (404/410) and keeps pushing to the others', async () => {
@@ -399,17 +419,16 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
   it('retries while SMTP is down and sends once when it is back; a refused mailbox fails without retry', async () => {
     const { userId, call, address } = await traveller()
     const id = await alert(userId, 'high')
-    const jobId = randomUUID()
     await smtp.stop()
     try {
-      await assert.rejects(deliver(id, jobId), /delivery will be retried: email/)
+      await assert.rejects(deliver(id), /delivery will be retried: email/)
       assert.deepEqual(await statuses(call, id), { email: 'queued', push: 'sent' })
-      await assert.rejects(deliver(id, jobId), /delivery will be retried: email/)
+      await assert.rejects(deliver(id), /delivery will be retried: email/)
     } finally {
       await smtp.start()
     }
-    await deliver(id, jobId)
-    await deliver(id, randomUUID())
+    await deliver(id)
+    await deliver(id)
     assert.equal(mailsTo(address).length, 1)
     const [email] = (await call('GET', `/v1/alerts/${id}/deliveries`)).body.items
     assert.equal(email.status, 'sent')
@@ -441,8 +460,7 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
       await alert(cai.userId, 'high'),
       await alert(ana.userId, 'medium'),
     ]
-    const jobId = randomUUID()
-    const deliverBatch = () => deliverAlerts(db(), services, api.harness.deps.logger, batch, jobId)
+    const deliverBatch = () => deliverAlerts(db(), services, api.harness.deps.logger, batch)
     // Cai's mailbox is full for a moment (451: try again later).
     smtp.state.refuseTo.set(cai.address, 451)
     await assert.rejects(deliverBatch(), /delivery will be retried: email/)

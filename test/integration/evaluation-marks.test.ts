@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import { sql } from 'kysely'
 import { applyEvaluations } from '../../src/alerts/alert-store.js'
-import {
-  markForEvaluation,
-  readSeen,
-  settleSeen,
-  waitingUsers,
-} from '../../src/evaluations/evaluation-mark-repository.js'
+import { readSeen, settleSeen, waitingUsers } from '../../src/evaluations/evaluation-mark-repository.js'
 import { createProducer } from '../../src/jobs/producer.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
-import { MONITORS, monitorThresholds } from '../../src/monitors/registry.js'
+import { type InputTable, MONITOR_LIST, MONITORS, monitorThresholds } from '../../src/monitors/registry.js'
 import { QUEUE_NAMES } from '../../src/queue-names.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import { startWorker } from '../../src/roles/worker.js'
@@ -144,18 +140,36 @@ inBothModes('every accepted write is evaluated', (mode) => {
         .insertInto('users')
         .values([{ id: early }, { id: late }])
         .execute()
-      await markForEvaluation(db, early, ['fuel', 'maintenance'])
-      await markForEvaluation(db, late, ['fuel'])
+      // A van each: fuel and maintenance read vehicles, so both are marked.
+      const vans = await db
+        .insertInto('vehicles')
+        .values(
+          [early, late].map((user_id) => ({
+            user_id,
+            name: 'van',
+            fuel_capacity_l: 80,
+            consumption_l_per_100km: 12,
+            odometer_km: 0,
+          })),
+        )
+        .returning(['id', 'user_id'])
+        .execute()
       const seen = await readSeen(db, 'fuel', [early, late])
       // A write of `late` lands while the evaluation runs.
-      await markForEvaluation(db, late, ['fuel'])
+      const lateVan = vans.find((van) => van.user_id === late)?.id ?? ''
+      await db
+        .insertInto('fuel_readings')
+        .values({ user_id: late, vehicle_id: lateVan, percent: 50, observed_at: new Date() })
+        .execute()
       await applyEvaluations(
         db,
         new Map([early, late].map((id) => [id, { conditions: [], drafts: [] }])),
         (trx, users) => settleSeen(trx, 'fuel', seen, users),
       )
-      assert.deepEqual(await waitingUsers(db, 'fuel', 0, 10), [late])
-      assert.deepEqual(await waitingUsers(db, 'maintenance', 0, 10), [early], 'other monitors keep their marks')
+      const waiting = async (monitor: 'fuel' | 'maintenance') =>
+        (await waitingUsers(db, monitor, 0, 100)).filter((id) => id === early || id === late).sort()
+      assert.deepEqual(await waiting('fuel'), [late])
+      assert.deepEqual(await waiting('maintenance'), [early, late].sort(), 'other monitors keep their marks')
     })
 
     it('an evaluation that read older data and arrives after a newer one does not undo it', async () => {
@@ -204,5 +218,104 @@ inBothModes('every accepted write is evaluated', (mode) => {
         await producer.close()
       }
     })
+  })
+})
+
+// What the triggers do depends on PostgreSQL alone: one mode is enough.
+describe('every writer marks what it changed, in its own statement', () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness('postgres')
+  })
+  after(() => harness.close())
+
+  const marks = async (userIds: readonly string[]) =>
+    (
+      await harness.deps.db
+        .selectFrom('evaluation_marks')
+        .select(['user_id', 'monitor'])
+        .where('user_id', 'in', [...userIds])
+        .orderBy('monitor')
+        .orderBy('user_id')
+        .execute()
+    ).map((row) => `${row.monitor}:${row.user_id === userIds[0] ? 'a' : 'b'}`)
+  const forget = (userIds: readonly string[]) =>
+    harness.deps.db
+      .deleteFrom('evaluation_marks')
+      .where('user_id', 'in', [...userIds])
+      .execute()
+
+  it('marks a moved row for both users, a deleted one for its user, nothing for a rolled-back write or a deleted user', async () => {
+    const db = harness.deps.db
+    const users = [randomUUID(), randomUUID()].sort()
+    const [a, b] = users as [string, string]
+    await db
+      .insertInto('users')
+      .values(users.map((id) => ({ id })))
+      .execute()
+    const { rows } = await sql<{ id: string }>`
+      insert into vehicles (user_id, name, fuel_capacity_l, consumption_l_per_100km) values (${a}, 'van', 80, 12)
+      returning id`.execute(db)
+    const van = rows[0]?.id
+    assert.deepEqual(await marks(users), ['fuel:a', 'maintenance:a'])
+
+    await forget(users)
+    await sql`update vehicles set user_id = ${b} where id = ${van}`.execute(db)
+    assert.deepEqual(await marks(users), ['fuel:a', 'fuel:b', 'maintenance:a', 'maintenance:b'])
+
+    await forget(users)
+    await sql`delete from vehicles where id = ${van}`.execute(db)
+    assert.deepEqual(await marks(users), ['fuel:b', 'maintenance:b'])
+
+    await forget(users)
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`insert into expenses (user_id, amount, currency, category, spent_at) values (${a}, 5, 'EUR', 'food', now())`.execute(
+          trx,
+        )
+        throw new Error('rolled back')
+      })
+      .catch(() => undefined)
+    assert.deepEqual(await marks(users), [], 'a write that did not commit left no mark')
+
+    await sql`insert into trips (user_id, name, destination_name, destination_lat, destination_lon, depart_from, depart_until, days)
+              values (${a}, 'Arches', 'Moab', 38.57, -109.55, current_date, current_date + 5, 3)`.execute(db)
+    await forget(users)
+    // The user's rows go with it (cascade): their triggers must not mark a user that is going.
+    await sql`delete from users where id = ${a}`.execute(db)
+    assert.deepEqual(await marks(users), [])
+  })
+
+  it('the triggers in the database mark for each table the monitors the registry says read it', async () => {
+    const { rows } = await sql<{ table: string; event: string; definition: string }>`
+      select c.relname as table, t.tgname as event, pg_get_triggerdef(t.oid) as definition
+      from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_proc p on p.oid = t.tgfoid
+      where p.proname = 'mark_for_evaluation' and not t.tgisinternal`.execute(harness.deps.db)
+    const installed = new Map<string, Set<string>>()
+    for (const row of rows) {
+      const monitors = [...(/mark_for_evaluation\((.*)\)/.exec(row.definition)?.[1] ?? '').matchAll(/'([^']+)'/g)]
+        .map((match) => match[1] ?? '')
+        .sort()
+      for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
+        if (row.definition.includes(`AFTER ${event} `)) installed.set(`${row.table} ${event}`, new Set(monitors))
+      }
+    }
+    const declared = new Map<string, Set<string>>()
+    for (const monitor of MONITOR_LIST) {
+      for (const table of monitor.inputs as InputTable[]) {
+        for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
+          const key = `${table} ${event}`
+          declared.set(key, new Set([...(declared.get(key) ?? []), monitor.name].sort()))
+        }
+      }
+    }
+    const asText = (map: Map<string, Set<string>>) =>
+      [...map].map(([key, monitors]) => `${key}: ${[...monitors].sort().join(',')}`).sort()
+    assert.deepEqual(
+      asText(installed),
+      asText(declared),
+      "a monitor's inputs changed in the registry: add a migration that changes its tables' triggers",
+    )
   })
 })

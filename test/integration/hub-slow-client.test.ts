@@ -40,7 +40,7 @@ it('logs a slow client that is cut off once, not on every event until its close 
   // The server cuts this client off: its side of the connection just ends.
   client.on('error', () => undefined)
   const [socket] = await Promise.all([accepted, new Promise((resolve) => client.once('open', resolve))])
-  await hub.attach('user-1', socket as never, async () => [])
+  await hub.attach('user-1', socket as never, () => [])
   const closed = new Promise((resolve) => socket.once('close', resolve))
 
   const event = (i: number): AlertEvent =>

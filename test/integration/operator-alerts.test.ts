@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { webhookChannel } from '../../src/operations/operator-channels.js'
 import { checkOperatorConditions, type OperatorWatchDeps } from '../../src/operations/operator-watch.js'
+import { databaseOutage } from '../helpers/database-outage.js'
 import { startFakeWebhook } from '../helpers/fake-webhook.js'
 import { eventually, type Harness, inBothModes, startHarness, testEnv } from '../helpers/harness.js'
+import { type PrivateRedis, privateRedis, privateRedisUnavailable } from '../helpers/private-services.js'
 import { type PamProcess, spawnPam } from '../helpers/process.js'
 import { startSmtpPeer } from '../helpers/smtp-peer.js'
 
@@ -137,6 +140,7 @@ inBothModes('operator alerts to a Slack-compatible webhook', (mode) => {
       const deps = (cooldownMs: number): OperatorWatchDeps => ({
         db: harness.deps.db,
         queues: producer.queues,
+        queueStore: harness.deps.backend.kind,
         schedules: [],
         config: {
           ENVIRONMENT: 'staging',
@@ -162,6 +166,74 @@ inBothModes('operator alerts to a Slack-compatible webhook', (mode) => {
       assert.deepEqual(await check(0), ['raised'], 'still there once the cooldown is over: announced')
       assert.equal(count(webhook.texts, /^\[PAM staging\] ALERT sweep_unhealthy: the context sweep/), 2)
     } finally {
+      await webhook.close()
+    }
+  })
+
+  it('an outage of PostgreSQL is one alert, none for the jobs it failed that redo their work; a real failure still is', async () => {
+    const webhook = await startFakeWebhook()
+    const env = testEnv(mode, harness.databaseUrl, {
+      REDIS_PREFIX: harness.config.REDIS_PREFIX,
+      MIGRATE_ON_START: 'false',
+      OPS_ALERT_WEBHOOK_URL: webhook.url,
+      OPS_ALERT_CHECK_INTERVAL_MS: '1000',
+      // Drain ticks every second: several run, and fail, while PostgreSQL is away.
+      SCHEDULE_EVALUATION_DRAIN: '* * * * * *',
+      SCHEDULE_DELIVERY_DRAIN: '* * * * * *',
+    })
+    const processes = [spawnPam(['worker'], env), spawnPam(['scheduler'], env)]
+    const texts = webhook.texts
+    const notifications = producer.queues.get('notifications')
+    const completed = async () => (await notifications?.getCompletedCount()) ?? 0
+    const earlier = await completed()
+    try {
+      await eventually(
+        async () => ((await completed()) >= earlier + 5 ? true : undefined),
+        90_000,
+        'drain ticks running',
+      )
+      const outage = await databaseOutage(harness.databaseUrl)
+      try {
+        await eventually(
+          async () => (count(texts, /ALERT store_unavailable: PostgreSQL does not answer/) ? true : undefined),
+          30_000,
+          'the outage announced',
+        )
+        // Drain ticks keep coming, and failing, meanwhile.
+        await sleep(6_000)
+      } finally {
+        await outage.restore()
+      }
+      await eventually(
+        async () => (count(texts, /RESOLVED store_unavailable/) ? true : undefined),
+        60_000,
+        'the outage resolved',
+      )
+      // A job that fails for a reason of its own (on a queue of its own here: the first test's is still firing).
+      await notifications?.add('no.such.task', {})
+      await eventually(
+        async () =>
+          count(texts, /ALERT job_failed: 1 no\.such\.task job\(s\) on queue notifications/) ? true : undefined,
+        60_000,
+        'the failed job announced',
+      )
+      if (mode === 'redis') {
+        // Redis kept the queues through PostgreSQL's outage: drain ticks did fail for good in it.
+        const failed = await notifications?.getFailed(0, 200)
+        assert.ok(
+          failed?.some((job) => job.name.endsWith('.drain') && job.failedReason.startsWith('store unavailable: ')),
+          'drain ticks failed during the outage, marked as the outage',
+        )
+      }
+      assert.equal(count(texts, /ALERT store_unavailable/), 1, texts.join('\n'))
+      assert.equal(count(texts, /RESOLVED store_unavailable/), 1, texts.join('\n'))
+      assert.deepEqual(
+        texts.filter((text) => /ALERT job_failed/.test(text) && !/no\.such\.task/.test(text)),
+        [],
+        'no job_failed for work that comes back by itself',
+      )
+    } finally {
+      await Promise.all(processes.map((process) => process.stop('SIGTERM')))
       await webhook.close()
     }
   })
@@ -200,6 +272,57 @@ describe('operator alerts by email (OPS_ALERT_EMAIL through the SMTP settings) [
       assert.match(mail.text ?? '', /no live worker consumes queue/)
     } finally {
       await smtp.stop()
+    }
+  })
+})
+
+const noRedisServer = privateRedisUnavailable()
+
+describe('operator alerts through a Redis restart [redis mode]', noRedisServer ? { skip: noRedisServer } : {}, () => {
+  let redis: PrivateRedis
+  let harness: Harness
+  before(async () => {
+    redis = await privateRedis()
+    harness = await startHarness('redis', { REDIS_URL: redis.url })
+  })
+  after(async () => {
+    await harness.close()
+    await redis.stop()
+  })
+
+  it('is one alert about the outage, resolved when Redis answers again', async () => {
+    const webhook = await startFakeWebhook()
+    const scheduler = spawnPam(
+      ['scheduler'],
+      testEnv('redis', harness.databaseUrl, {
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: harness.config.REDIS_PREFIX,
+        MIGRATE_ON_START: 'false',
+        OPS_ALERT_WEBHOOK_URL: webhook.url,
+        OPS_ALERT_CHECK_INTERVAL_MS: '1000',
+      }),
+    )
+    const texts = webhook.texts
+    try {
+      // Checking: with no worker, its queues are announced without one.
+      await eventually(async () => (count(texts, /ALERT queue_without_worker/) ? true : undefined), 90_000, 'a check')
+      await redis.stop()
+      try {
+        await eventually(
+          async () => (count(texts, /ALERT store_unavailable: Redis does not answer/) ? true : undefined),
+          30_000,
+          'the outage announced',
+        )
+        await sleep(3_000)
+      } finally {
+        await redis.start()
+      }
+      await eventually(async () => (count(texts, /RESOLVED store_unavailable/) ? true : undefined), 60_000, 'resolved')
+      assert.equal(count(texts, /ALERT store_unavailable/), 1, texts.join('\n'))
+      assert.equal(count(texts, /RESOLVED store_unavailable/), 1, texts.join('\n'))
+    } finally {
+      await scheduler.stop('SIGTERM')
+      await webhook.close()
     }
   })
 })

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
 import type { QueueBackend } from '../../src/backend/backend.js'
@@ -8,7 +6,8 @@ import { createRedisBackend } from '../../src/backend/redis.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { createLogger } from '../../src/logger.js'
 import { eventually, type Harness, startHarness, testEnv } from '../helpers/harness.js'
-import { freePort, type PamProcess, spawnPam } from '../helpers/process.js'
+import { type PrivateRedis, privateRedis, privateRedisUnavailable } from '../helpers/private-services.js'
+import { type PamProcess, spawnPam } from '../helpers/process.js'
 import { uniqueName } from '../helpers/services.js'
 
 /** Enqueues a ping (retrying while the store is still coming back) and waits for its result. */
@@ -57,76 +56,40 @@ describe('worker recovery after a PostgreSQL outage [postgres-only mode]', () =>
   })
 })
 
-const redisServer = (() => {
-  try {
-    execFileSync('redis-server', ['--version'])
-    return true
-  } catch {
-    return false
-  }
-})()
+const noRedis = privateRedisUnavailable()
 
-describe(
-  'worker recovery after a Redis restart [redis mode]',
-  redisServer ? {} : { skip: 'redis-server is not installed, so no private Redis can be restarted' },
-  () => {
-    let harness: Harness
-    let producer: Producer
-    let worker: PamProcess
-    let backend: QueueBackend
-    let redis: ChildProcess
-    let port: number
-    const prefix = uniqueName('pamtest')
-    const startRedis = async () => {
-      redis = spawn(
-        'redis-server',
-        ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      )
-      await eventually(async () => ((await redisAnswers()) ? true : undefined), 10_000, 'the private Redis')
-    }
-    const redisAnswers = async () => {
-      try {
-        execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' })
-        return true
-      } catch {
-        return false
-      }
-    }
+describe('worker recovery after a Redis restart [redis mode]', noRedis ? { skip: noRedis } : {}, () => {
+  let harness: Harness
+  let producer: Producer
+  let worker: PamProcess
+  let backend: QueueBackend
+  let redis: PrivateRedis
+  const prefix = uniqueName('pamtest')
 
-    before(async () => {
-      port = await freePort()
-      await startRedis()
-      harness = await startHarness('postgres')
-      const logger = createLogger({ level: 'silent', role: 'test' })
-      backend = createRedisBackend({ url: `redis://127.0.0.1:${port}`, prefix, logger })
-      producer = createProducer(backend, logger)
-      worker = spawnPam(
-        ['worker'],
-        testEnv('redis', harness.databaseUrl, {
-          REDIS_URL: `redis://127.0.0.1:${port}`,
-          REDIS_PREFIX: prefix,
-          MIGRATE_ON_START: 'false',
-        }),
-      )
-    })
-    after(async () => {
-      await worker.stop('SIGTERM')
-      await producer.close()
-      await backend.close()
-      redis.kill('SIGKILL')
-      await harness.close()
-    })
+  before(async () => {
+    redis = await privateRedis()
+    harness = await startHarness('postgres')
+    const logger = createLogger({ level: 'silent', role: 'test' })
+    backend = createRedisBackend({ url: redis.url, prefix, logger })
+    producer = createProducer(backend, logger)
+    worker = spawnPam(
+      ['worker'],
+      testEnv('redis', harness.databaseUrl, { REDIS_URL: redis.url, REDIS_PREFIX: prefix, MIGRATE_ON_START: 'false' }),
+    )
+  })
+  after(async () => {
+    await worker.stop('SIGTERM')
+    await producer.close()
+    await backend.close()
+    await redis.stop()
+    await harness.close()
+  })
 
-    it('keeps processing jobs after Redis restarts, without restarting the worker', async () => {
-      assert.equal(((await pingThrough(producer)) as { pong: boolean }).pong, true)
-      redis.kill('SIGKILL')
-      await once(redis, 'exit')
-      await startRedis()
-      assert.equal(((await pingThrough(producer)) as { pong: boolean }).pong, true)
-      assert.equal(worker.child.exitCode, null, 'the worker must not have exited')
-    })
-  },
-)
+  it('keeps processing jobs after Redis restarts, without restarting the worker', async () => {
+    assert.equal(((await pingThrough(producer)) as { pong: boolean }).pong, true)
+    await redis.stop()
+    await redis.start()
+    assert.equal(((await pingThrough(producer)) as { pong: boolean }).pong, true)
+    assert.equal(worker.child.exitCode, null, 'the worker must not have exited')
+  })
+})

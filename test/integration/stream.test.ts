@@ -3,25 +3,19 @@ import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
-import type { AlertDraft } from '../../src/alerts/alert-draft.js'
-import { appliedEvents, applyEvaluation, publishAlertEvents } from '../../src/alerts/alert-store.js'
+import { sql } from 'kysely'
+import { type AlertEvent, expireAlerts, markAlert } from '../../src/alerts/alert-store.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import { ensureUser } from '../../src/users/user-repository.js'
 import { listenLocally, userToken } from '../helpers/api.js'
 import { eventually, type Harness, inBothModes, startHarness, testEnv } from '../helpers/harness.js'
 import { freePort, spawnPam } from '../helpers/process.js'
-import { openStream } from '../helpers/stream.js'
+import { clientView, evaluateCondition, openStream } from '../helpers/stream.js'
 
-const draft = (condition: string): AlertDraft => ({
-  kind: 'fuel_low',
-  priority: 'medium',
-  condition,
-  variant: 'medium',
-  title: 'Fuel low',
-  body: 'Fuel at 15 %',
-  data: { threshold: 20, observedAt: new Date().toISOString(), ruleVersion: 1 },
-})
+/** The id of the alert an evaluation opened. */
+const createdId = (events: readonly AlertEvent[]) =>
+  events.flatMap((event) => (event.type === 'alert.created' ? [event.alert.id] : []))[0] ?? ''
 
 inBothModes('the live alert stream', (mode) => {
   let harness: Harness
@@ -47,13 +41,17 @@ inBothModes('the live alert stream', (mode) => {
     return { id, token: await userToken(id) }
   }
   /** What a worker does: store the evaluation, then tell the API processes. */
-  const alertFor = async (userId: string, condition = `fuel:${randomUUID()}`) => {
-    const applied = await applyEvaluation(harness.deps.db, userId, {
-      conditions: [condition],
-      drafts: [draft(condition)],
-    })
-    await publishAlertEvents(harness.deps.backend.bus, appliedEvents(userId, applied))
-    return { applied, condition }
+  const evaluate = (userId: string, condition?: string, open = true) =>
+    evaluateCondition(
+      harness.deps.db,
+      { bus: harness.deps.backend.bus, logger: harness.deps.logger },
+      userId,
+      condition,
+      open,
+    )
+  const alertFor = async (userId: string, condition?: string) => {
+    const { events, condition: evaluated } = await evaluate(userId, condition)
+    return { id: createdId(events), condition: evaluated }
   }
 
   it('refuses the upgrade without a valid token', async () => {
@@ -69,15 +67,19 @@ inBothModes('the live alert stream', (mode) => {
     try {
       assert.deepEqual(await aliceStream.next((m) => m.type === 'hello'), { type: 'hello' })
       await bobStream.next((m) => m.type === 'hello')
-      const { applied, condition } = await alertFor(alice.id)
+      const { id, condition } = await alertFor(alice.id)
       const created = await aliceStream.next((m) => m.type === 'alert.created')
-      assert.equal((created.alert as { id: string }).id, applied.created[0]?.id)
-      const cleared = await applyEvaluation(harness.deps.db, alice.id, { conditions: [condition], drafts: [] })
-      await publishAlertEvents(harness.deps.backend.bus, appliedEvents(alice.id, cleared))
+      assert.equal((created.alert as { id: string }).id, id)
+      assert.equal(created.version, (created.alert as { version: number }).version)
+      const { events } = await evaluate(alice.id, condition, false)
+      const resolved = events[0] as AlertEvent & { alertId: string }
       assert.deepEqual(await aliceStream.next((m) => m.type === 'alert.resolved'), {
         type: 'alert.resolved',
-        alertId: applied.created[0]?.id,
+        alertId: id,
+        version: resolved.version,
+        changedAt: resolved.changedAt,
       })
+      assert.ok(resolved.version > (created.version as number), 'a later change has a higher version')
       await sleep(200)
       assert.deepEqual(bobStream.messages, [{ type: 'hello' }], "bob's socket saw none of alice's alerts")
     } finally {
@@ -89,16 +91,60 @@ inBothModes('the live alert stream', (mode) => {
   it('replays open alerts created after ?since=, so a reconnecting client misses nothing', async () => {
     const alice = await user()
     const before = new Date(Date.now() - 1_000).toISOString()
-    const { applied } = await alertFor(alice.id)
+    const { id } = await alertFor(alice.id)
     const stream = await openStream(`${url}?since=${encodeURIComponent(before)}`, {
       authorization: `Bearer ${alice.token}`,
     })
     try {
       const replayed = await stream.next((m) => m.type === 'alert.created')
-      assert.equal((replayed.alert as { id: string }).id, applied.created[0]?.id)
+      assert.equal((replayed.alert as { id: string }).id, id)
       assert.equal(stream.messages[0]?.type, 'hello')
     } finally {
       stream.close()
+    }
+  })
+
+  it("a client reconnecting with since ends with the server's state: what resolved, expired or was read meanwhile", async () => {
+    const alice = await user()
+    const auth = { authorization: `Bearer ${alice.token}` }
+    const first = await openStream(url, auth)
+    await first.next((m) => m.type === 'hello')
+    const [kept, resolved, expiring] = [await alertFor(alice.id), await alertFor(alice.id), await alertFor(alice.id)]
+    await first.next((m) => m.type === 'alert.created' && (m.alert as { id: string }).id === expiring.id)
+    const held = first.messages.slice()
+    first.close()
+
+    // While the client is away: one resolves, one passes its expiry and is closed, one is read, one is made.
+    await evaluate(alice.id, resolved.condition, false)
+    await sql`update alerts set expires_at = now() - interval '1 second' where id = ${expiring.id}`.execute(
+      harness.deps.db,
+    )
+    await expireAlerts(harness.deps.db)
+    await markAlert(harness.deps.db, alice.id, kept.id, { read: true })
+    const made = await alertFor(alice.id)
+
+    const since = held.at(-1)?.changedAt as string
+    const again = await openStream(`${url}?since=${encodeURIComponent(since)}`, auth)
+    try {
+      await again.next((m) => m.type === 'alert.created' && (m.alert as { id: string }).id === made.id)
+      await again.next((m) => m.type === 'alert.expired' && m.alertId === expiring.id)
+      const view = clientView([...held, ...again.messages])
+      const open = await harness.deps.db
+        .selectFrom('alerts')
+        .select(['id', 'read_at'])
+        .where('user_id', '=', alice.id)
+        .where('resolved_at', 'is', null)
+        .orderBy('id')
+        .execute()
+      assert.deepEqual([...view.keys()].sort(), open.map((row) => row.id).sort())
+      assert.deepEqual([...view.keys()].sort(), [kept.id, made.id].sort())
+      assert.notEqual(view.get(kept.id)?.readAt, null, 'the read on another device is replayed')
+      const changes = again.messages
+        .filter((m) => m.version !== undefined)
+        .map((m) => `${m.alertId ?? (m.alert as { id: string }).id}@${m.version}`)
+      assert.equal(new Set(changes).size, changes.length, 'no change sent twice')
+    } finally {
+      again.close()
     }
   })
 
@@ -137,8 +183,7 @@ inBothModes('the live alert stream', (mode) => {
       const sent = new Set<string>()
       const created = await eventually(
         async () => {
-          const { applied } = await alertFor(alice.id)
-          for (const alert of applied.created) sent.add(alert.id)
+          sent.add((await alertFor(alice.id)).id)
           return stream?.next((m) => m.type === 'alert.created', 500).catch(() => undefined)
         },
         15_000,

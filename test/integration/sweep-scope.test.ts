@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import { sql } from 'kysely'
 import type { AlertKind } from '../../src/db/schema.js'
-import { markForEvaluation } from '../../src/evaluations/evaluation-mark-repository.js'
 import { MONITORS, type MonitorName } from '../../src/monitors/registry.js'
 import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
 import { VEHICLE } from '../helpers/api.js'
@@ -69,19 +68,59 @@ inBothModes('sweeps visit what changed', (mode) => {
     return { id, call, vehicleId: vehicle.id as string }
   }
 
-  /** A reading stored behind PAM's back: no write marks it, so only a sweep that reads every candidate finds it. */
-  const unmarkedReading = (userId: string, vehicleId: string, percent: number) =>
+  /** The users among `userIds` still marked for `monitor`. */
+  const waitingFor = async (monitor: MonitorName, userIds: readonly string[]) =>
+    (
+      await db()
+        .selectFrom('evaluation_marks')
+        .select('user_id')
+        .where('monitor', '=', monitor)
+        .where('user_id', 'in', userIds)
+        .execute()
+    ).map((row) => row.user_id)
+
+  /** A reading written with plain SQL, as a data loader or an operator's correction writes it. */
+  const readingBySql = (userId: string, vehicleId: string, percent: number) =>
     sql`insert into fuel_readings (user_id, vehicle_id, percent) values (${userId}, ${vehicleId}, ${percent})`.execute(
       db(),
     )
 
+  it('a row written with plain SQL is evaluated by the next sweep: 1,000 low readings in one statement', async () => {
+    // 250 travellers with four vans each, loaded with SQL as a telematics import would.
+    const { rows: users } = await sql<{ id: string }>`
+      insert into users (id) select gen_random_uuid() from generate_series(1, 250) returning id`.execute(db())
+    const ids = users.map((user) => user.id)
+    await sql`insert into vehicles (user_id, name, fuel_capacity_l, consumption_l_per_100km, odometer_km)
+              select u, 'van ' || n, 80, 12.5, 60000 from unnest(${ids}::uuid[]) u, generate_series(1, 4) n`.execute(
+      db(),
+    )
+    const first = await sweep('fuel')
+    assert.equal(first.scope, 'full', 'the first sweep looks at every candidate')
+
+    await sql`insert into fuel_readings (user_id, vehicle_id, percent)
+              select user_id, id, 7 from vehicles where user_id = any(${ids}::uuid[])`.execute(db())
+    const run = await sweep('fuel')
+    assert.equal(run.scope, 'changed')
+    assert.equal(run.users_evaluated, 250, 'every traveller the load wrote to was marked')
+    const open = await db()
+      .selectFrom('alerts')
+      .select(({ fn }) => fn.countAll<string>().as('count'))
+      .where('user_id', 'in', ids)
+      .where('kind', '=', 'fuel_low')
+      .where('resolved_at', 'is', null)
+      .executeTakeFirstOrThrow()
+    assert.equal(Number(open.count), 1_000, 'an alert for each of the 1,000 low readings')
+    assert.deepEqual(await waitingFor('fuel', ids), [], 'the sweep cleared their fuel marks')
+    // Their vans are marked for maintenance too: gone, so the next tests' sweeps see only their own.
+    await db().deleteFrom('users').where('id', 'in', ids).execute()
+  })
+
   it('after a full sweep, the next reads only the users writes marked; other rules mean a full sweep again', async () => {
     const a = await travellerWithVehicle()
     const b = await travellerWithVehicle()
-    const full = await sweep('fuel')
-    assert.equal(full.scope, 'full', 'the first sweep looks at every candidate')
+    // Whatever their vans' own evaluations left marked is read by the first.
+    await sweep('fuel')
 
-    await unmarkedReading(a.id, a.vehicleId, 5)
     const unchanged = await sweep('fuel')
     assert.deepEqual(
       {
@@ -93,22 +132,25 @@ inBothModes('sweeps visit what changed', (mode) => {
       { scope: 'changed', pages: 0, users: 0, status: 'succeeded' },
       'nothing marked: no page, no user read',
     )
-    assert.deepEqual(await openAlerts(a.id, 'fuel_low'), [], 'an unmarked change is not read')
 
-    // What a write does in its transaction; its evaluation job was lost (no worker drained it yet).
-    await markForEvaluation(db(), a.id, ['fuel'])
+    // A write whose evaluation job was lost (no worker drained it yet): its mark was written with it.
+    await readingBySql(a.id, a.vehicleId, 5)
     const marked = await sweep('fuel')
     assert.deepEqual({ scope: marked.scope, users: marked.users_evaluated }, { scope: 'changed', users: 1 })
     assert.deepEqual(await openAlerts(a.id, 'fuel_low'), ['high'])
-    const left = await db().selectFrom('evaluation_marks').select('user_id').where('user_id', '=', a.id).execute()
-    assert.deepEqual(left, [], 'the evaluation cleared the mark')
+    assert.deepEqual(await waitingFor('fuel', [a.id]), [], 'the evaluation cleared the mark')
 
     // The runs so far applied other rules (another rule version or other thresholds, before a deploy).
     await db().updateTable('monitor_runs').set({ rules: '{"rule":0}' }).where('monitor', '=', 'fuel').execute()
-    await unmarkedReading(b.id, b.vehicleId, 15)
+    await readingBySql(b.id, b.vehicleId, 15)
+    await db().deleteFrom('evaluation_marks').where('user_id', '=', b.id).execute()
     const afterDeploy = await sweep('fuel')
     assert.equal(afterDeploy.scope, 'full')
-    assert.deepEqual(await openAlerts(b.id, 'fuel_low'), ['medium'], 'a full sweep reads every candidate')
+    assert.deepEqual(
+      await openAlerts(b.id, 'fuel_low'),
+      ['medium'],
+      'a full sweep reads every candidate, marked or not',
+    )
   })
 
   it('visits a maintenance item that came due with time alone, and no other', async () => {

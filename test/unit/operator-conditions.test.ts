@@ -8,6 +8,7 @@ const now = new Date('2026-11-23T12:00:00Z')
 const minutesAgo = (n: number) => new Date(now.getTime() - n * 60_000)
 const healthy: OperationsSnapshot = {
   now,
+  unavailable: [],
   failedJobs: [],
   sweeps: [{ monitor: 'fuel', status: 'succeeded', finishedAt: minutesAgo(1), error: null }],
   workersPerQueue: { notifications: 1, analytics: 2, maintenance: 1 },
@@ -29,9 +30,15 @@ describe('operator conditions', () => {
       {
         ...healthy,
         failedJobs: [
-          { queue: 'analytics', task: 'monitor.budget.page', reason: 'old', failedAt: minutesAgo(5) },
-          { queue: 'analytics', task: 'monitor.budget.page', reason: 'newest', failedAt: minutesAgo(1) },
-          { queue: 'notifications', task: 'ops.ping', reason: 'boom', failedAt: minutesAgo(2) },
+          { queue: 'analytics', task: 'monitor.budget.page', reason: 'old', failedAt: minutesAgo(5), recovers: false },
+          {
+            queue: 'analytics',
+            task: 'monitor.budget.page',
+            reason: 'newest',
+            failedAt: minutesAgo(1),
+            recovers: false,
+          },
+          { queue: 'notifications', task: 'ops.ping', reason: 'boom', failedAt: minutesAgo(2), recovers: false },
         ],
       },
       thresholds,
@@ -41,6 +48,37 @@ describe('operator conditions', () => {
       ['job_failed:analytics:monitor.budget.page', 'job_failed:notifications:ops.ping'],
     )
     assert.match(conditions[0]?.summary ?? '', /^2 monitor\.budget\.page job\(s\).*latest: newest$/)
+  })
+
+  it('an outage is one condition; the jobs it failed that redo their work by themselves are not reported', () => {
+    const conditions = firingConditions(
+      {
+        ...healthy,
+        unavailable: [{ store: 'redis', since: minutesAgo(1), reason: 'connect ECONNREFUSED 127.0.0.1:6379' }],
+        failedJobs: [
+          ...['evaluations.drain', 'notify.drain', 'evaluations.drain'].map((task) => ({
+            queue: 'notifications',
+            task,
+            reason: 'store unavailable: Connection terminated unexpectedly',
+            failedAt: minutesAgo(1),
+            recovers: true,
+          })),
+          {
+            queue: 'notifications',
+            task: 'ai.alert-text',
+            reason: 'store unavailable: Connection terminated unexpectedly',
+            failedAt: minutesAgo(1),
+            recovers: false,
+          },
+        ],
+      },
+      thresholds,
+    )
+    assert.deepEqual(
+      conditions.map((c) => c.key),
+      ['store_unavailable:redis', 'job_failed:notifications:ai.alert-text'],
+    )
+    assert.match(conditions[0]?.summary ?? '', /^Redis does not answer since .*ECONNREFUSED/)
   })
 
   it('a sweep whose latest run is degraded or failed', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { isOutageError } from '../../src/health/outage-errors.js'
+import { isOutageError, markOutage } from '../../src/health/outage-errors.js'
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code })
 
@@ -15,6 +15,9 @@ it('reads what pg, Node and PostgreSQL say of a dependency that is gone as an ou
     // A write's transaction whose connection died mid-way: Kysely's ROLLBACK fails with this.
     new Error('Client has encountered a connection error and is not queryable'),
     new Error('Client was closed and is not queryable'),
+    // ioredis with Redis away.
+    new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+    new Error('Connection is closed.'),
   ]) {
     assert.equal(isOutageError(error), true, error.message)
   }
@@ -29,4 +32,14 @@ it('does not read a programming or input error as an outage', () => {
   ]) {
     assert.equal(isOutageError(error), false, error.message)
   }
+})
+
+it("marks a job's outage error (once), and leaves its own failures as they are", () => {
+  const outage = withCode('terminating connection due to administrator command', '57P01')
+  const marked = markOutage(outage) as Error
+  assert.equal(marked.message, 'store unavailable: terminating connection due to administrator command')
+  assert.equal(marked.cause, outage)
+  assert.equal(markOutage(marked), marked)
+  const own = new TypeError("Cannot read properties of undefined (reading 'id')")
+  assert.equal(markOutage(own), own)
 })

@@ -8,7 +8,7 @@ import { HttpError } from '../errors.js'
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set while this request holds an Idempotency-Key claim, until its response is stored. */
-    idempotencyKey?: string
+    idempotency?: { key: string; claim: string }
   }
 }
 
@@ -16,7 +16,8 @@ declare module 'fastify' {
  * `Idempotency-Key` on POST (IETF httpapi draft, Stripe's practice): the same key and request
  * within 24 h gets the first response again with `Idempotent-Replayed: true` and writes nothing;
  * another body → 422; while the first is still running → 409. Kept in PostgreSQL, so it holds
- * across restarts and replicas. A 5xx frees the key, so the client's retry runs for real.
+ * across restarts and replicas. A 5xx frees the key, so the client's retry runs for real; a claim
+ * the request could not free (the database away, the process killed) is taken over after 5 s.
  * Added to the instance it is given (the /v1 scope), after authentication and validation.
  */
 export function registerIdempotency(app: FastifyInstance, db: Db) {
@@ -42,7 +43,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
     })
     switch (claim.kind) {
       case 'claimed':
-        request.idempotencyKey = key
+        request.idempotency = { key, claim: claim.claim }
         return
       case 'replay':
         return reply.code(claim.statusCode).header('Idempotent-Replayed', 'true').send(claim.body)
@@ -58,13 +59,13 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
   })
 
   app.addHook('onSend', async (request, reply, payload) => {
-    const key = request.idempotencyKey
-    if (!key) return payload
-    request.idempotencyKey = undefined
+    const held = request.idempotency
+    if (!held) return payload
+    request.idempotency = undefined
     const stored =
       reply.statusCode >= 500
-        ? releaseKey(db, request.userId, key)
-        : completeKey(db, request.userId, key, {
+        ? releaseKey(db, request.userId, held)
+        : completeKey(db, request.userId, held, {
             statusCode: reply.statusCode,
             body: typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null,
           })

@@ -33,7 +33,7 @@ export const deliverTask: TaskHandler<{ alertIds?: unknown; alertId?: unknown },
   ) {
     throw new UnrecoverableError(`notify.deliver needs {alertIds}: 1 to ${DELIVERY_BATCH} uuids`)
   }
-  return deliverAlerts(context.db, deliveryOf(context), context.logger, alertIds, context.jobId, context.signal)
+  return deliverAlerts(context.db, deliveryOf(context), context.logger, alertIds, context.signal)
 }
 
 /**

@@ -26,6 +26,11 @@ export const Alert = Type.Object({
   textSource: Type.String({
     description: '"template", or the model that rewrote title and body (sent as alert.updated after the template)',
   }),
+  version: Type.Integer({
+    minimum: 1,
+    description: 'grows with every change of the alert: of two copies, the one with the higher version is newer',
+  }),
+  changedAt: Time('when the latest change was made (server time); /v1/stream takes it as since'),
 })
 
 export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus }> = async (app, { db, bus }) => {

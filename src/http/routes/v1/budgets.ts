@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { budgets } from '../../../budgets/budget-repository.js'
 import { currentBudgetStatus } from '../../../budgets/budget-service.js'
+import { monitorsReading } from '../../../monitors/registry.js'
 import { IdParams, Time, typed, Uuid, v1Schema } from '../../schemas.js'
 import { crudRoutes, notFound, type ResourceDeps } from './crud.js'
 import { Body, Category, Currency, Money, Nullable, PatchOf } from './fields.js'
@@ -41,7 +42,7 @@ export const budgetRoutes: FastifyPluginAsyncTypebox<ResourceDeps> = async (app,
       path: '/v1/budgets',
       tag: 'budgets',
       noun: 'budget',
-      evaluates: ['budget'],
+      evaluates: monitorsReading('budgets'),
       resource: budgets,
       Item: Budget,
       Create: typed(Body({ ...fields, category: Type.Optional(fields.category) })),

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { contextSignals, SIGNAL_KINDS } from '../../../context/context-signal-repository.js'
+import { monitorsReading } from '../../../monitors/registry.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 import { type ResourceDeps, refuseIfAny } from './crud.js'
 import { Body, Latitude, Longitude, positionProblems } from './fields.js'
@@ -37,7 +38,7 @@ export const contextSignalRoutes: FastifyPluginAsyncTypebox<Pick<ResourceDeps, '
     async (request, reply) => {
       const input = request.body
       refuseIfAny(positionProblems(input))
-      const signal = await commit(request, { evaluates: ['context'], statusCode: 201 }, (trx) =>
+      const signal = await commit(request, { evaluates: monitorsReading('context_signals'), statusCode: 201 }, (trx) =>
         contextSignals.create(trx, request.userId, input),
       )
       return reply.code(201).send(signal)

@@ -1,5 +1,6 @@
 import Type from 'typebox'
 import { expenseFilter, expenses } from '../../../expenses/expense-repository.js'
+import { monitorsReading } from '../../../monitors/registry.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Category, Currency, Money, Nullable, PatchOf } from './fields.js'
@@ -23,7 +24,7 @@ export const expenseRoutes = crudRoutes({
   path: '/v1/expenses',
   tag: 'expenses',
   noun: 'expense',
-  evaluates: ['budget'],
+  evaluates: monitorsReading('expenses'),
   resource: expenses,
   Item: Expense,
   Create: typed(Body({ ...fields, note: Type.Optional(fields.note) })),

@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { monitorsReading } from '../../../monitors/registry.js'
 import { fuelReadings } from '../../../vehicles/fuel-reading-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { Body, Latitude, Longitude, positionProblems } from './fields.js'
@@ -25,7 +26,7 @@ export const fuelReadingRoutes = vehicleChildRoutes({
   segment: 'fuel-readings',
   tag: 'vehicles',
   noun: 'fuel reading',
-  evaluates: ['fuel'],
+  evaluates: monitorsReading('fuel_readings'),
   resource: fuelReadings,
   Item: FuelReading,
   Create: typed(Body(fields)),

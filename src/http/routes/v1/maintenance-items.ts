@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { type MaintenanceItemInput, maintenanceItems } from '../../../maintenance/maintenance-item-repository.js'
 import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
+import { monitorsReading } from '../../../monitors/registry.js'
 import type { ErrorDetail } from '../../errors.js'
 import { IdParams, Time, typed, Uuid, v1Schema } from '../../schemas.js'
 import { crudRoutes, notFound, type ResourceDeps } from './crud.js'
@@ -35,6 +36,9 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
     ? [{ field: 'intervalKm', problem: 'or intervalDays is required: an item needs at least one interval' }]
     : []
 
+// A service starts the item's new cycle and moves the vehicle's odometer forward.
+const SERVICE_EVALUATES = monitorsReading('maintenance_items', 'vehicles')
+
 export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
   ResourceDeps & { maintenance: MaintenanceService }
 > = async (app, { db, commit, maintenance }) => {
@@ -43,7 +47,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
       segment: 'maintenance-items',
       tag: 'maintenance',
       noun: 'maintenance item',
-      evaluates: ['maintenance'],
+      evaluates: monitorsReading('maintenance_items'),
       resource: maintenanceItems,
       Item: MaintenanceItem,
       Create: typed(Body({ ...optional, name: fields.name })),
@@ -56,7 +60,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
       path: '/v1/maintenance-items',
       tag: 'maintenance',
       noun: 'maintenance item',
-      evaluates: ['maintenance'],
+      evaluates: monitorsReading('maintenance_items'),
       resource: maintenanceItems,
       Item: MaintenanceItem,
       Patch: typed(PatchOf(fields)),
@@ -79,7 +83,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
     },
     async (request) => {
       const item = await maintenance.recordService(
-        (write) => commit(request, { evaluates: ['maintenance'], statusCode: 200 }, write),
+        (write) => commit(request, { evaluates: SERVICE_EVALUATES, statusCode: 200 }, write),
         request.userId,
         request.params.id,
         request.body,

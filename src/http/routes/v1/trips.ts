@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { monitorsReading } from '../../../monitors/registry.js'
 import { type TripInput, trips } from '../../../trips/trip-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { Time, typed, Uuid } from '../../schemas.js'
@@ -41,7 +42,7 @@ export const tripRoutes = crudRoutes({
   path: '/v1/trips',
   tag: 'trips',
   noun: 'trip',
-  evaluates: ['weather'],
+  evaluates: monitorsReading('trips'),
   resource: trips,
   Item: Trip,
   Create: typed(Body({ ...fields, status: Type.Optional(fields.status) })),

@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { monitorsReading } from '../../../monitors/registry.js'
 import { vehicles } from '../../../vehicles/vehicle-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
@@ -22,8 +23,7 @@ export const vehicleRoutes = crudRoutes({
   path: '/v1/vehicles',
   tag: 'vehicles',
   noun: 'vehicle',
-  // The odometer moves maintenance items toward due.
-  evaluates: ['fuel', 'maintenance'],
+  evaluates: monitorsReading('vehicles'),
   resource: vehicles,
   Item: Vehicle,
   Create: typed(Body({ ...fields, odometerKm: Type.Optional(fields.odometerKm) })),
