@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request, type Traveller } from './traveller.js'
+import { callApi } from '../helpers/remote-api.js'
+import type { Traveller } from './traveller.js'
 
 /** What a fuel reading is meant to make of its vehicle's alert. */
 export type FuelState = 'clear' | 'medium' | 'high'
@@ -73,7 +74,7 @@ export function startLoad(travellers: readonly Traveller[], bases: () => string[
       const list = bases()
       const sentAt = Date.now()
       write.attempts++
-      const answer = await request(
+      const answer = await callApi(
         list[api++ % list.length] as string,
         token,
         'POST',

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
 import { userToken } from '../helpers/api.js'
+import { callApi } from '../helpers/remote-api.js'
 
 /** An alert.created the client received: when, and which reading it was made from. */
 export interface Receipt {
@@ -13,53 +14,12 @@ export interface Receipt {
   at: number
 }
 
-/** An API answer; status 0 when none came (refused, reset, timed out). */
-export interface Answer {
-  status: number
-  // biome-ignore lint/suspicious/noExplicitAny: the harness reads JSON bodies field by field
-  body: any
-  replayed: boolean
-}
-
 export interface Traveller {
   id: string
   token: string
   email: string
   vehicles: { id: string; name: string }[]
   stream: StreamView
-}
-
-/** One HTTP request to one API, as a client makes it: bounded in time, never throwing. */
-export async function request(
-  base: string,
-  token: string,
-  method: 'GET' | 'POST' | 'PUT',
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
-  try {
-    const response = await fetch(`http://${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    })
-    const text = await response.text()
-    let parsed: unknown = text
-    try {
-      parsed = text ? JSON.parse(text) : undefined
-    } catch {
-      // Not JSON (a proxy's page): kept as text.
-    }
-    return { status: response.status, body: parsed, replayed: response.headers.get('idempotent-replayed') === 'true' }
-  } catch {
-    return { status: 0, body: undefined, replayed: false }
-  }
 }
 
 /**
@@ -168,7 +128,7 @@ interface AlertOnWire {
 async function setUp(bases: () => string[], token: string, method: 'POST' | 'PUT', path: string, body: unknown) {
   for (let attempt = 0; attempt < 10; attempt++) {
     const list = bases()
-    const answer = await request(list[attempt % list.length] as string, token, method, path, body)
+    const answer = await callApi(list[attempt % list.length] as string, token, method, path, body)
     if (answer.status === 200 || answer.status === 201) return answer.body
     await sleep(500)
   }
