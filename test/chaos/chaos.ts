@@ -150,9 +150,10 @@ export async function runChaos(options: ChaosOptions): Promise<{ ok: boolean; re
       workers: options.workers,
     })
     // The clock time too: the report's examples say when an alert changed by the clock.
-    const at = () => `${new Date().toISOString().slice(11, 23)} (+${((Date.now() - startedAt) / 1000).toFixed(1)} s)`
-    const faults = await runFaults(deployment, schedule, startedAt + options.seconds * 1000, (line) =>
-      options.log(`${at()} ${line}`),
+    const at = (time = Date.now()) =>
+      `${new Date(time).toISOString().slice(11, 23)} (+${((time - startedAt) / 1000).toFixed(1)} s)`
+    const faults = await runFaults(deployment, schedule, startedAt + options.seconds * 1000, (line, struck) =>
+      options.log(`${at(struck)} ${line}`),
     )
     await sleep(Math.max(0, startedAt + options.seconds * 1000 - Date.now()))
     options.log(`${at()} load and faults over; settling`)
