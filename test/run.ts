@@ -74,7 +74,7 @@ const named = process.argv.slice(2).filter((arg) => arg.endsWith('.test.ts'))
 const files =
   named.length > 0
     ? named
-    : ['unit', 'integration', 'faults'].flatMap((dir) =>
+    : ['unit', 'integration', 'faults', 'chaos'].flatMap((dir) =>
         readdirSync(join('test', dir))
           .filter((name) => name.endsWith('.test.ts'))
           .map((name) => join('test', dir, name)),

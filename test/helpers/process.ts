@@ -14,7 +14,8 @@ const PAM = fileURLToPath(new URL('../../bin/pam.js', import.meta.url))
  */
 const BUILT_CLI = process.env.PAM_TEST_CLI
 const RUN_BUILT = 'const { main } = await import(process.argv[1]); await main(process.argv.slice(2))'
-const pamArgs = (args: string[]) =>
+/** The arguments `node` needs to run `pam <args>` (the run's build, or bin/pam.js). */
+export const pamArgs = (args: string[]) =>
   BUILT_CLI ? ['--input-type=module', '-e', RUN_BUILT, BUILT_CLI, ...args] : [PAM, ...args]
 
 export interface PamProcess {

@@ -10,30 +10,40 @@ export interface RemoteResponse {
   body: any
 }
 
+/** One request of a user (`token`) to a PAM process listening on `base` (host:port), over real HTTP. */
+export async function callApi(
+  base: string,
+  token: string,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<RemoteResponse> {
+  try {
+    const response = await fetch(`http://${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    })
+    const text = await response.text()
+    return { status: response.status, body: text ? JSON.parse(text) : undefined }
+  } catch {
+    return { status: 0, body: undefined }
+  }
+}
+
 /** A user of a PAM process listening on `base` (host:port), over real HTTP. */
 export async function remoteTraveller(base: string) {
   const id = randomUUID()
   const token = await userToken(id)
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<RemoteResponse> => {
-    try {
-      const response = await fetch(`http://${base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(15_000),
-      })
-      const text = await response.text()
-      return { status: response.status, body: text ? JSON.parse(text) : undefined }
-    } catch {
-      return { status: 0, body: undefined }
-    }
-  }
   return {
     id,
-    call,
+    call: (method: 'GET' | 'POST', path: string, body?: unknown) => callApi(base, token, method, path, body),
     /** Opens the user's alert stream and waits for its hello. */
     async stream(): Promise<StreamClient> {
       const stream = await openStream(`ws://${base}/v1/stream`, { authorization: `Bearer ${token}` })

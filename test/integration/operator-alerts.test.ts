@@ -306,7 +306,7 @@ describe('operator alerts through a Redis restart [redis mode]', noRedisServer ?
     try {
       // Checking: with no worker, its queues are announced without one.
       await eventually(async () => (count(texts, /ALERT queue_without_worker/) ? true : undefined), 90_000, 'a check')
-      await redis.stop()
+      await redis.kill()
       try {
         await eventually(
           async () => (count(texts, /ALERT store_unavailable: Redis does not answer/) ? true : undefined),

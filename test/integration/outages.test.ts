@@ -87,7 +87,7 @@ describe('worker recovery after a Redis restart [redis mode]', noRedis ? { skip:
 
   it('keeps processing jobs after Redis restarts, without restarting the worker', async () => {
     assert.equal(((await pingThrough(producer)) as { pong: boolean }).pong, true)
-    await redis.stop()
+    await redis.kill()
     await redis.start()
     assert.equal(((await pingThrough(producer)) as { pong: boolean }).pong, true)
     assert.equal(worker.child.exitCode, null, 'the worker must not have exited')

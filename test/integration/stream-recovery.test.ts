@@ -86,7 +86,7 @@ inBothModes('the live stream when the bus loses changes', (mode) => {
       const changes: AlertEvent[] = []
       if (redis) {
         // Redis restarts: what is published meanwhile goes nowhere.
-        await redis.stop()
+        await redis.kill()
         changes.push(...(await evaluateCondition(harness.deps.db, published(), id, condition, false)).events)
         changes.push(...(await evaluateCondition(harness.deps.db, published(), id)).events)
         await redis.start()
