@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import type { TaskName } from '../../src/jobs/task-declarations.js'
 import type { QueueName } from '../../src/queue-names.js'
