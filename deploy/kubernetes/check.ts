@@ -8,7 +8,8 @@
  * - each object type-checked as its model's TypeScript type, which catches what the schemas let
  *   through: a field no API knows (a misspelt `readinessProbe` would be silently dropped);
  * - every reference resolved inside the overlay: selectors select pods, autoscalers and budgets
- *   name what exists, ports are named where they are used.
+ *   name what exists, ports are named where they are used;
+ * - every pod admissible under Pod Security's `restricted` profile, with a read-only root.
  * Exits 1 naming every problem. What roles serve on those ports and paths is test/integration/
  * kubernetes-roles.test.ts's part.
  */
@@ -157,6 +158,39 @@ function checkReferences(objects: KubeObject[]): string[] {
   return problems
 }
 
+const RESTRICTED_VOLUMES = ['emptyDir', 'configMap', 'secret', 'projected', 'downwardAPI', 'persistentVolumeClaim']
+
+/**
+ * What Pod Security's `restricted` profile admits (the overlays' namespaces enforce it; no API
+ * server here to ask), and PAM's own rule on top: a read-only root filesystem.
+ */
+function checkPodSecurity(objects: KubeObject[]): string[] {
+  const problems: string[] = []
+  for (const workload of objects.filter((o) => o.spec?.template?.spec)) {
+    const pod = workload.spec.template.spec
+    const say = (problem: string) => problems.push(`${label(workload)}: ${problem}`)
+    if (pod.securityContext?.runAsNonRoot !== true) say('runAsNonRoot is not true')
+    if (pod.securityContext?.runAsUser === 0) say('runs as root')
+    if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') say('no RuntimeDefault seccomp profile')
+    for (const host of ['hostNetwork', 'hostPID', 'hostIPC']) if (pod[host]) say(`${host} is on`)
+    for (const volume of pod.volumes ?? []) {
+      if (!RESTRICTED_VOLUMES.some((type) => type in volume))
+        say(`volume ${volume.name} is of a type restricted pods may not use`)
+    }
+    for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+      const context = container.securityContext ?? {}
+      const which = `container ${container.name}`
+      if (context.allowPrivilegeEscalation !== false) say(`${which} may escalate privileges`)
+      if (context.privileged) say(`${which} is privileged`)
+      if (!context.capabilities?.drop?.includes('ALL')) say(`${which} keeps its capabilities`)
+      if ((context.capabilities?.add ?? []).some((c: string) => c !== 'NET_BIND_SERVICE'))
+        say(`${which} adds capabilities`)
+      if (context.readOnlyRootFilesystem !== true) say(`${which} has a writable root filesystem`)
+    }
+  }
+  return problems
+}
+
 /** Kustomize's own rendering, where kubectl (which embeds it) is installed. */
 function compareWithKustomize(overlay: string, mine: KubeObject[]): string[] | string {
   const version = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' })
@@ -187,7 +221,7 @@ for (const name of readdirSync(OVERLAYS)) {
   }
 }
 for (const [name, objects] of overlays) {
-  const found = [...(await validateSchemas(objects)), ...checkReferences(objects)]
+  const found = [...(await validateSchemas(objects)), ...checkReferences(objects), ...checkPodSecurity(objects)]
   const kustomize = compareWithKustomize(join(OVERLAYS, name), objects)
   if (Array.isArray(kustomize)) found.push(...kustomize)
   problems.push(...found.map((problem) => `${name}: ${problem}`))

@@ -100,7 +100,8 @@ function build(folder: string): Built {
   for (const image of k.images ?? []) {
     for (const container of podContainers(built.objects)) {
       if (imageName(container.image) !== image.name) continue
-      container.image = `${image.newName ?? image.name}:${image.newTag ?? imageTag(container.image) ?? 'latest'}`
+      const tag = image.newTag ?? imageTag(container.image)
+      container.image = tag ? `${image.newName ?? image.name}:${tag}` : (image.newName ?? image.name)
     }
   }
   for (const replacement of k.replacements ?? []) replace(built.objects, replacement, file)
