@@ -33,12 +33,21 @@ const succeeds = (work: Promise<unknown>) =>
     () => false,
   )
 
-/** Checks every dependency at once, each bounded by a timeout, so readiness never hangs. */
-export async function checkReadiness(deps: { db: Db; backend: QueueBackend }): Promise<Readiness> {
+/**
+ * Checks every dependency at once, each bounded by a timeout, so readiness never hangs. With
+ * `storeReady` (the API's: false until this process knows PAM's migrations are applied), the
+ * database is not ready before that either: a new API pod waits for its migration out of rotation.
+ */
+export async function checkReadiness(deps: {
+  db: Db
+  backend: QueueBackend
+  storeReady?: () => boolean
+}): Promise<Readiness> {
   const started = performance.now()
   const [database, redis, live] = await Promise.all([
     // In Postgres-only mode the database also holds the queues: ready means jobs can be added.
-    succeeds(Promise.all([sql`select 1`.execute(deps.db), deps.backend.checkQueueStore?.()])),
+    (deps.storeReady?.() ?? true) &&
+      succeeds(Promise.all([sql`select 1`.execute(deps.db), deps.backend.checkQueueStore?.()])),
     deps.backend.pingRedis ? succeeds(deps.backend.pingRedis(CHECK_TIMEOUT_MS)) : Promise.resolve(null),
     withTimeout(liveProcesses(deps.db), CHECK_TIMEOUT_MS).catch(() => undefined),
   ])

@@ -27,6 +27,7 @@ import { internalAiUsageRoutes } from './routes/ai-usage.js'
 import { internalDeliveryRoutes } from './routes/deliveries.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { queueBacklogRoutes } from './routes/queue-backlog.js'
 import { scheduleRoutes } from './routes/schedules.js'
 import { serviceIndexRoutes } from './routes/service-index.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
@@ -148,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(serviceIndexRoutes)
     await api.register(healthRoutes(deps))
     await api.register(scheduleRoutes(deps))
+    await api.register(queueBacklogRoutes(deps))
     await api.register(internalAiUsageRoutes({ ...deps, caps: deps.aiCaps }))
     await api.register(internalDeliveryRoutes, { db: deps.db, internalToken: deps.internalToken })
     await api.register(unsubscribeRoutes, {

@@ -21,6 +21,27 @@ export async function queueCounts(queues: Queues, only?: QueueName) {
   )
 }
 
+/**
+ * The jobs a worker could start now, per queue: waiting, prioritized (BullMQ keeps those in a sorted
+ * set, not in the wait list, and every PAM job carries a priority) and delayed ones already due (a
+ * running worker promotes them within moments; with none running they stay delayed). What workers
+ * are scaled on: active jobs are being served, and delayed ones not yet due ask for no worker.
+ */
+export async function queueBacklog(queues: Queues, now = Date.now()) {
+  return Promise.all(
+    selected(queues).map(async ([queue, q]) => {
+      const [counts, dueDelayed] = await Promise.all([
+        q.getJobCounts('waiting', 'prioritized'),
+        // BullMQ counts the delayed jobs due strictly before the cutoff: one due this millisecond is due.
+        q.getDelayedCount(now + 1),
+      ])
+      const waiting = counts.waiting ?? 0
+      const prioritized = counts.prioritized ?? 0
+      return { queue, waiting, prioritized, dueDelayed, backlog: waiting + prioritized + dueDelayed }
+    }),
+  )
+}
+
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0)
 
 /** Counts by state, plus completed and failed in the last minute and hour (BullMQ's per-minute metrics). */

@@ -7,7 +7,7 @@ import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { QUEUE_NAMES } from '../../src/queue-names.js'
 import { buildApiApp } from '../../src/roles/api.js'
 import { startWorker } from '../../src/roles/worker.js'
-import { type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
+import { eventually, type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 
 inBothModes('health and readiness', (mode) => {
   let harness: Harness
@@ -161,6 +161,36 @@ inBothModes('health and readiness', (mode) => {
       assert.ok(Date.now() - Date.parse(live.lastBeatAt) < 10_000)
     } finally {
       await worker.stop()
+    }
+  })
+
+  it('leaves out of `ready` the components a probe excludes, still reporting them; refuses what it does not know', async () => {
+    const response = await app.inject({ url: '/ready?exclude=workers,redis' })
+    assert.equal(response.statusCode, 200, response.body)
+    assert.equal(response.json().ready, true)
+    assert.equal(response.json().components.workers, false, 'still reported')
+    assert.equal((await app.inject({ url: '/ready?exclude=redis' })).statusCode, 503, 'the workers still count')
+    const bad = await app.inject({ url: '/ready?exclude=workers,queues' })
+    assert.equal(bad.statusCode, 400)
+    assert.equal(bad.json().details[0].field, 'querystring.exclude')
+  })
+
+  it('says the database is not ready until this process knows its migrations are applied', async () => {
+    let migrated = false
+    const starting = await buildApiApp(harness.deps, producer, () => migrated)
+    try {
+      const before = await starting.inject({ url: '/ready?exclude=workers,redis' })
+      assert.equal(before.statusCode, 503)
+      assert.equal(before.json().components.database, false)
+      migrated = true
+      // Readiness is checked at most ~10 times a second: a second's wait gives a fresh answer.
+      const after = await eventually(async () => {
+        const response = await starting.inject({ url: '/ready?exclude=workers,redis' })
+        return response.statusCode === 200 ? response : undefined
+      })
+      assert.equal(after.json().components.database, true)
+    } finally {
+      await starting.close()
     }
   })
 

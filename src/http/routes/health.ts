@@ -20,10 +20,27 @@ const Health = Type.Object({
   version: Type.String(),
 })
 
+const COMPONENTS = ['database', 'redis', 'workers'] as const
+const componentList = `(${COMPONENTS.join('|')})`
+/**
+ * As Kubernetes' own /readyz?exclude=: a probe names the components that are not this process's
+ * to answer for. An API pod's readiness leaves out the workers (another role's outage, alerted on
+ * by operator alerts) and Redis (writes are still accepted without it), or one outage there would
+ * take every API pod out of rotation.
+ */
+const ReadyQuery = Type.Object({
+  exclude: Type.Optional(
+    Type.String({
+      pattern: `^${componentList}(,${componentList})*$`,
+      description: `comma-separated components left out of \`ready\` (${COMPONENTS.join(', ')}); they are still reported`,
+    }),
+  ),
+})
+
 const Ready = Type.Object({
-  ready: Type.Boolean(),
+  ready: Type.Boolean({ description: 'every component not excluded is up' }),
   components: Type.Object({
-    database: Type.Boolean(),
+    database: Type.Boolean({ description: 'reachable, with the schema this process needs' }),
     redis: Type.Union([Type.Boolean(), Type.Null()], { description: 'null in Postgres-only mode' }),
     workers: Type.Boolean({ description: 'at least one live worker per queue' }),
   }),
@@ -66,7 +83,12 @@ export function livenessRoutes(service: string) {
 }
 
 /** Liveness, readiness (every dependency, bounded) and live workers. */
-export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToken: string }) {
+export function healthRoutes(deps: {
+  db: Db
+  backend: QueueBackend
+  internalToken: string
+  storeReady?: () => boolean
+}) {
   return async (fastify: FastifyInstance) => {
     await fastify.register(livenessRoutes(SERVICE))
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -74,11 +96,15 @@ export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToke
 
     app.get(
       '/ready',
-      { schema: { tags: ['operations'], response: { 200: Ready, 503: Ready } } },
-      async (_request, reply) => {
+      {
+        schema: { tags: ['operations'], querystring: ReadyQuery, response: { 200: Ready, 400: ErrorBody, 503: Ready } },
+      },
+      async (request, reply) => {
         const result = await readiness()
-        return reply.code(result.ready ? 200 : 503).send({
-          ready: result.ready,
+        const excluded = new Set(request.query.exclude?.split(','))
+        const ready = Object.entries(result.components).every(([name, up]) => excluded.has(name) || up !== false)
+        return reply.code(ready ? 200 : 503).send({
+          ready,
           components: result.components,
           queues_without_workers: result.queuesWithoutWorkers,
           timestamp: result.checkedAt.toISOString(),
