@@ -1,8 +1,10 @@
 import { sql } from 'kysely'
+import { DateTime } from 'luxon'
 import type { BriefingText } from '../ai/structured-text.js'
 import type { Db } from '../db/database.js'
 import { toIso } from '../resources/mapping.js'
 import { ownedResource } from '../resources/owned-rows.js'
+import { readableZone } from '../users/time-zones.js'
 
 export interface Briefing {
   id: string
@@ -39,28 +41,27 @@ export const briefings = ownedResource('briefings', {
   columns: (input: Partial<{ kind: 'daily' | 'requested'; period: string }>) => ({ ...input }),
 })
 
-/** The user's local date now: what a briefing written now covers. */
-export async function localDateOf(db: Db, userId: string): Promise<string> {
-  const row = await db
-    .selectFrom('users')
-    .select(sql<string>`to_char(now() at time zone timezone, 'YYYY-MM-DD')`.as('today'))
-    .where('id', '=', userId)
-    .executeTakeFirstOrThrow()
-  return row.today
+/** The user's local date now: what a briefing written now covers (UTC's when their zone cannot be read). */
+export async function localDateOf(db: Db, userId: string, now: Date): Promise<string> {
+  const row = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
+  return DateTime.fromJSDate(now, { zone: readableZone(row?.timezone) }).toISODate() ?? now.toISOString().slice(0, 10)
 }
 
 /**
  * The daily briefings due at `hour` local time: one pending row per active traveller whose local
  * clock shows that hour, created once per local date (a second sweep in the hour adds nothing).
  * Active: a planned or active trip, or an expense or fuel reading in the last 14 days. Returns
- * the new rows, set-wise, whatever the number of users.
+ * the new rows, set-wise, whatever the number of users. A traveller whose stored zone PostgreSQL
+ * cannot read as a name is left out (countUnreadableZones counts them), never the statement failed
+ * for everyone.
  */
 export async function createDueDailyBriefings(db: Db, hour: number): Promise<{ id: string; userId: string }[]> {
   const { rows } = await sql<{ id: string; user_id: string }>`
     insert into briefings (user_id, kind, period)
-    select u.id, 'daily', (now() at time zone u.timezone)::date
+    select u.id, 'daily', (now() at time zone z.name)::date
     from users u
-    where extract(hour from now() at time zone u.timezone) = ${hour}
+    join time_zones z on z.name = u.timezone
+    where extract(hour from now() at time zone z.name) = ${hour}
       and (exists (select 1 from trips t where t.user_id = u.id and t.status in ('planned', 'active'))
         or exists (select 1 from expenses e where e.user_id = u.id and e.spent_at > now() - interval '14 days')
         or exists (select 1 from fuel_readings f where f.user_id = u.id and f.observed_at > now() - interval '14 days'))

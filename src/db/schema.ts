@@ -341,6 +341,11 @@ export interface UnsubscribeUsesTable {
   used_at: CreatedAt
 }
 
+/** Zone names PostgreSQL reads as names: statements join it rather than read a traveller's text. */
+export interface TimeZonesTable {
+  name: string
+}
+
 export interface Database {
   users: UsersTable
   vehicles: VehiclesTable
@@ -371,4 +376,5 @@ export interface Database {
   digests: DigestsTable
   deliveries: DeliveriesTable
   unsubscribe_uses: UnsubscribeUsesTable
+  time_zones: TimeZonesTable
 }

@@ -3,6 +3,7 @@ import { deleteExpiredEntries } from '../../cache/cache.js'
 import { pruneDeadBeats } from '../../heartbeats/heartbeat-repository.js'
 import { deleteExpiredKeys } from '../../idempotency/idempotency-repository.js'
 import { deleteOldRuns } from '../../monitor-runs/monitor-run-repository.js'
+import { refreshTimeZones } from '../../users/time-zone-repository.js'
 import type { TaskHandler } from '../task.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -13,6 +14,8 @@ export interface HousekeepingResult {
   heartbeatsPruned: number
   monitorRunsDeleted: number
   cacheEntriesDeleted: number
+  /** Zone names the server's time zone data added or dropped (an upgraded PostgreSQL). */
+  timeZones: { added: number; removed: number }
 }
 
 /**
@@ -34,5 +37,6 @@ export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult
     heartbeatsPruned: await pruneDeadBeats(db, DAY_MS),
     monitorRunsDeleted: await deleteOldRuns(db),
     cacheEntriesDeleted: await deleteExpiredEntries(db),
+    timeZones: await refreshTimeZones(db),
   }
 }

@@ -73,7 +73,7 @@ export const briefingRoutes: FastifyPluginAsyncTypebox<BriefingRouteDeps> = asyn
       }),
     },
     async (request, reply) => {
-      const period = await localDateOf(db, request.userId)
+      const period = await localDateOf(db, request.userId, new Date())
       const briefing = await briefings.create(db, request.userId, { kind: 'requested', period })
       await queueBriefing(briefing.id, request.userId)
       return reply.code(202).send({ id: briefing.id })

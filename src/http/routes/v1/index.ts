@@ -8,6 +8,7 @@ import type { Bus } from '../../../backend/backend.js'
 import type { Db } from '../../../db/database.js'
 import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
 import type { Hub } from '../../../realtime/hub.js'
+import { timeZoneCatalog } from '../../../users/time-zone-repository.js'
 import { HttpError } from '../../errors.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
@@ -105,7 +106,7 @@ export function v1Routes(deps: V1Deps) {
     registerIdempotency(app, deps.db)
     const { db, commit } = deps
     await app.register(streamRoutes, { db, hub: deps.hub })
-    await app.register(meRoutes, { db })
+    await app.register(meRoutes, { db, zones: timeZoneCatalog(db) })
     await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
     await app.register(briefingRoutes, { db, ...deps.briefings })
     await app.register(notificationSettingsRoutes, { db })
