@@ -42,7 +42,7 @@ export async function gatherSnapshot(sources: SnapshotSources): Promise<Operatio
     failedJobs(sources.queues),
     db
       .selectFrom('monitor_runs')
-      .select(['monitor', 'status', 'finished_at', 'error'])
+      .select(['monitor', 'status', 'finished_at'])
       .distinctOn('monitor')
       .where('finished_at', 'is not', null)
       .orderBy('monitor')
@@ -71,14 +71,12 @@ export async function gatherSnapshot(sources: SnapshotSources): Promise<Operatio
       .map((job) => ({
         queue: job.queue,
         task: job.task,
-        reason: job.reason ?? 'no reason recorded',
         failedAt: new Date(job.failedAt as string),
       })),
     sweeps: sweeps.map((run) => ({
       monitor: run.monitor,
       status: run.status as SweepRun['status'],
       finishedAt: run.finished_at as Date,
-      error: run.error,
     })),
     workersPerQueue: Object.fromEntries(
       QUEUE_NAMES.map((queue) => [queue, live.filter((p) => p.role === 'worker' && p.queues.includes(queue)).length]),

@@ -1,7 +1,9 @@
 /**
  * The conditions an operator is told about, as pure functions of a snapshot of the deployment
  * (gathered by operations-snapshot-repository.ts). Each firing condition has a stable key: the
- * same problem keeps its key from one check to the next, so it is announced once.
+ * same problem keeps its key from one check to the next, so it is announced once. The text is
+ * PAM's words and names only: an error's message can carry what a traveller (or a push service,
+ * or a mail server) wrote, and it would reach the operator's chat; it says where to read the error.
  */
 
 export type ConditionKind =
@@ -15,7 +17,6 @@ export type ConditionKind =
 export interface FailedJob {
   queue: string
   task: string
-  reason: string
   failedAt: Date
 }
 
@@ -23,7 +24,6 @@ export interface SweepRun {
   monitor: string
   status: 'succeeded' | 'degraded' | 'failed'
   finishedAt: Date
-  error: string | null
 }
 
 export interface ScheduleState {
@@ -69,8 +69,6 @@ const MIN_PROVIDER_LOOKUPS = 5
 const SCHEDULE_SLACK_MS = 30_000
 export const AI_BUDGET_WARN_RATIO = 0.8
 
-const MAX_REASON = 200
-const short = (text: string) => (text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text)
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`
 const percent = (ratio: number) => `${Math.round(ratio * 100)} %`
 
@@ -85,7 +83,7 @@ function failedJobs(snapshot: OperationsSnapshot): FiringCondition[] {
     return {
       key: `job_failed:${key}`,
       kind: 'job_failed',
-      summary: `${jobs.length} ${latest.task} job(s) on queue ${latest.queue} failed for good in the last ${minutes(JOB_FAILURE_WINDOW_MS)}; latest: ${short(latest.reason)}`,
+      summary: `${jobs.length} ${latest.task} job(s) on queue ${latest.queue} failed for good in the last ${minutes(JOB_FAILURE_WINDOW_MS)}, the latest at ${latest.failedAt.toISOString()}; why: pam inspect failed --queue ${latest.queue}`,
     }
   })
 }
@@ -99,7 +97,7 @@ function unhealthySweeps(snapshot: OperationsSnapshot): FiringCondition[] {
       summary:
         run.status === 'degraded'
           ? `the ${run.monitor} sweep finished degraded at ${run.finishedAt.toISOString()}: some users were evaluated without their provider's data`
-          : `the ${run.monitor} sweep failed at ${run.finishedAt.toISOString()}: ${short(run.error ?? 'no reason recorded')}`,
+          : `the ${run.monitor} sweep failed at ${run.finishedAt.toISOString()}; why: its run in monitor_runs, and pam inspect failed`,
     }))
 }
 

@@ -9,7 +9,7 @@ const minutesAgo = (n: number) => new Date(now.getTime() - n * 60_000)
 const healthy: OperationsSnapshot = {
   now,
   failedJobs: [],
-  sweeps: [{ monitor: 'fuel', status: 'succeeded', finishedAt: minutesAgo(1), error: null }],
+  sweeps: [{ monitor: 'fuel', status: 'succeeded', finishedAt: minutesAgo(1) }],
   workersPerQueue: { notifications: 1, analytics: 2, maintenance: 1 },
   schedules: [{ schedule: 'pam-fuel-monitoring', lastRunAt: minutesAgo(4), cadenceMs: 5 * 60_000 }],
   watchingSince: minutesAgo(600),
@@ -24,14 +24,14 @@ describe('operator conditions', () => {
     assert.deepEqual(keys(healthy), [])
   })
 
-  it('jobs that failed for good: one condition per queue and task, naming the latest reason', () => {
+  it('jobs that failed for good: one condition per queue and task, naming the latest time and where to read why', () => {
     const conditions = firingConditions(
       {
         ...healthy,
         failedJobs: [
-          { queue: 'analytics', task: 'monitor.budget.page', reason: 'old', failedAt: minutesAgo(5) },
-          { queue: 'analytics', task: 'monitor.budget.page', reason: 'newest', failedAt: minutesAgo(1) },
-          { queue: 'notifications', task: 'ops.ping', reason: 'boom', failedAt: minutesAgo(2) },
+          { queue: 'analytics', task: 'monitor.budget.page', failedAt: minutesAgo(5) },
+          { queue: 'analytics', task: 'monitor.budget.page', failedAt: minutesAgo(1) },
+          { queue: 'notifications', task: 'ops.ping', failedAt: minutesAgo(2) },
         ],
       },
       thresholds,
@@ -40,7 +40,10 @@ describe('operator conditions', () => {
       conditions.map((c) => c.key),
       ['job_failed:analytics:monitor.budget.page', 'job_failed:notifications:ops.ping'],
     )
-    assert.match(conditions[0]?.summary ?? '', /^2 monitor\.budget\.page job\(s\).*latest: newest$/)
+    assert.equal(
+      conditions[0]?.summary,
+      `2 monitor.budget.page job(s) on queue analytics failed for good in the last 15 min, the latest at ${minutesAgo(1).toISOString()}; why: pam inspect failed --queue analytics`,
+    )
   })
 
   it('a sweep whose latest run is degraded or failed', () => {
@@ -48,9 +51,9 @@ describe('operator conditions', () => {
       keys({
         ...healthy,
         sweeps: [
-          { monitor: 'fuel', status: 'degraded', finishedAt: minutesAgo(1), error: null },
-          { monitor: 'weather', status: 'failed', finishedAt: minutesAgo(1), error: 'x' },
-          { monitor: 'budget', status: 'succeeded', finishedAt: minutesAgo(1), error: null },
+          { monitor: 'fuel', status: 'degraded', finishedAt: minutesAgo(1) },
+          { monitor: 'weather', status: 'failed', finishedAt: minutesAgo(1) },
+          { monitor: 'budget', status: 'succeeded', finishedAt: minutesAgo(1) },
         ],
       }),
       ['sweep_unhealthy:fuel', 'sweep_unhealthy:weather'],
