@@ -308,6 +308,11 @@ export const EnvSchema = Type.Object({
     default: 'mailto:pam@localhost',
     description: 'how push services reach the operator (a mailto: or https:// URL)',
   }),
+  PUSH_ALLOW_PRIVATE_ENDPOINTS: Type.Optional(
+    Flag(
+      'push subscriptions may point at loopback and private addresses, any port, an address for a host (tests with a local push service; refused in production)',
+    ),
+  ),
   PUBLIC_URL: Type.Optional(
     Url(
       ['https', 'http'],
@@ -532,6 +537,10 @@ function policyProblems(config: Record<string, unknown>): string[] {
       .some((origin) => origin.trim() === '*')
   )
     problems.push('CORS_ORIGINS must not contain "*" in production')
+  if (['true', '1'].includes(text('PUSH_ALLOW_PRIVATE_ENDPOINTS') ?? ''))
+    problems.push(
+      'PUSH_ALLOW_PRIVATE_ENDPOINTS must not be on in production (it lets travellers make PAM call into its network)',
+    )
   return problems
 }
 
@@ -582,6 +591,9 @@ export function smtpSettings(config: Config) {
   }
 }
 export type SmtpSettings = NonNullable<ReturnType<typeof smtpSettings>>
+
+/** Whether push endpoints may be private addresses (a test's local push service); never in production. */
+export const pushAllowsPrivateEndpoints = (config: Config) => config.PUSH_ALLOW_PRIVATE_ENDPOINTS === true
 
 export const migrateOnStart = (config: Config) => config.MIGRATE_ON_START ?? !isProduction(config)
 

@@ -68,6 +68,8 @@ export interface AppDeps {
   sessions?: Cache
   /** Web Push's public key (GET /v1/push/vapid-public-key); undefined: push is off. */
   vapidPublicKey?: string
+  /** PUSH_ALLOW_PRIVATE_ENDPOINTS: subscriptions may point at private addresses (tests only). */
+  pushAllowPrivateEndpoints?: boolean
   /** Where the one-click unsubscribe links in emails point (PUBLIC_URL). */
   publicUrl?: string
 }
@@ -165,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
         vapidPublicKey: deps.vapidPublicKey,
+        pushAllowPrivateEndpoints: deps.pushAllowPrivateEndpoints ?? false,
         bus: deps.backend.bus,
         aiCaps: deps.aiCaps,
         briefings: {

@@ -1,5 +1,4 @@
-import type { Agent } from 'node:https'
-import { publicUrl, smtpSettings } from '../config.js'
+import { publicUrl, pushAllowsPrivateEndpoints, smtpSettings } from '../config.js'
 import type { Deps } from '../deps.js'
 import type { Producer } from '../jobs/producer.js'
 import type { DeliveryServices } from './delivery-services.js'
@@ -15,19 +14,25 @@ const DRAIN_GRACE_MS = 15_000
 export function buildDeliveryServices(
   deps: Pick<Deps, 'config' | 'secrets' | 'metrics' | 'logger'>,
   enqueue: Producer['enqueue'],
-  options: { pushAgent?: Agent; now?: () => Date; drainGraceMs?: number } = {},
+  options: { now?: () => Date; drainGraceMs?: number } = {},
 ): DeliveryServices & { close(): void } {
   const smtp = smtpSettings(deps.config)
   const email = smtp ? createEmailChannel(smtp, deps.config.EMAIL_FROM) : undefined
   const vapid = deps.secrets.vapid
+  const push = vapid
+    ? createPushChannel(vapid, deps.config.VAPID_SUBJECT, { allowPrivate: pushAllowsPrivateEndpoints(deps.config) })
+    : undefined
   return {
     email,
-    push: vapid ? createPushChannel(vapid, deps.config.VAPID_SUBJECT, options.pushAgent) : undefined,
+    push,
     links: unsubscribeLinks(deps.secrets.internalToken, publicUrl(deps.config)),
     deliveries: deps.metrics.deliveries,
     now: options.now ?? (() => new Date()),
     drainGraceMs: options.drainGraceMs ?? DRAIN_GRACE_MS,
     enqueueDeliveries: deliveryTrigger(enqueue, deps.logger).enqueueDeliveries,
-    close: () => email?.close(),
+    close: () => {
+      email?.close()
+      push?.close()
+    },
   }
 }

@@ -4,7 +4,7 @@ import { alertEmail, alertPush } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
-import { ChannelError } from './channel-error.js'
+import { asChannelError, ChannelError } from './channel-error.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
 import {
   type Claimed,
@@ -33,7 +33,7 @@ export async function pushToAll(
   let lastError: ChannelError | undefined
   for (const [index, result] of results.entries()) {
     if (result.status === 'fulfilled') continue
-    const error = result.reason instanceof ChannelError ? result.reason : new ChannelError(String(result.reason), false)
+    const error = asChannelError(result.reason)
     if (error.gone) await forgetPushEndpoint(db, targets[index]?.endpoint ?? '')
     lastError = error
   }
@@ -143,9 +143,9 @@ export async function deliverAlerts(
     try {
       await send(db, services, channel, alert, settings.email.address ?? '')
     } catch (error) {
-      const failure = error instanceof ChannelError ? error : new ChannelError(String(error), false)
+      const failure = asChannelError(error)
       if (failure.permanent || claim.attempts >= DELIVERY_ATTEMPTS) {
-        logger.warn({ alertId: alert.id, channel, err: failure.message }, 'delivery failed')
+        logger.warn({ alertId: alert.id, channel, err: failure.message, detail: failure.detail }, 'delivery failed')
         return settle({ status: 'failed', error: failure.message }, 'failed')
       }
       retry.push(`${channel}: ${failure.message}`)

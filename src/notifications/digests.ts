@@ -6,7 +6,7 @@ import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { lastOccurrence, quietUntil } from '../delivery/quiet-hours.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
-import { ChannelError } from './channel-error.js'
+import { asChannelError, ChannelError } from './channel-error.js'
 import { pushToAll, reachability } from './deliver-alert.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
 import {
@@ -168,7 +168,7 @@ async function sendDigest(
     }
     return finish('sent', null)
   } catch (error) {
-    const failure = error instanceof ChannelError ? error : new ChannelError(String(error), false)
+    const failure = asChannelError(error)
     const attempts = digest.attempts + 1
     if (failure.permanent || attempts >= DELIVERY_ATTEMPTS) return finish('failed', failure.message)
     await db.updateTable('digests').set({ attempts, error: failure.message }).where('id', '=', digest.id).execute()

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createTokenVerifier, rememberingVerifier } from '../auth/token-verifier.js'
-import { aiCaps, isProduction, publicUrl } from '../config.js'
+import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
 import { type HttpSettings, httpSettings } from '../http/http-settings.js'
@@ -71,6 +71,7 @@ function buildAppFrom(
     http,
     sessions: deps.cache,
     vapidPublicKey: deps.secrets.vapid?.publicKey,
+    pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
     publicUrl: publicUrl(deps.config),
   })
 }

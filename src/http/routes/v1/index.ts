@@ -41,6 +41,8 @@ export interface V1Deps {
   aiCaps: Caps
   briefings: Omit<BriefingRouteDeps, 'db'>
   vapidPublicKey: string | undefined
+  /** PUSH_ALLOW_PRIVATE_ENDPOINTS: push endpoints may be private addresses (tests only). */
+  pushAllowPrivateEndpoints: boolean
   /** Alert changes a traveller makes (read, dismissed) go to the stream like the monitors' do. */
   bus: Bus
 }
@@ -119,6 +121,10 @@ export function v1Routes(deps: V1Deps) {
     await app.register(contextSignalRoutes, { commit })
     await app.register(alertRoutes, { db, bus: deps.bus })
     await app.register(deliveryRoutes, { db })
-    await app.register(pushRoutes, { db, vapidPublicKey: deps.vapidPublicKey })
+    await app.register(pushRoutes, {
+      db,
+      vapidPublicKey: deps.vapidPublicKey,
+      allowPrivateEndpoints: deps.pushAllowPrivateEndpoints,
+    })
   }
 }
