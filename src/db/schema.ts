@@ -346,6 +346,13 @@ export interface TimeZonesTable {
   name: string
 }
 
+/** Postgres-only mode's shared throttle counters: hits per key in a fixed window. */
+export interface RateLimitHitsTable {
+  key: string
+  hits: number
+  resets_at: Date
+}
+
 export interface Database {
   users: UsersTable
   vehicles: VehiclesTable
@@ -377,4 +384,5 @@ export interface Database {
   deliveries: DeliveriesTable
   unsubscribe_uses: UnsubscribeUsesTable
   time_zones: TimeZonesTable
+  rate_limit_hits: RateLimitHitsTable
 }

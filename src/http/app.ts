@@ -4,6 +4,7 @@ import type { Caps } from '../ai/budget.js'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Cache } from '../cache/cache.js'
+import { sharedHitCounter } from '../cache/hit-counter.js'
 import type { Db } from '../db/database.js'
 import type { ErrorReporter } from '../errors/error-reporter.js'
 import { evaluationTrigger } from '../evaluations/evaluation-trigger.js'
@@ -20,6 +21,7 @@ import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
 import { registerJsonBodies } from './json-body.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
+import { requireInternalToken } from './plugins/internal-auth.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
 import { registerShutdownResponse } from './plugins/shutdown-response.js'
@@ -142,14 +144,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   registerErrorHandler(app, deps.errors, deps.storeReady)
   registerShutdownResponse(app)
+  // Throttles that must hold across replicas: failed tokens, dashboard sign-in and sign-out.
+  const hits = sharedHitCounter({ db: deps.db, redis: deps.backend.redis, prefix: deps.redisPrefix })
+  const internalAuth = requireInternalToken(deps.internalToken, hits)
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
   await app.register(async (api) => {
     await registerOpenApi(api)
     await registerCrossOrigin(api, deps.corsOrigin)
-    await api.register(healthRoutes(deps))
-    await api.register(scheduleRoutes(deps))
-    await api.register(internalAiUsageRoutes({ ...deps, caps: deps.aiCaps }))
-    await api.register(internalDeliveryRoutes, { db: deps.db, internalToken: deps.internalToken })
+    await api.register(healthRoutes({ ...deps, internalAuth }))
+    await api.register(scheduleRoutes({ ...deps, internalAuth }))
+    await api.register(internalAiUsageRoutes({ ...deps, internalAuth, caps: deps.aiCaps }))
+    await api.register(internalDeliveryRoutes, { db: deps.db, internalAuth })
     await api.register(unsubscribeRoutes, {
       db: deps.db,
       links: unsubscribeLinks(deps.internalToken, deps.publicUrl ?? 'http://localhost:8000'),
@@ -166,6 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         }),
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
+        hits,
         vapidPublicKey: deps.vapidPublicKey,
         pushAllowPrivateEndpoints: deps.pushAllowPrivateEndpoints ?? false,
         bus: deps.backend.bus,
@@ -179,7 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }),
     )
   })
-  await app.register(metricsRoutes({ ...deps, store: deps }))
-  await app.register(queueDashboard(deps))
+  await app.register(metricsRoutes({ metrics: deps.metrics, internalAuth, store: deps }))
+  await app.register(queueDashboard({ ...deps, hits }))
   return app
 }

@@ -101,6 +101,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
       heartbeatsPruned: 1,
       monitorRunsDeleted: 0,
       cacheEntriesDeleted: 0,
+      throttleWindowsDeleted: 0,
       timeZones: { added: 0, removed: 0 },
     })
 

@@ -9,6 +9,7 @@ import * as deliveries from './2026_11_23_0007_deliveries.js'
 import * as operatorAlerts from './2026_11_23_0008_operator_alerts.js'
 import * as sweepScope from './2026_11_23_0009_sweep_scope.js'
 import * as timeZones from './2026_12_04_0001_time_zones.js'
+import * as rateLimitHits from './2026_12_04_0002_rate_limit_hits.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0007_deliveries': deliveries,
   '2026_11_23_0009_sweep_scope': sweepScope,
   '2026_12_04_0001_time_zones': timeZones,
+  '2026_12_04_0002_rate_limit_hits': rateLimitHits,
 }

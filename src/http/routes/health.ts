@@ -6,7 +6,7 @@ import type { Db } from '../../db/database.js'
 import { checkReadiness, recentReadiness } from '../../health/readiness.js'
 import { liveProcesses } from '../../heartbeats/heartbeat-repository.js'
 import { VERSION } from '../../version.js'
-import { requireInternalToken } from '../plugins/internal-auth.js'
+import type { InternalAuth } from '../plugins/internal-auth.js'
 import { ErrorBody } from '../schemas.js'
 
 const SERVICE = 'pam-api'
@@ -66,7 +66,7 @@ export function livenessRoutes(service: string) {
 }
 
 /** Liveness, readiness (every dependency, bounded) and live workers. */
-export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToken: string }) {
+export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalAuth: InternalAuth }) {
   return async (fastify: FastifyInstance) => {
     await fastify.register(livenessRoutes(SERVICE))
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -91,7 +91,7 @@ export function healthRoutes(deps: { db: Db; backend: QueueBackend; internalToke
     app.get(
       '/internal/worker/heartbeat',
       {
-        preHandler: requireInternalToken(deps.internalToken),
+        onRequest: deps.internalAuth,
         schema: {
           tags: ['operations'],
           security: [{ internalToken: [] }],

@@ -1,5 +1,6 @@
 import { announceAlertEvents, expireAlerts } from '../../alerts/alert-store.js'
 import { deleteExpiredEntries } from '../../cache/cache.js'
+import { deleteEndedWindows } from '../../cache/hit-counter.js'
 import { pruneDeadBeats } from '../../heartbeats/heartbeat-repository.js'
 import { deleteExpiredKeys } from '../../idempotency/idempotency-repository.js'
 import { deleteOldRuns } from '../../monitor-runs/monitor-run-repository.js'
@@ -14,6 +15,8 @@ export interface HousekeepingResult {
   heartbeatsPruned: number
   monitorRunsDeleted: number
   cacheEntriesDeleted: number
+  /** Postgres-only mode's throttle windows that ended. */
+  throttleWindowsDeleted: number
   /** Zone names the server's time zone data added or dropped (an upgraded PostgreSQL). */
   timeZones: { added: number; removed: number }
 }
@@ -37,6 +40,7 @@ export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult
     heartbeatsPruned: await pruneDeadBeats(db, DAY_MS),
     monitorRunsDeleted: await deleteOldRuns(db),
     cacheEntriesDeleted: await deleteExpiredEntries(db),
+    throttleWindowsDeleted: await deleteEndedWindows(db),
     timeZones: await refreshTimeZones(db),
   }
 }

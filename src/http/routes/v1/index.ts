@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import type { Caps } from '../../../ai/budget.js'
 import type { TokenVerifier } from '../../../auth/token-verifier.js'
 import type { Bus } from '../../../backend/backend.js'
+import type { HitCounter } from '../../../cache/hit-counter.js'
 import type { Db } from '../../../db/database.js'
 import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
 import type { Hub } from '../../../realtime/hub.js'
@@ -12,6 +13,7 @@ import { timeZoneCatalog } from '../../../users/time-zone-repository.js'
 import { HttpError } from '../../errors.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
+import { throttle } from '../../plugins/throttle.js'
 import type { CommitWrite } from '../../writes.js'
 import { aiUsageRoutes } from './ai-usage.js'
 import { alertRoutes } from './alerts.js'
@@ -38,6 +40,8 @@ export interface V1Deps {
   maintenance: MaintenanceService
   verifier: TokenVerifier
   rateLimit: { perMinute: number; redis?: Redis; prefix: string }
+  /** The deployment's shared counter: requests without a valid token are counted there per address. */
+  hits: HitCounter
   aiCaps: Caps
   briefings: Omit<BriefingRouteDeps, 'db'>
   vapidPublicKey: string | undefined
@@ -85,26 +89,16 @@ export function v1Routes(deps: V1Deps) {
         ),
     })
     // Before authentication: a request without a valid token never reaches the per-user limit, so
-    // its client address is counted instead (same limit, same store).
-    const failures = app.createRateLimit({ keyGenerator: (request) => `ip:${request.ip}` })
-    app.addHook(
-      'onRequest',
-      authenticate({
-        verifier: deps.verifier,
-        db: deps.db,
-        countFailure: async (request, reply) => {
-          const counted = await failures(request)
-          if (!counted.isAllowed && counted.isExceeded) {
-            reply.header('retry-after', counted.ttlInSeconds)
-            throw new HttpError(
-              429,
-              'rate_limited',
-              `${counted.max} requests per minute without a valid token from this address; retry in ${counted.ttlInSeconds} s`,
-            )
-          }
-        },
-      }),
-    )
+    // its client address is counted instead (same limit), in the deployment's shared store: in
+    // Postgres-only mode too, or each replica would let the limit through again.
+    const countFailure = throttle(deps.hits, {
+      name: 'v1-token',
+      max: deps.rateLimit.perMinute,
+      windowMs: 60_000,
+      refusal: (max, retryAfter) =>
+        `${max} requests per minute without a valid token from this address; retry in ${retryAfter} s`,
+    })
+    app.addHook('onRequest', authenticate({ verifier: deps.verifier, db: deps.db, countFailure }))
     registerIdempotency(app, deps.db)
     const { db, commit } = deps
     await app.register(streamRoutes, { db, hub: deps.hub })
