@@ -293,6 +293,13 @@ export const EnvSchema = Type.Object({
     default: 'PAM <pam@localhost>',
     description: 'the From of alert emails, e.g. "PAM <alerts@example.org>"',
   }),
+  EMAIL_ALERTS_PER_HOUR: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description:
+      'emails one traveller, and one address, receive per hour (alerts, digests, confirmations); the alerts over it wait and go out as one digest',
+  }),
   VAPID_PUBLIC_KEY: Type.Optional(
     Type.String({
       minLength: 1,

@@ -216,6 +216,8 @@ export interface NotificationSettingsTable {
   digest_enabled: boolean
   digest_at: string
   ai_enabled: boolean
+  /** When the owner of email_address followed its confirmation link; null: unconfirmed. */
+  email_verified_at: Date | null
   updated_at: UpdatedAt
 }
 
@@ -353,6 +355,15 @@ export interface RateLimitHitsTable {
   resets_at: Date
 }
 
+/** Emails sent to a traveller's address, for the caps per traveller and per address (digest of the address). */
+export interface EmailSendsTable {
+  id: Generated<string>
+  user_id: string
+  address_digest: string
+  kind: 'alert' | 'digest' | 'confirmation'
+  sent_at: Date
+}
+
 export interface Database {
   users: UsersTable
   vehicles: VehiclesTable
@@ -385,4 +396,5 @@ export interface Database {
   unsubscribe_uses: UnsubscribeUsesTable
   time_zones: TimeZonesTable
   rate_limit_hits: RateLimitHitsTable
+  email_sends: EmailSendsTable
 }

@@ -14,7 +14,7 @@ import type { Producer } from '../jobs/producer.js'
 import { type Logger, redactUrl } from '../logger.js'
 import { maintenanceService } from '../maintenance/maintenance-service.js'
 import { countAlertChanges, type Metrics } from '../metrics/metrics.js'
-import { unsubscribeLinks } from '../notifications/unsubscribe-link.js'
+import { confirmationLinks, unsubscribeLinks } from '../notifications/unsubscribe-link.js'
 import type { Hub } from '../realtime/hub.js'
 import { clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
@@ -155,9 +155,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(scheduleRoutes({ ...deps, internalAuth }))
     await api.register(internalAiUsageRoutes({ ...deps, internalAuth, caps: deps.aiCaps }))
     await api.register(internalDeliveryRoutes, { db: deps.db, internalAuth })
+    const linksBase = deps.publicUrl ?? 'http://localhost:8000'
     await api.register(unsubscribeRoutes, {
       db: deps.db,
-      links: unsubscribeLinks(deps.internalToken, deps.publicUrl ?? 'http://localhost:8000'),
+      links: unsubscribeLinks(deps.internalToken, linksBase),
+      confirmations: confirmationLinks(deps.internalToken, linksBase),
     })
     await api.register(
       v1Routes({
@@ -175,6 +177,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         vapidPublicKey: deps.vapidPublicKey,
         pushAllowPrivateEndpoints: deps.pushAllowPrivateEndpoints ?? false,
         bus: deps.backend.bus,
+        async queueConfirmation(userId) {
+          await deps.enqueue('notify.confirm-email', { userId })
+        },
         aiCaps: deps.aiCaps,
         briefings: {
           requestsPerHour: deps.briefingRequestsPerHour,

@@ -131,6 +131,17 @@ export const TASKS = {
     timeoutMs: MINUTE,
     exclusive: false,
   },
+  // Asks the owner of a traveller's new address to confirm it (the link in an email).
+  'notify.confirm-email': {
+    queue: 'notifications',
+    // Someone just saved their settings and waits for the email.
+    priority: 2,
+    attempts: DELIVERY_ATTEMPTS,
+    backoffMs: 5_000,
+    backoffCapMs: 5 * MINUTE,
+    timeoutMs: MINUTE,
+    exclusive: false,
+  },
   // Finds alerts whose delivery job is late or lost and queues them.
   'notify.drain': DRAIN,
   'notify.digests': {

@@ -5,7 +5,7 @@ import type { DeliveryServices } from './delivery-services.js'
 import { deliveryTrigger } from './delivery-trigger.js'
 import { createEmailChannel } from './email-channel.js'
 import { createPushChannel } from './push-channel.js'
-import { unsubscribeLinks } from './unsubscribe-link.js'
+import { confirmationLinks, unsubscribeLinks } from './unsubscribe-link.js'
 
 /** How long an alert's own deliver job has before notify.drain queues another. */
 const DRAIN_GRACE_MS = 15_000
@@ -26,6 +26,8 @@ export function buildDeliveryServices(
     email,
     push,
     links: unsubscribeLinks(deps.secrets.internalToken, publicUrl(deps.config)),
+    confirmations: confirmationLinks(deps.secrets.internalToken, publicUrl(deps.config)),
+    emailCap: deps.config.EMAIL_ALERTS_PER_HOUR,
     deliveries: deps.metrics.deliveries,
     now: options.now ?? (() => new Date()),
     drainGraceMs: options.drainGraceMs ?? DRAIN_GRACE_MS,

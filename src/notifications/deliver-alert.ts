@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js'
 import { CHANNELS, type Channel, type DecisionInput, decideDelivery } from '../delivery/delivery-decision.js'
+import { hourlyEmailCap } from '../delivery/email-caps.js'
 import { alertEmail, alertPush } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
@@ -17,6 +18,7 @@ import {
   type Wanted,
 } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
+import { recordEmailSent } from './email-sends-repository.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
 
 /** Sends on every subscription of the traveller; sent when one took it, gone ones removed. */
@@ -50,7 +52,8 @@ export function reachable(
 ): DecisionInput['reachable'] {
   if (channel === 'email') {
     if (!services.email) return 'channel not configured'
-    return settings.email.address ? 'yes' : 'no address'
+    if (!settings.email.address) return 'no address'
+    return settings.email.verified ? 'yes' : 'address not confirmed'
   }
   if (!services.push) return 'channel not configured'
   return pushSubscribed ? 'yes' : 'no subscription'
@@ -74,6 +77,7 @@ async function send(db: Db, services: DeliveryServices, channel: Channel, alert:
   if (!email) throw new ChannelError('email: not configured', true)
   const unsubscribeUrl = await services.links.url(alert.userId)
   await email.send({ to: address, unsubscribeUrl, ...alertEmail(alert, unsubscribeUrl) })
+  await recordEmailSent(db, { userId: alert.userId, address, kind: 'alert', at: services.now() })
 }
 
 /** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
@@ -102,10 +106,16 @@ export async function deliverAlerts(
     outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
     services.deliveries.inc({ channel, outcome })
   }
-  const contexts = new Map((await deliveryContexts(db, alertIds)).map((context) => [context.alert.id, context]))
   const now = services.now()
+  const contexts = new Map(
+    (await deliveryContexts(db, alertIds, { now, emailCap: services.emailCap })).map((context) => [
+      context.alert.id,
+      context,
+    ]),
+  )
+  const emailCap = hourlyEmailCap(services.emailCap, now)
   const wanted: Wanted[] = [...contexts.values()].flatMap(
-    ({ alert, settings, profileZone, position, pushSubscribed }) => {
+    ({ alert, settings, profileZone, position, pushSubscribed, emailSends }) => {
       const zone = travellerZone(profileZone, position)
       return CHANNELS.map((channel): Wanted => {
         const decision = decideDelivery({
@@ -115,13 +125,15 @@ export async function deliverAlerts(
           reachable: reachable(services, channel, settings, pushSubscribed),
           now,
           zone,
+          emailCapUntil: emailCap.fullUntil(emailSends, alert.userId, settings.email.address),
         })
         const ids = { alertId: alert.id, userId: alert.userId, channel }
         if (decision.action === 'suppress')
           return { ...ids, settlement: { status: 'suppressed', reason: decision.reason } }
         if (decision.action === 'defer') {
-          return { ...ids, settlement: { status: 'deferred', reason: 'quiet hours', deferUntil: decision.until } }
+          return { ...ids, settlement: { status: 'deferred', reason: decision.reason, deferUntil: decision.until } }
         }
+        if (channel === 'email') emailCap.spend(alert.userId, settings.email.address)
         return ids
       })
     },

@@ -5,8 +5,11 @@ import { ChannelError } from './channel-error.js'
 
 export interface Email extends EmailContent {
   to: string
-  /** The one-click link: List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) point at it. */
-  unsubscribeUrl: string
+  /**
+   * The one-click link: List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) point at it. Absent
+   * on a message that is no subscription (an address's confirmation).
+   */
+  unsubscribeUrl?: string
 }
 
 export interface EmailChannel {
@@ -59,8 +62,12 @@ export function createEmailChannel(smtp: SmtpSettings, from: string): EmailChann
           subject: email.subject,
           text: email.text,
           html: email.html,
-          list: { unsubscribe: { url: email.unsubscribeUrl, comment: 'Stop PAM emails' } },
-          headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+          ...(email.unsubscribeUrl
+            ? {
+                list: { unsubscribe: { url: email.unsubscribeUrl, comment: 'Stop PAM emails' } },
+                headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+              }
+            : {}),
         })
       } catch (error) {
         throw classify(error)

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
 import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
 import { VEHICLE } from '../helpers/api.js'
+import { followConfirmation } from '../helpers/confirm-address.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
 import { eventually, inBothModes, testEnv } from '../helpers/harness.js'
 import { spawnPam } from '../helpers/process.js'
@@ -34,6 +35,7 @@ inBothModes('alert delivery through the worker', (mode) => {
       ...settings.body,
       email: { address, enabled: true, minPriority: 'medium' },
     })
+    await followConfirmation(stack.app, smtp, address)
     return { ...traveller, address }
   }
   const mailsTo = (address: string) => smtp.state.mails.filter((mail) => JSON.stringify(mail.to).includes(address))

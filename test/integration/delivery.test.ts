@@ -5,14 +5,16 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import type { ParsedMail } from 'mailparser'
 import { publicUrl } from '../../src/config.js'
 import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
+import { sendAddressConfirmation } from '../../src/notifications/address-confirmation.js'
 import { deliverAlerts } from '../../src/notifications/deliver-alert.js'
 import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../src/notifications/digests.js'
 import { createEmailChannel } from '../../src/notifications/email-channel.js'
 import { createPushChannel } from '../../src/notifications/push-channel.js'
 import type { Lookup } from '../../src/notifications/push-endpoint.js'
-import { unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
+import { confirmationLinks, unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
 import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
+import { followConfirmation } from '../helpers/confirm-address.js'
 import { inBothModes, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 import { type PushPeer, startPushPeer } from '../helpers/push-peer.js'
 import { type SmtpPeer, startSmtpPeer } from '../helpers/smtp-peer.js'
@@ -42,6 +44,8 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
       email: createEmailChannel({ url: smtp.url }, 'PAM <pam@example.org>'),
       push: createPushChannel(vapid, 'mailto:ops@example.org', { allowPrivate: true, ca: push.ca }),
       links: unsubscribeLinks(api.harness.deps.secrets.internalToken, publicUrl(api.harness.config)),
+      confirmations: confirmationLinks(api.harness.deps.secrets.internalToken, publicUrl(api.harness.config)),
+      emailCap: 100,
       deliveries: api.harness.deps.metrics.deliveries,
       now: () => clock.now,
       drainGraceMs: 0,
@@ -80,6 +84,9 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
       email: { ...SETTINGS.email, address, ...settings.email },
     })
     assert.equal(put.status, 200, JSON.stringify(put.body))
+    // The confirmation job's work, then the owner following the link from the mailbox.
+    assert.equal(await sendAddressConfirmation(db(), services, userId), 'sent')
+    await followConfirmation(api.app, smtp, address)
     const browser = push.subscribe()
     const subscribed = await call('POST', '/v1/push-subscriptions', { endpoint: browser.endpoint, keys: browser.keys })
     assert.equal(subscribed.status, 201, JSON.stringify(subscribed.body))

@@ -102,6 +102,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
       monitorRunsDeleted: 0,
       cacheEntriesDeleted: 0,
       throttleWindowsDeleted: 0,
+      emailSendsDeleted: 0,
       timeZones: { added: 0, removed: 0 },
     })
 

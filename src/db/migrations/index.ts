@@ -10,6 +10,7 @@ import * as operatorAlerts from './2026_11_23_0008_operator_alerts.js'
 import * as sweepScope from './2026_11_23_0009_sweep_scope.js'
 import * as timeZones from './2026_12_04_0001_time_zones.js'
 import * as rateLimitHits from './2026_12_04_0002_rate_limit_hits.js'
+import * as emailConfirmation from './2026_12_04_0003_email_confirmation.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0009_sweep_scope': sweepScope,
   '2026_12_04_0001_time_zones': timeZones,
   '2026_12_04_0002_rate_limit_hits': rateLimitHits,
+  '2026_12_04_0003_email_confirmation': emailConfirmation,
 }

@@ -4,6 +4,7 @@ import { deleteEndedWindows } from '../../cache/hit-counter.js'
 import { pruneDeadBeats } from '../../heartbeats/heartbeat-repository.js'
 import { deleteExpiredKeys } from '../../idempotency/idempotency-repository.js'
 import { deleteOldRuns } from '../../monitor-runs/monitor-run-repository.js'
+import { deleteOldEmailSends } from '../../notifications/email-sends-repository.js'
 import { refreshTimeZones } from '../../users/time-zone-repository.js'
 import type { TaskHandler } from '../task.js'
 
@@ -17,6 +18,8 @@ export interface HousekeepingResult {
   cacheEntriesDeleted: number
   /** Postgres-only mode's throttle windows that ended. */
   throttleWindowsDeleted: number
+  /** Emails sent over a day ago: no cap counts them any more. */
+  emailSendsDeleted: number
   /** Zone names the server's time zone data added or dropped (an upgraded PostgreSQL). */
   timeZones: { added: number; removed: number }
 }
@@ -41,6 +44,7 @@ export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult
     monitorRunsDeleted: await deleteOldRuns(db),
     cacheEntriesDeleted: await deleteExpiredEntries(db),
     throttleWindowsDeleted: await deleteEndedWindows(db),
+    emailSendsDeleted: await deleteOldEmailSends(db),
     timeZones: await refreshTimeZones(db),
   }
 }

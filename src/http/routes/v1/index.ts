@@ -49,6 +49,8 @@ export interface V1Deps {
   pushAllowPrivateEndpoints: boolean
   /** Alert changes a traveller makes (read, dismissed) go to the stream like the monitors' do. */
   bus: Bus
+  /** Queues the email that asks the owner of a traveller's new address to confirm it. */
+  queueConfirmation(userId: string): Promise<void>
 }
 
 /**
@@ -105,7 +107,7 @@ export function v1Routes(deps: V1Deps) {
     await app.register(meRoutes, { db, zones: timeZoneCatalog(db) })
     await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
     await app.register(briefingRoutes, { db, ...deps.briefings })
-    await app.register(notificationSettingsRoutes, { db })
+    await app.register(notificationSettingsRoutes, { db, queueConfirmation: deps.queueConfirmation })
     await app.register(vehicleRoutes, { db, commit })
     await app.register(fuelReadingRoutes, { db, commit })
     await app.register(maintenanceItemRoutes, { db, commit, maintenance: deps.maintenance })
