@@ -55,7 +55,8 @@ export interface V1Deps {
 
 /**
  * The traveller API. In order, per request: the token is verified (onRequest; without a valid
- * one, the client address is counted and limited), the user's rate limit is counted (preValidation), the body is validated, the Idempotency-Key is claimed
+ * one, the client address is counted and limited), the user's rate limit is counted (preParsing),
+ * the body is parsed and validated, the Idempotency-Key is claimed
  * (preHandler), the route runs.
  */
 export function v1Routes(deps: V1Deps) {
@@ -75,7 +76,9 @@ export function v1Routes(deps: V1Deps) {
     await app.register(rateLimit, {
       max: deps.rateLimit.perMinute,
       timeWindow: 60_000,
-      hook: 'preValidation',
+      // Before the body is read: a body that fails to parse (malformed JSON, too deep, too wide)
+      // counts like any other request, so junk cannot be sent at full speed either.
+      hook: 'preParsing',
       keyGenerator: (request) => request.userId,
       // Shared by every API replica in Redis mode; per process otherwise (DESIGN: Postgres-only mode).
       ...(deps.rateLimit.redis
