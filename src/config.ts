@@ -421,6 +421,13 @@ export const EnvSchema = Type.Object({
     default: 120_000,
     description: 'a connection silent this long is closed (WebSockets are pinged instead)',
   }),
+  MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 256,
+    description:
+      'connections one client address may hold open to the API at once; the next is answered 429 and closed (not applied behind a proxy, TRUST_PROXY > 0: the proxy holds them)',
+  }),
   STREAM_MAX_SOCKETS_PER_USER: Type.Integer({
     minimum: 1,
     maximum: 1000,

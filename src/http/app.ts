@@ -16,7 +16,7 @@ import { maintenanceService } from '../maintenance/maintenance-service.js'
 import { countAlertChanges, type Metrics } from '../metrics/metrics.js'
 import { confirmationLinks, unsubscribeLinks } from '../notifications/unsubscribe-link.js'
 import type { Hub } from '../realtime/hub.js'
-import { clientErrorHandler } from './client-errors.js'
+import { capConnectionsPerAddress, clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
 import { registerJsonBodies } from './json-body.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
@@ -118,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.min(5_000, Math.ceil(http.requestTimeoutMs / 4)),
     },
   })
+  if (http.connectionsPerAddress > 0) capConnectionsPerAddress(app.server, http.connectionsPerAddress)
   // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
   app.setValidatorCompiler(validatorCompiler())
   registerJsonBodies(app)
