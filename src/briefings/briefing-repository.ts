@@ -41,6 +41,49 @@ export const briefings = ownedResource('briefings', {
   columns: (input: Partial<{ kind: 'daily' | 'requested'; period: string }>) => ({ ...input }),
 })
 
+const HOUR_MS = 3_600_000
+
+/**
+ * A briefing asked for now, pending until written: at most `perHour` asked for by the traveller in
+ * the last hour, counted from the rows themselves in the transaction that adds one (serialised per
+ * traveller), so a request that failed wrote nothing and used nothing, and every API replica counts
+ * the same. Over the limit: how long until the oldest of the hour leaves it.
+ */
+export async function requestBriefing(
+  db: Db,
+  userId: string,
+  period: string,
+  perHour: number,
+): Promise<{ id: string } | { retryAfterMs: number }> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`briefing-request:${userId}`}, 0))`.execute(trx)
+    const recent = await trx
+      .selectFrom('briefings')
+      .select([sql<Date>`created_at`.as('created_at'), sql<Date>`now()`.as('now')])
+      .where('user_id', '=', userId)
+      .where('kind', '=', 'requested')
+      .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
+      .orderBy('created_at', 'desc')
+      .limit(perHour)
+      .execute()
+    const oldest = recent.at(-1)
+    if (oldest && recent.length >= perHour) {
+      return { retryAfterMs: Math.max(1000, oldest.created_at.getTime() + HOUR_MS - oldest.now.getTime()) }
+    }
+    return { id: (await briefings.create(trx, userId, { kind: 'requested', period })).id }
+  })
+}
+
+/** A briefing whose job could not be queued: the request failed, so it is taken back. */
+export async function withdrawBriefing(db: Db, userId: string, id: string): Promise<void> {
+  await db
+    .deleteFrom('briefings')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'pending')
+    .execute()
+}
+
 /** The user's local date now: what a briefing written now covers (UTC's when their zone cannot be read). */
 export async function localDateOf(db: Db, userId: string, now: Date): Promise<string> {
   const row = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
