@@ -317,7 +317,7 @@ export const EnvSchema = Type.Object({
   }),
   PUSH_ALLOW_PRIVATE_ENDPOINTS: Type.Optional(
     Flag(
-      'push subscriptions may point at loopback and private addresses, any port, an address for a host (tests with a local push service; refused in production)',
+      'push endpoints may be loopback or private addresses, on any port (tests with a local push service); refused in production',
     ),
   ),
   PUBLIC_URL: Type.Optional(
