@@ -3,18 +3,17 @@ import { randomUUID } from 'node:crypto'
 import { lookup } from 'node:dns'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import type { ParsedMail } from 'mailparser'
-import { publicUrl } from '../../src/config.js'
 import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
 import { sendAddressConfirmation } from '../../src/notifications/address-confirmation.js'
 import { deliverAlerts } from '../../src/notifications/deliver-alert.js'
 import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../src/notifications/digests.js'
-import { createEmailChannel } from '../../src/notifications/email-channel.js'
 import { createPushChannel } from '../../src/notifications/push-channel.js'
 import type { Lookup } from '../../src/notifications/push-endpoint.js'
-import { confirmationLinks, unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
+import { unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
 import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
 import { followConfirmation } from '../helpers/confirm-address.js'
+import { storedAlert, testDeliveryServices } from '../helpers/delivery-services.js'
 import { inBothModes, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 import { type PushPeer, startPushPeer } from '../helpers/push-peer.js'
 import { type SmtpPeer, startSmtpPeer } from '../helpers/smtp-peer.js'
@@ -40,17 +39,11 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     const vapid = api.harness.deps.secrets.vapid
     if (!vapid) throw new Error('outside production the harness has generated VAPID keys')
     push = await startPushPeer(vapid.publicKey)
-    services = {
-      email: createEmailChannel({ url: smtp.url }, 'PAM <pam@example.org>'),
-      push: createPushChannel(vapid, 'mailto:ops@example.org', { allowPrivate: true, ca: push.ca }),
-      links: unsubscribeLinks(api.harness.deps.secrets.internalToken, publicUrl(api.harness.config)),
-      confirmations: confirmationLinks(api.harness.deps.secrets.internalToken, publicUrl(api.harness.config)),
-      emailCap: 100,
-      deliveries: api.harness.deps.metrics.deliveries,
+    services = testDeliveryServices(api.harness, smtp, {
       now: () => clock.now,
-      drainGraceMs: 0,
-      enqueueDeliveries: async () => undefined,
-    }
+      emailCap: 100,
+      push: createPushChannel(vapid, 'mailto:ops@example.org', { allowPrivate: true, ca: push.ca }),
+    })
   })
   after(async () => {
     services?.email?.close()
@@ -93,27 +86,11 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     return { userId, call, address, browser, subscriptionId: subscribed.body.id as string }
   }
 
-  async function alert(
+  const alert = (
     userId: string,
     priority: AlertPriority,
     extra: { kind?: AlertKind; title?: string; body?: string } = {},
-  ): Promise<string> {
-    const row = await db()
-      .insertInto('alerts')
-      .values({
-        user_id: userId,
-        kind: extra.kind ?? 'budget_threshold',
-        priority,
-        title: extra.title ?? `Budget at ${priority}`,
-        body: extra.body ?? 'Food: 412 of 450 USD this month',
-        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
-        dedupe_key: randomUUID(),
-        created_at: clock.now,
-      } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    return row.id
-  }
+  ) => storedAlert(db(), userId, { priority, createdAt: clock.now, ...extra })
 
   const statuses = async (call: Client, alertId: string) => {
     const response = await call('GET', `/v1/alerts/${alertId}/deliveries`)

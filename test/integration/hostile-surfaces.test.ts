@@ -6,16 +6,14 @@ import { alertTextRequest } from '../../src/ai/alert-text.js'
 import { buildTextGenerator } from '../../src/ai/build-generator.js'
 import { plainTextProblem } from '../../src/ai/structured-text.js'
 import type { TextGenerator } from '../../src/ai/text-generator.js'
-import { publicUrl } from '../../src/config.js'
 import { SUBJECT_MAX } from '../../src/delivery/messages.js'
 import { sendAddressConfirmation } from '../../src/notifications/address-confirmation.js'
 import { deliverAlerts } from '../../src/notifications/deliver-alert.js'
 import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
-import { createEmailChannel } from '../../src/notifications/email-channel.js'
 import { endpointProblem } from '../../src/notifications/push-endpoint.js'
-import { confirmationLinks, unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
 import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
 import { followConfirmation } from '../helpers/confirm-address.js'
+import { testDeliveryServices } from '../helpers/delivery-services.js'
 import { startFakeGemini } from '../helpers/fake-gemini.js'
 import { inBothModes } from '../helpers/harness.js'
 import { type SmtpPeer, startSmtpPeer } from '../helpers/smtp-peer.js'
@@ -159,18 +157,7 @@ inBothModes('generated hostile values at every field that reaches SQL, a URL, a 
       AI_USER_DAILY_BUDGET_USD: '1000',
       AI_DAILY_BUDGET_USD: '10000',
     })
-    const { internalToken } = api.harness.deps.secrets
-    services = {
-      email: createEmailChannel({ url: smtp.url }, 'PAM <pam@example.org>'),
-      push: undefined,
-      links: unsubscribeLinks(internalToken, publicUrl(api.harness.config)),
-      confirmations: confirmationLinks(internalToken, publicUrl(api.harness.config)),
-      emailCap: 100_000,
-      deliveries: api.harness.deps.metrics.deliveries,
-      now: () => new Date(),
-      drainGraceMs: 0,
-      enqueueDeliveries: async () => undefined,
-    }
+    services = testDeliveryServices(api.harness, smtp, { now: () => new Date(), emailCap: 100_000 })
     generate = buildTextGenerator(api.harness.config, api.harness.deps)
     victimCall = client(api.app, await userToken(victim.id))
     call = client(api.app, await userToken(attacker.id))

@@ -10,27 +10,33 @@ import { type Harness, startHarness } from '../helpers/harness.js'
 const LIMIT = 3
 
 // The HTTP edge (timeouts, client addresses) is the same in both modes.
+/** The app as roles/api.ts builds it from `env`, listening on loopback. */
+async function startEdge(env: Record<string, string>) {
+  const harness: Harness = await startHarness('postgres', env)
+  const producer: Producer = createProducer(harness.deps.backend, harness.deps.logger)
+  const app: FastifyInstance = await buildAppWithSettings(harness, producer)
+  const base = await listenLocally(app)
+  return {
+    app,
+    base,
+    async close() {
+      await app.close()
+      await producer.close()
+      await harness.close()
+    },
+  }
+}
+
 describe('the HTTP edge: slow clients are cut off, proxies are trusted as configured', () => {
-  let harness: Harness
-  let producer: Producer
+  let edge: Awaited<ReturnType<typeof startEdge>>
   let app: FastifyInstance
   let base: string
 
   before(async () => {
-    harness = await startHarness('postgres', {
-      TRUST_PROXY: '1',
-      REQUEST_TIMEOUT_MS: '1000',
-      RATE_LIMIT_PER_MINUTE: String(LIMIT),
-    })
-    producer = createProducer(harness.deps.backend, harness.deps.logger)
-    app = await buildAppWithSettings(harness, producer)
-    base = await listenLocally(app)
+    edge = await startEdge({ TRUST_PROXY: '1', REQUEST_TIMEOUT_MS: '1000', RATE_LIMIT_PER_MINUTE: String(LIMIT) })
+    ;({ app, base } = edge)
   })
-  after(async () => {
-    await app.close()
-    await producer.close()
-    await harness.close()
-  })
+  after(() => edge.close())
 
   it('cuts off a body trickled in byte by byte once REQUEST_TIMEOUT_MS has passed, with a 408', async () => {
     const [host, port] = base.split(':')
@@ -69,22 +75,14 @@ describe('the HTTP edge: slow clients are cut off, proxies are trusted as config
 
 describe('the HTTP edge: connections per client address are capped', () => {
   const CAP = 5
-  let harness: Harness
-  let producer: Producer
-  let app: FastifyInstance
+  let edge: Awaited<ReturnType<typeof startEdge>>
   let base: string
 
   before(async () => {
-    harness = await startHarness('postgres', { MAX_CONNECTIONS_PER_ADDRESS: String(CAP) })
-    producer = createProducer(harness.deps.backend, harness.deps.logger)
-    app = await buildAppWithSettings(harness, producer)
-    base = await listenLocally(app)
+    edge = await startEdge({ MAX_CONNECTIONS_PER_ADDRESS: String(CAP) })
+    base = edge.base
   })
-  after(async () => {
-    await app.close()
-    await producer.close()
-    await harness.close()
-  })
+  after(() => edge.close())
 
   /** An idle connection, and what it is sent until it closes. */
   function idle() {

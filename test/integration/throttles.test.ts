@@ -32,6 +32,18 @@ inBothModes('throttles that hold across replicas, and a sign-out that writes not
   /** Sends the i-th request to one replica then the other, from one client address. */
   const alternate = (i: number, request: InjectOptions) => (replicas[i % 2] as FastifyInstance).inject(request)
 
+  /** Signs in to the dashboard on the first replica: the session cookie. */
+  async function signIn(address: string): Promise<string> {
+    const response = await alternate(0, {
+      method: 'POST',
+      url: '/admin/login',
+      remoteAddress: address,
+      payload: `token=${encodeURIComponent(TEST_INTERNAL_TOKEN)}`,
+      headers: FORM,
+    })
+    return String(response.headers['set-cookie']).split(';')[0] as string
+  }
+
   /** What the deployment's cache holds for dashboard sessions. */
   async function sessionEntries(): Promise<number> {
     if (mode === 'postgres') {
@@ -95,14 +107,7 @@ inBothModes('throttles that hold across replicas, and a sign-out that writes not
     assert.equal(await sessionEntries(), before, 'no cookie value was stored')
 
     // A real session is revoked, on the other replica too.
-    const signIn = await alternate(0, {
-      method: 'POST',
-      url: '/admin/login',
-      remoteAddress: '198.51.100.40',
-      payload: `token=${encodeURIComponent(TEST_INTERNAL_TOKEN)}`,
-      headers: FORM,
-    })
-    const cookie = String(signIn.headers['set-cookie']).split(';')[0] as string
+    const cookie = await signIn('198.51.100.40')
     const queues = () =>
       alternate(1, { url: '/admin/queues/api/queues', headers: { cookie, accept: 'application/json' } })
     assert.equal((await queues()).statusCode, 200)
@@ -133,14 +138,7 @@ inBothModes('throttles that hold across replicas, and a sign-out that writes not
   })
 
   it('refuses a cross-origin change to the dashboard with a 403 in the error shape', async () => {
-    const signIn = await alternate(0, {
-      method: 'POST',
-      url: '/admin/login',
-      remoteAddress: '198.51.100.50',
-      payload: `token=${encodeURIComponent(TEST_INTERNAL_TOKEN)}`,
-      headers: FORM,
-    })
-    const cookie = String(signIn.headers['set-cookie']).split(';')[0] as string
+    const cookie = await signIn('198.51.100.50')
     const refused = await alternate(0, {
       method: 'PUT',
       url: '/admin/queues/api/queues/analytics/pause',
