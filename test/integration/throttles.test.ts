@@ -44,6 +44,24 @@ inBothModes('throttles that hold across replicas, and a sign-out that writes not
     return String(response.headers['set-cookie']).split(';')[0] as string
   }
 
+  /** The hits the deployment's store holds for a throttle key. */
+  async function storedHits(key: string): Promise<number> {
+    if (mode === 'postgres') {
+      const row = await harness.deps.db
+        .selectFrom('rate_limit_hits')
+        .select('hits')
+        .where('key', '=', key)
+        .executeTakeFirst()
+      return row?.hits ?? 0
+    }
+    const redis = new Redis(testRedisUrl())
+    try {
+      return Number(await redis.get(`${harness.config.REDIS_PREFIX}:hits:${key}`))
+    } finally {
+      redis.disconnect()
+    }
+  }
+
   /** What the deployment's cache holds for dashboard sessions. */
   async function sessionEntries(): Promise<number> {
     if (mode === 'postgres') {
@@ -75,6 +93,11 @@ inBothModes('throttles that hold across replicas, and a sign-out that writes not
       statuses.push((await alternate(i, { url: '/v1/me', remoteAddress: '198.51.100.20' })).statusCode)
     }
     assert.deepEqual(statuses, [...Array(LIMIT).fill(401), 429, 429])
+    // A refused flood goes on without touching the store: each replica remembers the address until its window ends.
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await alternate(i, { url: '/v1/me', remoteAddress: '198.51.100.20' })).statusCode, 429)
+    }
+    assert.equal(await storedHits('v1-token:198.51.100.20'), LIMIT + 2)
   })
 
   it('throttles dashboard sign-ins per address across replicas', async () => {
