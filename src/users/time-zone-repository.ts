@@ -1,9 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import { agreedZones, comparisonInstants } from './time-zones.js'
-
-/** How long a process trusts the zones it read (housekeeping refreshes the table daily). */
-const CATALOG_TTL_MS = 3_600_000
+import { comparisonInstants, readAlike } from './time-zones.js'
 
 export interface TimeZoneCatalog {
   /** The zone as stored (PostgreSQL's spelling), or undefined: not a zone every reader agrees on. */
@@ -11,36 +8,23 @@ export interface TimeZoneCatalog {
 }
 
 /**
- * The zones a traveller may set: in the time_zones table (names PostgreSQL reads as names) and
- * read the same by this process's luxon and Intl, winter and summer. Read once an hour per process:
- * the check costs some milliseconds per zone, once.
+ * The zones a traveller may set: in the time_zones table (the names PostgreSQL reads as names,
+ * kept from pg_timezone_names, which takes a tenth of a second to list), spelled in any case, and
+ * read the same by this process's luxon and Intl, winter and summer. One zone is checked per
+ * request: a read of that table (some 600 rows) and one Intl formatter, a millisecond or two.
  */
 export function timeZoneCatalog(db: Db, now: () => Date = () => new Date()): TimeZoneCatalog {
-  let loaded: { at: number; zones: Promise<Map<string, string>> } | undefined
-  const load = async () => {
-    const instants = comparisonInstants(now())
-    const { rows } = await sql<{ name: string; winter: string; summer: string }>`
-      select name,
-             to_char(${instants[0]}::timestamptz at time zone name, 'YYYY-MM-DD HH24:MI') as winter,
-             to_char(${instants[1]}::timestamptz at time zone name, 'YYYY-MM-DD HH24:MI') as summer
-      from time_zones`.execute(db)
-    return agreedZones(
-      rows.map((row) => ({ name: row.name, clocks: [row.winter, row.summer] })),
-      instants,
-    )
-  }
   return {
     async canonical(name) {
-      const at = now().getTime()
-      if (!loaded || at - loaded.at > CATALOG_TTL_MS) {
-        const zones = load()
-        loaded = { at, zones }
-        // A failed read is not kept: the next request tries again.
-        zones.catch(() => {
-          if (loaded?.zones === zones) loaded = undefined
-        })
-      }
-      return (await loaded.zones).get(name.toLowerCase())
+      const instants = comparisonInstants(now())
+      const { rows } = await sql<{ name: string; winter: string; summer: string }>`
+        select name,
+               to_char(${instants[0]}::timestamptz at time zone name, 'YYYY-MM-DD HH24:MI') as winter,
+               to_char(${instants[1]}::timestamptz at time zone name, 'YYYY-MM-DD HH24:MI') as summer
+        from time_zones where lower(name) = lower(${name})
+        order by name`.execute(db)
+      const found = rows.find((row) => readAlike({ name: row.name, clocks: [row.winter, row.summer] }, instants))
+      return found?.name
     },
   }
 }

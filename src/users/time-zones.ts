@@ -26,26 +26,26 @@ export function readableZone(zone: string | null | undefined): string {
   return ok ? zone : 'UTC'
 }
 
-/** The wall clock `zone` shows at `at`, as 'YYYY-MM-DD HH:MM' (what both sides are compared on). */
-export function wallClock(zone: string, at: Date): string | undefined {
+/** The wall clock Intl shows in `zone` at each of `instants`, as 'YYYY-MM-DD HH:MM'; undefined: Intl cannot read it. */
+export function wallClocks(zone: string, instants: readonly Date[]): string[] | undefined {
+  let format: Intl.DateTimeFormat
   try {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-CA', {
-        timeZone: zone,
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        hourCycle: 'h23',
-      })
-        .formatToParts(at)
-        .map((part) => [part.type, part.value]),
-    )
-    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
   } catch {
     return undefined
   }
+  return instants.map((at) => {
+    const parts = Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]))
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`
+  })
 }
 
 /** The instants both readers are compared at: the middle of winter and of summer this year. */
@@ -55,19 +55,12 @@ export const comparisonInstants = (now: Date) => {
 }
 
 /**
- * The zones a traveller may choose, from PostgreSQL's names with the wall clock it shows at
- * `instants`: those whose name luxon accepts and whose clock Intl shows the same at every instant
- * (DST rules included). Keyed by the lower-cased name, so 'america/denver' is stored as PostgreSQL
- * spells it.
+ * Whether a zone PostgreSQL reads as a name (with the wall clocks it shows at `instants`) is one a
+ * traveller may choose: a name luxon accepts, whose clock Intl shows the same at every instant
+ * (DST rules included).
  */
-export function agreedZones(
-  names: readonly { name: string; clocks: readonly string[] }[],
-  instants: readonly Date[],
-): Map<string, string> {
-  const agreed = new Map<string, string>()
-  for (const { name, clocks } of names) {
-    if (readableZone(name) !== name) continue
-    if (instants.every((at, index) => wallClock(name, at) === clocks[index])) agreed.set(name.toLowerCase(), name)
-  }
-  return agreed
+export function readAlike(zone: { name: string; clocks: readonly string[] }, instants: readonly Date[]): boolean {
+  if (readableZone(zone.name) !== zone.name) return false
+  const clocks = wallClocks(zone.name, instants)
+  return clocks?.every((clock, index) => clock === zone.clocks[index]) ?? false
 }
