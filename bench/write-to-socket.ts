@@ -9,7 +9,8 @@ export const percentile = (sorted: readonly number[], p: number) =>
  * A new traveller with one vehicle and an open socket on the API at `port` posts `readings` fuel
  * readings, alternating `lowPercent` and 90 %, each timed from the POST until its alert.created /
  * alert.resolved arrives on the socket. `settings` (parts of the notification settings) are saved
- * first. Returns the latencies, sorted, and the still open stream.
+ * first, then `prepare` runs (a bench confirms its traveller's address). Returns the latencies,
+ * sorted, and the still open stream.
  */
 export async function timeWritesToSocket(
   port: number,
@@ -17,6 +18,7 @@ export async function timeWritesToSocket(
   readings: number,
   lowPercent: number,
   settings?: Record<string, unknown>,
+  prepare?: (userId: string) => Promise<void>,
 ): Promise<{ userId: string; latencies: number[]; stream: StreamClient }> {
   const userId = randomUUID()
   const token = await mintDevToken({ secret, userId, ttl: '1h', audience: 'authenticated' })
@@ -27,6 +29,7 @@ export async function timeWritesToSocket(
     const saved = await fetch(url, { method: 'PUT', headers, body: JSON.stringify({ ...current, ...settings }) })
     if (!saved.ok) throw new Error(`notification settings: ${saved.status} ${await saved.text()}`)
   }
+  await prepare?.(userId)
   const vehicle = (await (
     await fetch(`http://127.0.0.1:${port}/v1/vehicles`, {
       method: 'POST',

@@ -299,6 +299,13 @@ export const EnvSchema = Type.Object({
     default: 'PAM <pam@localhost>',
     description: 'the From of alert emails, e.g. "PAM <alerts@example.org>"',
   }),
+  EMAIL_ALERTS_PER_HOUR: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description:
+      'emails one traveller, and one address, receive per hour (alerts, digests, confirmations); the alerts over it wait and go out as one digest',
+  }),
   VAPID_PUBLIC_KEY: Type.Optional(
     Type.String({
       minLength: 1,
@@ -314,6 +321,11 @@ export const EnvSchema = Type.Object({
     default: 'mailto:pam@localhost',
     description: 'how push services reach the operator (a mailto: or https:// URL)',
   }),
+  PUSH_ALLOW_PRIVATE_ENDPOINTS: Type.Optional(
+    Flag(
+      'push endpoints may be loopback or private addresses, on any port (tests with a local push service); refused in production',
+    ),
+  ),
   PUBLIC_URL: Type.Optional(
     Url(
       ['https', 'http'],
@@ -415,6 +427,13 @@ export const EnvSchema = Type.Object({
     maximum: 3_600_000,
     default: 120_000,
     description: 'a connection silent this long is closed (WebSockets are pinged instead)',
+  }),
+  MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 256,
+    description:
+      'connections one client address may hold open to the API at once; the next is answered 429 and closed (not applied behind a proxy, TRUST_PROXY > 0: the proxy holds them)',
   }),
   STREAM_MAX_SOCKETS_PER_USER: Type.Integer({
     minimum: 1,
@@ -539,6 +558,10 @@ function policyProblems(config: Record<string, unknown>): string[] {
       .some((origin) => origin.trim() === '*')
   )
     problems.push('CORS_ORIGINS must not contain "*" in production')
+  if (['true', '1'].includes(text('PUSH_ALLOW_PRIVATE_ENDPOINTS') ?? ''))
+    problems.push(
+      'PUSH_ALLOW_PRIVATE_ENDPOINTS must not be on in production (it lets travellers make PAM call into its network)',
+    )
   return problems
 }
 
@@ -589,6 +612,9 @@ export function smtpSettings(config: Config) {
   }
 }
 export type SmtpSettings = NonNullable<ReturnType<typeof smtpSettings>>
+
+/** Whether push endpoints may be private addresses (a test's local push service); never in production. */
+export const pushAllowsPrivateEndpoints = (config: Config) => config.PUSH_ALLOW_PRIVATE_ENDPOINTS === true
 
 export const migrateOnStart = (config: Config) => config.MIGRATE_ON_START ?? !isProduction(config)
 

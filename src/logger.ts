@@ -31,18 +31,23 @@ function decoded(query: string) {
   return text
 }
 
+const holdsSecret = (part: string) =>
+  [part, decoded(part)].some((form) => MENTIONS_TOKEN.test(form) || JWT_SHAPE.test(form))
+
 /**
  * A token in a URL (only /v1/stream takes one) must reach no log in any spelling: a query whose
- * decoded text names a token (access%5Ftoken, ;access_token, ACCESS_TOKEN…) or holds anything
- * shaped like a JWT is logged as `?[redacted]` whole, so no part of it can leak.
+ * decoded text names a token (access%5Ftoken, ACCESS_TOKEN…) or holds anything shaped like a JWT
+ * is logged as `?[redacted]` whole, and so is a path from its first segment that does (path
+ * parameters such as `/v1/stream;access_token=…`, or a token as a segment), so no part of it leaks.
  */
 export function redactUrl(url: string) {
   const start = url.indexOf('?')
+  const path = start < 0 ? url : url.slice(0, start)
+  const segments = path.split('/')
+  const first = segments.findIndex(holdsSecret)
+  if (first >= 0) return `${segments.slice(0, first).join('/')}/[redacted]`
   if (start < 0) return url
-  const query = url.slice(start + 1)
-  const text = decoded(query)
-  const secret = [query, text].some((form) => MENTIONS_TOKEN.test(form) || JWT_SHAPE.test(form))
-  return secret ? `${url.slice(0, start)}?[redacted]` : url
+  return holdsSecret(url.slice(start + 1)) ? `${path}?[redacted]` : url
 }
 
 interface LoggedRequest {

@@ -35,6 +35,24 @@ export type BriefingText = Static<typeof BriefingTextSchema>
 
 // Emphasis, headings, list bullets, code, links, tables: a client shows these as raw characters.
 const MARKDOWN = /(\*\*|__|`|^\s{0,3}#{1,6}\s|^\s*[-*+]\s|^\s*\d+\.\s|\[[^\]]*\]\([^)]*\)|^\s*\|.*\|\s*$)/m
+// A model's text goes to the stream, emails, pushes and every client as it is: plain text only.
+// Line breaks and other control or formatting characters (bidi overrides, zero-width) would be
+// headers or hidden text somewhere; tags and entities would be markup where a client renders it;
+// a link is not PAM's to give (the facts a model gets hold none).
+const NOT_PLAIN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u
+const HTML = /<\/?[a-z!?][^>]*>|&(#\d+|#x[\da-f]+|[a-z][a-z\d]*);/i
+const LINK =
+  /\b(https?|ftp|mailto|javascript|data|file|tel|sms):|\bwww\.|\b[a-z\d-]+\.[a-z]{2,}\/|\b[a-z\d-]+\.(com|net|org|info|biz|io|co|app|dev|xyz|link|click|top|site|online|ru|cn|ly|me|gg|us|uk|de)\b/i
+
+/** Why a model's text is not plain text a client can show as it is, or undefined. */
+export function plainTextProblem(text: string): string | undefined {
+  if (text.trim() !== text || text.trim().length === 0) return 'a text is blank or has leading or trailing white space'
+  if (NOT_PLAIN.test(text)) return 'a text has a line break or a control or formatting character'
+  if (MARKDOWN.test(text)) return 'a text contains markdown'
+  if (HTML.test(text)) return 'a text contains HTML'
+  if (LINK.test(text)) return 'a text contains a link'
+  return undefined
+}
 
 /** Every string in the value, for the checks JSON Schema cannot express. */
 const strings = (value: unknown): string[] =>
@@ -59,12 +77,8 @@ export function shapeOf<S extends TSchema>(schema: S): StructuredShape<Static<S>
     check(value) {
       const error = Value.Errors(schema, value)[0]
       if (error) return { ok: false, problem: `${error.instancePath || 'reply'} ${error.message}` }
-      const text = strings(value)
-      if (text.some((s) => s.trim() !== s || s.trim().length === 0)) {
-        return { ok: false, problem: 'a text is blank or has leading or trailing white space' }
-      }
-      if (text.some((s) => MARKDOWN.test(s))) return { ok: false, problem: 'a text contains markdown' }
-      return { ok: true, value: value as Static<S> }
+      const problem = strings(value).map(plainTextProblem).find(Boolean)
+      return problem ? { ok: false, problem } : { ok: true, value: value as Static<S> }
     },
   }
 }

@@ -1,8 +1,10 @@
 import { sql } from 'kysely'
+import { DateTime } from 'luxon'
 import type { BriefingText } from '../ai/structured-text.js'
 import type { Db } from '../db/database.js'
 import { toIso } from '../resources/mapping.js'
 import { ownedResource } from '../resources/owned-rows.js'
+import { readableZone } from '../users/time-zones.js'
 
 export interface Briefing {
   id: string
@@ -39,28 +41,70 @@ export const briefings = ownedResource('briefings', {
   columns: (input: Partial<{ kind: 'daily' | 'requested'; period: string }>) => ({ ...input }),
 })
 
-/** The user's local date now: what a briefing written now covers. */
-export async function localDateOf(db: Db, userId: string): Promise<string> {
-  const row = await db
-    .selectFrom('users')
-    .select(sql<string>`to_char(now() at time zone timezone, 'YYYY-MM-DD')`.as('today'))
-    .where('id', '=', userId)
-    .executeTakeFirstOrThrow()
-  return row.today
+const HOUR_MS = 3_600_000
+
+/**
+ * A briefing asked for now, pending until written: at most `perHour` asked for by the traveller in
+ * the last hour, counted from the rows themselves in the transaction that adds one (serialised per
+ * traveller), so a request that failed wrote nothing and used nothing, and every API replica counts
+ * the same. Over the limit: how long until the oldest of the hour leaves it.
+ */
+export async function requestBriefing(
+  db: Db,
+  userId: string,
+  period: string,
+  perHour: number,
+): Promise<{ id: string } | { retryAfterMs: number }> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`briefing-request:${userId}`}, 0))`.execute(trx)
+    const recent = await trx
+      .selectFrom('briefings')
+      .select([sql<Date>`created_at`.as('created_at'), sql<Date>`now()`.as('now')])
+      .where('user_id', '=', userId)
+      .where('kind', '=', 'requested')
+      .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
+      .orderBy('created_at', 'desc')
+      .limit(perHour)
+      .execute()
+    const oldest = recent.at(-1)
+    if (oldest && recent.length >= perHour) {
+      return { retryAfterMs: Math.max(1000, oldest.created_at.getTime() + HOUR_MS - oldest.now.getTime()) }
+    }
+    return { id: (await briefings.create(trx, userId, { kind: 'requested', period })).id }
+  })
+}
+
+/** A briefing whose job could not be queued: the request failed, so it is taken back. */
+export async function withdrawBriefing(db: Db, userId: string, id: string): Promise<void> {
+  await db
+    .deleteFrom('briefings')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'pending')
+    .execute()
+}
+
+/** The user's local date now: what a briefing written now covers (UTC's when their zone cannot be read). */
+export async function localDateOf(db: Db, userId: string, now: Date): Promise<string> {
+  const row = await db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst()
+  return DateTime.fromJSDate(now, { zone: readableZone(row?.timezone) }).toISODate() ?? now.toISOString().slice(0, 10)
 }
 
 /**
  * The daily briefings due at `hour` local time: one pending row per active traveller whose local
  * clock shows that hour, created once per local date (a second sweep in the hour adds nothing).
  * Active: a planned or active trip, or an expense or fuel reading in the last 14 days. Returns
- * the new rows, set-wise, whatever the number of users.
+ * the new rows, set-wise, whatever the number of users. A traveller whose stored zone PostgreSQL
+ * cannot read as a name is left out (countUnreadableZones counts them), never the statement failed
+ * for everyone.
  */
 export async function createDueDailyBriefings(db: Db, hour: number): Promise<{ id: string; userId: string }[]> {
   const { rows } = await sql<{ id: string; user_id: string }>`
     insert into briefings (user_id, kind, period)
-    select u.id, 'daily', (now() at time zone u.timezone)::date
+    select u.id, 'daily', (now() at time zone z.name)::date
     from users u
-    where extract(hour from now() at time zone u.timezone) = ${hour}
+    join time_zones z on z.name = u.timezone
+    where extract(hour from now() at time zone z.name) = ${hour}
       and (exists (select 1 from trips t where t.user_id = u.id and t.status in ('planned', 'active'))
         or exists (select 1 from expenses e where e.user_id = u.id and e.spent_at > now() - interval '14 days')
         or exists (select 1 from fuel_readings f where f.user_id = u.id and f.observed_at > now() - interval '14 days'))

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon'
+import { readableZone } from '../users/time-zones.js'
 import type { BudgetPeriodKind } from './budget-repository.js'
 
 export interface BudgetPeriod {
@@ -10,9 +11,9 @@ export interface BudgetPeriod {
   daysLeft: number
 }
 
-/** The week (from Monday) or calendar month containing `now`, in the user's timezone. */
+/** The week (from Monday) or calendar month containing `now`, in the user's timezone (UTC when it cannot be read). */
 export function budgetPeriod(kind: BudgetPeriodKind, timezone: string, now: Date): BudgetPeriod {
-  const local = DateTime.fromJSDate(now, { zone: timezone })
+  const local = DateTime.fromJSDate(now, { zone: readableZone(timezone) })
   const start = local.startOf(kind === 'week' ? 'week' : 'month')
   const end = start.plus(kind === 'week' ? { weeks: 1 } : { months: 1 })
   const today = local.startOf('day')

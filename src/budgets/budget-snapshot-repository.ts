@@ -87,9 +87,11 @@ export const budgetsDueWithTime = ({ since, now }: TimeWindow): DueWithTime => s
   from expenses e
   join budgets b on b.user_id = e.user_id
   join users u on u.id = e.user_id
+  -- a zone PostgreSQL cannot read as a name is read as UTC, as budgetPeriod does
+  left join time_zones z on z.name = u.timezone
   cross join lateral (
     select date_trunc(case when b.period = 'week' then 'week' else 'month' end,
-                      ${now}::timestamptz at time zone u.timezone) at time zone u.timezone as starts
+                      ${now}::timestamptz at time zone coalesce(z.name, 'UTC')) at time zone coalesce(z.name, 'UTC') as starts
   ) p
   where e.spent_at > e.created_at and e.spent_at > ${since}
     and p.starts > ${since} and p.starts <= ${now}

@@ -8,7 +8,7 @@ import type { Db } from '../db/database.js'
 import { DEFAULT_NOTIFICATION_SETTINGS } from '../delivery/notification-settings.js'
 import { createProducer } from '../jobs/producer.js'
 import { MONITOR_LIST } from '../monitors/registry.js'
-import { saveNotificationSettings } from '../notifications/notification-settings-repository.js'
+import { confirmEmailAddress, saveNotificationSettings } from '../notifications/notification-settings-repository.js'
 import { ensureUser } from '../users/user-repository.js'
 import { localBase, watchCommand } from './next-steps.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
@@ -73,10 +73,13 @@ async function seedTraveller(db: Db, userId: string): Promise<void> {
     .values({ user_id: userId, kind: 'location', value: 'Moab', confidence: 0.92, observed_at: now })
     .execute()
   // An address, so the email channel has somewhere to go (SMTP_URL: a local catcher); email from medium.
+  // Seeded confirmed like the rest of the demo's data: it is under example.com, which no one
+  // receives (RFC 2606), so no stranger's mailbox is named.
   await saveNotificationSettings(db, userId, {
     ...DEFAULT_NOTIFICATION_SETTINGS,
     email: { address: `demo-${userId.slice(0, 8)}@example.com`, enabled: true, minPriority: 'medium' },
   })
+  await confirmEmailAddress(db, userId, (address) => address.endsWith('@example.com'))
 }
 
 /**

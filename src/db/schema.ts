@@ -222,6 +222,8 @@ export interface NotificationSettingsTable {
   digest_enabled: boolean
   digest_at: string
   ai_enabled: boolean
+  /** When the owner of email_address followed its confirmation link; null: unconfirmed. */
+  email_verified_at: Date | null
   updated_at: UpdatedAt
 }
 
@@ -348,6 +350,27 @@ export interface UnsubscribeUsesTable {
   used_at: CreatedAt
 }
 
+/** Zone names PostgreSQL reads as names: statements join it rather than read a traveller's text. */
+export interface TimeZonesTable {
+  name: string
+}
+
+/** Postgres-only mode's shared throttle counters: hits per key in a fixed window. */
+export interface RateLimitHitsTable {
+  key: string
+  hits: number
+  resets_at: Date
+}
+
+/** Emails sent to a traveller's address, for the caps per traveller and per address (digest of the address). */
+export interface EmailSendsTable {
+  id: Generated<string>
+  user_id: string
+  address_digest: string
+  kind: 'alert' | 'digest' | 'confirmation'
+  sent_at: Date
+}
+
 export interface Database {
   users: UsersTable
   vehicles: VehiclesTable
@@ -378,4 +401,7 @@ export interface Database {
   digests: DigestsTable
   deliveries: DeliveriesTable
   unsubscribe_uses: UnsubscribeUsesTable
+  time_zones: TimeZonesTable
+  rate_limit_hits: RateLimitHitsTable
+  email_sends: EmailSendsTable
 }

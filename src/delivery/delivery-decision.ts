@@ -21,6 +21,7 @@ export interface AlertForDelivery {
 export type SuppressReason =
   | 'channel off'
   | 'no address'
+  | 'address not confirmed'
   | 'no subscription'
   | 'channel not configured'
   | 'below minimum priority'
@@ -29,9 +30,11 @@ export type SuppressReason =
   | 'dismissed'
   | 'expired'
 
+export type DeferReason = 'quiet hours' | 'hourly email limit'
+
 export type Decision =
   | { action: 'send' }
-  | { action: 'defer'; until: Date }
+  | { action: 'defer'; until: Date; reason: DeferReason }
   | { action: 'suppress'; reason: SuppressReason }
 
 /**
@@ -47,15 +50,31 @@ export interface DecisionInput {
   channel: Channel
   alert: AlertForDelivery
   settings: NotificationSettings
-  /** Whether PAM can use the channel at all (SMTP configured, VAPID keys) and the traveller has a target. */
-  reachable: 'yes' | 'channel not configured' | 'no address' | 'no subscription'
+  /**
+   * Whether PAM can use the channel at all (SMTP configured, VAPID keys) and the traveller has a
+   * target: a confirmed address, a subscription.
+   */
+  reachable: 'yes' | 'channel not configured' | 'no address' | 'address not confirmed' | 'no subscription'
   now: Date
   /** The traveller's timezone now: quiet hours are on their wall clock. */
   zone: string
+  /** Email only: the traveller or their address had their hourly emails; the next may go then (email-caps.ts). */
+  emailCapUntil?: Date
 }
 
-/** Send now, wait for the end of quiet hours, or not at all, for one alert on one channel. */
-export function decideDelivery({ channel, alert, settings, reachable, now, zone }: DecisionInput): Decision {
+/**
+ * Send now, wait (for the end of quiet hours, or for the hourly email cap to free a slot: what
+ * waits goes out as one digest), or not at all, for one alert on one channel.
+ */
+export function decideDelivery({
+  channel,
+  alert,
+  settings,
+  reachable,
+  now,
+  zone,
+  emailCapUntil,
+}: DecisionInput): Decision {
   if (alert.resolvedAt) return { action: 'suppress', reason: 'resolved' }
   if (alert.dismissedAt) return { action: 'suppress', reason: 'dismissed' }
   if (alert.readAt) return { action: 'suppress', reason: 'read' }
@@ -66,7 +85,11 @@ export function decideDelivery({ channel, alert, settings, reachable, now, zone 
     return { action: 'suppress', reason: 'below minimum priority' }
   if (reachable !== 'yes') return { action: 'suppress', reason: reachable }
   const until = wakesTraveller(alert) ? undefined : quietUntil(now, zone, settings.quietHours)
-  return until ? { action: 'defer', until } : { action: 'send' }
+  if (until) return { action: 'defer', until, reason: 'quiet hours' }
+  // Even an urgent alert: its push goes now, and a flood must not reach a mailbox.
+  if (channel === 'email' && emailCapUntil)
+    return { action: 'defer', until: emailCapUntil, reason: 'hourly email limit' }
+  return { action: 'send' }
 }
 
 /** Whether a deferred alert still belongs in the digest when it goes out. */

@@ -25,6 +25,24 @@ const escapeHtml = (text: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
   )
 
+// Printable text only: letters, marks, digits, punctuation, symbols and spaces. Line breaks (a
+// header injected), bidi overrides and zero-width characters (a subject that reads otherwise) go.
+const NOT_PRINTABLE = /[^\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]/gu
+/** The longest subject PAM writes, in characters; mail clients show far fewer. */
+export const SUBJECT_MAX = 120
+
+/** Text for one line of a header: printable, white space collapsed, at most `max` characters. */
+export function plainLine(text: string, max: number): string {
+  const clean = text.replace(NOT_PRINTABLE, ' ').replace(/\s+/gu, ' ').trim()
+  const characters = Array.from(clean)
+  return characters.length <= max
+    ? clean
+    : `${characters
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`
+}
+
 const footer = (unsubscribeUrl: string) => ({
   text: `\n--\nPAM. Stop these emails: ${unsubscribeUrl}\n`,
   html: `<hr><p style="color:#666;font-size:12px">PAM. <a href="${escapeHtml(unsubscribeUrl)}">Stop these emails</a></p>`,
@@ -34,29 +52,50 @@ const footer = (unsubscribeUrl: string) => ({
 export function alertEmail(alert: AlertSummary, unsubscribeUrl: string): EmailContent {
   const end = footer(unsubscribeUrl)
   return {
-    subject: `${alert.priority === 'urgent' ? '[urgent] ' : ''}${alert.title}`,
+    // The title can hold what a traveller wrote (a vehicle's name) or a model: one plain line.
+    subject: plainLine(`${alert.priority === 'urgent' ? '[urgent] ' : ''}${alert.title}`, SUBJECT_MAX),
     text: `${alert.title}\n\n${alert.body}\n${end.text}`,
     html: `<h2>${escapeHtml(alert.title)}</h2><p>${escapeHtml(alert.body)}</p>${end.html}`,
   }
 }
 
-/** Several alerts in one email: what waited through quiet hours, or the daily summary. */
+/** What a digest gathers: what waited through quiet hours, what the hourly email cap held back, or the day's summary. */
+export type DigestHeading = 'quiet' | 'held' | 'daily'
+
+const HEADINGS: Record<DigestHeading, string> = {
+  quiet: 'While you were resting',
+  held: 'Held back so as not to flood your inbox',
+  daily: 'Open today',
+}
+
+/** Several alerts in one email. */
 export function digestEmail(
-  kind: 'quiet' | 'daily',
+  kind: DigestHeading,
   alerts: readonly AlertSummary[],
   unsubscribeUrl: string,
 ): EmailContent {
   const end = footer(unsubscribeUrl)
-  const heading =
-    kind === 'quiet'
-      ? `While you were resting: ${alerts.length} alert${alerts.length === 1 ? '' : 's'}`
-      : `Open today: ${alerts.length} alert${alerts.length === 1 ? '' : 's'}`
+  const heading = `${HEADINGS[kind]}: ${alerts.length} alert${alerts.length === 1 ? '' : 's'}`
   return {
     subject: heading,
     text: `${heading}\n\n${alerts.map((a) => `- [${a.priority}] ${a.title}: ${a.body}`).join('\n')}\n${end.text}`,
     html: `<h2>${escapeHtml(heading)}</h2><ul>${alerts
       .map((a) => `<li><strong>${escapeHtml(a.title)}</strong> (${a.priority}): ${escapeHtml(a.body)}</li>`)
       .join('')}</ul>${end.html}`,
+  }
+}
+
+/** Asks the owner of an address to confirm it: nothing else reaches an address before that. */
+export function confirmationEmail(link: string): EmailContent {
+  const text = [
+    'Someone asked PAM to send travel alerts to this address.',
+    `If it was you, confirm it here (the link works for 7 days): ${link}`,
+    'If it was not you, ignore this email: PAM sends nothing more to this address unless it is confirmed.',
+  ]
+  return {
+    subject: 'Confirm your address for PAM alerts',
+    text: `${text.join('\n\n')}\n`,
+    html: `<p>${escapeHtml(text[0] as string)}</p><p><a href="${escapeHtml(link)}">Confirm this address</a> (the link works for 7 days).</p><p>${escapeHtml(text[2] as string)}</p>`,
   }
 }
 
@@ -113,7 +152,7 @@ export function alertPush(alert: AlertSummary): PushContent {
   }
 }
 
-export function digestPush(kind: 'quiet' | 'daily', alerts: readonly AlertSummary[]): PushContent {
+export function digestPush(kind: DigestHeading, alerts: readonly AlertSummary[]): PushContent {
   const email = digestEmail(kind, alerts, '')
   const top = alerts.reduce<AlertPriority>(
     (highest, a) => (PRIORITIES.indexOf(a.priority) > PRIORITIES.indexOf(highest) ? a.priority : highest),

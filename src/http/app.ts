@@ -4,6 +4,7 @@ import type { Caps } from '../ai/budget.js'
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { QueueBackend } from '../backend/backend.js'
 import type { Cache } from '../cache/cache.js'
+import { sharedHitCounter } from '../cache/hit-counter.js'
 import type { Db } from '../db/database.js'
 import type { ErrorReporter } from '../errors/error-reporter.js'
 import { evaluationTrigger } from '../evaluations/evaluation-trigger.js'
@@ -13,13 +14,14 @@ import type { Producer } from '../jobs/producer.js'
 import { type Logger, redactUrl } from '../logger.js'
 import { maintenanceService } from '../maintenance/maintenance-service.js'
 import { countAlertChanges, type Metrics } from '../metrics/metrics.js'
-import { unsubscribeLinks } from '../notifications/unsubscribe-link.js'
+import { confirmationLinks, unsubscribeLinks } from '../notifications/unsubscribe-link.js'
 import type { Hub } from '../realtime/hub.js'
-import { clientErrorHandler } from './client-errors.js'
+import { capConnectionsPerAddress, clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
 import { registerJsonBodies } from './json-body.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
+import { requireInternalToken } from './plugins/internal-auth.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
 import { registerShutdownResponse } from './plugins/shutdown-response.js'
@@ -70,6 +72,8 @@ export interface AppDeps {
   sessions?: Cache
   /** Web Push's public key (GET /v1/push/vapid-public-key); undefined: push is off. */
   vapidPublicKey?: string
+  /** PUSH_ALLOW_PRIVATE_ENDPOINTS: subscriptions may point at private addresses (tests only). */
+  pushAllowPrivateEndpoints?: boolean
   /** Where the one-click unsubscribe links in emails point (PUBLIC_URL). */
   publicUrl?: string
 }
@@ -116,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.min(5_000, Math.ceil(http.requestTimeoutMs / 4)),
     },
   })
+  if (http.connectionsPerAddress > 0) capConnectionsPerAddress(app.server, http.connectionsPerAddress)
   // Unknown fields are rejected (with their name), not silently dropped; bodies are never coerced.
   app.setValidatorCompiler(validatorCompiler())
   registerJsonBodies(app)
@@ -142,19 +147,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   registerErrorHandler(app, deps.errors, deps.storeReady)
   registerShutdownResponse(app)
+  // Throttles that must hold across replicas: failed tokens, dashboard sign-in and sign-out.
+  const hits = sharedHitCounter({ db: deps.db, redis: deps.backend.redis, prefix: deps.redisPrefix })
+  const internalAuth = requireInternalToken(deps.internalToken, hits)
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
   await app.register(async (api) => {
     await registerOpenApi(api)
     await registerCrossOrigin(api, deps.corsOrigin)
     await api.register(serviceIndexRoutes)
-    await api.register(healthRoutes(deps))
-    await api.register(scheduleRoutes(deps))
-    await api.register(queueBacklogRoutes(deps))
-    await api.register(internalAiUsageRoutes({ ...deps, caps: deps.aiCaps }))
-    await api.register(internalDeliveryRoutes, { db: deps.db, internalToken: deps.internalToken })
+    await api.register(healthRoutes({ ...deps, internalAuth }))
+    await api.register(scheduleRoutes({ ...deps, internalAuth }))
+    await api.register(queueBacklogRoutes({ ...deps, internalAuth }))
+    await api.register(internalAiUsageRoutes({ ...deps, internalAuth, caps: deps.aiCaps }))
+    await api.register(internalDeliveryRoutes, { db: deps.db, internalAuth })
+    const linksBase = deps.publicUrl ?? 'http://localhost:8000'
     await api.register(unsubscribeRoutes, {
       db: deps.db,
-      links: unsubscribeLinks(deps.internalToken, deps.publicUrl ?? 'http://localhost:8000'),
+      links: unsubscribeLinks(deps.internalToken, linksBase),
+      confirmations: confirmationLinks(deps.internalToken, linksBase),
     })
     await api.register(
       v1Routes({
@@ -168,8 +178,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         }),
         verifier: deps.verifier,
         rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
+        hits,
         vapidPublicKey: deps.vapidPublicKey,
+        pushAllowPrivateEndpoints: deps.pushAllowPrivateEndpoints ?? false,
         bus: deps.backend.bus,
+        async queueConfirmation(userId) {
+          await deps.enqueue('notify.confirm-email', { userId })
+        },
         aiCaps: deps.aiCaps,
         briefings: {
           requestsPerHour: deps.briefingRequestsPerHour,
@@ -180,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }),
     )
   })
-  await app.register(metricsRoutes({ ...deps, store: deps }))
-  await app.register(queueDashboard(deps))
+  await app.register(metricsRoutes({ metrics: deps.metrics, internalAuth, store: deps }))
+  await app.register(queueDashboard({ ...deps, hits }))
   return app
 }

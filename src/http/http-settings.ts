@@ -10,11 +10,17 @@ export interface HttpSettings {
   connectionTimeoutMs: number
   /** Alert streams one user may hold per API process. */
   streamSocketsPerUser: number
+  /** Connections one client address may hold open at once (0: no cap; none behind a proxy). */
+  connectionsPerAddress: number
 }
 
 type HttpConfig = Pick<
   Config,
-  'TRUST_PROXY' | 'REQUEST_TIMEOUT_MS' | 'CONNECTION_TIMEOUT_MS' | 'STREAM_MAX_SOCKETS_PER_USER'
+  | 'TRUST_PROXY'
+  | 'REQUEST_TIMEOUT_MS'
+  | 'CONNECTION_TIMEOUT_MS'
+  | 'STREAM_MAX_SOCKETS_PER_USER'
+  | 'MAX_CONNECTIONS_PER_ADDRESS'
 >
 
 export const httpSettings = (config: HttpConfig): HttpSettings => ({
@@ -22,6 +28,8 @@ export const httpSettings = (config: HttpConfig): HttpSettings => ({
   requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
   connectionTimeoutMs: config.CONNECTION_TIMEOUT_MS,
   streamSocketsPerUser: config.STREAM_MAX_SOCKETS_PER_USER,
+  // Behind a proxy every connection comes from the proxy, which holds (and caps) the clients' own.
+  connectionsPerAddress: config.TRUST_PROXY === 0 ? config.MAX_CONNECTIONS_PER_ADDRESS : 0,
 })
 
 const defaultOf = (name: keyof HttpConfig) => (EnvSchema.properties[name] as unknown as { default: number }).default
@@ -32,4 +40,5 @@ export const DEFAULT_HTTP_SETTINGS = httpSettings({
   REQUEST_TIMEOUT_MS: defaultOf('REQUEST_TIMEOUT_MS'),
   CONNECTION_TIMEOUT_MS: defaultOf('CONNECTION_TIMEOUT_MS'),
   STREAM_MAX_SOCKETS_PER_USER: defaultOf('STREAM_MAX_SOCKETS_PER_USER'),
+  MAX_CONNECTIONS_PER_ADDRESS: defaultOf('MAX_CONNECTIONS_PER_ADDRESS'),
 })

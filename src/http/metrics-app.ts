@@ -1,8 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import type { HitCounter } from '../cache/hit-counter.js'
 import type { ErrorReporter } from '../errors/error-reporter.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
+import { requireInternalToken } from './plugins/internal-auth.js'
 import { registerShutdownResponse } from './plugins/shutdown-response.js'
 import { livenessRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -15,6 +17,8 @@ export async function buildMetricsApp(deps: {
   service: string
   metrics: Metrics
   internalToken: string
+  /** Where failed internal-token attempts are counted (the deployment's store); none: not throttled. */
+  hits?: HitCounter
   logger: Logger
   errors?: ErrorReporter
 }): Promise<FastifyInstance> {
@@ -28,6 +32,8 @@ export async function buildMetricsApp(deps: {
   registerErrorHandler(app, deps.errors)
   registerShutdownResponse(app)
   await app.register(livenessRoutes(deps.service))
-  await app.register(metricsRoutes(deps))
+  await app.register(
+    metricsRoutes({ metrics: deps.metrics, internalAuth: requireInternalToken(deps.internalToken, deps.hits) }),
+  )
   return app
 }

@@ -4,7 +4,7 @@ import { TASKS, type TaskDeclaration, type TaskName } from './task-declarations.
 import { alertTextTask, briefingSweepTask, briefingTask } from './tasks/ai-tasks.js'
 import { housekeeping } from './tasks/housekeeping.js'
 import { drainTask, evaluateTask, pageTask, sweepTask } from './tasks/monitor-tasks.js'
-import { deliverTask, digestsTask, drainDeliveriesTask } from './tasks/notify-tasks.js'
+import { confirmEmailTask, deliverTask, digestsTask, drainDeliveriesTask } from './tasks/notify-tasks.js'
 import { ping } from './tasks/ping.js'
 
 /** A task as a worker runs it: its declaration and the code that handles it. */
@@ -31,6 +31,7 @@ const HANDLERS = {
   'ai.briefing': briefingTask,
   'ai.briefings.sweep': briefingSweepTask,
   'notify.deliver': deliverTask,
+  'notify.confirm-email': confirmEmailTask,
   'notify.drain': drainDeliveriesTask,
   'notify.digests': digestsTask,
   ...monitorHandlers,

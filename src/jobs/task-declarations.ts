@@ -27,6 +27,20 @@ export interface TaskDeclaration {
 
 const MINUTE = 60_000
 
+/**
+ * A send to a traveller: behind their own evaluation, ahead of sweep pages (someone is waiting for
+ * it); retried on the channels' transient errors.
+ */
+const SEND: TaskDeclaration = {
+  queue: 'notifications',
+  priority: 2,
+  attempts: DELIVERY_ATTEMPTS,
+  backoffMs: 5_000,
+  backoffCapMs: 5 * MINUTE,
+  timeoutMs: MINUTE,
+  exclusive: false,
+}
+
 /** The three tasks of every monitor: evaluate one user after a write, sweep what changed, one sweep page. */
 const MONITOR_TASKS = {
   evaluate: {
@@ -129,16 +143,11 @@ export const TASKS = {
   'ai.briefings.sweep': { queue: 'analytics', ...MONITOR_TASKS.sweep },
   // Delivery (issue 16): one job per alert change; retries are the channels' transient errors.
   'notify.deliver': {
-    queue: 'notifications',
-    // Behind a traveller's own evaluation, ahead of sweep pages: someone is waiting for it.
-    priority: 2,
-    attempts: DELIVERY_ATTEMPTS,
-    backoffMs: 5_000,
-    backoffCapMs: 5 * MINUTE,
-    timeoutMs: MINUTE,
-    exclusive: false,
+    ...SEND,
     recovers: 'an alert whose deliveries are missing, queued or held by a dead worker is queued again by notify.drain',
   },
+  // Asks the owner of a traveller's new address to confirm it (the link in an email).
+  'notify.confirm-email': SEND,
   // Finds alerts whose delivery job is late or lost and queues them.
   'notify.drain': DRAIN,
   'notify.digests': {

@@ -1,5 +1,4 @@
-import type { Agent } from 'node:https'
-import { publicUrl, smtpSettings } from '../config.js'
+import { publicUrl, pushAllowsPrivateEndpoints, smtpSettings } from '../config.js'
 import type { Deps } from '../deps.js'
 import type { Producer } from '../jobs/producer.js'
 import type { DeliveryServices } from './delivery-services.js'
@@ -7,7 +6,7 @@ import { deliveryTrigger } from './delivery-trigger.js'
 import { createEmailChannel } from './email-channel.js'
 import { createPushChannel } from './push-channel.js'
 import { createSettlementKeeper } from './settlements.js'
-import { unsubscribeLinks } from './unsubscribe-link.js'
+import { confirmationLinks, unsubscribeLinks } from './unsubscribe-link.js'
 
 /** How long an alert's own deliver job has before notify.drain queues another. */
 const DRAIN_GRACE_MS = 15_000
@@ -20,20 +19,28 @@ export function buildDeliveryServices(
   deps: Pick<Deps, 'config' | 'secrets' | 'metrics' | 'logger' | 'db'>,
   enqueue: Producer['enqueue'],
   holder: string,
-  options: { pushAgent?: Agent; now?: () => Date; drainGraceMs?: number } = {},
+  options: { now?: () => Date; drainGraceMs?: number } = {},
 ): DeliveryServices & { close(): void } {
   const smtp = smtpSettings(deps.config)
   const email = smtp ? createEmailChannel(smtp, deps.config.EMAIL_FROM) : undefined
   const vapid = deps.secrets.vapid
+  const push = vapid
+    ? createPushChannel(vapid, deps.config.VAPID_SUBJECT, { allowPrivate: pushAllowsPrivateEndpoints(deps.config) })
+    : undefined
   return {
     email,
-    push: vapid ? createPushChannel(vapid, deps.config.VAPID_SUBJECT, options.pushAgent) : undefined,
+    push,
     links: unsubscribeLinks(deps.secrets.internalToken, publicUrl(deps.config)),
+    confirmations: confirmationLinks(deps.secrets.internalToken, publicUrl(deps.config)),
+    emailCap: deps.config.EMAIL_ALERTS_PER_HOUR,
     deliveries: deps.metrics.deliveries,
     now: options.now ?? (() => new Date()),
     drainGraceMs: options.drainGraceMs ?? DRAIN_GRACE_MS,
     enqueueDeliveries: deliveryTrigger(enqueue, deps.logger).enqueueDeliveries,
     settlements: createSettlementKeeper(deps.db, holder, deps.logger),
-    close: () => email?.close(),
+    close: () => {
+      email?.close()
+      push?.close()
+    },
   }
 }

@@ -1,10 +1,11 @@
 import type { Db } from '../db/database.js'
 import { CHANNELS, type Channel, type DecisionInput, decideDelivery } from '../delivery/delivery-decision.js'
+import { hourlyEmailCap } from '../delivery/email-caps.js'
 import { alertEmail, alertPush } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
-import { ChannelError } from './channel-error.js'
+import { asChannelError, ChannelError } from './channel-error.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
 import {
   type Claimed,
@@ -16,6 +17,7 @@ import {
   type Wanted,
 } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
+import { recordEmailSent } from './email-sends-repository.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
 
 /** Sends on every subscription of the traveller; sent when one took it, gone ones removed. */
@@ -32,7 +34,7 @@ export async function pushToAll(
   let lastError: ChannelError | undefined
   for (const [index, result] of results.entries()) {
     if (result.status === 'fulfilled') continue
-    const error = result.reason instanceof ChannelError ? result.reason : new ChannelError(String(result.reason), false)
+    const error = asChannelError(result.reason)
     if (error.gone) await forgetPushEndpoint(db, targets[index]?.endpoint ?? '')
     lastError = error
   }
@@ -49,7 +51,8 @@ export function reachable(
 ): DecisionInput['reachable'] {
   if (channel === 'email') {
     if (!services.email) return 'channel not configured'
-    return settings.email.address ? 'yes' : 'no address'
+    if (!settings.email.address) return 'no address'
+    return settings.email.verified ? 'yes' : 'address not confirmed'
   }
   if (!services.push) return 'channel not configured'
   return pushSubscribed ? 'yes' : 'no subscription'
@@ -73,6 +76,7 @@ async function send(db: Db, services: DeliveryServices, channel: Channel, alert:
   if (!email) throw new ChannelError('email: not configured', true)
   const unsubscribeUrl = await services.links.url(alert.userId)
   await email.send({ to: address, unsubscribeUrl, ...alertEmail(alert, unsubscribeUrl) })
+  await recordEmailSent(db, { userId: alert.userId, address, kind: 'alert', at: services.now() })
 }
 
 /** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
@@ -102,10 +106,16 @@ export async function deliverAlerts(
     outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
     services.deliveries.inc({ channel, outcome })
   }
-  const contexts = new Map((await deliveryContexts(db, alertIds)).map((context) => [context.alert.id, context]))
   const now = services.now()
+  const contexts = new Map(
+    (await deliveryContexts(db, alertIds, { now, emailCap: services.emailCap })).map((context) => [
+      context.alert.id,
+      context,
+    ]),
+  )
+  const emailCap = hourlyEmailCap(services.emailCap, now)
   const wanted: Wanted[] = [...contexts.values()].flatMap(
-    ({ alert, settings, profileZone, position, pushSubscribed }) => {
+    ({ alert, settings, profileZone, position, pushSubscribed, emailSends }) => {
       const zone = travellerZone(profileZone, position)
       return CHANNELS.map((channel): Wanted => {
         const decision = decideDelivery({
@@ -115,13 +125,15 @@ export async function deliverAlerts(
           reachable: reachable(services, channel, settings, pushSubscribed),
           now,
           zone,
+          emailCapUntil: emailCap.fullUntil(emailSends, alert.userId, settings.email.address),
         })
         const ids = { alertId: alert.id, userId: alert.userId, channel }
         if (decision.action === 'suppress')
           return { ...ids, settlement: { status: 'suppressed', reason: decision.reason } }
         if (decision.action === 'defer') {
-          return { ...ids, settlement: { status: 'deferred', reason: 'quiet hours', deferUntil: decision.until } }
+          return { ...ids, settlement: { status: 'deferred', reason: decision.reason, deferUntil: decision.until } }
         }
+        if (channel === 'email') emailCap.spend(alert.userId, settings.email.address)
         return ids
       })
     },
@@ -143,9 +155,9 @@ export async function deliverAlerts(
     try {
       await send(db, services, channel, alert, settings.email.address ?? '')
     } catch (error) {
-      const failure = error instanceof ChannelError ? error : new ChannelError(String(error), false)
+      const failure = asChannelError(error)
       if (failure.permanent || claim.attempts >= DELIVERY_ATTEMPTS) {
-        logger.warn({ alertId: alert.id, channel, err: failure.message }, 'delivery failed')
+        logger.warn({ alertId: alert.id, channel, err: failure.message, detail: failure.detail }, 'delivery failed')
         return settle({ status: 'failed', error: failure.message }, 'failed')
       }
       retry.push(`${channel}: ${failure.message}`)

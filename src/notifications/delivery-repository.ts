@@ -2,10 +2,12 @@ import { type RawBuilder, type Selectable, sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { AlertsTable, DeliveryChannel, DeliveryStatus } from '../db/schema.js'
 import type { AlertForDelivery } from '../delivery/delivery-decision.js'
+import type { EmailSends } from '../delivery/email-caps.js'
 import type { AlertSummary } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import type { KnownPosition } from '../delivery/traveller-zone.js'
 import { HEARTBEAT_STALE_AFTER_MS } from '../heartbeats/heartbeat-repository.js'
+import { recentEmailSends } from './email-sends-repository.js'
 import { notificationSettingsOf, settingsFromRow } from './notification-settings-repository.js'
 
 export type DeliverableAlert = AlertSummary & AlertForDelivery & { userId: string }
@@ -18,6 +20,8 @@ export interface DeliveryContext {
   position: KnownPosition | undefined
   /** Whether the traveller has a browser subscribed to pushes. */
   pushSubscribed: boolean
+  /** The emails of the last hour to the traveller and to their address (the hourly cap). */
+  emailSends: EmailSends
 }
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null
@@ -99,9 +103,17 @@ export const settingsJson = sql`to_jsonb(s) - 'user_id' - 'updated_at'`
 export const positionOf = (row: { lat: number | null; lon: number | null }): KnownPosition | undefined =>
   row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined
 
-/** The alerts and what their delivery decisions read about their travellers, in one statement. */
-export async function deliveryContexts(db: Db, alertIds: readonly string[]): Promise<DeliveryContext[]> {
+/**
+ * The alerts and what their delivery decisions read about their travellers, in one statement; the
+ * emails sent are read as of `now`, the last `emailCap` of the hour (what the cap needs).
+ */
+export async function deliveryContexts(
+  db: Db,
+  alertIds: readonly string[],
+  emails: { now: Date; emailCap: number },
+): Promise<DeliveryContext[]> {
   if (alertIds.length === 0) return []
+  const sends = recentEmailSends(new Date(emails.now.getTime() - 3_600_000), emails.emailCap)
   const { rows } = await sql<
     Selectable<AlertsTable> & {
       timezone: string | null
@@ -109,6 +121,8 @@ export async function deliveryContexts(db: Db, alertIds: readonly string[]): Pro
       lat: number | null
       lon: number | null
       push_subscribed: boolean
+      traveller_email_sends: Date[]
+      address_email_sends: Date[]
     }
   >`
     select a.*, p.lat, p.lon,
@@ -116,7 +130,9 @@ export async function deliveryContexts(db: Db, alertIds: readonly string[]): Pro
            -- table (seconds a batch at a million travellers); these are a key lookup an alert.
            (select timezone from users u where u.id = a.user_id) as timezone,
            (select ${settingsJson} from notification_settings s where s.user_id = a.user_id) as settings,
-           exists (select 1 from push_subscriptions ps where ps.user_id = a.user_id) as push_subscribed
+           exists (select 1 from push_subscriptions ps where ps.user_id = a.user_id) as push_subscribed,
+           ${sends.traveller} as traveller_email_sends,
+           ${sends.address} as address_email_sends
     from alerts a
     left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true
     where a.id = any(${sql.val(alertIds)}::uuid[])
@@ -127,6 +143,7 @@ export async function deliveryContexts(db: Db, alertIds: readonly string[]): Pro
     profileZone: row.timezone ?? 'UTC',
     position: positionOf(row),
     pushSubscribed: row.push_subscribed,
+    emailSends: { traveller: row.traveller_email_sends, address: row.address_email_sends },
   }))
 }
 

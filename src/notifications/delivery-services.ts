@@ -2,13 +2,17 @@ import type { Counter } from 'prom-client'
 import type { EmailChannel } from './email-channel.js'
 import type { PushChannel } from './push-channel.js'
 import type { SettlementKeeper } from './settlements.js'
-import type { UnsubscribeLinks } from './unsubscribe-link.js'
+import type { ConfirmationLinks, UnsubscribeLinks } from './unsubscribe-link.js'
 
 /** What delivery jobs send with; a channel PAM is not configured for is absent. */
 export interface DeliveryServices {
   email: EmailChannel | undefined
   push: PushChannel | undefined
   links: UnsubscribeLinks
+  /** The links that confirm an address (sent to it when a traveller sets it). */
+  confirmations: ConfirmationLinks
+  /** EMAIL_ALERTS_PER_HOUR: emails one traveller, and one address, receive per hour; the rest wait for a digest. */
+  emailCap: number
   deliveries: Counter<'channel' | 'outcome'>
   /** The time decisions are made at (tests set it to cross quiet hours and DST switches). */
   now(): Date

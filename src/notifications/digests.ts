@@ -1,12 +1,12 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { CHANNELS, type Channel, stillOpen } from '../delivery/delivery-decision.js'
-import { type AlertSummary, digestEmail, digestPush } from '../delivery/messages.js'
+import { type AlertSummary, type DigestHeading, digestEmail, digestPush } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import { lastOccurrence, quietUntil } from '../delivery/quiet-hours.js'
 import { travellerZone } from '../delivery/traveller-zone.js'
 import type { Logger } from '../logger.js'
-import { ChannelError } from './channel-error.js'
+import { asChannelError, ChannelError } from './channel-error.js'
 import { pushToAll, reachability } from './deliver-alert.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
 import {
@@ -18,6 +18,7 @@ import {
   travellerContext,
 } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
+import { recordEmailSent } from './email-sends-repository.js'
 import { settingsFromRow } from './notification-settings-repository.js'
 
 const USERS_PER_RUN = 500
@@ -80,10 +81,12 @@ async function sendQuietDigest(
     .execute()
   const rows = await db
     .selectFrom('deliveries')
-    .select('alert_id')
+    .select(['alert_id', 'reason'])
     .where('digest_id', '=', digest.id)
     .where('status', '=', 'deferred')
     .execute()
+  // Only what the hourly email cap held back: not a night's digest.
+  const heading: DigestHeading = rows.every((row) => row.reason === 'hourly email limit') ? 'held' : 'quiet'
   const alerts = await loadAlerts(
     db,
     rows.map((row) => row.alert_id),
@@ -103,7 +106,8 @@ async function sendQuietDigest(
       .updateTable('deliveries')
       .set({
         status: status === 'empty' ? 'suppressed' : status,
-        reason: status === 'sent' ? 'quiet hours digest' : 'quiet hours',
+        // Why it waited, and that it went out in a digest: 'quiet hours digest', 'hourly email limit digest'.
+        reason: status === 'sent' ? sql<string>`coalesce(reason, 'quiet hours') || ' digest'` : sql<string>`reason`,
         error,
         sent_at: status === 'sent' ? new Date() : null,
         updated_at: new Date(),
@@ -117,7 +121,7 @@ async function sendQuietDigest(
   return sendDigest(
     db,
     services,
-    { id: digest.id, attempts: digest.attempts, userId, channel, kind: 'quiet' },
+    { id: digest.id, attempts: digest.attempts, userId, channel, heading },
     open,
     address,
     finish,
@@ -153,22 +157,24 @@ async function settleDigest(
 async function sendDigest(
   db: Db,
   services: DeliveryServices,
-  digest: { id: string; attempts: number; userId: string; channel: Channel; kind: DigestKind },
+  digest: { id: string; attempts: number; userId: string; channel: Channel; heading: DigestHeading },
   alerts: readonly AlertSummary[],
   address: string | null,
   finish: (status: 'sent' | 'failed', error: string | null) => Promise<string>,
 ): Promise<string> {
-  const { userId, channel, kind } = digest
+  const { userId, channel, heading } = digest
   try {
-    if (channel === 'push') await pushToAll(db, services, userId, digestPush(kind, alerts))
+    if (channel === 'push') await pushToAll(db, services, userId, digestPush(heading, alerts))
     else {
-      if (!services.email || !address) throw new ChannelError('email: no channel or address', true)
+      if (!services.email) throw new ChannelError('email not configured here', true)
+      if (!address) throw new ChannelError('no confirmed email address', true)
       const unsubscribeUrl = await services.links.url(userId)
-      await services.email.send({ to: address, unsubscribeUrl, ...digestEmail(kind, alerts, unsubscribeUrl) })
+      await services.email.send({ to: address, unsubscribeUrl, ...digestEmail(heading, alerts, unsubscribeUrl) })
+      await recordEmailSent(db, { userId, address, kind: 'digest', at: services.now() })
     }
     return finish('sent', null)
   } catch (error) {
-    const failure = error instanceof ChannelError ? error : new ChannelError(String(error), false)
+    const failure = asChannelError(error)
     const attempts = digest.attempts + 1
     if (failure.permanent || attempts >= DELIVERY_ATTEMPTS) return finish('failed', failure.message)
     await db.updateTable('digests').set({ attempts, error: failure.message }).where('id', '=', digest.id).execute()
@@ -190,18 +196,23 @@ export async function sendDueDigests(
   jobId: string,
 ): Promise<{ digests: number }> {
   const now = services.now()
+  // A digest's window is named by the earliest wait it ends (the end of a night's quiet hours, or
+  // when the hourly email cap freed a slot): the same for every scheduler and retry that sees it.
   const due = await db
     .selectFrom('deliveries')
-    .select(['user_id', 'channel'])
-    .distinct()
+    .select(['user_id', 'channel', (eb) => eb.fn.min('defer_until').as('window_at')])
     .where('status', '=', 'deferred')
     .where('defer_until', '<=', now)
+    .groupBy(['user_id', 'channel'])
     .limit(USERS_PER_RUN)
     .execute()
   let sent = 0
   const retry: string[] = []
-  const channelsOf = new Map<string, Channel[]>()
-  for (const row of due) channelsOf.set(row.user_id, [...(channelsOf.get(row.user_id) ?? []), row.channel])
+  const channelsOf = new Map<string, { channel: Channel; windowAt: Date }[]>()
+  for (const row of due) {
+    const windows = channelsOf.get(row.user_id) ?? []
+    channelsOf.set(row.user_id, [...windows, { channel: row.channel, windowAt: row.window_at as Date }])
+  }
   for (const [userId, channels] of channelsOf) {
     const traveller = await travellerContext(db, userId)
     const zone = travellerZone(traveller.profileZone, traveller.position)
@@ -216,11 +227,8 @@ export async function sendDueDigests(
         .execute()
       continue
     }
-    // The window is named by the end of the quiet hours just past, the same for every scheduler.
-    const windowAt = traveller.settings.quietHours
-      ? lastOccurrence(now, zone, traveller.settings.quietHours.end)
-      : new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000)
-    for (const channel of channels) {
+    const { email } = traveller.settings
+    for (const { channel, windowAt } of channels) {
       try {
         const outcome = await sendQuietDigest(
           db,
@@ -229,7 +237,8 @@ export async function sendDueDigests(
           channel,
           windowAt,
           jobId,
-          traveller.settings.email.address,
+          // A new address, unconfirmed yet, receives nothing: the digest fails for want of one.
+          email.verified ? email.address : null,
         )
         if (outcome === 'sent') sent += 1
       } catch (error) {
@@ -319,7 +328,7 @@ async function sendDailyDigest(
   return sendDigest(
     db,
     services,
-    { id: digest.id, attempts: digest.attempts, userId, channel, kind: 'daily' },
+    { id: digest.id, attempts: digest.attempts, userId, channel, heading: 'daily' },
     alerts,
     settings.email.address,
     finish,

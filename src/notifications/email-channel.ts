@@ -5,8 +5,11 @@ import { ChannelError } from './channel-error.js'
 
 export interface Email extends EmailContent {
   to: string
-  /** The one-click link: List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) point at it. */
-  unsubscribeUrl: string
+  /**
+   * The one-click link: List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) point at it. Absent
+   * on a message that is no subscription (an address's confirmation).
+   */
+  unsubscribeUrl?: string
 }
 
 export interface EmailChannel {
@@ -17,11 +20,23 @@ export interface EmailChannel {
 // Connection trouble and 4xx replies pass; a 5xx reply (no such mailbox, refused sender) does not.
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'EPROTOCOL'])
 
+/** An SMTP failure in words a traveller may read; the server's reply goes to the logs only. */
 function classify(error: unknown): ChannelError {
-  const { code, responseCode, message } = error as { code?: string; responseCode?: number; message?: string }
-  const permanent = responseCode !== undefined ? responseCode >= 500 : !TRANSIENT_CODES.has(code ?? '')
-  // The SMTP reply names the problem; the message never holds the password (nodemailer redacts auth).
-  return new ChannelError(`smtp: ${responseCode ?? code ?? 'error'} ${message ?? ''}`.slice(0, 500), permanent)
+  const { code, responseCode, command, message } = error as {
+    code?: string
+    responseCode?: number
+    command?: string
+    message?: string
+  }
+  // The message never holds the password (nodemailer redacts auth).
+  const detail = `smtp: ${responseCode ?? code ?? 'error'} ${message ?? ''}`.slice(0, 500)
+  if (responseCode !== undefined && responseCode >= 500) {
+    const what = /^RCPT/i.test(command ?? '') ? 'the address' : 'the message'
+    return new ChannelError(`mail server refused ${what}`, true, false, detail)
+  }
+  if (responseCode !== undefined) return new ChannelError('mail server deferred the message', false, false, detail)
+  if (TRANSIENT_CODES.has(code ?? '')) return new ChannelError('mail server unreachable', false, false, detail)
+  return new ChannelError('email could not be sent', true, false, detail)
 }
 
 /** One pooled SMTP connection set (nodemailer) on the deployment's SMTP settings. */
@@ -47,8 +62,12 @@ export function createEmailChannel(smtp: SmtpSettings, from: string): EmailChann
           subject: email.subject,
           text: email.text,
           html: email.html,
-          list: { unsubscribe: { url: email.unsubscribeUrl, comment: 'Stop PAM emails' } },
-          headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+          ...(email.unsubscribeUrl
+            ? {
+                list: { unsubscribe: { url: email.unsubscribeUrl, comment: 'Stop PAM emails' } },
+                headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+              }
+            : {}),
         })
       } catch (error) {
         throw classify(error)

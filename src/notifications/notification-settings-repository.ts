@@ -1,18 +1,29 @@
+import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { NotificationSettingsTable } from '../db/schema.js'
-import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from '../delivery/notification-settings.js'
+import {
+  DEFAULT_NOTIFICATION_SETTINGS,
+  type NotificationSettings,
+  type NotificationSettingsInput,
+} from '../delivery/notification-settings.js'
 
 type Row = Omit<NotificationSettingsTable, 'user_id' | 'updated_at'>
 
 const fromRow = (row: Row): NotificationSettings => ({
-  email: { address: row.email_address, enabled: row.email_enabled, minPriority: row.email_min_priority },
+  email: {
+    address: row.email_address,
+    // A joined row read as JSON carries the time as text; absent from rows older than the column.
+    verified: row.email_verified_at !== null && row.email_verified_at !== undefined,
+    enabled: row.email_enabled,
+    minPriority: row.email_min_priority,
+  },
   push: { enabled: row.push_enabled, minPriority: row.push_min_priority },
   quietHours: row.quiet_start && row.quiet_end ? { start: row.quiet_start, end: row.quiet_end } : null,
   digest: { enabled: row.digest_enabled, at: row.digest_at },
   ai: { enabled: row.ai_enabled },
 })
 
-const toRow = (settings: NotificationSettings): Row => ({
+const toRow = (settings: NotificationSettingsInput): Omit<Row, 'email_verified_at'> => ({
   email_address: settings.email.address,
   email_enabled: settings.email.enabled,
   email_min_priority: settings.email.minPriority,
@@ -39,17 +50,56 @@ export async function notificationSettingsOf(db: Db, userId: string): Promise<No
 export const settingsFromRow = (row: Row | null | undefined): NotificationSettings =>
   row ? fromRow(row) : DEFAULT_NOTIFICATION_SETTINGS
 
-/** Replaces the traveller's settings as a whole (the user row exists: it is made on authentication). */
+/**
+ * Replaces the traveller's settings as a whole (the user row exists: it is made on authentication).
+ * A new address starts unconfirmed; the same address (in any case) keeps its confirmation.
+ */
 export async function saveNotificationSettings(
   db: Db,
   userId: string,
-  settings: NotificationSettings,
+  settings: NotificationSettingsInput,
 ): Promise<NotificationSettings> {
   const row = toRow(settings)
   await db
     .insertInto('notification_settings')
     .values({ user_id: userId, ...row })
-    .onConflict((conflict) => conflict.column('user_id').doUpdateSet({ ...row, updated_at: new Date() }))
+    .onConflict((conflict) =>
+      conflict.column('user_id').doUpdateSet({
+        ...row,
+        email_verified_at: sql<Date | null>`case
+          when lower(notification_settings.email_address) = lower(excluded.email_address)
+          then notification_settings.email_verified_at end`,
+        updated_at: new Date(),
+      }),
+    )
     .execute()
   return notificationSettingsOf(db, userId)
+}
+
+/**
+ * Confirms the traveller's address when it is still the one the link was sent to (`matches` reads
+ * the stored address); true when it is confirmed now (or was already).
+ */
+export async function confirmEmailAddress(
+  db: Db,
+  userId: string,
+  matches: (address: string) => boolean,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('notification_settings')
+      .select(['email_address', 'email_verified_at'])
+      .where('user_id', '=', userId)
+      .forUpdate()
+      .executeTakeFirst()
+    if (!row?.email_address || !matches(row.email_address)) return false
+    if (row.email_verified_at === null) {
+      await trx
+        .updateTable('notification_settings')
+        .set({ email_verified_at: new Date() })
+        .where('user_id', '=', userId)
+        .execute()
+    }
+    return true
+  })
 }

@@ -15,22 +15,26 @@ const fromRow = (row: { id: string; endpoint: string; p256dh: string; auth: stri
 })
 
 /**
- * Saves a browser's subscription for this traveller. The same endpoint subscribed again replaces
- * its keys; subscribed by another traveller (a shared device), it moves to them.
+ * Saves a browser's subscription for this traveller. The same endpoint subscribed again by them
+ * replaces its keys. Subscribed already by another traveller, it stays theirs (undefined here):
+ * whoever knows an endpoint could otherwise take another's pushes, and it moves only once its
+ * owner deletes it.
  */
 export async function savePushSubscription(
   db: Db,
   userId: string,
   subscription: { endpoint: string; keys: { p256dh: string; auth: string } },
-): Promise<PushSubscription> {
-  const values = { user_id: userId, p256dh: subscription.keys.p256dh, auth: subscription.keys.auth }
+): Promise<PushSubscription | undefined> {
+  const keys = { p256dh: subscription.keys.p256dh, auth: subscription.keys.auth }
   const row = await db
     .insertInto('push_subscriptions')
-    .values({ ...values, endpoint: subscription.endpoint })
-    .onConflict((conflict) => conflict.column('endpoint').doUpdateSet(values))
+    .values({ user_id: userId, ...keys, endpoint: subscription.endpoint })
+    .onConflict((conflict) =>
+      conflict.column('endpoint').doUpdateSet(keys).where('push_subscriptions.user_id', '=', userId),
+    )
     .returningAll()
-    .executeTakeFirstOrThrow()
-  return fromRow(row)
+    .executeTakeFirst()
+  return row && fromRow(row)
 }
 
 export async function pushSubscriptionsOf(db: Db, userId: string): Promise<PushSubscription[]> {

@@ -47,12 +47,12 @@ export async function gatherSnapshot(sources: SnapshotSources): Promise<Operatio
   const [failed, sweeps, live, runs, providers, aiBudget] = await Promise.all([
     failedJobs(sources.queues).catch((error: Error) => {
       if (!isOutageError(error)) throw error
-      unavailable.push({ store: sources.queueStore, since: now, reason: error.message })
+      unavailable.push({ store: sources.queueStore, since: now })
       return []
     }),
     db
       .selectFrom('monitor_runs')
-      .select(['monitor', 'status', 'finished_at', 'error'])
+      .select(['monitor', 'status', 'finished_at'])
       .distinctOn('monitor')
       .where('finished_at', 'is not', null)
       .orderBy('monitor')
@@ -79,21 +79,17 @@ export async function gatherSnapshot(sources: SnapshotSources): Promise<Operatio
     unavailable,
     failedJobs: failed
       .filter((job) => job.failedAt !== null && Date.parse(job.failedAt) >= since)
-      .map((job) => {
-        const reason = job.reason ?? 'no reason recorded'
-        return {
-          queue: job.queue,
-          task: job.task,
-          reason,
-          failedAt: new Date(job.failedAt as string),
-          recovers: reason.startsWith(STORE_UNAVAILABLE) && recoversByItself(job.task),
-        }
-      }),
+      .map((job) => ({
+        queue: job.queue,
+        task: job.task,
+        failedAt: new Date(job.failedAt as string),
+        // The reason is read, never shown: an operator alert carries no error text (it may hold a traveller's).
+        recovers: (job.reason ?? '').startsWith(STORE_UNAVAILABLE) && recoversByItself(job.task),
+      })),
     sweeps: sweeps.map((run) => ({
       monitor: run.monitor,
       status: run.status as SweepRun['status'],
       finishedAt: run.finished_at as Date,
-      error: run.error,
     })),
     workersPerQueue: Object.fromEntries(
       QUEUE_NAMES.map((queue) => [queue, live.filter((p) => p.role === 'worker' && p.queues.includes(queue)).length]),

@@ -1,7 +1,9 @@
 /**
  * The conditions an operator is told about, as pure functions of a snapshot of the deployment
  * (gathered by operations-snapshot-repository.ts). Each firing condition has a stable key: the
- * same problem keeps its key from one check to the next, so it is announced once.
+ * same problem keeps its key from one check to the next, so it is announced once. The text is
+ * PAM's words and names only: an error's message can carry what a traveller (or a push service,
+ * or a mail server) wrote, and it would reach the operator's chat; it says where to read the error.
  */
 
 export type ConditionKind =
@@ -16,7 +18,6 @@ export type ConditionKind =
 export interface FailedJob {
   queue: string
   task: string
-  reason: string
   failedAt: Date
   /** It failed because a store was away, and its work comes back by itself (task-declarations.ts' `recovers`). */
   recovers: boolean
@@ -26,14 +27,12 @@ export interface FailedJob {
 export interface StoreOutage {
   store: 'postgres' | 'redis'
   since: Date
-  reason: string
 }
 
 export interface SweepRun {
   monitor: string
   status: 'succeeded' | 'degraded' | 'failed'
   finishedAt: Date
-  error: string | null
 }
 
 export interface ScheduleState {
@@ -81,8 +80,6 @@ const MIN_PROVIDER_LOOKUPS = 5
 const SCHEDULE_SLACK_MS = 30_000
 export const AI_BUDGET_WARN_RATIO = 0.8
 
-const MAX_REASON = 200
-const short = (text: string) => (text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text)
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`
 const percent = (ratio: number) => `${Math.round(ratio * 100)} %`
 
@@ -97,7 +94,7 @@ export function storeUnavailable(outage: StoreOutage): FiringCondition {
   return {
     key: `store_unavailable:${outage.store}`,
     kind: 'store_unavailable',
-    summary: `${STORE_NAMES[outage.store]} does not answer since ${outage.since.toISOString()} (${short(outage.reason)}): ${OUTAGE_EFFECTS[outage.store]}; jobs that fail meanwhile and redo their work by themselves are not reported one by one`,
+    summary: `${STORE_NAMES[outage.store]} does not answer since ${outage.since.toISOString()}: ${OUTAGE_EFFECTS[outage.store]}; jobs that fail meanwhile and redo their work by themselves are not reported one by one`,
   }
 }
 
@@ -114,7 +111,7 @@ function failedJobs(snapshot: OperationsSnapshot): FiringCondition[] {
     return {
       key: `job_failed:${key}`,
       kind: 'job_failed',
-      summary: `${jobs.length} ${latest.task} job(s) on queue ${latest.queue} failed for good in the last ${minutes(JOB_FAILURE_WINDOW_MS)}; latest: ${short(latest.reason)}`,
+      summary: `${jobs.length} ${latest.task} job(s) on queue ${latest.queue} failed for good in the last ${minutes(JOB_FAILURE_WINDOW_MS)}, the latest at ${latest.failedAt.toISOString()}; why: pam inspect failed --queue ${latest.queue}`,
     }
   })
 }
@@ -128,7 +125,7 @@ function unhealthySweeps(snapshot: OperationsSnapshot): FiringCondition[] {
       summary:
         run.status === 'degraded'
           ? `the ${run.monitor} sweep finished degraded at ${run.finishedAt.toISOString()}: some users were evaluated without their provider's data`
-          : `the ${run.monitor} sweep failed at ${run.finishedAt.toISOString()}: ${short(run.error ?? 'no reason recorded')}`,
+          : `the ${run.monitor} sweep failed at ${run.finishedAt.toISOString()}; why: its run in monitor_runs, and pam inspect failed`,
     }))
 }
 

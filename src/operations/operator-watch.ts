@@ -130,10 +130,10 @@ export function startOperatorWatch(deps: OperatorWatchDeps): OperatorWatch {
   let outage: PostgresOutage | undefined
   let lastAnnounced = 0
 
-  const raise = async (error: Error) => {
+  const raise = async () => {
     const now = new Date()
     outage ??= {
-      condition: storeUnavailable({ store: 'postgres', since: now, reason: error.message }),
+      condition: storeUnavailable({ store: 'postgres', since: now }),
       raisedAt: now,
       notifiedAt: null,
     }
@@ -151,7 +151,7 @@ export function startOperatorWatch(deps: OperatorWatchDeps): OperatorWatch {
         await checkOperatorConditions(deps, watchingSince, outage)
         outage = undefined
       } catch (error) {
-        if (isOutageError(error)) await raise(error as Error)
+        if (isOutageError(error)) await raise()
         else deps.logger.warn({ err: (error as Error).message }, 'operator conditions not checked; retrying')
       }
       await sleep(deps.config.OPS_ALERT_CHECK_INTERVAL_MS, undefined, { signal: stopping.signal }).catch(

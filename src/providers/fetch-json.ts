@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cache } from '../cache/cache.js'
+import { BodyTooLargeError, boundedText, PROVIDER_MAX_BODY_BYTES } from './bounded-body.js'
 
 export interface RetryPolicy {
   timeoutMs: number
@@ -29,7 +30,8 @@ const isUnresolvable = (error: unknown) => UNRESOLVABLE.has((error as { cause?: 
 
 /**
  * One provider request: JSON back, retried with exponential backoff on 429, 5xx, timeouts and
- * network errors; any other status, and a host name that does not resolve, is final. Errors name the target host, never the query.
+ * network errors; any other status, a body over PROVIDER_MAX_BODY_BYTES, and a host name that does not resolve,
+ * is final. Errors name the target host, never the query.
  * `unavailable` builds the provider's own error type.
  */
 export async function fetchJson(
@@ -44,13 +46,22 @@ export async function fetchJson(
     try {
       const response = await fetch(url, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) })
       if (response.status === 429 || response.status >= 500) {
+        await response.body?.cancel()
         last = `${response.status} from ${target}`
       } else if (!response.ok) {
+        await response.body?.cancel()
         throw unavailable(`${target} answered ${response.status}`)
       } else {
-        return await response.json().catch(() => {
-          throw unavailable(`${target} sent a body that is not JSON`)
+        // Read with a cap: a body far larger than any real answer is refused, not held in memory.
+        const text = await boundedText(response, PROVIDER_MAX_BODY_BYTES).catch((error) => {
+          if (error instanceof BodyTooLargeError) throw unavailable(`${target} sent more than ${error.maxBytes} bytes`)
+          throw error
         })
+        try {
+          return JSON.parse(text)
+        } catch {
+          throw unavailable(`${target} sent a body that is not JSON`)
+        }
       }
     } catch (error) {
       if (error instanceof Error && error.name === unavailable('').name) throw error

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { changedVersions, currentEvents } from '../alerts/alert-changes.js'
 import { createTokenVerifier, rememberingVerifier } from '../auth/token-verifier.js'
-import { aiCaps, isProduction, publicUrl } from '../config.js'
+import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
 import { type HttpSettings, httpSettings } from '../http/http-settings.js'
@@ -82,6 +82,7 @@ function buildAppFrom(
     http,
     sessions: deps.cache,
     vapidPublicKey: deps.secrets.vapid?.publicKey,
+    pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
     publicUrl: publicUrl(deps.config),
   })
 }

@@ -1,3 +1,4 @@
+import { sharedHitCounter } from '../cache/hit-counter.js'
 import type { Deps } from '../deps.js'
 import { listenOrExplain } from '../http/listen.js'
 import { buildMetricsApp } from '../http/metrics-app.js'
@@ -20,6 +21,7 @@ export function withMetricsEndpoint(service: string, start: StartRole): StartRol
       metrics: deps.metrics,
       errors: deps.errors,
       internalToken: deps.secrets.internalToken,
+      hits: sharedHitCounter({ db: deps.db, redis: deps.backend.redis, prefix: deps.config.REDIS_PREFIX }),
       logger: deps.logger,
     })
     await listenOrExplain(app, deps.config.HOST, port, 'METRICS_PORT')

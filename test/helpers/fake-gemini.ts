@@ -14,6 +14,8 @@ export async function startFakeGemini() {
     usage: { prompt: 200, candidates: 30, cached: 0 },
     failure: undefined as undefined | { code: number; status: string; retryAfter?: string },
     delayMs: 0,
+    /** Bytes of filler added to an answer (a field Gemini does not send), its text unchanged. */
+    padding: 0,
     requests: [] as { path: string; body: Record<string, unknown> }[],
   }
   const server: Server = createServer((request, response) => {
@@ -42,6 +44,7 @@ export async function startFakeGemini() {
       const reply = state.reply(body)
       response.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
+          ...(state.padding > 0 ? { filler: 'x'.repeat(state.padding) } : {}),
           candidates: [
             {
               content: { role: 'model', parts: [{ text: typeof reply === 'string' ? reply : JSON.stringify(reply) }] },

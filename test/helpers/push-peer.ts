@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { Agent, createServer, type Server } from 'node:https'
+import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { importJWK, jwtVerify } from 'jose'
@@ -47,7 +47,7 @@ export interface ReceivedPush {
 }
 
 /**
- * A push service on loopback HTTPS (self-signed certificate; `agent` trusts it). Every request
+ * A push service on loopback HTTPS (self-signed certificate: `ca` for the channel to trust). Every request
  * must carry a valid VAPID `Authorization: vapid t=…, k=…` for `vapidPublicKey` and this origin;
  * its payload is decrypted with the browser keys registered for its path. `answer` sets a path's
  * status (404/410: the subscription is gone).
@@ -122,7 +122,7 @@ export async function startPushPeer(vapidPublicKey: string) {
   origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     state,
-    agent: new Agent({ ca: cert }),
+    ca: cert,
     /** A new browser subscription at this push service: what the browser POSTs to PAM. */
     subscribe() {
       const browser = browserKeys()

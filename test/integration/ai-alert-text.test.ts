@@ -130,6 +130,47 @@ inBothModes('AI text of alerts and briefings, end to end', (mode) => {
     }
   })
 
+  it('a reply that is not plain text (HTML, line breaks, a link) is refused: the template stands', async () => {
+    const { call, stream } = await stack.traveller()
+    const replies = [
+      { title: 'Budget <b>85 %</b>', body: 'Slow down.' },
+      { title: 'Budget at 85 %', body: 'Slow down.\r\nBcc: victim@example.org' },
+      { title: 'Budget at 85 %', body: 'Details at https://evil.example/budget now.' },
+    ]
+    const original = gemini.state.reply
+    let calls = 0
+    gemini.state.reply = () => replies[calls++ % replies.length]
+    try {
+      await overspend(call)
+      const alert = await created(stream)
+      const job = await textJobIn(alert.id, 'completed', 60_000, 'the alert-text job to refuse the replies')
+      assert.equal(job.returnvalue, 'kept')
+      const listed = (await call('GET', '/v1/alerts')).body.items[0]
+      assert.deepEqual([listed.title, listed.textSource], [alert.title, 'template'])
+      assert.ok(!stream.messages.some((m) => m.type === 'alert.updated'))
+    } finally {
+      gemini.state.reply = original
+      stream.close()
+    }
+  })
+
+  it("reads a model's answer with a size cap: a huge one is a failed call, and the template stands", async () => {
+    const { id, call, stream } = await stack.traveller()
+    gemini.state.padding = 2 * 1024 * 1024
+    try {
+      await overspend(call)
+      const alert = await created(stream)
+      const job = await textJobIn(alert.id, 'completed', 60_000, 'the alert-text job to give up on the model')
+      assert.equal(job.returnvalue, 'kept')
+      assert.equal((await call('GET', '/v1/alerts')).body.items[0].textSource, 'template')
+      const calls = await ledger(id)
+      assert.ok(calls.length > 0 && calls.every((row) => row.outcome !== 'ok'), JSON.stringify(calls))
+    } finally {
+      gemini.state.padding = 0
+      stream.close()
+    }
+  })
+
   it('a traveller with AI turned off gets templates only, and no call is made', async () => {
     const { id, call, stream } = await stack.traveller()
     const settings = (await call('GET', '/v1/me/notification-settings')).body

@@ -118,6 +118,40 @@ inBothModes('idempotency, rate limits, CORS, docs and outages', (mode) => {
     assert.equal(simple.headers['x-content-type-options'], 'nosniff', 'helmet headers')
   })
 
+  it('allows in a preflight every method the routes take (PUT included), derived from the routes', async () => {
+    const document = (await api.app.inject({ url: '/docs/json' })).json() as { paths: Record<string, object> }
+    const used = new Set(
+      Object.values(document.paths)
+        .flatMap((methods) => Object.keys(methods))
+        .map((method) => method.toUpperCase())
+        .filter((method) => method !== 'HEAD' && method !== 'OPTIONS'),
+    )
+    const preflight = await api.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/me/notification-settings',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'PUT' },
+    })
+    assert.equal(preflight.statusCode, 204)
+    const allowed = String(preflight.headers['access-control-allow-methods']).split(/,\s*/)
+    assert.ok(allowed.includes('PUT'), allowed.join(', '))
+    for (const method of used) assert.ok(allowed.includes(method), `${method} in ${allowed.join(', ')}`)
+  })
+
+  it("counts bodies that do not even parse against the user's rate limit (40 a minute here)", async () => {
+    const token = await userToken()
+    const statuses: number[] = []
+    for (let i = 0; i < 42; i++) {
+      const response = await api.app.inject({
+        method: 'POST',
+        url: '/v1/vehicles',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload: '{"name": "Campervan",',
+      })
+      statuses.push(response.statusCode)
+    }
+    assert.deepEqual(statuses, [...Array(40).fill(400), 429, 429])
+  })
+
   it('serves an OpenAPI document that a real validator accepts, with every /v1 route secured', async () => {
     const response = await api.app.inject({ url: '/docs/json' })
     assert.equal(response.statusCode, 200)

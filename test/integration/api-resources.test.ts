@@ -45,7 +45,13 @@ describe('the /v1 resources', () => {
     assert.deepEqual(changed.body.home, { lat: 38.57, lon: -109.55 })
     const bad = await call('PATCH', '/v1/me', { timezone: 'Mars/Olympus' })
     assert.equal(bad.status, 400)
-    assert.deepEqual(bad.body.details, [{ field: 'timezone', problem: 'is not an IANA timezone (e.g. Europe/Berlin)' }])
+    assert.deepEqual(bad.body.details, [
+      {
+        field: 'timezone',
+        problem:
+          'is not a time zone name PAM can use (an IANA name such as Europe/Berlin; a fixed offset as Etc/GMT-5 for UTC+5)',
+      },
+    ])
     assert.equal((await call('GET', '/v1/me')).body.timezone, 'America/Denver')
     await call('PATCH', '/v1/me', { timezone: 'UTC' })
   })

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
+import { sql } from 'kysely'
 import { buildTextGenerator } from '../../src/ai/build-generator.js'
 import { briefings, createDueDailyBriefings } from '../../src/briefings/briefing-repository.js'
 import { writeBriefing } from '../../src/briefings/briefing-writer.js'
+import { type ApiHarness, client, startApiHarness, userToken } from '../helpers/api.js'
 import { type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 
 /** An IANA zone whose local hour is `hour` now (Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3). */
@@ -77,5 +79,38 @@ inBothModes('briefings without AI keys, and the daily schedule', (mode) => {
         written: false,
       },
     )
+  })
+})
+
+inBothModes('asking for a briefing', (mode) => {
+  let api: ApiHarness
+
+  before(async () => {
+    api = await startApiHarness(mode, { BRIEFING_REQUESTS_PER_HOUR: '3' })
+  })
+  after(async () => {
+    await api?.close()
+  })
+
+  it("a request that failed (500) uses none of the traveller's requests of the hour", async () => {
+    const call = client(api.app, await userToken())
+    const { db } = api.harness.deps
+    // The database refuses the briefing for a moment, as an internal fault would.
+    await sql`
+      create function pam_test_refuse() returns trigger language plpgsql as $$
+        begin raise exception 'refused for the test'; end $$;
+      create trigger pam_test_refuse before insert on briefings
+        for each row execute function pam_test_refuse()`.execute(db)
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await call('POST', '/v1/briefings')).status, 500)
+    } finally {
+      await sql`drop trigger pam_test_refuse on briefings; drop function pam_test_refuse()`.execute(db)
+    }
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) statuses.push((await call('POST', '/v1/briefings')).status)
+    assert.deepEqual(statuses, [202, 202, 202, 429])
+    const refused = await call('POST', '/v1/briefings')
+    assert.match(refused.body.message, /^3 briefings an hour asked for already; retry in \d+ s$/)
+    assert.ok(Number(refused.headers['retry-after']) > 3000)
   })
 })

@@ -4,6 +4,7 @@ import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
 import { VEHICLE } from '../helpers/api.js'
+import { followConfirmation } from '../helpers/confirm-address.js'
 import { type DatabaseOutage, databaseOutage } from '../helpers/database-outage.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'
 import { eventually, inBothModes, testEnv } from '../helpers/harness.js'
@@ -41,6 +42,7 @@ inBothModes('alert delivery through the worker', (mode) => {
       ...settings.body,
       email: { address, enabled: true, minPriority: 'medium' },
     })
+    await followConfirmation(stack.app, smtp, address)
     return { ...traveller, address }
   }
   const mailsTo = (address: string) => smtp.state.mails.filter((mail) => JSON.stringify(mail.to).includes(address))

@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { lookup } from 'node:dns'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import type { ParsedMail } from 'mailparser'
-import { publicUrl } from '../../src/config.js'
 import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
 import { type HeartbeatHandle, startHeartbeat } from '../../src/heartbeats/heartbeat.js'
+import { sendAddressConfirmation } from '../../src/notifications/address-confirmation.js'
 import { deliverAlerts } from '../../src/notifications/deliver-alert.js'
 import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../src/notifications/digests.js'
-import { createEmailChannel } from '../../src/notifications/email-channel.js'
 import { createPushChannel } from '../../src/notifications/push-channel.js'
-import { createSettlementKeeper } from '../../src/notifications/settlements.js'
+import type { Lookup } from '../../src/notifications/push-endpoint.js'
 import { unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
 import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
+import { followConfirmation } from '../helpers/confirm-address.js'
+import { storedAlert, testDeliveryServices } from '../helpers/delivery-services.js'
 import { inBothModes, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 import { type PushPeer, startPushPeer } from '../helpers/push-peer.js'
 import { type SmtpPeer, startSmtpPeer } from '../helpers/smtp-peer.js'
@@ -34,7 +36,7 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
   const clock = { now: new Date() }
 
   before(async () => {
-    api = await startApiHarness(mode)
+    api = await startApiHarness(mode, { PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' })
     // The worker these tests deliver as: alive, so its claims are its own.
     worker = await startHeartbeat(api.harness.deps.db, api.harness.deps.logger, {
       role: 'worker',
@@ -45,21 +47,17 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     const vapid = api.harness.deps.secrets.vapid
     if (!vapid) throw new Error('outside production the harness has generated VAPID keys')
     push = await startPushPeer(vapid.publicKey)
-    services = {
-      email: createEmailChannel({ url: smtp.url }, 'PAM <pam@example.org>'),
-      push: createPushChannel(vapid, 'mailto:ops@example.org', push.agent),
-      links: unsubscribeLinks(api.harness.deps.secrets.internalToken, publicUrl(api.harness.config)),
-      deliveries: api.harness.deps.metrics.deliveries,
+    services = testDeliveryServices(api.harness, smtp, {
       now: () => clock.now,
-      drainGraceMs: 0,
-      enqueueDeliveries: async () => undefined,
-      settlements: createSettlementKeeper(api.harness.deps.db, worker.id, api.harness.deps.logger),
-    }
+      emailCap: 100,
+      holder: worker.id,
+      push: createPushChannel(vapid, 'mailto:ops@example.org', { allowPrivate: true, ca: push.ca }),
+    })
   })
   after(async () => {
     await worker?.stop()
     services?.email?.close()
-    push?.agent.destroy()
+    services?.push?.close()
     await push?.close()
     await smtp?.stop()
     await api?.close()
@@ -88,33 +86,20 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
       email: { ...SETTINGS.email, address, ...settings.email },
     })
     assert.equal(put.status, 200, JSON.stringify(put.body))
+    // The confirmation job's work, then the owner following the link from the mailbox.
+    assert.equal(await sendAddressConfirmation(db(), services, userId), 'sent')
+    await followConfirmation(api.app, smtp, address)
     const browser = push.subscribe()
     const subscribed = await call('POST', '/v1/push-subscriptions', { endpoint: browser.endpoint, keys: browser.keys })
     assert.equal(subscribed.status, 201, JSON.stringify(subscribed.body))
     return { userId, call, address, browser, subscriptionId: subscribed.body.id as string }
   }
 
-  async function alert(
+  const alert = (
     userId: string,
     priority: AlertPriority,
     extra: { kind?: AlertKind; title?: string; body?: string } = {},
-  ): Promise<string> {
-    const row = await db()
-      .insertInto('alerts')
-      .values({
-        user_id: userId,
-        kind: extra.kind ?? 'budget_threshold',
-        priority,
-        title: extra.title ?? `Budget at ${priority}`,
-        body: extra.body ?? 'Food: 412 of 450 USD this month',
-        data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
-        dedupe_key: randomUUID(),
-        created_at: clock.now,
-      } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    return row.id
-  }
+  ) => storedAlert(db(), userId, { priority, createdAt: clock.now, ...extra })
 
   const statuses = async (call: Client, alertId: string) => {
     const response = await call('GET', `/v1/alerts/${alertId}/deliveries`)
@@ -535,7 +520,101 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
     assert.equal((await ben.call('GET', '/v1/me/notification-settings')).body.email.enabled, true)
   })
 
+  it('pushes only to a public address, checked on the address it connects to (a name that now resolves inside)', async () => {
+    const vapid = api.harness.deps.secrets.vapid
+    assert.ok(vapid)
+    // The resolver answers as DNS does once a host's record is changed to a loopback address.
+    const rebound: Lookup = ((host: string, options: object, callback: (...args: unknown[]) => void) =>
+      host === 'push.example.org'
+        ? callback(null, [{ address: '127.0.0.1', family: 4 }])
+        : lookup(host, options, callback as never)) as unknown as Lookup
+    const guarded = createPushChannel(vapid, 'mailto:ops@example.org', {
+      allowPrivate: false,
+      ca: push.ca,
+      lookup: rebound,
+    })
+    try {
+      const { userId, call, browser } = await traveller()
+      // Stored before endpoints were checked (or through a name that resolved outside then).
+      await db()
+        .insertInto('push_subscriptions')
+        .values({ user_id: userId, endpoint: 'https://push.example.org/push/rebound', ...browser.keys })
+        .execute()
+      const id = await alert(userId, 'medium')
+      await deliverAlerts(db(), { ...services, push: guarded }, api.harness.deps.logger, [id])
+      const [pushed] = (await call('GET', `/v1/alerts/${id}/deliveries`)).body.items.filter(
+        (d: { channel: string }) => d.channel === 'push',
+      )
+      assert.deepEqual([pushed.status, pushed.error], ['failed', 'push endpoint is not a public address'])
+      assert.deepEqual([push.state.received, push.state.refused], [[], []], 'nothing reached the push service')
+    } finally {
+      guarded.close()
+    }
+  })
+
+  it("shows a traveller a delivery's outcome in PAM's words, never a socket, TLS or server message", async () => {
+    const { userId, call, address, browser } = await traveller()
+    const errors = async (id: string) =>
+      Object.fromEntries(
+        (await call('GET', `/v1/alerts/${id}/deliveries`)).body.items.map((d: { channel: string; error: string }) => [
+          d.channel,
+          d.error,
+        ]),
+      )
+    // Nothing listens on the endpoint's port: a connection refused.
+    await db()
+      .updateTable('push_subscriptions')
+      .set({ endpoint: 'https://127.0.0.1:9/push/closed' })
+      .where('user_id', '=', userId)
+      .execute()
+    smtp.state.refuseTo.set(address, 451)
+    const first = await alert(userId, 'high')
+    await assert.rejects(deliver(first), /delivery will be retried/)
+    assert.deepEqual(await errors(first), {
+      email: 'mail server deferred the message',
+      push: 'push service unreachable',
+    })
+    // The push service refuses the request; the mail server refuses the address.
+    await db()
+      .updateTable('push_subscriptions')
+      .set({ endpoint: browser.endpoint })
+      .where('user_id', '=', userId)
+      .execute()
+    push.state.answer.set(browser.path, 400)
+    smtp.state.refuseTo.set(address, 550)
+    const second = await alert(userId, 'high')
+    await deliver(second)
+    assert.deepEqual(await errors(second), {
+      email: 'mail server refused the message',
+      push: 'push service refused the subscription',
+    })
+    const shown = JSON.stringify([await errors(first), await errors(second)])
+    assert.doesNotMatch(shown, /ECONN|127\.0\.0\.1|:9\b|TLS|certificate|refused by the test|\b[45]\d\d\b/)
+  })
+
   describe('the push and delivery routes', () => {
+    it('keeps an endpoint with the traveller who subscribed it first, until they delete it', async () => {
+      const ana = await traveller()
+      const ben = client(api.app, await userToken(randomUUID()))
+      const taken = await ben('POST', '/v1/push-subscriptions', {
+        endpoint: ana.browser.endpoint,
+        keys: ana.browser.keys,
+      })
+      assert.equal(taken.status, 409, JSON.stringify(taken.body))
+      const owner = await db()
+        .selectFrom('push_subscriptions')
+        .select('user_id')
+        .where('endpoint', '=', ana.browser.endpoint)
+        .executeTakeFirstOrThrow()
+      assert.equal(owner.user_id, ana.userId)
+      assert.equal((await ana.call('DELETE', `/v1/push-subscriptions/${ana.subscriptionId}`)).status, 204)
+      const moved = await ben('POST', '/v1/push-subscriptions', {
+        endpoint: ana.browser.endpoint,
+        keys: ana.browser.keys,
+      })
+      assert.equal(moved.status, 201)
+    })
+
     it('gives the VAPID key, keeps subscriptions per traveller and shows deliveries only to their owner', async () => {
       const ana = await traveller()
       const ben = client(api.app, await userToken(randomUUID()))

@@ -101,6 +101,9 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
       heartbeatsPruned: 1,
       monitorRunsDeleted: 0,
       cacheEntriesDeleted: 0,
+      throttleWindowsDeleted: 0,
+      emailSendsDeleted: 0,
+      timeZones: { added: 0, removed: 0 },
     })
 
     const open = await db.selectFrom('alerts').select('dedupe_key').where('resolved_at', 'is', null).execute()

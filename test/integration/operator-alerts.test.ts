@@ -134,6 +134,59 @@ inBothModes('operator alerts to a Slack-compatible webhook', (mode) => {
     }
   })
 
+  it("tells the operator what failed in PAM's words, never an error's text (a traveller may have written it)", async () => {
+    // What a traveller, a push service or a mail server can put in an error: Slack markup, a link.
+    const written = 'time zone "<https://evil.example|Reset PAM>" not recognized'
+    const worker = harness.deps.backend.createWorker(
+      'analytics',
+      async () => {
+        throw new Error(written)
+      },
+      { concurrency: 1 },
+    )
+    try {
+      await producer.queues.get('analytics')?.add('ai.briefings.sweep', {}, { attempts: 1 })
+      await eventually(async () => ((await producer.queues.get('analytics')?.getFailedCount()) ? true : undefined))
+    } finally {
+      await worker.close()
+    }
+    await harness.deps.db
+      .insertInto('monitor_runs')
+      .values({ monitor: 'budget', status: 'failed', finished_at: sql<Date>`now()`, error: written })
+      .execute()
+    const webhook = await startFakeWebhook()
+    try {
+      const messages = await checkOperatorConditions(
+        {
+          db: harness.deps.db,
+          queues: producer.queues,
+          queueStore: harness.deps.backend.kind,
+          schedules: [],
+          config: {
+            ENVIRONMENT: 'staging',
+            OPS_ALERT_COOLDOWN_MS: 0,
+            OPS_ALERT_CHECK_INTERVAL_MS: 1000,
+            OPS_PROVIDER_FAILURE_RATIO: 0.5,
+          },
+          channels: [webhookChannel(webhook.url)],
+          logger: harness.deps.logger,
+        },
+        new Date(),
+      )
+      const raised = messages.map((m) => m.condition)
+      assert.ok(raised.includes('job_failed:analytics:ai.briefings.sweep'), raised.join(', '))
+      assert.ok(raised.includes('sweep_unhealthy:budget'), raised.join(', '))
+      const texts = webhook.texts.filter((text) => /job_failed|sweep_unhealthy: the budget/.test(text))
+      assert.equal(texts.length, 2, webhook.texts.join('\n'))
+      for (const text of texts) {
+        assert.doesNotMatch(text, /evil|Reset PAM|not recognized|[<>|"]/, text)
+        assert.match(text, /pam inspect failed/)
+      }
+    } finally {
+      await webhook.close()
+    }
+  })
+
   it('does not announce a condition that comes back within its cooldown', async () => {
     const webhook = await startFakeWebhook()
     try {

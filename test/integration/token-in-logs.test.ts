@@ -7,7 +7,7 @@ import { freePort, get, type PamProcess, spawnPam } from '../helpers/process.js'
 import { openStream } from '../helpers/stream.js'
 
 // What is logged does not depend on the mode.
-describe('no token reaches the log, in any spelling of the query', () => {
+describe('no token reaches the log, in any spelling of the query or the path', () => {
   let harness: Harness
   let api: PamProcess
   let base: string
@@ -36,7 +36,7 @@ describe('no token reaches the log, in any spelling of the query', () => {
     await harness.close()
   })
 
-  it('redacts the token of every variant from the request lines, on the stream and off it', async () => {
+  it('redacts the token of every variant from the request lines, on the stream and off it, in the query or the path', async () => {
     const token = await userToken(randomUUID())
     const percentEncoded = [...token].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')
     const variants = [
@@ -55,6 +55,15 @@ describe('no token reaches the log, in any spelling of the query', () => {
       await get(`http://${base}/v1/stream?${query}`)
       await get(`http://${base}/v1/vehicles?${query}`)
     }
+    // In the path: path parameters (`;`), a token as a segment, encoded or not.
+    const paths = [
+      `/v1/stream;access_token=${token}`,
+      `/v1/stream;x=1;ACCESS_TOKEN=${token}?since=2026-01-01T00:00:00Z`,
+      `/v1/stream/${token}`,
+      `/v1/vehicles;access%5Ftoken=${token}`,
+      `/v1/${percentEncoded}/stream`,
+    ]
+    for (const path of paths) await get(`http://${base}${path}`)
     // The spellings the server decodes authenticate a real upgrade; their lines are checked too.
     for (const query of [`access_token=${token}`, `access%5Ftoken=${token}`]) {
       const stream = await openStream(`ws://${base}/v1/stream?${query}`)
@@ -62,7 +71,11 @@ describe('no token reaches the log, in any spelling of the query', () => {
       stream.close()
     }
     await eventually(
-      async () => ((api.output().match(/"url":"\/v1\/stream\?/g)?.length ?? 0) >= 12 ? true : undefined),
+      async () =>
+        (api.output().match(/"url":"\/v1\/stream\?/g)?.length ?? 0) >= 12 &&
+        (api.output().match(/"url":"\/v1\/(stream\/)?\[redacted\]"/g)?.length ?? 0) >= paths.length
+          ? true
+          : undefined,
       10_000,
       'the request lines',
     )

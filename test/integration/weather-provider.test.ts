@@ -27,7 +27,14 @@ describe('the Open-Meteo weather client', () => {
     cache = tableCache(harness.deps.db)
   })
   beforeEach(() => {
-    Object.assign(meteo.state, { down: false, garbage: false, rainy: new Set([1]), requests: 0 })
+    Object.assign(meteo.state, {
+      down: false,
+      garbage: false,
+      rainy: new Set([1]),
+      requests: 0,
+      padding: 0,
+      streamed: false,
+    })
     failures = 0
   })
   after(async () => {
@@ -69,5 +76,20 @@ describe('the Open-Meteo weather client', () => {
     await assert.rejects(client().daily({ lat: 2, lon: 2 }), /unavailable after 3 attempts \(503 from/)
     assert.equal(failures, 2)
     assert.equal(meteo.state.requests, 4, 'garbage is not retried; 503 is, three times')
+  })
+
+  it('reads an answer with a size cap: a huge one is an error naming the target, not retried, never held', async () => {
+    meteo.state.padding = 6 * 1024 * 1024
+    for (const [index, streamed] of [false, true].entries()) {
+      meteo.state.streamed = streamed
+      await assert.rejects(client().daily({ lat: 10 + index, lon: 10 }), (error: Error) => {
+        assert.ok(error instanceof WeatherUnavailableError)
+        assert.match(error.message, /127\.0\.0\.1:\d+ sent more than 4194304 bytes/)
+        return true
+      })
+    }
+    assert.equal(meteo.state.requests, 2, 'not retried')
+    meteo.state.padding = 1024
+    assert.equal((await client().daily({ lat: 12, lon: 10 })).length, 16, 'a padded answer under the cap is read')
   })
 })

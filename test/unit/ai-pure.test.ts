@@ -156,6 +156,28 @@ describe('AI structured text', () => {
     }
     assert.equal(briefingTextShape.check({ summary: 'Calm.', sections: [] }).ok, false, 'at least one section')
   })
+  it('refuses anything but plain text: line breaks, control and bidi characters, HTML, entities, links', () => {
+    const plain = 'Fill up at Fuel One, 3 km away (about 45.50 USD at 1.62 USD/L).'
+    assert.equal(alertTextShape.check({ title: 'Fuel at 8 % in Moab, U.S.', body: plain }).ok, true)
+    for (const body of [
+      'Fill up now.\r\nBcc: victim@example.org',
+      'Fill up now.\nTomorrow is too late.',
+      'Fill up \u202Eevil\u202C now.',
+      'Fill up\u200B now.',
+      'Fill up <b>now</b>.',
+      '<img src=x onerror=alert(1)>',
+      'Fill up &amp; go.',
+      'Fill up at https://evil.example now.',
+      'Book at www.evil.example today.',
+      'Book at evil.com today.',
+      'Book at cheap-fuel.example/deal today.',
+      'Call javascript:alert(1) now.',
+    ]) {
+      const checked = briefingTextShape.check({ summary: 'Calm.', sections: [{ title: 'Fuel', body }] })
+      assert.equal(checked.ok, false, JSON.stringify(body))
+      assert.equal(alertTextShape.check({ title: 'Fuel low', body }).ok, false, JSON.stringify(body))
+    }
+  })
   it('the schema sent to providers carries no length limits (checked locally instead)', () => {
     assert.ok(!JSON.stringify(briefingTextShape.wire).includes('maxLength'))
   })

@@ -36,6 +36,14 @@ describe('configuration', () => {
     assert.match(describeMode(config).mode, /postgres-only/)
   })
 
+  it('allows push endpoints on private addresses (a local push service) only outside production', () => {
+    assert.deepEqual(problems({ ...PRODUCTION, PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' }), [
+      'PUSH_ALLOW_PRIVATE_ENDPOINTS must not be on in production (it lets travellers make PAM call into its network)',
+    ])
+    assert.equal(loadConfig(PRODUCTION).PUSH_ALLOW_PRIVATE_ENDPOINTS, undefined)
+    assert.equal(loadConfig({ PUSH_ALLOW_PRIVATE_ENDPOINTS: 'true' }).PUSH_ALLOW_PRIVATE_ENDPOINTS, true)
+  })
+
   it('names every production problem in one error', () => {
     const found = problems({ ENVIRONMENT: 'production' })
     assert.equal(found.length, 3)

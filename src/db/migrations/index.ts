@@ -11,6 +11,9 @@ import * as sweepScope from './2026_11_23_0009_sweep_scope.js'
 import * as evaluationMarkTriggers from './2026_12_04_0010_evaluation_mark_triggers.js'
 import * as alertChanges from './2026_12_04_0011_alert_changes.js'
 import * as idempotencyClaims from './2026_12_04_0012_idempotency_claims.js'
+import * as timeZones from './2026_12_04_0013_time_zones.js'
+import * as rateLimitHits from './2026_12_04_0014_rate_limit_hits.js'
+import * as emailConfirmation from './2026_12_04_0015_email_confirmation.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +29,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0010_evaluation_mark_triggers': evaluationMarkTriggers,
   '2026_12_04_0011_alert_changes': alertChanges,
   '2026_12_04_0012_idempotency_claims': idempotencyClaims,
+  '2026_12_04_0013_time_zones': timeZones,
+  '2026_12_04_0014_rate_limit_hits': rateLimitHits,
+  '2026_12_04_0015_email_confirmation': emailConfirmation,
 }

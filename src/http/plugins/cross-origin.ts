@@ -16,10 +16,18 @@ export function allowedOrigins(origins: readonly string[] | undefined, developme
 }
 
 export async function registerCrossOrigin(app: FastifyInstance, origin: ReturnType<typeof allowedOrigins>) {
+  // The methods a preflight allows are the routes' own, gathered as they are registered (after
+  // this: @fastify/cors reads the list at each preflight), so a new method (PUT) is never left out.
+  const methods: string[] = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD' && method !== 'OPTIONS' && !methods.includes(method)) methods.push(method)
+    }
+  })
   await app.register(cors, {
     origin,
     credentials: false,
-    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    methods,
     allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
     exposedHeaders: [
       'Retry-After',

@@ -5,20 +5,30 @@ import { FastifyAdapter } from '@bull-board/fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
-import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Cache } from '../../cache/cache.js'
+import type { HitCounter } from '../../cache/hit-counter.js'
 import type { Queues } from '../../jobs/inspection.js'
 import { HttpError } from '../errors.js'
-import { bearerToken, internalTokenMatcher } from './internal-auth.js'
+import { bearerToken, countInternalTokenFailure, internalTokenMatcher } from './internal-auth.js'
+import { throttle } from './throttle.js'
 
 const BASE = '/admin/queues'
 const LOGIN = '/admin/login'
 const LOGOUT = '/admin/logout'
 const COOKIE = 'pam_admin_session'
 const SESSION_TTL_MS = 12 * 3600 * 1000
-// Sign-in attempts per address per minute: enough for a person, far too few to guess a token.
+// A session id as sign-in makes it (32 random bytes, base64url): nothing else is ever looked up.
+const SESSION_ID = /^[\w-]{43}$/
+// Sign-ins and sign-outs per address per minute: enough for a person, far too few to guess a token.
 const SIGN_INS_PER_MINUTE = 10
+
+/** An error in the contract's shape, sent from a hook whose route has bull-board's error handler. */
+const answer = (reply: FastifyReply, error: HttpError) =>
+  reply.code(error.statusCode).send({ error: error.code, message: error.message })
+
+const forbidden = () =>
+  new HttpError(403, 'forbidden', 'a state-changing request to the dashboard must come from its own page')
 
 const loginPage = (failed: boolean) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PAM queues: sign in</title>
@@ -67,70 +77,86 @@ export function queueDashboard(deps: {
   internalToken: string
   secureCookies: boolean
   sessions?: Cache
+  /** Where sign-ins, sign-outs and wrong tokens are counted per address (shared by the replicas). */
+  hits: HitCounter
 }) {
   const matches = internalTokenMatcher(deps.internalToken)
   const sessions = deps.sessions ?? memorySessions()
   const sessionKey = (id: string) => `admin-session:${id}`
-  const hasSession = async (request: FastifyRequest) => {
+  /** The request's session id, when it holds one that exists (a malformed cookie is never looked up). */
+  const sessionOf = async (request: FastifyRequest) => {
     const id = request.cookies[COOKIE]
-    return typeof id === 'string' && /^[\w-]{43}$/.test(id) && (await sessions.get(sessionKey(id))) === true
+    return typeof id === 'string' && SESSION_ID.test(id) && (await sessions.get(sessionKey(id))) === true
+      ? id
+      : undefined
   }
   // Signing in or out needs no session, so only a foreign Origin is refused there; a change made
   // with the session cookie must show this origin.
   const refuseCrossOrigin = (request: FastifyRequest, required = false) => {
-    if (!fromThisOrigin(request, { required })) {
-      throw new HttpError(403, 'forbidden', 'a state-changing request to the dashboard must come from its own page')
-    }
+    if (!fromThisOrigin(request, { required })) throw forbidden()
   }
+  const signInThrottle = throttle(deps.hits, {
+    name: 'admin-session',
+    max: SIGN_INS_PER_MINUTE,
+    windowMs: 60_000,
+    refusal: (max, retryAfter) =>
+      `${max} sign-ins and sign-outs per minute from this address; retry in ${retryAfter} s`,
+  })
+  const countWrongBearer = countInternalTokenFailure(deps.hits)
 
   return async (app: FastifyInstance) => {
     await app.register(fastifyCookie)
     await app.register(fastifyFormbody)
     await app.register(helmet)
-    await app.register(rateLimit, { global: false })
 
     app.get(LOGIN, async (_request, reply) => reply.type('text/html').send(loginPage(false)))
-    app.post(
-      LOGIN,
-      {
-        config: { rateLimit: { max: SIGN_INS_PER_MINUTE, timeWindow: 60_000 } },
-      },
-      async (request: FastifyRequest, reply: FastifyReply) => {
-        refuseCrossOrigin(request)
-        // token=a&token=b, a JSON number or no body at all is a failed sign-in (401), not a 500.
-        const body: unknown = request.body
-        const token = body && typeof body === 'object' && 'token' in body ? body.token : undefined
-        if (typeof token !== 'string' || !matches(token)) {
-          return reply.code(401).type('text/html').send(loginPage(true))
-        }
-        const id = randomBytes(32).toString('base64url')
-        await sessions.set(sessionKey(id), true, SESSION_TTL_MS)
-        reply.setCookie(COOKIE, id, {
-          path: '/admin',
-          httpOnly: true,
-          sameSite: 'strict',
-          secure: deps.secureCookies,
-          maxAge: SESSION_TTL_MS / 1000,
-        })
-        return reply.redirect(BASE, 303)
-      },
-    )
-    app.post(LOGOUT, async (request, reply) => {
+    app.post(LOGIN, { onRequest: signInThrottle }, async (request: FastifyRequest, reply: FastifyReply) => {
       refuseCrossOrigin(request)
-      const id = request.cookies[COOKIE]
-      // Revoked where it is kept: a copy of the cookie opens nothing afterwards.
-      if (typeof id === 'string') await sessions.set(sessionKey(id), false, SESSION_TTL_MS)
+      // token=a&token=b, a JSON number or no body at all is a failed sign-in (401), not a 500.
+      const body: unknown = request.body
+      const token = body && typeof body === 'object' && 'token' in body ? body.token : undefined
+      if (typeof token !== 'string' || !matches(token)) {
+        return reply.code(401).type('text/html').send(loginPage(true))
+      }
+      const id = randomBytes(32).toString('base64url')
+      await sessions.set(sessionKey(id), true, SESSION_TTL_MS)
+      reply.setCookie(COOKIE, id, {
+        path: '/admin',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: deps.secureCookies,
+        maxAge: SESSION_TTL_MS / 1000,
+      })
+      return reply.redirect(BASE, 303)
+    })
+    app.post(LOGOUT, { onRequest: signInThrottle }, async (request, reply) => {
+      refuseCrossOrigin(request)
+      // Revoked where it is kept, so a copy of the cookie opens nothing afterwards; only a session
+      // that exists is written: any other cookie value (an attacker's 8 KB) writes nothing anywhere.
+      const id = await sessionOf(request)
+      if (id) await sessions.set(sessionKey(id), false, SESSION_TTL_MS)
       reply.clearCookie(COOKIE, { path: '/admin' })
       return reply.redirect(LOGIN, 303)
     })
 
     await app.register(async (board) => {
+      // Answered here rather than thrown: bull-board's own error handler would turn an error into
+      // its 500-shaped body.
       board.addHook('onRequest', async (request, reply) => {
-        if (matches(bearerToken(request))) return
-        if (await hasSession(request)) {
+        const bearer = bearerToken(request)
+        if (matches(bearer)) return
+        if (await sessionOf(request)) {
           // The session cookie travels with any request from the browser: changes need this origin.
-          if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method)) refuseCrossOrigin(request, true)
-          return
+          if (['GET', 'HEAD', 'OPTIONS'].includes(request.method) || fromThisOrigin(request, { required: true })) return
+          return answer(reply, forbidden())
+        }
+        // A wrong token counts against the address, as at the other internal doors.
+        if (bearer !== undefined) {
+          const refused = await countWrongBearer(request, reply).then(
+            () => undefined,
+            (error: HttpError) => error,
+          )
+          if (refused) return answer(reply, refused)
         }
         const wantsPage = (request.headers.accept ?? '').includes('text/html')
         if (wantsPage) return reply.redirect(LOGIN, 303)

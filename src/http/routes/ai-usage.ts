@@ -4,7 +4,7 @@ import Type from 'typebox'
 import { deploymentUsage } from '../../ai/ai-usage-repository.js'
 import { type Caps, utcDay } from '../../ai/budget.js'
 import type { Db } from '../../db/database.js'
-import { requireInternalToken } from '../plugins/internal-auth.js'
+import type { InternalAuth } from '../plugins/internal-auth.js'
 import { ErrorBody } from '../schemas.js'
 import { UsageTotals } from './v1/ai-usage.js'
 
@@ -19,13 +19,13 @@ const ModelUsage = Type.Intersect([
 ])
 
 /** The operator's view of AI spend: one UTC day, per provider and model, against the deployment cap. */
-export function internalAiUsageRoutes(deps: { db: Db; internalToken: string; caps: Caps }) {
+export function internalAiUsageRoutes(deps: { db: Db; internalAuth: InternalAuth; caps: Caps }) {
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.get(
       '/internal/ai-usage',
       {
-        preHandler: requireInternalToken(deps.internalToken),
+        onRequest: deps.internalAuth,
         schema: {
           tags: ['operations'],
           security: [{ internalToken: [] }],

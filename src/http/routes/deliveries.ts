@@ -2,19 +2,19 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { Db } from '../../db/database.js'
 import { deliveriesInStatus } from '../../notifications/delivery-repository.js'
-import { requireInternalToken } from '../plugins/internal-auth.js'
+import type { InternalAuth } from '../plugins/internal-auth.js'
 import { ErrorBody } from '../schemas.js'
 import { Delivery } from './v1/deliveries.js'
 
 /** For operators: which deliveries failed (or wait, or were suppressed) and why. */
-export const internalDeliveryRoutes: FastifyPluginAsyncTypebox<{ db: Db; internalToken: string }> = async (
+export const internalDeliveryRoutes: FastifyPluginAsyncTypebox<{ db: Db; internalAuth: InternalAuth }> = async (
   app,
   deps,
 ) => {
   app.get(
     '/internal/deliveries',
     {
-      preHandler: requireInternalToken(deps.internalToken),
+      onRequest: deps.internalAuth,
       schema: {
         tags: ['operations'],
         security: [{ internalToken: [] }],

@@ -6,7 +6,7 @@ import type { Db } from '../../db/database.js'
 import { checkReadiness, recentReadiness } from '../../health/readiness.js'
 import { liveProcesses } from '../../heartbeats/heartbeat-repository.js'
 import { VERSION } from '../../version.js'
-import { requireInternalToken } from '../plugins/internal-auth.js'
+import type { InternalAuth } from '../plugins/internal-auth.js'
 import { ErrorBody } from '../schemas.js'
 
 const SERVICE = 'pam-api'
@@ -86,7 +86,7 @@ export function livenessRoutes(service: string) {
 export function healthRoutes(deps: {
   db: Db
   backend: QueueBackend
-  internalToken: string
+  internalAuth: InternalAuth
   storeReady?: () => boolean
 }) {
   return async (fastify: FastifyInstance) => {
@@ -117,7 +117,7 @@ export function healthRoutes(deps: {
     app.get(
       '/internal/worker/heartbeat',
       {
-        preHandler: requireInternalToken(deps.internalToken),
+        onRequest: deps.internalAuth,
         schema: {
           tags: ['operations'],
           security: [{ internalToken: [] }],

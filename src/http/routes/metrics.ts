@@ -7,7 +7,7 @@ import { type Queues, queueCounts } from '../../jobs/inspection.js'
 import type { Metrics } from '../../metrics/metrics.js'
 import { lastScheduleRuns } from '../../operations/schedule-run-repository.js'
 import { QUEUE_NAMES } from '../../queue-names.js'
-import { requireInternalToken } from '../plugins/internal-auth.js'
+import type { InternalAuth } from '../plugins/internal-auth.js'
 
 interface Store {
   db: Db
@@ -21,10 +21,10 @@ interface Store {
  * (and each schedule's last run) read from the stores at scrape time, so any API replica reports the whole deployment's figures
  * for them; a worker's or scheduler's own endpoint leaves them out (scraping both would double them).
  */
-export function metricsRoutes(deps: { metrics: Metrics; internalToken: string; store?: Store }) {
+export function metricsRoutes(deps: { metrics: Metrics; internalAuth: InternalAuth; store?: Store }) {
   const { metrics, store } = deps
   return async (app: FastifyInstance) => {
-    app.get('/metrics', { preHandler: requireInternalToken(deps.internalToken) }, async (request, reply) => {
+    app.get('/metrics', { onRequest: deps.internalAuth }, async (request, reply) => {
       if (store) await readStoreFigures(store, metrics, request.log)
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
     })

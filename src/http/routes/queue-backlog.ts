@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Queues, queueBacklog } from '../../jobs/inspection.js'
 import { QUEUE_NAMES } from '../../queue-names.js'
-import { requireInternalToken } from '../plugins/internal-auth.js'
+import type { InternalAuth } from '../plugins/internal-auth.js'
 import { ErrorBody } from '../schemas.js'
 
 const Backlog = Type.Object({
@@ -23,13 +23,13 @@ const QueueBacklogs = Type.Object({
  * `queues.<name>.backlog` (valueLocation) with the internal token as its bearer. Read from the
  * queue store at request time, so any API replica answers for the whole deployment, in either mode.
  */
-export function queueBacklogRoutes(deps: { queues: Queues; internalToken: string }) {
+export function queueBacklogRoutes(deps: { queues: Queues; internalAuth: InternalAuth }) {
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.get(
       '/internal/queue-backlog',
       {
-        preHandler: requireInternalToken(deps.internalToken),
+        onRequest: deps.internalAuth,
         schema: {
           tags: ['operations'],
           security: [{ internalToken: [] }],

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { type Queues, scheduledJobs } from '../../jobs/inspection.js'
-import { requireInternalToken } from '../plugins/internal-auth.js'
+import type { InternalAuth } from '../plugins/internal-auth.js'
 import { ErrorBody } from '../schemas.js'
 
 const Schedules = Type.Object({
@@ -18,12 +18,12 @@ const Schedules = Type.Object({
 })
 
 /** The job schedulers BullMQ holds, with their next run: what `pam verify` and operators check. */
-export function scheduleRoutes(deps: { queues: Queues; internalToken: string }) {
+export function scheduleRoutes(deps: { queues: Queues; internalAuth: InternalAuth }) {
   return async (app: FastifyInstance) => {
     app.get(
       '/internal/schedules',
       {
-        preHandler: requireInternalToken(deps.internalToken),
+        onRequest: deps.internalAuth,
         schema: {
           tags: ['operations'],
           security: [{ internalToken: [] }],

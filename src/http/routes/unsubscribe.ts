@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { Db } from '../../db/database.js'
-import type { UnsubscribeLinks } from '../../notifications/unsubscribe-link.js'
+import { confirmEmailAddress } from '../../notifications/notification-settings-repository.js'
+import type { ConfirmationLinks, UnsubscribeLinks } from '../../notifications/unsubscribe-link.js'
 import { useUnsubscribeLink } from '../../notifications/unsubscribe-repository.js'
 
 const page = (title: string, body: string) =>
@@ -10,11 +11,16 @@ const page = (title: string, body: string) =>
 const Query = Type.Object({ token: Type.String({ minLength: 1, maxLength: 2000 }) })
 
 /**
- * The one-click unsubscribe link of PAM's emails, without signing in: the signed token names the
- * traveller. GET only shows a button (mail scanners follow links and must not unsubscribe
- * anyone); POST, which mail clients send for List-Unsubscribe-Post (RFC 8058), turns email off.
+ * The links in PAM's emails, followed without signing in: the signed token names the traveller.
+ * GET only shows a button (mail scanners follow links, and must neither unsubscribe anyone nor
+ * confirm an address for its owner); POST acts. The one-click unsubscribe's POST is what mail
+ * clients send for List-Unsubscribe-Post (RFC 8058).
  */
-export const unsubscribeRoutes: FastifyPluginAsyncTypebox<{ db: Db; links: UnsubscribeLinks }> = async (app, deps) => {
+export const unsubscribeRoutes: FastifyPluginAsyncTypebox<{
+  db: Db
+  links: UnsubscribeLinks
+  confirmations: ConfirmationLinks
+}> = async (app, deps) => {
   // RFC 8058's body is "List-Unsubscribe=One-Click", form-encoded or multipart: only the token counts.
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_request, _body, done) => done(null, {}))
   const invalid = page(
@@ -43,5 +49,27 @@ export const unsubscribeRoutes: FastifyPluginAsyncTypebox<{ db: Db; links: Unsub
         )
     }
     return page('PAM emails are off', '<p>Turn them on again in the app under notification settings.</p>')
+  })
+
+  const confirm = (confirmed: boolean) =>
+    confirmed
+      ? page('Address confirmed', '<p>PAM sends your alert emails here from now on.</p>')
+      : page(
+          'This link does not work',
+          '<p>It has expired, or the address was changed since it was sent. Saving the address again in the app sends a new link.</p>',
+        )
+  app.get('/confirm-email', { schema: { hide: true, querystring: Query } }, async (request, reply) => {
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store')
+    if (!(await deps.confirmations.verify(request.query.token))) return reply.code(400).send(confirm(false))
+    return page(
+      'Confirm this address for PAM?',
+      '<form method="post"><button type="submit">Yes, send my PAM alerts here</button></form><p>Not you? Close this page: nothing will be sent.</p>',
+    )
+  })
+  app.post('/confirm-email', { schema: { hide: true, querystring: Query } }, async (request, reply) => {
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store')
+    const link = await deps.confirmations.verify(request.query.token)
+    const confirmed = link ? await confirmEmailAddress(deps.db, link.userId, link.isAddress) : false
+    return reply.code(confirmed ? 200 : 400).send(confirm(confirmed))
   })
 }

@@ -8,6 +8,7 @@ import { createDueDailyBriefings, stalePendingBriefings } from '../../briefings/
 import { writeBriefing } from '../../briefings/briefing-writer.js'
 import { isUuid } from '../../ids.js'
 import type { Logger } from '../../logger.js'
+import { countUnreadableZones } from '../../users/time-zone-repository.js'
 import { alertTextJobId, briefingJobId } from '../ai-job-ids.js'
 import { DelayJob, type MonitorServices, type TaskContext, type TaskHandler } from '../task.js'
 
@@ -96,9 +97,20 @@ export const briefingTask: TaskHandler<{ briefingId?: unknown }, { written: bool
  * active traveller whose local morning hour it is (one statement) and queues each, plus any
  * briefing whose job was lost.
  */
-export const briefingSweepTask: TaskHandler<unknown, { queued: number }> = async (_payload, context) => {
+export const briefingSweepTask: TaskHandler<unknown, { queued: number; unreadableZones: number }> = async (
+  _payload,
+  context,
+) => {
   const services = servicesOf(context)
   const due = await createDueDailyBriefings(context.db, services.briefingLocalHour)
+  // Left out of the statement above rather than failing it for everyone; counted, never named.
+  const unreadableZones = await countUnreadableZones(context.db)
+  if (unreadableZones > 0) {
+    context.logger.warn(
+      { travellers: unreadableZones },
+      'travellers whose stored time zone cannot be read get no daily briefing',
+    )
+  }
   const stale = await stalePendingBriefings(context.db, STALE_BRIEFING_MS)
   for (const briefing of [...due, ...stale]) {
     await services.enqueue(
@@ -108,5 +120,5 @@ export const briefingSweepTask: TaskHandler<unknown, { queued: number }> = async
     )
   }
   context.logger.info({ created: due.length, requeued: stale.length }, 'daily briefings queued')
-  return { queued: due.length + stale.length }
+  return { queued: due.length + stale.length, unreadableZones }
 }

@@ -1,8 +1,11 @@
 import { announceAlertEvents, expireAlerts } from '../../alerts/alert-store.js'
 import { deleteExpiredEntries } from '../../cache/cache.js'
+import { deleteEndedWindows } from '../../cache/hit-counter.js'
 import { pruneDeadBeats } from '../../heartbeats/heartbeat-repository.js'
 import { deleteExpiredKeys } from '../../idempotency/idempotency-repository.js'
 import { deleteOldRuns } from '../../monitor-runs/monitor-run-repository.js'
+import { deleteOldEmailSends } from '../../notifications/email-sends-repository.js'
+import { refreshTimeZones } from '../../users/time-zone-repository.js'
 import type { TaskHandler } from '../task.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -13,6 +16,12 @@ export interface HousekeepingResult {
   heartbeatsPruned: number
   monitorRunsDeleted: number
   cacheEntriesDeleted: number
+  /** Postgres-only mode's throttle windows that ended. */
+  throttleWindowsDeleted: number
+  /** Emails sent over a day ago: no cap counts them any more. */
+  emailSendsDeleted: number
+  /** Zone names the server's time zone data added or dropped (an upgraded PostgreSQL). */
+  timeZones: { added: number; removed: number }
 }
 
 /**
@@ -34,5 +43,8 @@ export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult
     heartbeatsPruned: await pruneDeadBeats(db, DAY_MS),
     monitorRunsDeleted: await deleteOldRuns(db),
     cacheEntriesDeleted: await deleteExpiredEntries(db),
+    throttleWindowsDeleted: await deleteEndedWindows(db),
+    emailSendsDeleted: await deleteOldEmailSends(db),
+    timeZones: await refreshTimeZones(db),
   }
 }

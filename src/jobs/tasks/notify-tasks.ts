@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq'
 import { isUuid } from '../../ids.js'
+import { type ConfirmationOutcome, sendAddressConfirmation } from '../../notifications/address-confirmation.js'
 import { deliverAlerts } from '../../notifications/deliver-alert.js'
 import { overdueDeliveries } from '../../notifications/delivery-repository.js'
 import type { DeliveryServices } from '../../notifications/delivery-services.js'
@@ -34,6 +35,16 @@ export const deliverTask: TaskHandler<{ alertIds?: unknown; alertId?: unknown },
     throw new UnrecoverableError(`notify.deliver needs {alertIds}: 1 to ${DELIVERY_BATCH} uuids`)
   }
   return deliverAlerts(context.db, deliveryOf(context), context.logger, alertIds, context.signal)
+}
+
+/** `notify.confirm-email {userId}`: the link that confirms a traveller's new address, within its caps. */
+export const confirmEmailTask: TaskHandler<{ userId?: unknown }, { outcome: ConfirmationOutcome }> = async (
+  payload,
+  context,
+) => {
+  const userId = payload?.userId
+  if (!isUuid(userId)) throw new UnrecoverableError('notify.confirm-email needs {userId}')
+  return { outcome: await sendAddressConfirmation(context.db, deliveryOf(context), userId) }
 }
 
 /**

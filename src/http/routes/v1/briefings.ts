@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { briefings, localDateOf } from '../../../briefings/briefing-repository.js'
+import { briefings, localDateOf, requestBriefing, withdrawBriefing } from '../../../briefings/briefing-repository.js'
 import type { Db } from '../../../db/database.js'
 import { HttpError } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
@@ -53,30 +53,32 @@ export const briefingRoutes: FastifyPluginAsyncTypebox<BriefingRouteDeps> = asyn
   app.post(
     '/v1/briefings',
     {
-      // Each one may call the analysis model: a few an hour per traveller, besides the budgets.
-      config: {
-        rateLimit: {
-          max: requestsPerHour,
-          timeWindow: 3_600_000,
-          errorResponseBuilder: (_request, context) =>
-            new HttpError(
-              429,
-              'rate_limited',
-              `${context.max} briefings an hour asked for already; retry in ${context.after}`,
-            ),
-        },
-      },
       schema: v1Schema({
-        summary: 'ask for a briefing now; it is written in the background (poll GET /v1/briefings)',
+        summary:
+          'ask for a briefing now (BRIEFING_REQUESTS_PER_HOUR an hour; a request that failed counts for nothing); it is written in the background (poll GET /v1/briefings)',
         tags: ['briefings'],
         response: { 202: Type.Object({ id: Uuid('the briefing, pending until written') }) },
       }),
     },
     async (request, reply) => {
-      const period = await localDateOf(db, request.userId)
-      const briefing = await briefings.create(db, request.userId, { kind: 'requested', period })
-      await queueBriefing(briefing.id, request.userId)
-      return reply.code(202).send({ id: briefing.id })
+      const period = await localDateOf(db, request.userId, new Date())
+      // Each one may call the analysis model: a few an hour per traveller, besides the budgets.
+      const asked = await requestBriefing(db, request.userId, period, requestsPerHour)
+      if ('retryAfterMs' in asked) {
+        const seconds = Math.ceil(asked.retryAfterMs / 1000)
+        reply.header('retry-after', seconds)
+        throw new HttpError(
+          429,
+          'rate_limited',
+          `${requestsPerHour} briefings an hour asked for already; retry in ${seconds} s`,
+        )
+      }
+      await queueBriefing(asked.id, request.userId).catch(async (error) => {
+        // The request fails, so it leaves nothing behind and uses none of the hour's requests.
+        await withdrawBriefing(db, request.userId, asked.id)
+        throw error
+      })
+      return reply.code(202).send({ id: asked.id })
     },
   )
 }

@@ -5,12 +5,15 @@ import type { Redis } from 'ioredis'
 import type { Caps } from '../../../ai/budget.js'
 import type { TokenVerifier } from '../../../auth/token-verifier.js'
 import type { Bus } from '../../../backend/backend.js'
+import type { HitCounter } from '../../../cache/hit-counter.js'
 import type { Db } from '../../../db/database.js'
 import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
 import type { Hub } from '../../../realtime/hub.js'
+import { timeZoneCatalog } from '../../../users/time-zone-repository.js'
 import { HttpError } from '../../errors.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
+import { throttle } from '../../plugins/throttle.js'
 import type { CommitWrite } from '../../writes.js'
 import { aiUsageRoutes } from './ai-usage.js'
 import { alertRoutes } from './alerts.js'
@@ -37,16 +40,23 @@ export interface V1Deps {
   maintenance: MaintenanceService
   verifier: TokenVerifier
   rateLimit: { perMinute: number; redis?: Redis; prefix: string }
+  /** The deployment's shared counter: requests without a valid token are counted there per address. */
+  hits: HitCounter
   aiCaps: Caps
   briefings: Omit<BriefingRouteDeps, 'db'>
   vapidPublicKey: string | undefined
+  /** PUSH_ALLOW_PRIVATE_ENDPOINTS: push endpoints may be private addresses (tests only). */
+  pushAllowPrivateEndpoints: boolean
   /** Alert changes a traveller makes (read, dismissed) go to the stream like the monitors' do. */
   bus: Bus
+  /** Queues the email that asks the owner of a traveller's new address to confirm it. */
+  queueConfirmation(userId: string): Promise<void>
 }
 
 /**
  * The traveller API. In order, per request: the token is verified (onRequest; without a valid
- * one, the client address is counted and limited), the user's rate limit is counted (preValidation), the body is validated, the Idempotency-Key is claimed
+ * one, the client address is counted and limited), the user's rate limit is counted (preParsing),
+ * the body is parsed and validated, the Idempotency-Key is claimed
  * (preHandler), the route runs.
  */
 export function v1Routes(deps: V1Deps) {
@@ -66,7 +76,9 @@ export function v1Routes(deps: V1Deps) {
     await app.register(rateLimit, {
       max: deps.rateLimit.perMinute,
       timeWindow: 60_000,
-      hook: 'preValidation',
+      // Before the body is read: a body that fails to parse (malformed JSON, too deep, too wide)
+      // counts like any other request, so junk cannot be sent at full speed either.
+      hook: 'preParsing',
       keyGenerator: (request) => request.userId,
       // Shared by every API replica in Redis mode; per process otherwise (DESIGN: Postgres-only mode).
       ...(deps.rateLimit.redis
@@ -82,33 +94,23 @@ export function v1Routes(deps: V1Deps) {
         ),
     })
     // Before authentication: a request without a valid token never reaches the per-user limit, so
-    // its client address is counted instead (same limit, same store).
-    const failures = app.createRateLimit({ keyGenerator: (request) => `ip:${request.ip}` })
-    app.addHook(
-      'onRequest',
-      authenticate({
-        verifier: deps.verifier,
-        db: deps.db,
-        countFailure: async (request, reply) => {
-          const counted = await failures(request)
-          if (!counted.isAllowed && counted.isExceeded) {
-            reply.header('retry-after', counted.ttlInSeconds)
-            throw new HttpError(
-              429,
-              'rate_limited',
-              `${counted.max} requests per minute without a valid token from this address; retry in ${counted.ttlInSeconds} s`,
-            )
-          }
-        },
-      }),
-    )
+    // its client address is counted instead (same limit), in the deployment's shared store: in
+    // Postgres-only mode too, or each replica would let the limit through again.
+    const countFailure = throttle(deps.hits, {
+      name: 'v1-token',
+      max: deps.rateLimit.perMinute,
+      windowMs: 60_000,
+      refusal: (max, retryAfter) =>
+        `${max} requests per minute without a valid token from this address; retry in ${retryAfter} s`,
+    })
+    app.addHook('onRequest', authenticate({ verifier: deps.verifier, db: deps.db, countFailure }))
     registerIdempotency(app, deps.db)
     const { db, commit } = deps
     await app.register(streamRoutes, { db, hub: deps.hub })
-    await app.register(meRoutes, { db })
+    await app.register(meRoutes, { db, zones: timeZoneCatalog(db) })
     await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
     await app.register(briefingRoutes, { db, ...deps.briefings })
-    await app.register(notificationSettingsRoutes, { db })
+    await app.register(notificationSettingsRoutes, { db, queueConfirmation: deps.queueConfirmation })
     await app.register(vehicleRoutes, { db, commit })
     await app.register(fuelReadingRoutes, { db, commit })
     await app.register(maintenanceItemRoutes, { db, commit, maintenance: deps.maintenance })
@@ -118,6 +120,10 @@ export function v1Routes(deps: V1Deps) {
     await app.register(contextSignalRoutes, { commit })
     await app.register(alertRoutes, { db, bus: deps.bus })
     await app.register(deliveryRoutes, { db })
-    await app.register(pushRoutes, { db, vapidPublicKey: deps.vapidPublicKey })
+    await app.register(pushRoutes, {
+      db,
+      vapidPublicKey: deps.vapidPublicKey,
+      allowPrivateEndpoints: deps.pushAllowPrivateEndpoints,
+    })
   }
 }

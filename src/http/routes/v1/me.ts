@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IANAZone } from 'luxon'
 import Type from 'typebox'
 import type { Db } from '../../../db/database.js'
+import type { TimeZoneCatalog } from '../../../users/time-zone-repository.js'
 import { getUser, updateUser } from '../../../users/user-repository.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 import { refuseIfAny } from './crud.js'
@@ -18,7 +18,7 @@ const Me = Type.Object({
   createdAt: Time('first seen'),
 })
 
-export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db; zones: TimeZoneCatalog }> = async (app, { db, zones }) => {
   const load = async (userId: string) => {
     const user = await getUser(db, userId)
     if (!user) throw new Error('the user row is created on authentication')
@@ -37,7 +37,12 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db 
         tags: ['me'],
         body: Body({
           timezone: Type.Optional(
-            Type.String({ minLength: 1, maxLength: 100, description: 'IANA, e.g. America/Denver' }),
+            Type.String({
+              minLength: 1,
+              maxLength: 100,
+              description:
+                'an IANA zone name, e.g. America/Denver, that PostgreSQL and the runtime read alike; fixed offsets as Etc/GMT±N (POSIX sign: Etc/GMT-5 is UTC+5)',
+            }),
           ),
           home: Type.Optional(Home),
           preferences: Type.Optional(Preferences),
@@ -47,12 +52,20 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db 
     },
     async (request) => {
       const changes = request.body
+      // Stored as PostgreSQL spells it, and only when PostgreSQL, luxon and Intl read it alike.
+      const timezone = changes.timezone === undefined ? undefined : await zones.canonical(changes.timezone)
       refuseIfAny(
-        changes.timezone !== undefined && !IANAZone.isValidZone(changes.timezone)
-          ? [{ field: 'timezone', problem: 'is not an IANA timezone (e.g. Europe/Berlin)' }]
+        changes.timezone !== undefined && timezone === undefined
+          ? [
+              {
+                field: 'timezone',
+                problem:
+                  'is not a time zone name PAM can use (an IANA name such as Europe/Berlin; a fixed offset as Etc/GMT-5 for UTC+5)',
+              },
+            ]
           : [],
       )
-      await updateUser(db, request.userId, changes)
+      await updateUser(db, request.userId, { ...changes, timezone })
       return load(request.userId)
     },
   )

@@ -13,24 +13,52 @@ const Priority = Type.Enum(['low', 'medium', 'high', 'urgent'])
 const LocalTime = (description: string) =>
   Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: `${description}: local time HH:MM (24 h)` })
 
-const Settings = Body({
-  email: Body({
-    address: Nullable(Type.String({ format: 'email', maxLength: 254, description: 'where alerts are emailed' })),
-    enabled: Type.Boolean(),
-    minPriority: Priority,
+const Address = Nullable(
+  Type.String({
+    format: 'email',
+    maxLength: 254,
+    description: 'where alerts are emailed, once its owner confirmed it (a new address is sent a link)',
   }),
-  push: Body({ enabled: Type.Boolean(), minPriority: Priority }),
-  quietHours: Nullable(
-    Body({
-      start: LocalTime('quiet from'),
-      end: LocalTime('quiet until; the deferred alerts go out then, as one digest'),
-    }),
-  ),
-  digest: Body({ enabled: Type.Boolean(), at: LocalTime('a daily summary of open alerts at') }),
-  ai: Body({ enabled: Type.Boolean({ description: 'off: no data of yours is sent to an AI model' }) }),
+)
+const Verified = Type.Boolean({
+  readOnly: true,
+  description:
+    'read-only: the owner of the address followed the link PAM sent it; alert emails go only then. Ignored in a PUT',
 })
 
-export const notificationSettingsRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+const settingsShape = <E extends Parameters<typeof Body>[0]>(email: E) =>
+  Body({
+    email: Body(email),
+    push: Body({ enabled: Type.Boolean(), minPriority: Priority }),
+    quietHours: Nullable(
+      Body({
+        start: LocalTime('quiet from'),
+        end: LocalTime('quiet until; the deferred alerts go out then, as one digest'),
+      }),
+    ),
+    digest: Body({ enabled: Type.Boolean(), at: LocalTime('a daily summary of open alerts at') }),
+    ai: Body({ enabled: Type.Boolean({ description: 'off: no data of yours is sent to an AI model' }) }),
+  })
+
+const Settings = settingsShape({ address: Address, verified: Verified, enabled: Type.Boolean(), minPriority: Priority })
+// What GET gave can be PUT back as it is: `verified` is taken and ignored.
+const SettingsInput = settingsShape({
+  address: Address,
+  verified: Type.Optional(Verified),
+  enabled: Type.Boolean(),
+  minPriority: Priority,
+})
+
+export interface NotificationSettingsRouteDeps {
+  db: Db
+  /** Queues the email that asks the address's owner to confirm it. */
+  queueConfirmation(userId: string): Promise<void>
+}
+
+export const notificationSettingsRoutes: FastifyPluginAsyncTypebox<NotificationSettingsRouteDeps> = async (
+  app,
+  { db, queueConfirmation },
+) => {
   app.get(
     '/v1/me/notification-settings',
     {
@@ -46,9 +74,10 @@ export const notificationSettingsRoutes: FastifyPluginAsyncTypebox<{ db: Db }> =
     '/v1/me/notification-settings',
     {
       schema: v1Schema({
-        summary: 'replace your notification settings (times are in your timezone)',
+        summary:
+          'replace your notification settings (times are in your timezone); a new email address is sent a link to confirm it',
         tags: ['me'],
-        body: Settings,
+        body: SettingsInput,
         response: { 200: Settings },
       }),
     },
@@ -59,7 +88,15 @@ export const notificationSettingsRoutes: FastifyPluginAsyncTypebox<{ db: Db }> =
           ? [{ field: 'quietHours.end', problem: 'must differ from quietHours.start' }]
           : [],
       )
-      return saveNotificationSettings(db, request.userId, settings)
+      const { verified: _readOnly, ...email } = settings.email
+      const saved = await saveNotificationSettings(db, request.userId, { ...settings, email })
+      // A new address, or one still unconfirmed: its owner is asked (the job keeps to its caps).
+      if (saved.email.address && !saved.email.verified) {
+        await queueConfirmation(request.userId).catch((error) =>
+          request.log.warn({ err: (error as Error).message }, 'address confirmation not queued; saving again sends it'),
+        )
+      }
+      return saved
     },
   )
 }

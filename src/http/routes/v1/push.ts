@@ -1,6 +1,13 @@
+import { lookup as dnsLookup } from 'node:dns'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { Db } from '../../../db/database.js'
+import {
+  endpointProblem,
+  type Lookup,
+  PrivateAddressError,
+  resolvePublic,
+} from '../../../notifications/push-endpoint.js'
 import {
   deletePushSubscription,
   pushSubscriptionsOf,
@@ -8,7 +15,7 @@ import {
 } from '../../../notifications/push-subscription-repository.js'
 import { HttpError } from '../../errors.js'
 import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
-import { notFound } from './crud.js'
+import { notFound, refuseIfAny } from './crud.js'
 import { Body } from './fields.js'
 
 /** A browser keeps a handful of subscriptions per traveller; more is a client stuck in a loop. */
@@ -17,6 +24,36 @@ export const MAX_PUSH_SUBSCRIPTIONS = 20
 const Base64Url = (description: string, maxLength: number) =>
   Type.String({ pattern: '^[A-Za-z0-9_-]+=*$', minLength: 8, maxLength, description: `${description} (base64url)` })
 
+/** How long subscribing waits for DNS before it leaves the address check to the send. */
+const RESOLVE_TIMEOUT_MS = 3_000
+
+export interface PushRouteDeps {
+  db: Db
+  vapidPublicKey: string | undefined
+  /** PUSH_ALLOW_PRIVATE_ENDPOINTS (tests with a local push service; refused in production). */
+  allowPrivateEndpoints: boolean
+  /** The resolver the endpoint's host is checked with (default: the system's). */
+  lookup?: Lookup
+}
+
+/**
+ * What is wrong with an endpoint, or undefined: its text (a public HTTPS host on port 443, no
+ * credentials), then what its name resolves to now. A name that does not resolve is refused; a
+ * resolver that does not answer in time leaves the check to the send, which makes it again on
+ * the address it connects to.
+ */
+async function endpointRefusal(endpoint: string, deps: PushRouteDeps): Promise<string | undefined> {
+  const problem = endpointProblem(endpoint, deps.allowPrivateEndpoints)
+  if (problem || deps.allowPrivateEndpoints) return problem
+  const host = new URL(endpoint).hostname
+  const resolved = resolvePublic(host, deps.lookup ?? dnsLookup, false).then(() => undefined)
+  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), RESOLVE_TIMEOUT_MS).unref())
+  return Promise.race([resolved, timeout]).catch((error: { code?: string }) => {
+    if (error instanceof PrivateAddressError) return 'must be a push service on the public internet'
+    return error.code === 'ENOTFOUND' || error.code === 'ENODATA' ? 'names a host that does not resolve' : undefined
+  })
+}
+
 const Subscription = Type.Object({
   id: Uuid('subscription id'),
   endpoint: Type.String(),
@@ -24,10 +61,8 @@ const Subscription = Type.Object({
   createdAt: Time('subscribed'),
 })
 
-export const pushRoutes: FastifyPluginAsyncTypebox<{ db: Db; vapidPublicKey: string | undefined }> = async (
-  app,
-  { db, vapidPublicKey },
-) => {
+export const pushRoutes: FastifyPluginAsyncTypebox<PushRouteDeps> = async (app, deps) => {
+  const { db, vapidPublicKey } = deps
   const pushOff = () =>
     new HttpError(503, 'unavailable', 'Web Push is not configured here (VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY)')
   app.get(
@@ -56,7 +91,8 @@ export const pushRoutes: FastifyPluginAsyncTypebox<{ db: Db; vapidPublicKey: str
               format: 'uri',
               pattern: '^https://',
               maxLength: 2000,
-              description: "the push service's URL",
+              description:
+                "the push service's URL: https on port 443 of a public host (never an address, a private or local name, or credentials)",
             }),
             expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
             keys: Body({ p256dh: Base64Url('the P-256 public key', 200), auth: Base64Url('the auth secret', 100) }),
@@ -69,6 +105,8 @@ export const pushRoutes: FastifyPluginAsyncTypebox<{ db: Db; vapidPublicKey: str
     async (request, reply) => {
       if (!vapidPublicKey) throw pushOff()
       const { body } = request
+      const refusal = await endpointRefusal(body.endpoint, deps)
+      refuseIfAny(refusal ? [{ field: 'endpoint', problem: refusal }] : [])
       const existing = await pushSubscriptionsOf(db, request.userId)
       if (
         existing.length >= MAX_PUSH_SUBSCRIPTIONS &&
@@ -76,7 +114,10 @@ export const pushRoutes: FastifyPluginAsyncTypebox<{ db: Db; vapidPublicKey: str
       ) {
         throw new HttpError(409, 'conflict', `at most ${MAX_PUSH_SUBSCRIPTIONS} push subscriptions; delete one first`)
       }
-      return reply.code(201).send(await savePushSubscription(db, request.userId, body))
+      const saved = await savePushSubscription(db, request.userId, body)
+      // An endpoint is one browser profile: it stays with whoever subscribed it first until they delete it.
+      if (!saved) throw new HttpError(409, 'conflict', 'this endpoint is subscribed by another account')
+      return reply.code(201).send(saved)
     },
   )
   app.delete(

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto'
+import { publicUrl } from '../../src/config.js'
+import type { Db } from '../../src/db/database.js'
+import type { AlertKind, AlertPriority } from '../../src/db/schema.js'
+import type { DeliveryServices } from '../../src/notifications/delivery-services.js'
+import { createEmailChannel } from '../../src/notifications/email-channel.js'
+import type { PushChannel } from '../../src/notifications/push-channel.js'
+import { createSettlementKeeper } from '../../src/notifications/settlements.js'
+import { confirmationLinks, unsubscribeLinks } from '../../src/notifications/unsubscribe-link.js'
+import type { Harness } from './harness.js'
+import type { SmtpPeer } from './smtp-peer.js'
+
+/**
+ * The delivery services a worker builds, on the harness's secrets and the local SMTP peer, with
+ * the test's own clock, cap and push channel (if any), claiming as `holder` (a live worker's
+ * heartbeat id, so no other delivery takes its claims over): what delivery tests call
+ * deliverAlerts, digests and confirmations with.
+ */
+export function testDeliveryServices(
+  harness: Harness,
+  smtp: SmtpPeer,
+  options: { now: () => Date; emailCap: number; holder: string; push?: PushChannel },
+): DeliveryServices {
+  const { internalToken } = harness.deps.secrets
+  const base = publicUrl(harness.config)
+  return {
+    email: createEmailChannel({ url: smtp.url }, 'PAM <pam@example.org>'),
+    push: options.push,
+    links: unsubscribeLinks(internalToken, base),
+    confirmations: confirmationLinks(internalToken, base),
+    emailCap: options.emailCap,
+    deliveries: harness.deps.metrics.deliveries,
+    now: options.now,
+    drainGraceMs: 0,
+    enqueueDeliveries: async () => undefined,
+    settlements: createSettlementKeeper(harness.deps.db, options.holder, harness.deps.logger),
+  }
+}
+
+/** A budget alert (or of `kind`) written straight to the table, as a monitor would write it: its id. */
+export async function storedAlert(
+  db: Db,
+  userId: string,
+  alert: { priority: AlertPriority; createdAt: Date; kind?: AlertKind; title?: string; body?: string },
+): Promise<string> {
+  const row = await db
+    .insertInto('alerts')
+    .values({
+      user_id: userId,
+      kind: alert.kind ?? 'budget_threshold',
+      priority: alert.priority,
+      title: alert.title ?? `Budget at ${alert.priority}`,
+      body: alert.body ?? 'Food: 412 of 450 USD this month',
+      data: JSON.stringify({ threshold: 0.8, ruleVersion: 1 }),
+      dedupe_key: randomUUID(),
+      created_at: alert.createdAt,
+    } as never)
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return row.id
+}
