@@ -111,7 +111,7 @@ function failedJobs(snapshot: OperationsSnapshot): FiringCondition[] {
     return {
       key: `job_failed:${key}`,
       kind: 'job_failed',
-      summary: `${jobs.length} ${latest.task} job(s) on queue ${latest.queue} failed for good in the last ${minutes(JOB_FAILURE_WINDOW_MS)}, the latest at ${latest.failedAt.toISOString()}; why: pam inspect failed --queue ${latest.queue}`,
+      summary: `${jobs.length} ${latest.task} job(s) on queue ${latest.queue} failed for good in the last ${minutes(JOB_FAILURE_WINDOW_MS)}, the latest at ${latest.failedAt.toISOString()}; why: npx pam inspect failed --queue ${latest.queue}`,
     }
   })
 }
@@ -125,7 +125,7 @@ function unhealthySweeps(snapshot: OperationsSnapshot): FiringCondition[] {
       summary:
         run.status === 'degraded'
           ? `the ${run.monitor} sweep finished degraded at ${run.finishedAt.toISOString()}: some users were evaluated without their provider's data`
-          : `the ${run.monitor} sweep failed at ${run.finishedAt.toISOString()}; why: its run in monitor_runs, and pam inspect failed`,
+          : `the ${run.monitor} sweep failed at ${run.finishedAt.toISOString()}; why: its run in monitor_runs, and npx pam inspect failed`,
     }))
 }
 
