@@ -124,9 +124,15 @@ async function loadWithin(
   next: () => Promise<string | undefined>,
 ): Promise<BackupSummary & { migrated: string[] }> {
   try {
-    const present = (await tablesInLoadOrder(client)).map((table) => table.name)
-    if (present.length > 0) await client.query(`truncate ${present.map(quoteIdentifier).join(', ')}`)
+    // Emptied before the schema moves (a down migration meets no data), and again after it (an up
+    // migration may seed rows of its own, e.g. the time zones, which the backup holds too).
+    await truncateAll(client)
     await migrateWithin(db, header.migrations.at(-1))
+    const loaded = await truncateAll(client)
+    // The rows come back as they were stored: the triggers that mark writes for evaluation and
+    // version alert changes are the backup's own data already. Owner-level, so managed databases
+    // allow it; inside the transaction, so a failed restore leaves them on.
+    for (const table of loaded) await client.query(`alter table ${quoteIdentifier(table)} disable trigger user`)
     let rows = 0
     for (const table of header.tables) {
       const statement = await next()
@@ -148,6 +154,7 @@ async function loadWithin(
     }
     if ((await next()) !== TRAILER) throw new Error('the backup is cut short: its closing line is missing')
     await resetSequences(client)
+    for (const table of loaded) await client.query(`alter table ${quoteIdentifier(table)} enable trigger user`)
     const migrated = await migrateWithin(db)
     await client.query('commit')
     return { header, rows, migrated }
@@ -155,6 +162,13 @@ async function loadWithin(
     await client.query('rollback').catch(() => undefined)
     throw error
   }
+}
+
+/** Empties every table of PAM's schema; returns their names. */
+async function truncateAll(client: pg.Client): Promise<string[]> {
+  const present = (await tablesInLoadOrder(client)).map((table) => table.name)
+  if (present.length > 0) await client.query(`truncate ${present.map(quoteIdentifier).join(', ')}`)
+  return present
 }
 
 /** The first bytes of a file that is not PAM's backup say what it is, where they can. */

@@ -17,7 +17,6 @@ import {
   type Wanted,
 } from './delivery-repository.js'
 import type { DeliveryServices } from './delivery-services.js'
-import { recordEmailSent } from './email-sends-repository.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
 
 /** Sends on every subscription of the traveller; sent when one took it, gone ones removed. */
@@ -76,7 +75,6 @@ async function send(db: Db, services: DeliveryServices, channel: Channel, alert:
   if (!email) throw new ChannelError('email: not configured', true)
   const unsubscribeUrl = await services.links.url(alert.userId)
   await email.send({ to: address, unsubscribeUrl, ...alertEmail(alert, unsubscribeUrl) })
-  await recordEmailSent(db, { userId: alert.userId, address, kind: 'alert', at: services.now() })
 }
 
 /** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
@@ -152,8 +150,9 @@ export async function deliverAlerts(
       count(channel, outcome)
       return settlements.record(claim.id, settlement)
     }
+    const address = settings.email.address ?? ''
     try {
-      await send(db, services, channel, alert, settings.email.address ?? '')
+      await send(db, services, channel, alert, address)
     } catch (error) {
       const failure = asChannelError(error)
       if (failure.permanent || claim.attempts >= DELIVERY_ATTEMPTS) {
@@ -163,7 +162,9 @@ export async function deliverAlerts(
       retry.push(`${channel}: ${failure.message}`)
       return settle({ status: 'queued', error: failure.message }, 'retried')
     }
-    return settle({ status: 'sent', sentAt: new Date() }, 'sent')
+    // Nothing after the send may fail it: its record (and the cap's count) is kept through an outage.
+    const emailSent = channel === 'email' ? { userId: alert.userId, address, at: now } : undefined
+    return settle({ status: 'sent', sentAt: new Date(), ...(emailSent ? { emailSent } : {}) }, 'sent')
   }
   let next = 0
   const lane = async () => {

@@ -7,7 +7,7 @@ import type { AlertSummary } from '../delivery/messages.js'
 import type { NotificationSettings } from '../delivery/notification-settings.js'
 import type { KnownPosition } from '../delivery/traveller-zone.js'
 import { HEARTBEAT_STALE_AFTER_MS } from '../heartbeats/heartbeat-repository.js'
-import { recentEmailSends } from './email-sends-repository.js'
+import { recentEmailSends, recordEmailSent } from './email-sends-repository.js'
 import { notificationSettingsOf, settingsFromRow } from './notification-settings-repository.js'
 
 export type DeliverableAlert = AlertSummary & AlertForDelivery & { userId: string }
@@ -163,6 +163,11 @@ export interface Settlement {
   error?: string
   deferUntil?: Date
   sentAt?: Date
+  /**
+   * An alert email that went out: counted against the hourly caps in the same transaction as the
+   * row saying `sent`, so the count is kept through an outage with it, and never fails a send.
+   */
+  emailSent?: { userId: string; address: string; at: Date }
   /** Given back untried (the job ran out of time before its turn): the claim's attempt is not counted. */
   untried?: true
 }
@@ -228,6 +233,16 @@ export async function claimDeliveries(db: Db, holder: string, wanted: readonly W
  * False when it holds it no more (taken over: it looked dead).
  */
 export async function settleDelivery(db: Db, id: string, holder: string, settlement: Settlement): Promise<boolean> {
+  const { emailSent } = settlement
+  if (!emailSent) return settleClaim(db, id, holder, settlement)
+  return db.transaction().execute(async (trx) => {
+    const settled = await settleClaim(trx, id, holder, settlement)
+    if (settled) await recordEmailSent(trx, { ...emailSent, kind: 'alert' })
+    return settled
+  })
+}
+
+async function settleClaim(db: Db, id: string, holder: string, settlement: Settlement): Promise<boolean> {
   const result = await db
     .updateTable('deliveries')
     .set((eb) => ({

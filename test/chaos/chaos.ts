@@ -53,7 +53,7 @@ export async function startSystem(options: SystemOptions) {
     const bases = (deployment as Deployment).apiBases
     const jwtSecret = deployment.secrets.JWT_SECRET as string
     for (let i = 0; i < options.travellers; i++) {
-      travellers.push(await createTraveller(bases, jwtSecret, i, options.vehiclesPerTraveller))
+      travellers.push(await createTraveller(bases, jwtSecret, smtp, i, options.vehiclesPerTraveller))
     }
   } catch (error) {
     await close()

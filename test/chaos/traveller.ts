@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
 import { userToken } from '../helpers/api.js'
+import { confirmAddress } from '../helpers/confirm-address.js'
 import { callApi } from '../helpers/remote-api.js'
+import type { SmtpPeer } from '../helpers/smtp-peer.js'
 
 /** An alert.created the client received: when, and which reading it was made from. */
 export interface Receipt {
@@ -136,12 +138,14 @@ async function setUp(bases: () => string[], token: string, method: 'POST' | 'PUT
 }
 
 /**
- * A traveller with `vehicles` vans and email from `high` to `email`, with an open stream on the
+ * A traveller with `vehicles` vans and email from `high` to `email` (confirmed through the link
+ * the SMTP peer received), with an open stream on the
  * `index`-th API (round-robin), tokens signed with the deployment's secret.
  */
 export async function createTraveller(
   bases: () => string[],
   jwtSecret: string,
+  smtp: SmtpPeer,
   index: number,
   vehicles: number,
 ): Promise<Traveller> {
@@ -155,6 +159,15 @@ export async function createTraveller(
     digest: { enabled: false, at: '08:00' },
     ai: { enabled: false },
   })
+  // Alert emails go only to a confirmed address: its owner follows the link PAM sent it.
+  await confirmAddress(
+    async (method, url) => {
+      const response = await fetch(`http://${bases()[index % bases().length]}${url}`, { method })
+      return { statusCode: response.status, body: await response.text() }
+    },
+    smtp,
+    email,
+  )
   const vans = []
   for (let n = 1; n <= vehicles; n++) {
     const name = `Van ${n}`
