@@ -1,21 +1,22 @@
-import type { Config } from '../config.js'
+import { type Config, EnvSchema } from '../config.js'
 import type { Logger } from '../logger.js'
 import { type ErrorReporter, noErrorReporter } from './error-reporter.js'
 
-/** The deployment's secret values: removed from any report wherever they appear. */
+/**
+ * The deployment's secret values, from the variables its schema marks `secret`: removed from any
+ * report wherever they appear. A URL's password is removed on its own too (a driver's message may
+ * quote the password without the URL).
+ */
 export function secretValues(config: Config): string[] {
-  const values = [
-    config.JWT_SECRET,
-    config.INTERNAL_TOKEN,
-    config.ANTHROPIC_API_KEY,
-    config.GEMINI_API_KEY,
-    config.OPS_ALERT_WEBHOOK_URL,
-    config.SENTRY_DSN,
-  ]
-  for (const url of [config.DATABASE_URL, config.REDIS_URL, config.UPSTASH_REDIS_URL]) {
-    if (url && URL.canParse(url)) values.push(decodeURIComponent(new URL(url).password), url)
+  const values: string[] = []
+  for (const [name, schema] of Object.entries(EnvSchema.properties)) {
+    const value: unknown = config[name as keyof Config]
+    if (!(schema as { secret?: boolean }).secret || typeof value !== 'string' || value.length === 0) continue
+    values.push(value)
+    const password = URL.canParse(value) ? decodeURIComponent(new URL(value).password) : ''
+    if (password) values.push(password)
   }
-  return values.filter((value): value is string => typeof value === 'string' && value.length > 0)
+  return values
 }
 
 /**

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { loadConfig } from '../../src/config.js'
+import { secretValues } from '../../src/errors/error-tracking.js'
 import { scrubEvent } from '../../src/errors/scrub-event.js'
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl'
@@ -61,5 +63,35 @@ describe("the error report scrub (Sentry's beforeSend)", () => {
 
   it('leaves the original event untouched', () => {
     assert.equal(event.request.data, '{"note":"my private note"}')
+  })
+})
+
+describe("the deployment's secrets in error reports", () => {
+  it('are every variable the configuration marks secret, and the password of each secret URL', () => {
+    const env = {
+      DATABASE_URL: 'postgres://pam:pooled-pass@pooler:6543/pam',
+      DATABASE_DIRECT_URL: 'postgres://pam:direct-pass@db:5432/pam',
+      SMTP_URL: 'smtp://mailer:smtp-pass@mail.example.com:587',
+      SMTP_PASSWORD: 'seeds-smtp-pass',
+      VAPID_PUBLIC_KEY: 'vapid-public',
+      VAPID_PRIVATE_KEY: 'vapid-private-key',
+      INTERNAL_TOKEN: INTERNAL,
+    }
+    const secrets = secretValues(loadConfig(env))
+    // A driver's message may quote a password without its URL, or a value without its name.
+    const message = `refused: smtp-pass, direct-pass, pooled-pass, seeds-smtp-pass, vapid-private-key, ${INTERNAL}`
+    const report = { extra: { message } }
+    const scrubbed = JSON.stringify(scrubEvent(report, secrets))
+    for (const secret of [
+      'smtp-pass',
+      'direct-pass',
+      'pooled-pass',
+      'seeds-smtp-pass',
+      'vapid-private-key',
+      INTERNAL,
+    ]) {
+      assert.ok(!scrubbed.includes(secret), `still holds ${secret}: ${scrubbed}`)
+    }
+    assert.ok(!secrets.includes('vapid-public'), 'a public key is no secret')
   })
 })
