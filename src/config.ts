@@ -84,6 +84,13 @@ export const EnvSchema = Type.Object({
       secret: true,
     }),
   ),
+  DATABASE_DIRECT_URL: Type.Optional(
+    Url(
+      ['postgres', 'postgresql'],
+      'a session (direct) URL of the same database, where DATABASE_URL goes through a pooler in transaction mode (PgBouncer, Supavisor): LISTEN/NOTIFY, the Postgres-only queue store and backups use it; with it set, no named prepared statement is sent through DATABASE_URL',
+      { secret: true },
+    ),
+  ),
   REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'Redis URL; unset: Postgres-only mode', { secret: true })),
   UPSTASH_REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'used when REDIS_URL is unset', { secret: true })),
   JWT_SECRET: Type.Optional(
@@ -515,7 +522,17 @@ function policyProblems(config: Record<string, unknown>): string[] {
   if (Boolean(config.VAPID_PUBLIC_KEY) !== Boolean(config.VAPID_PRIVATE_KEY))
     problems.push('set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY together, or neither')
   if (config.SMTP_URL && config.SMTP_SERVER) problems.push('set SMTP_URL or SMTP_SERVER, not both')
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'UPSTASH_REDIS_URL', 'JWT_JWKS_URL', 'SMTP_URL', 'PUBLIC_URL']) {
+  if (config.DATABASE_DIRECT_URL && !config.DATABASE_URL)
+    problems.push('DATABASE_DIRECT_URL is set without DATABASE_URL: set both, or neither')
+  for (const name of [
+    'DATABASE_URL',
+    'DATABASE_DIRECT_URL',
+    'REDIS_URL',
+    'UPSTASH_REDIS_URL',
+    'JWT_JWKS_URL',
+    'SMTP_URL',
+    'PUBLIC_URL',
+  ]) {
     const value = text(name)
     if (value && !URL.canParse(value)) problems.push(`${name} is not a valid URL (check the host, port and escaping)`)
   }

@@ -40,7 +40,7 @@ export interface Deps {
   secrets: Secrets
   /** Where the database lives, for messages: never the URL itself (it may hold a password). */
   databaseLabel: string
-  /** For tools that connect on their own (pg_dump). Holds the password: never log or print it. */
+  /** A session URL for tools that connect on their own (backups). Holds the password: never log or print it. */
   databaseUrl: string
   close(): Promise<void>
   /** After close(), for a start that failed: removes what building these created under PAM_HOME. */
@@ -94,11 +94,14 @@ export async function buildDeps(
     throw error
   }
   const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? ''
-  const database = createDatabase(databaseUrl, logger)
+  // What needs a session of its own (LISTEN, the queue store's settings, a backup's COPY) uses the
+  // direct URL; everything else may go through the pooler.
+  const sessionUrl = config.DATABASE_DIRECT_URL ?? databaseUrl
+  const database = createDatabase(databaseUrl, logger, { pooled: config.DATABASE_DIRECT_URL !== undefined })
   const redis = redisUrl(config)
   const backend = redis
     ? createRedisBackend({ url: redis, prefix: config.REDIS_PREFIX, logger })
-    : createPostgresQueueBackend({ url: databaseUrl, prefix: 'pam', logger })
+    : createPostgresQueueBackend({ url: sessionUrl, prefix: 'pam', logger })
 
   const metrics = createMetrics({ pool: database.pool, redis: backend.redis })
   const outcomes = createProviderOutcomes(database.db, logger)
@@ -126,7 +129,7 @@ export async function buildDeps(
       onOutcome: (ok) => providerOutcome('weather', ok),
     }),
     secrets,
-    databaseUrl,
+    databaseUrl: sessionUrl,
     databaseLabel: embedded ? `embedded PostgreSQL on port ${config.EMBEDDED_DATABASE_PORT}` : 'DATABASE_URL',
     async close() {
       await outcomes.close()

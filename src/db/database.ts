@@ -67,14 +67,18 @@ class PreparingClient extends pg.Client {
   }
 }
 
-/** Rows hold timestamps as Date and NUMERIC money as exact strings (pg's defaults, kept on purpose). */
+/**
+ * Rows hold timestamps as Date and NUMERIC money as exact strings (pg's defaults, kept on purpose).
+ * `pooled`: the URL goes through a pooler in transaction mode, where a statement prepared in one
+ * transaction may be missing (or taken) in the next: statements are sent unnamed.
+ */
 export function createDatabase(
   url: string,
   logger: Logger,
-  options: { max?: number; name?: string } = {},
+  options: { max?: number; name?: string; pooled?: boolean } = {},
 ): DatabaseHandle {
   const pool = new pg.Pool({
-    Client: PreparingClient,
+    Client: options.pooled ? pg.Client : PreparingClient,
     connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: 5_000,

@@ -11,7 +11,7 @@ import { createProducer, type Producer } from '../jobs/producer.js'
 import { catchUpFromStore } from '../realtime/catch-up.js'
 import { createHub, feedHubFromBus, type Hub, STREAM_LIMITS } from '../realtime/hub.js'
 import type { RunningRole } from './role.js'
-import { isSchemaCurrent, waitForStore } from './wait-for-store.js'
+import { isSchemaCurrent, StartupRefusal, waitForStore } from './wait-for-store.js'
 
 /**
  * The HTTP app with its dependencies taken from the composition root, and this process's hub of
@@ -99,7 +99,10 @@ export async function startApi(deps: Deps, signal: AbortSignal): Promise<Running
     await producer.close()
     throw error
   })
-  waitForStore(deps, signal).catch(() => undefined)
+  // Unready until the store answers; a refusal is left unhandled, which ends the role (run.ts).
+  waitForStore(deps, signal).catch((error) => {
+    if (error instanceof StartupRefusal) throw error
+  })
   return {
     async stop() {
       await app.close()

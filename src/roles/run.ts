@@ -4,8 +4,9 @@ import { buildDeps, type Deps } from '../deps.js'
 import { type ErrorReporter, noErrorReporter } from '../errors/error-reporter.js'
 import { createErrorReporter } from '../errors/error-tracking.js'
 import { isOutageError } from '../health/outage-errors.js'
-import { createLogger } from '../logger.js'
+import { createLogger, type Logger } from '../logger.js'
 import type { RunningRole } from './role.js'
+import { StartupRefusal } from './wait-for-store.js'
 
 // Past the shutdown budget for requests and jobs, a little time to close connections.
 const CLOSE_MARGIN_MS = 5_000
@@ -78,8 +79,12 @@ export async function runRole(
       logger.error({ err: (error as Error).message }, 'a dependency connection failed outside any request; continuing')
       return
     }
-    logger.error({ err: error }, stopping ? 'error while stopping' : 'fatal error; shutting down')
-    if (stopping) return
+    if (stopping) {
+      logger.error({ err: error }, 'error while stopping')
+      return
+    }
+    if (error instanceof StartupRefusal) sayWhy(logger, error.message)
+    else logger.error({ err: error }, 'fatal error; shutting down')
     errors.processFailed(error)
     fatal = error
     void grace.close()
@@ -96,13 +101,16 @@ export async function runRole(
     await started?.().catch((error: Error) => logger.warn({ err: error.message }, 'could not keep the chosen ports'))
   } catch (error) {
     if (controller.signal.aborted) return
-    const message = (error as Error).message
-    // Printed even under LOG_LEVEL=silent: a process that exits must say why.
-    if (logger.isLevelEnabled('fatal')) logger.fatal(`cannot start: ${message}`)
-    else process.stderr.write(`pam: cannot start: ${message}\n`)
+    sayWhy(logger, (error as Error).message)
     await deps?.close()
     await deps?.removeCreated()
     await errors.close(REPORTS_FLUSH_MS)
     process.exit(1)
   }
+}
+
+/** Printed even under LOG_LEVEL=silent: a process that exits must say why. */
+function sayWhy(logger: Logger, message: string) {
+  if (logger.isLevelEnabled('fatal')) logger.fatal(`cannot start: ${message}`)
+  else process.stderr.write(`pam: cannot start: ${message}\n`)
 }

@@ -2,9 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import { migrateOnStart } from '../config.js'
 import { migrateUp, migrationStatus } from '../db/migrator.js'
+import { sharesServerConnections } from '../db/pooler.js'
 import type { Deps } from '../deps.js'
 
 const MAX_DELAY_MS = 10_000
+
+const POOLER_WITHOUT_SESSION =
+  'DATABASE_URL goes through a pooler in transaction mode (two of its sessions shared one server connection): ' +
+  "PAM's LISTEN/NOTIFY bus, its Postgres-only queue store and its backups need a session of their own, and named " +
+  'prepared statements do not survive such a pooler: set DATABASE_DIRECT_URL to a direct (or session-mode) URL of the same database'
+
+/** A start that waiting cannot mend: the role stops with this message instead of retrying. */
+export class StartupRefusal extends Error {}
 
 /**
  * Waits until the database answers and its schema is current (migrating it when
@@ -33,6 +42,9 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted()
     try {
       await sql`select 1`.execute(deps.db)
+      if (deps.config.DATABASE_URL && !deps.config.DATABASE_DIRECT_URL && (await sharesServerConnections(deps.db))) {
+        throw new StartupRefusal(POOLER_WITHOUT_SESSION)
+      }
       if (migrateOnStart(deps.config)) {
         const applied = await migrateUp(deps.db)
         schemaCurrent.add(deps)
@@ -55,6 +67,7 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
         .catch((error) => log.debug({ err: (error as Error).message }, 'Redis not marked'))
       return
     } catch (error) {
+      if (error instanceof StartupRefusal) throw error
       const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** attempt)
       log.warn(
         { database: deps.databaseLabel, err: (error as Error).message, retryInMs: delay },

@@ -80,7 +80,7 @@ describe("the deployment's secrets in error reports", () => {
     const secrets = secretValues(loadConfig(env))
     // A driver's message may quote a password without its URL, or a value without its name.
     const message = `refused: smtp-pass, direct-pass, pooled-pass, seeds-smtp-pass, vapid-private-key, ${INTERNAL}`
-    const report = { extra: { message } }
+    const report = { user: { id: 'user-1' }, extra: { message } }
     const scrubbed = JSON.stringify(scrubEvent(report, secrets))
     for (const secret of [
       'smtp-pass',
