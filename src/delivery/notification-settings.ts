@@ -1,4 +1,4 @@
-import type { AlertPriority } from '../db/schema.js'
+import type { AlertPriority } from '../platform/db/schema.js'
 
 /** A local wall-clock time 'HH:MM' (24 h) in the traveller's timezone. */
 export type LocalTime = string

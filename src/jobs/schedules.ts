@@ -1,6 +1,6 @@
-import type { Config } from '../config.js'
-import type { Logger } from '../logger.js'
-import { MONITOR_LIST } from '../monitors/registry.js'
+import { MONITOR_LIST } from '../monitoring/registry.js'
+import type { Config } from '../platform/config.js'
+import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
 import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
 

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq'
-import { MONITOR_LIST, type MonitorTaskName } from '../monitors/registry.js'
-import { DELIVERY_ATTEMPTS } from '../notifications/delivery-attempts.js'
-import type { QueueName } from '../queue-names.js'
+import { DELIVERY_ATTEMPTS } from '../delivery/delivery-attempts.js'
+import { MONITOR_LIST, type MonitorTaskName } from '../monitoring/registry.js'
+import type { QueueName } from '../platform/backend/queue-names.js'
 
 /**
  * How a task runs, as data: producers, the scheduler and the worker read it; the handlers are

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ConfigError, describeMode, loadConfig, migrateOnStart, redisUrl, workerQueues } from '../../src/config.js'
+import {
+  ConfigError,
+  describeMode,
+  loadConfig,
+  migrateOnStart,
+  redisUrl,
+  workerQueues,
+} from '../../src/platform/config.js'
 
 function problems(env: Record<string, string>): string[] {
   try {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { it } from 'node:test'
-import { configDocs, envExample } from '../../src/commands/config-docs.js'
-import { nextSteps } from '../../src/commands/next-steps.js'
-import { loadConfig } from '../../src/config.js'
+import { configDocs, envExample } from '../../src/app/commands/config-docs.js'
+import { nextSteps } from '../../src/app/commands/next-steps.js'
+import { loadConfig } from '../../src/platform/config.js'
 
 const generatedTable = (file: string) =>
   /<!-- config:start[^>]*-->\n([\s\S]*?)\n<!-- config:end -->/.exec(

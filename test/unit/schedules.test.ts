@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { loadConfig } from '../../src/config.js'
 import { schedules } from '../../src/jobs/schedules.js'
+import { loadConfig } from '../../src/platform/config.js'
 
 describe('schedules', () => {
   it("has the seeds' beat entries at their cadences by default", () => {
