@@ -11,7 +11,7 @@
  *   4. the sweep again after BENCH_SCALE_NEW_READINGS (1,000) new low readings, each its own
  *      transaction, as PAM's write path commits them (the table's trigger marks the user).
  * Prints seconds, vehicles/s, the ratio to the anchor, rows the database read (pg_stat) and the
- * worker's peak RSS (Linux's VmHWM), then whether issue 18's targets hold. Asserts nothing.
+ * worker's peak RSS (Linux's VmHWM), then whether the scale targets hold (docs/performance.md). Asserts nothing.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'

@@ -7,7 +7,7 @@
  * every write opens or resolves an alert; each is timed from its POST until its alert.created /
  * alert.resolved arrives on its socket, and the CPU each process spent is divided by the writes. Needs
  * PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints
- * figures, conditions and whether issue 18's target holds.
+ * figures, conditions and whether the write-rate target holds (docs/performance.md).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'

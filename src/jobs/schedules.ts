@@ -5,7 +5,7 @@ import type { Producer } from './producer.js'
 import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
 
 export interface Schedule {
-  /** BullMQ job scheduler id; the seeds' beat entry names. */
+  /** BullMQ job scheduler id: the schedule names docs/api.md lists (operators' dashboards use them). */
   id: string
   task: TaskName
   pattern: string

@@ -141,7 +141,7 @@ export const TASKS = {
   // Creates the daily briefings of the travellers whose morning it is, and queues them: a sweep
   // like the monitors', with their policy.
   'ai.briefings.sweep': { queue: 'analytics', ...MONITOR_TASKS.sweep },
-  // Delivery (issue 16): one job per alert change; retries are the channels' transient errors.
+  // Delivery (docs/alerts.md): one job per batch of alert changes; retries are the channels' transient errors.
   'notify.deliver': {
     ...SEND,
     recovers: 'an alert whose deliveries are missing, queued or held by a dead worker is queued again by notify.drain',

@@ -199,7 +199,7 @@ const context: Monitor<'context', ContextThresholds> = {
   },
 }
 
-/** The one registry of monitors. Adding a monitor means adding its entry here (README, "Adding a monitor"). */
+/** The one registry of monitors. Adding a monitor means adding its entry here (docs/architecture.md, "Adding a monitor"). */
 export const MONITORS = { fuel, budget, weather, maintenance, context }
 
 export type MonitorName = keyof typeof MONITORS

@@ -273,7 +273,7 @@ export const EnvSchema = Type.Object({
     description: 'briefings one traveller may ask for per hour (POST /v1/briefings), besides the AI budgets',
   }),
   SCHEDULE_BRIEFINGS: Cadence('5 * * * *', 'pam-briefings (daily briefings of the travellers whose morning it is)'),
-  // Delivery: email and Web Push reach the traveller who holds no socket open (issue 16).
+  // Delivery: email and Web Push reach the traveller who holds no socket open (docs/alerts.md).
   SMTP_URL: Type.Optional(
     Url(
       ['smtp', 'smtps'],

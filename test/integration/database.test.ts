@@ -81,7 +81,7 @@ describe('database schema and migrations', () => {
     await database.drop()
   })
 
-  it('creates every table DESIGN.md names', async () => {
+  it('creates every table PAM uses, and only those', async () => {
     assert.deepEqual(await tables(db), TABLES)
     assert.ok((await migrationStatus(db)).every((m) => m.executedAt))
   })

@@ -27,7 +27,7 @@ const PRODUCTION = {
 }
 
 describe('configuration', () => {
-  it('runs with nothing set: development, embedded database, Postgres-only mode, defaults from API.md', () => {
+  it('runs with nothing set: development, embedded database, Postgres-only mode, defaults from docs/api.md', () => {
     const config = loadConfig({})
     assert.equal(config.ENVIRONMENT, 'development')
     assert.equal(config.PORT, 8000)

@@ -63,7 +63,7 @@ function handshake(url: string, token: string | undefined): Promise<Omit<Check, 
 }
 
 /**
- * `pam verify <base-url> [--token T] [--internal-token T] [--origin O]`: the seeds' quick
+ * `pam verify <base-url> [--token T] [--internal-token T] [--origin O]`: a quick
  * validation of a deployment, a line per check, exit 1 when any fails. Checks that need a token
  * or an origin are reported as skipped without one.
  */

@@ -15,7 +15,7 @@ import { waitForStore } from './wait-for-store.js'
 const MAX_RETRY_MS = 30_000
 
 /**
- * The seeds' "beat": makes BullMQ's job schedulers match the schedule in code. BullMQ itself
+ * The scheduler role (Celery's "beat" in the system PAM replaced): makes BullMQ's job schedulers match the schedule in code. BullMQ itself
  * creates each run, so runs continue while this process is down. On every heartbeat it checks
  * that they are all still there, so a store that lost its data (a flushed Redis) gets them back
  * within seconds, with a warning.

@@ -26,14 +26,14 @@ export const STREAM_LIMITS = {
   maxClientMessagesPerMinute: 30,
 } satisfies Partial<HubOptions>
 
-/** Close codes a client acts on (API.md): reconnect with a fresh token; too many sockets. */
+/** Close codes a client acts on (docs/api.md): reconnect with a fresh token; too many sockets. */
 export const CLOSE_TOKEN_EXPIRED = 4001
 export const CLOSE_TOO_MANY_SOCKETS = 4008
 const CLOSE_POLICY_VIOLATION = 1008
 // setTimeout's limit (~24.8 days); a token living longer is re-checked then.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-/** What a client reads (API.md): the events without their routing field. */
+/** What a client reads (docs/api.md): the events without their routing field. */
 type Outgoing = { type: 'hello' } | DistributiveOmit<AlertEvent, 'userId'>
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 

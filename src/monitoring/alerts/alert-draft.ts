@@ -12,7 +12,7 @@ export interface AlertDraft {
   variant: string
   title: string
   body: string
-  /** Always `threshold`, `observedAt` and `ruleVersion`, plus the kind's fields (API.md). */
+  /** Always `threshold`, `observedAt` and `ruleVersion`, plus the kind's fields (docs/api.md). */
   data: Record<string, unknown> & { threshold: number; observedAt: string; ruleVersion: number }
   expiresAt?: string
 }

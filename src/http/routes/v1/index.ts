@@ -80,7 +80,7 @@ export function v1Routes(deps: V1Deps) {
       // counts like any other request, so junk cannot be sent at full speed either.
       hook: 'preParsing',
       keyGenerator: (request) => request.userId,
-      // Shared by every API replica in Redis mode; per process otherwise (DESIGN: Postgres-only mode).
+      // Shared by every API replica in Redis mode; per process otherwise (docs/operations.md: the two deployment modes).
       ...(deps.rateLimit.redis
         ? { redis: deps.rateLimit.redis, nameSpace: `${deps.rateLimit.prefix}:rate-limit:` }
         : {}),
