@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
-import { buildApiApp } from '../src/roles/api.js'
+import { buildApiApp } from '../src/app/roles/api.js'
 import { startFakeGemini } from '../test/helpers/fake-gemini.js'
 import { withBenchDatabase } from './bench-database.js'
 import { startStack } from './bench-stack.js'

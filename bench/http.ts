@@ -4,14 +4,14 @@
  * run: bare Fastify (`bench/bare-fastify.ts`) answering the same `/health` body. The load
  * generator is autocannon's CLI in a process of its own, so neither server shares its event loop
  * with it. Needs PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local
- * services). Prints figures, conditions and whether each of issue 18's targets holds.
+ * services). Prints figures, conditions and whether each HTTP target holds (docs/performance.md).
  */
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { mintDevToken } from '../src/auth/dev-token.js'
+import { mintDevToken } from '../src/http/auth/dev-token.js'
 import { spawnPam } from '../test/helpers/process.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { withBenchDatabase } from './bench-database.js'

@@ -11,15 +11,15 @@
  *   4. the sweep again after BENCH_SCALE_NEW_READINGS (1,000) new low readings, each its own
  *      transaction, as PAM's write path commits them (the table's trigger marks the user).
  * Prints seconds, vehicles/s, the ratio to the anchor, rows the database read (pg_stat) and the
- * worker's peak RSS (Linux's VmHWM), then whether issue 18's targets hold. Asserts nothing.
+ * worker's peak RSS (Linux's VmHWM), then whether the scale targets hold (docs/performance.md). Asserts nothing.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
-import type { Db } from '../src/db/database.js'
 import { queueCounts } from '../src/jobs/inspection.js'
+import type { Db } from '../src/platform/db/database.js'
 import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
 import type { PamProcess } from '../test/helpers/process.js'
 import { settleSeed, withBenchDatabase } from './bench-database.js'

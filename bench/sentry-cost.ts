@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { createDatabase } from '../src/db/database.js'
-import { migrateUp } from '../src/db/migrator.js'
-import { createLogger } from '../src/logger.js'
+import { createDatabase } from '../src/platform/db/database.js'
+import { migrateUp } from '../src/platform/db/migrator.js'
+import { createLogger } from '../src/platform/logger.js'
 import { startFakeSentry } from '../test/helpers/fake-sentry.js'
 import { testEnv } from '../test/helpers/harness.js'
 import { freePort, get, spawnPam } from '../test/helpers/process.js'

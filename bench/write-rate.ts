@@ -7,14 +7,14 @@
  * every write opens or resolves an alert; each is timed from its POST until its alert.created /
  * alert.resolved arrives on its socket, and the CPU each process spent is divided by the writes. Needs
  * PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints
- * figures, conditions and whether issue 18's target holds.
+ * figures, conditions and whether the write-rate target holds (docs/performance.md).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import { mintDevToken } from '../src/auth/dev-token.js'
+import { mintDevToken } from '../src/http/auth/dev-token.js'
 import { type PamProcess, spawnPam } from '../test/helpers/process.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { openStream, type StreamClient } from '../test/helpers/stream.js'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mintDevToken } from '../src/auth/dev-token.js'
+import { mintDevToken } from '../src/http/auth/dev-token.js'
 import { openStream, type StreamClient } from '../test/helpers/stream.js'
 
 export const percentile = (sorted: readonly number[], p: number) =>

@@ -19,8 +19,8 @@ if ((atStart || process.argv.includes('--help')) && Number(process.versions.node
   )
 }
 
-const source = new URL('../src/cli.ts', import.meta.url)
+const source = new URL('../src/app/cli.ts', import.meta.url)
 const tsx = existsSync(source) ? await import('tsx/esm/api').catch(() => undefined) : undefined
 tsx?.register()
-const cli = await import(tsx ? source.href : new URL('../dist/cli.js', import.meta.url).href)
+const cli = await import(tsx ? source.href : new URL('../dist/app/cli.js', import.meta.url).href)
 await cli.main(process.argv.slice(2))

@@ -13,8 +13,8 @@ import { join, resolve } from 'node:path'
 import { run } from 'node:test'
 import { spec } from 'node:test/reporters'
 import { pathToFileURL } from 'node:url'
-import { startEmbeddedPostgres } from '../src/db/embedded.js'
-import { createLogger } from '../src/logger.js'
+import { startEmbeddedPostgres } from '../src/platform/db/embedded.js'
+import { createLogger } from '../src/platform/logger.js'
 import { TEST_FOLDER_PREFIX } from './helpers/cleanup.js'
 import { dropRunDatabases, dropRunRedisKeys, killRunProcesses, removeRunFolders } from './helpers/leftovers.js'
 import { freePort } from './helpers/process.js'
@@ -92,7 +92,7 @@ execFileSync(
     stdio: 'inherit',
   },
 )
-process.env.PAM_TEST_CLI = pathToFileURL(resolve('dist', 'cli.js')).href
+process.env.PAM_TEST_CLI = pathToFileURL(resolve('dist', 'app', 'cli.js')).href
 
 // Node applies the timeout to each whole file, not to each test: a file that hangs fails after
 // FILE_LIMIT_MS; a file that never exits (a leaked handle) fails the run after RUN_LIMIT_MS.

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
+import type { Db } from '../platform/db/database.js'
 import { budgetRefusal, type Caps, DEPLOYMENT_SCOPE, userScope } from './budget.js'
 import type { TokenUsage } from './prices.js'
 

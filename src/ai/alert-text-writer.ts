@@ -1,5 +1,5 @@
-import type { Db } from '../db/database.js'
-import { notificationSettingsOf } from '../notifications/notification-settings-repository.js'
+import { notificationSettingsOf } from '../delivery/notification-settings-repository.js'
+import type { Db } from '../platform/db/database.js'
 import { type AlertForText, alertTextRequest, wantsModelText } from './alert-text.js'
 import type { AlertText } from './structured-text.js'
 import type { TextGenerator } from './text-generator.js'

@@ -1,4 +1,4 @@
-import type { AlertKind, AlertPriority } from '../db/schema.js'
+import type { AlertKind, AlertPriority } from '../platform/db/schema.js'
 import { type AlertText, alertTextShape, BODY_MAX, TITLE_MAX } from './structured-text.js'
 import type { TextRequest } from './text-generator.js'
 

@@ -1,4 +1,4 @@
-import type { BudgetState } from '../monitors/budget.js'
+import type { BudgetState } from '../monitoring/monitors/budget/rule.js'
 import {
   BODY_MAX,
   type BriefingText,

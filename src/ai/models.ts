@@ -1,7 +1,7 @@
 import { createAnthropic } from '@ai-sdk/anthropic'
 import { createGoogleGenerativeAI } from '@ai-sdk/google'
 import type { LanguageModel } from 'ai'
-import type { Config } from '../config.js'
+import type { Config } from '../platform/config.js'
 import { boundedFetch, MODEL_MAX_BODY_BYTES } from '../providers/bounded-body.js'
 import type { ModelTier, ModelTierName } from './tiers.js'
 

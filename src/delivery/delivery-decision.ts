@@ -1,4 +1,4 @@
-import type { AlertKind, AlertPriority } from '../db/schema.js'
+import type { AlertKind, AlertPriority } from '../platform/db/schema.js'
 import type { NotificationSettings } from './notification-settings.js'
 import { quietUntil } from './quiet-hours.js'
 

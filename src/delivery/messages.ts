@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { AlertKind, AlertPriority } from '../db/schema.js'
+import type { AlertKind, AlertPriority } from '../platform/db/schema.js'
 import { PRIORITIES } from './delivery-decision.js'
 
 /** An alert as a message shows it. */

@@ -1,4 +1,4 @@
-import type { AlertPriority } from '../db/schema.js'
+import type { AlertPriority } from '../platform/db/schema.js'
 
 /** A local wall-clock time 'HH:MM' (24 h) in the traveller's timezone. */
 export type LocalTime = string
@@ -16,7 +16,7 @@ export interface NotificationSettings {
   ai: { enabled: boolean }
 }
 
-/** What a traveller who never changed anything gets (issue 16: push from medium, email from high). */
+/** What a traveller who never changed anything gets (push from medium, email from high: docs/alerts.md). */
 export const DEFAULT_NOTIFICATION_SETTINGS: NotificationSettings = Object.freeze({
   email: Object.freeze({ address: null, verified: false, enabled: true, minPriority: 'high' as const }),
   push: Object.freeze({ enabled: true, minPriority: 'medium' as const }),

@@ -1,5 +1,5 @@
 import tzLookup from '@photostructure/tz-lookup'
-import { readableZone } from '../users/time-zones.js'
+import { readableZone } from '../travellers/users/time-zones.js'
 
 export interface KnownPosition {
   lat: number

@@ -1,4 +1,4 @@
-/** The machine codes an error body can carry (API.md). */
+/** The machine codes an error body can carry (docs/api.md). */
 export type ErrorCode =
   | 'bad_request'
   | 'unauthorized'

@@ -1,4 +1,4 @@
-import { type Config, EnvSchema } from '../config.js'
+import { type Config, EnvSchema } from '../platform/config.js'
 
 /** How the HTTP server treats its clients: which address is theirs, how long they may take, how many streams. */
 export interface HttpSettings {

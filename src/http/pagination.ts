@@ -1,6 +1,6 @@
 import Type, { type TSchema } from 'typebox'
-import { isUuid } from '../ids.js'
-import type { Cursor, Page } from '../resources/owned-rows.js'
+import type { Cursor, Page } from '../platform/db/owned-rows.js'
+import { isUuid } from '../platform/ids.js'
 import { isAcceptedDateTime } from './accepted-times.js'
 import { HttpError } from './errors.js'
 

@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox'
 
-/** The error body every 4xx/5xx carries (API.md). */
+/** The error body every 4xx/5xx carries (docs/api.md). */
 export const ErrorBody = Type.Object({
   error: Type.String({ description: 'machine code' }),
   message: Type.String(),

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
-import type { Db } from '../db/database.js'
-import type { Evaluate } from '../evaluations/evaluation-trigger.js'
-import { completeKey } from '../idempotency/idempotency-repository.js'
-import type { MonitorName } from '../monitors/registry.js'
+import type { Evaluate } from '../jobs/evaluation-trigger.js'
+import type { MonitorName } from '../monitoring/registry.js'
+import type { Db } from '../platform/db/database.js'
+import { completeKey } from '../platform/idempotency-repository.js'
 import { HttpError } from './errors.js'
 
 export interface WriteOptions<T> {

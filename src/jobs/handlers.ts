@@ -1,4 +1,4 @@
-import { MONITOR_LIST, type MonitorTaskName } from '../monitors/registry.js'
+import { MONITOR_LIST, type MonitorTaskName } from '../monitoring/registry.js'
 import type { TaskHandler } from './task.js'
 import { TASKS, type TaskDeclaration, type TaskName } from './task-declarations.js'
 import { alertTextTask, briefingSweepTask, briefingTask } from './tasks/ai-tasks.js'

@@ -1,6 +1,6 @@
 import type { JobType } from 'bullmq'
-import type { PamQueue } from '../backend/backend.js'
-import type { QueueName } from '../queue-names.js'
+import type { PamQueue } from '../platform/backend/backend.js'
+import type { QueueName } from '../platform/backend/queue-names.js'
 
 /** What operators ask of the queues (`pam inspect`, /metrics), as plain data. */
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
-import { HEARTBEAT_STALE_AFTER_MS } from '../heartbeats/heartbeat-repository.js'
+import type { Db } from '../platform/db/database.js'
+import { HEARTBEAT_STALE_AFTER_MS } from '../platform/heartbeats/heartbeat-repository.js'
 
 export interface LeaseHolder {
   /** The worker's heartbeat id. */

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq'
-import type { PamQueue, QueueBackend } from '../backend/backend.js'
-import type { Logger } from '../logger.js'
-import { QUEUE_NAMES, type QueueName } from '../queue-names.js'
+import type { PamQueue, QueueBackend } from '../platform/backend/backend.js'
+import { QUEUE_NAMES, type QueueName } from '../platform/backend/queue-names.js'
+import type { Logger } from '../platform/logger.js'
 import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
 
 export interface Producer {

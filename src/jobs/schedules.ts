@@ -1,11 +1,11 @@
-import type { Config } from '../config.js'
-import type { Logger } from '../logger.js'
-import { MONITOR_LIST } from '../monitors/registry.js'
+import { MONITOR_LIST } from '../monitoring/registry.js'
+import type { Config } from '../platform/config.js'
+import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
 import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
 
 export interface Schedule {
-  /** BullMQ job scheduler id; the seeds' beat entry names. */
+  /** BullMQ job scheduler id: the schedule names docs/api.md lists (operators' dashboards use them). */
   id: string
   task: TaskName
   pattern: string

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq'
-import { MONITOR_LIST, type MonitorTaskName } from '../monitors/registry.js'
-import { DELIVERY_ATTEMPTS } from '../notifications/delivery-attempts.js'
-import type { QueueName } from '../queue-names.js'
+import { DELIVERY_ATTEMPTS } from '../delivery/delivery-attempts.js'
+import { MONITOR_LIST, type MonitorTaskName } from '../monitoring/registry.js'
+import type { QueueName } from '../platform/backend/queue-names.js'
 
 /**
  * How a task runs, as data: producers, the scheduler and the worker read it; the handlers are
@@ -141,7 +141,7 @@ export const TASKS = {
   // Creates the daily briefings of the travellers whose morning it is, and queues them: a sweep
   // like the monitors', with their policy.
   'ai.briefings.sweep': { queue: 'analytics', ...MONITOR_TASKS.sweep },
-  // Delivery (issue 16): one job per alert change; retries are the channels' transient errors.
+  // Delivery (docs/alerts.md): one job per batch of alert changes; retries are the channels' transient errors.
   'notify.deliver': {
     ...SEND,
     recovers: 'an alert whose deliveries are missing, queued or held by a dead worker is queued again by notify.drain',

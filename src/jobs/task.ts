@@ -1,10 +1,10 @@
 import type { TextGenerator } from '../ai/text-generator.js'
-import type { AlertChangeObserver } from '../alerts/alert-store.js'
-import type { Bus } from '../backend/backend.js'
-import type { Db } from '../db/database.js'
-import type { Logger } from '../logger.js'
-import type { MonitorProviders, Thresholds } from '../monitors/registry.js'
-import type { DeliveryServices } from '../notifications/delivery-services.js'
+import type { DeliveryServices } from '../delivery/delivery-services.js'
+import type { AlertChangeObserver } from '../monitoring/alerts/alert-store.js'
+import type { MonitorProviders, Thresholds } from '../monitoring/registry.js'
+import type { Bus } from '../platform/backend/backend.js'
+import type { Db } from '../platform/db/database.js'
+import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
 
 /** What the monitor tasks need beyond the database: built by the worker role from deps. */

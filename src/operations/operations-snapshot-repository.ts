@@ -1,12 +1,13 @@
 import { CronExpressionParser } from 'cron-parser'
 import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
-import { isOutageError, STORE_UNAVAILABLE } from '../health/outage-errors.js'
-import { liveProcesses } from '../heartbeats/heartbeat-repository.js'
 import { failedJobs, type Queues } from '../jobs/inspection.js'
+import { lastScheduleRuns } from '../jobs/schedule-run-repository.js'
 import type { Schedule } from '../jobs/schedules.js'
 import { recoversByItself } from '../jobs/task-declarations.js'
-import { QUEUE_NAMES } from '../queue-names.js'
+import { QUEUE_NAMES } from '../platform/backend/queue-names.js'
+import type { Db } from '../platform/db/database.js'
+import { isOutageError, STORE_UNAVAILABLE } from '../platform/errors/outage-errors.js'
+import { liveProcesses } from '../platform/heartbeats/heartbeat-repository.js'
 import {
   JOB_FAILURE_WINDOW_MS,
   type OperationsSnapshot,
@@ -14,7 +15,6 @@ import {
   type StoreOutage,
   type SweepRun,
 } from './operator-conditions.js'
-import { lastScheduleRuns } from './schedule-run-repository.js'
 
 /** Today's AI spending and its limit: the AI layer's ledger supplies it (undefined: no ledger). */
 export type AiBudgetReader = () => Promise<{ spent: number; limit: number } | undefined>

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js'
+import type { Db } from '../platform/db/database.js'
 import type { ConditionState } from './operator-alert-decisions.js'
 
 /** The conditions still firing, plus resolved ones within `since` (their cooldown may still hold). */

@@ -1,5 +1,5 @@
-import type { Config } from '../config.js'
-import type { Logger } from '../logger.js'
+import type { Config } from '../platform/config.js'
+import type { Logger } from '../platform/logger.js'
 
 /** Somewhere an operator reads alerts. */
 export interface OperatorChannel {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../platform/cache/cache.js'
 import { BodyTooLargeError, boundedText, PROVIDER_MAX_BODY_BYTES } from './bounded-body.js'
 
 export interface RetryPolicy {

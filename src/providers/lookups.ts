@@ -1,4 +1,4 @@
-import { roundPosition } from '../monitors/geo.js'
+import { roundPosition } from './geo.js'
 import { type PlaceKind, type PlacesProvider, PlacesUnavailableError } from './places/places-provider.js'
 
 /**

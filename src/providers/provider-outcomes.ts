@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
-import type { Logger } from '../logger.js'
+import type { Db } from '../platform/db/database.js'
+import type { Logger } from '../platform/logger.js'
 
 const FLUSH_INTERVAL_MS = 10_000
 // Older minutes say nothing about a provider's health now.

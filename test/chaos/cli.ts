@@ -52,7 +52,7 @@ export async function chaosMain(argv: string[], defaults: { minutes: number }): 
       stdio: 'inherit',
     },
   )
-  process.env.PAM_TEST_CLI = pathToFileURL(resolve('dist', 'cli.js')).href
+  process.env.PAM_TEST_CLI = pathToFileURL(resolve('dist', 'app', 'cli.js')).href
   const { runChaos } = await import('./chaos.js')
   const { privateRedisUnavailable } = await import('../helpers/private-services.js')
   const { killRunProcesses, removeRunFolders } = await import('../helpers/leftovers.js')

@@ -13,7 +13,7 @@ import { freePort, get, type PamProcess, spawnPam } from '../helpers/process.js'
 import { answers, remoteTraveller } from '../helpers/remote-api.js'
 import { faultEnv } from './fault-env.js'
 
-// The write load of the fault runs in issue 11: 50 POST/s.
+// The write load of the outage fault runs: 50 POST/s.
 const WRITE_INTERVAL_MS = 20
 // Writes answered while PostgreSQL is down before it comes back: a few seconds of outage.
 const WRITES_DURING_OUTAGE = 150

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { SignJWT } from 'jose'
+import { buildApiApp } from '../../src/app/roles/api.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import { buildApiApp } from '../../src/roles/api.js'
 import { type Harness, type Mode, startHarness, TEST_JWT_SECRET } from './harness.js'
 
 export interface ApiHarness {

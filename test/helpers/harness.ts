@@ -1,8 +1,8 @@
 import { describe } from 'node:test'
-import { type Config, loadConfig } from '../../src/config.js'
-import { migrateUp } from '../../src/db/migrator.js'
-import { buildDeps, type Deps } from '../../src/deps.js'
-import { createLogger } from '../../src/logger.js'
+import { buildDeps, type Deps } from '../../src/app/composition/deps.js'
+import { type Config, loadConfig } from '../../src/platform/config.js'
+import { migrateUp } from '../../src/platform/db/migrator.js'
+import { createLogger } from '../../src/platform/logger.js'
 import { tempFolder } from './cleanup.js'
 import { createTestDatabase, dropRedisPrefix, testRedis, uniqueName } from './services.js'
 

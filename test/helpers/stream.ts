@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
-import type { AlertDraft } from '../../src/alerts/alert-draft.js'
-import { type AlertEvent, announceAlertEvents, appliedEvents, applyEvaluation } from '../../src/alerts/alert-store.js'
-import type { Bus } from '../../src/backend/backend.js'
-import type { Db } from '../../src/db/database.js'
-import type { Logger } from '../../src/logger.js'
+import type { AlertDraft } from '../../src/monitoring/alerts/alert-draft.js'
+import {
+  type AlertEvent,
+  announceAlertEvents,
+  appliedEvents,
+  applyEvaluation,
+} from '../../src/monitoring/alerts/alert-store.js'
+import type { Bus } from '../../src/platform/backend/backend.js'
+import type { Db } from '../../src/platform/db/database.js'
+import type { Logger } from '../../src/platform/logger.js'
 
 export interface StreamClient {
   messages: Record<string, unknown>[]

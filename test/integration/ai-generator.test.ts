@@ -4,7 +4,7 @@ import { after, before, it } from 'node:test'
 import { alertTextRequest } from '../../src/ai/alert-text.js'
 import { Breakers } from '../../src/ai/breaker.js'
 import { configuredTiers } from '../../src/ai/models.js'
-import { DEFAULT_PRICES, estimateTokens, worstCaseCost } from '../../src/ai/prices.js'
+import { estimateTokens, worstCaseCost } from '../../src/ai/prices.js'
 import { type BriefingText, briefingTextShape } from '../../src/ai/structured-text.js'
 import {
   createTextGenerator,
@@ -13,6 +13,7 @@ import {
   type TextRequest,
   TransientModelFailure,
 } from '../../src/ai/text-generator.js'
+import { DEFAULT_PRICES } from '../../src/platform/model-prices.js'
 import { startFakeAnthropic } from '../helpers/fake-anthropic.js'
 import { startFakeGemini } from '../helpers/fake-gemini.js'
 import { type Harness, inBothModes, startHarness } from '../helpers/harness.js'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
-import type { AlertDraft } from '../../src/alerts/alert-draft.js'
+import type { AlertDraft } from '../../src/monitoring/alerts/alert-draft.js'
 import {
   ALERT_CHANNEL,
   type AlertEvent,
@@ -9,8 +9,8 @@ import {
   applyEvaluation,
   publishAlertEvents,
   unpackAlertEvents,
-} from '../../src/alerts/alert-store.js'
-import { ensureUser } from '../../src/users/user-repository.js'
+} from '../../src/monitoring/alerts/alert-store.js'
+import { ensureUser } from '../../src/travellers/users/user-repository.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 
 const draft = (overrides: Partial<AlertDraft> = {}): AlertDraft => ({

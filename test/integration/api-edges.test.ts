@@ -4,9 +4,9 @@ import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { sql } from 'kysely'
-import { createDatabase } from '../../src/db/database.js'
+import { buildApiApp } from '../../src/app/roles/api.js'
 import { createProducer } from '../../src/jobs/producer.js'
-import { buildApiApp } from '../../src/roles/api.js'
+import { createDatabase } from '../../src/platform/db/database.js'
 import {
   type ApiHarness,
   type Client,

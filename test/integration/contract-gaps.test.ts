@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { request } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import { SignJWT } from 'jose'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig } from '../../src/platform/config.js'
 import { type ApiHarness, listenLocally, startApiHarness, userToken } from '../helpers/api.js'
 import { TEST_JWT_SECRET } from '../helpers/harness.js'
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
-import { createDatabase, type Db } from '../../src/db/database.js'
-import { migrateDown, migrateUp, migrationStatus } from '../../src/db/migrator.js'
-import { createLogger } from '../../src/logger.js'
+import { createDatabase, type Db } from '../../src/platform/db/database.js'
+import { migrateDown, migrateUp, migrationStatus } from '../../src/platform/db/migrator.js'
+import { createLogger } from '../../src/platform/logger.js'
 import { createTestDatabase } from '../helpers/services.js'
 
 const TABLES = [
@@ -81,7 +81,7 @@ describe('database schema and migrations', () => {
     await database.drop()
   })
 
-  it('creates every table DESIGN.md names', async () => {
+  it('creates every table PAM uses, and only those', async () => {
     assert.deepEqual(await tables(db), TABLES)
     assert.ok((await migrationStatus(db)).every((m) => m.executedAt))
   })

@@ -10,7 +10,7 @@ import { type Harness, startHarness } from '../helpers/harness.js'
 const LIMIT = 3
 
 // The HTTP edge (timeouts, client addresses) is the same in both modes.
-/** The app as roles/api.ts builds it from `env`, listening on loopback. */
+/** The app as src/app/roles/api.ts builds it from `env`, listening on loopback. */
 async function startEdge(env: Record<string, string>) {
   const harness: Harness = await startHarness('postgres', env)
   const producer: Producer = createProducer(harness.deps.backend, harness.deps.logger)

@@ -3,8 +3,8 @@ import { Writable } from 'node:stream'
 import { after, before, it } from 'node:test'
 import { pino } from 'pino'
 import WebSocket, { WebSocketServer } from 'ws'
-import type { AlertEvent } from '../../src/alerts/alert-store.js'
-import { createHub } from '../../src/realtime/hub.js'
+import { createHub } from '../../src/http/stream/hub.js'
+import type { AlertEvent } from '../../src/monitoring/alerts/alert-store.js'
 
 // The hub alone over a real loopback WebSocket: no database, Redis or mode involved.
 let server: WebSocketServer

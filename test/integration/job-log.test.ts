@@ -6,7 +6,7 @@ import { type Consumer, startConsumer } from '../../src/jobs/consumer.js'
 import type { RunnableTask } from '../../src/jobs/handlers.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { BACKOFF_TYPE } from '../../src/jobs/task-declarations.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger } from '../../src/platform/logger.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 
 inBothModes('job logging', (mode) => {

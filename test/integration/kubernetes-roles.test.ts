@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { type KubeObject, render } from '../../deploy/kubernetes/render.js'
-import { EnvSchema, loadConfig } from '../../src/config.js'
 import { schedules } from '../../src/jobs/schedules.js'
-import { QUEUE_NAMES } from '../../src/queue-names.js'
+import { QUEUE_NAMES } from '../../src/platform/backend/queue-names.js'
+import { EnvSchema, loadConfig } from '../../src/platform/config.js'
 import { atExit, tempFolder } from '../helpers/cleanup.js'
 import { eventually, inBothModes, TEST_INTERNAL_TOKEN, testEnv } from '../helpers/harness.js'
 import { freePort, get, type PamProcess, spawnPam } from '../helpers/process.js'
@@ -37,7 +37,7 @@ const deployments = ofKind('Deployment')
 const job = ofKind('Job')[0] as KubeObject
 // The ports of the settings each role listens on, as the manifests set them.
 const MANIFEST_PORT = { PORT: Number(config.PORT), METRICS_PORT: Number(config.METRICS_PORT) }
-/** Shutdown: SHUTDOWN_TIMEOUT_MS as the ConfigMap leaves it, then 5 s to close connections (src/roles/run.ts). */
+/** Shutdown: SHUTDOWN_TIMEOUT_MS as the ConfigMap leaves it, then 5 s to close connections (src/app/roles/run.ts). */
 const SHUTDOWN_MS = loadConfig({ ...config, ENVIRONMENT: 'development' }).SHUTDOWN_TIMEOUT_MS + 5_000
 
 describe('the Kubernetes manifests', () => {

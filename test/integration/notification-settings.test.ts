@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
-import { notificationSettingsOf } from '../../src/notifications/notification-settings-repository.js'
+import { notificationSettingsOf } from '../../src/delivery/notification-settings-repository.js'
 import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
 import { inBothModes } from '../helpers/harness.js'
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import parsePrometheus from 'parse-prometheus-text-format'
+import { buildApiApp } from '../../src/app/roles/api.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
-import { recordScheduleRun } from '../../src/operations/schedule-run-repository.js'
-import { buildApiApp } from '../../src/roles/api.js'
+import { recordScheduleRun } from '../../src/jobs/schedule-run-repository.js'
 import { type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 
 const AUTH = { authorization: `Bearer ${TEST_INTERNAL_TOKEN}` }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
-import { type Cache, tableCache } from '../../src/cache/cache.js'
+import { type Cache, tableCache } from '../../src/platform/cache/cache.js'
 import { createOverpassClient } from '../../src/providers/places/overpass-client.js'
 import { PlacesUnavailableError } from '../../src/providers/places/places-provider.js'
 import { startFakeOverpass } from '../helpers/fake-overpass.js'

@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import type { TaskName } from '../../src/jobs/task-declarations.js'
-import type { QueueName } from '../../src/queue-names.js'
+import type { QueueName } from '../../src/platform/backend/queue-names.js'
 import { type ApiHarness, startApiHarness } from '../helpers/api.js'
 import { inBothModes, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import { createRedisBackend } from '../../src/backend/redis.js'
+import { createRedisBackend } from '../../src/platform/backend/redis.js'
 import { testRedis, uniqueName } from '../helpers/services.js'
 
 const redis = testRedis()

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
-import { recordBeat } from '../../src/heartbeats/heartbeat-repository.js'
 import { acquireLease } from '../../src/jobs/lease-repository.js'
-import { failOrphanedRuns, recordPage, setPages, startRun } from '../../src/monitor-runs/monitor-run-repository.js'
+import { failOrphanedRuns, recordPage, setPages, startRun } from '../../src/monitoring/monitor-run-repository.js'
+import { recordBeat } from '../../src/platform/heartbeats/heartbeat-repository.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 
 // Leases and runs live in PostgreSQL in both modes: one mode is enough here.

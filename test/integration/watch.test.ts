@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { mintDevToken } from '../../src/auth/dev-token.js'
+import { mintDevToken } from '../../src/http/auth/dev-token.js'
 import { eventually, TEST_JWT_SECRET, testEnv } from '../helpers/harness.js'
 import { freePort, get, type PamProcess, spawnPam } from '../helpers/process.js'
 import { createTestDatabase } from '../helpers/services.js'

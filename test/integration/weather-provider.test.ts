@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
-import { type Cache, tableCache } from '../../src/cache/cache.js'
+import { type Cache, tableCache } from '../../src/platform/cache/cache.js'
 import { createOpenMeteoClient } from '../../src/providers/weather/open-meteo-client.js'
 import { WeatherUnavailableError } from '../../src/providers/weather/weather-provider.js'
 import { startFakeOpenMeteo } from '../helpers/fake-open-meteo.js'

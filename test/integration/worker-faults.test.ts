@@ -8,7 +8,7 @@ import type { RunnableTask } from '../../src/jobs/handlers.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
 import { BACKOFF_TYPE } from '../../src/jobs/task-declarations.js'
-import type { QueueName } from '../../src/queue-names.js'
+import type { QueueName } from '../../src/platform/backend/queue-names.js'
 import {
   eventually,
   type Harness,

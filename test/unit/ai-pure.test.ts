@@ -5,9 +5,10 @@ import { alertFacts, wantsModelText } from '../../src/ai/alert-text.js'
 import { Breakers } from '../../src/ai/breaker.js'
 import { budgetRefusal, nextUtcDay } from '../../src/ai/budget.js'
 import { classifyFailure, retryAfterMs } from '../../src/ai/failures.js'
-import { costOf, DEFAULT_PRICES, worstCaseCost } from '../../src/ai/prices.js'
+import { costOf, worstCaseCost } from '../../src/ai/prices.js'
 import { alertTextShape, briefingTextShape } from '../../src/ai/structured-text.js'
 import { ladder, type ModelTier } from '../../src/ai/tiers.js'
+import { DEFAULT_PRICES } from '../../src/platform/model-prices.js'
 
 const SONNET = DEFAULT_PRICES['claude-sonnet-4-6'] as (typeof DEFAULT_PRICES)[string]
 const apiError = (statusCode: number, body: string, headers: Record<string, string> = {}) =>

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ConfigError, describeMode, loadConfig, migrateOnStart, redisUrl, workerQueues } from '../../src/config.js'
+import {
+  ConfigError,
+  describeMode,
+  loadConfig,
+  migrateOnStart,
+  redisUrl,
+  workerQueues,
+} from '../../src/platform/config.js'
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -20,7 +27,7 @@ const PRODUCTION = {
 }
 
 describe('configuration', () => {
-  it('runs with nothing set: development, embedded database, Postgres-only mode, defaults from API.md', () => {
+  it('runs with nothing set: development, embedded database, Postgres-only mode, defaults from docs/api.md', () => {
     const config = loadConfig({})
     assert.equal(config.ENVIRONMENT, 'development')
     assert.equal(config.PORT, 8000)

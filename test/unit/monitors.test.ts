@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { budgetPeriod } from '../../src/budgets/budget-period.js'
-import { type BudgetState, evaluateBudgets } from '../../src/monitors/budget.js'
-import { evaluateFuel, type FuelVehicle, rangeKm, stationSearches } from '../../src/monitors/fuel.js'
+import { type BudgetState, evaluateBudgets } from '../../src/monitoring/monitors/budget/rule.js'
+import { evaluateFuel, type FuelVehicle, rangeKm, stationSearches } from '../../src/monitoring/monitors/fuel/rule.js'
+import { budgetPeriod } from '../../src/travellers/budgets/budget-period.js'
 
 const FUEL = { mediumBelowPercent: 20, highBelowPercent: 10, stationRadiusKm: 50 }
 const BUDGET = { highRatio: 0.8, urgentRatio: 0.95 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { isOutageError, markOutage } from '../../src/health/outage-errors.js'
+import { isOutageError, markOutage } from '../../src/platform/errors/outage-errors.js'
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code })
 

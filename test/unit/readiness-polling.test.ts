@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { type Readiness, recentReadiness } from '../../src/health/readiness.js'
+import { type Readiness, recentReadiness } from '../../src/operations/health/readiness.js'
 
 const answer = (ready: boolean): Readiness => ({
   ready,

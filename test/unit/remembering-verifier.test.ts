@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { SignJWT } from 'jose'
-import { mintDevToken } from '../../src/auth/dev-token.js'
-import { createTokenVerifier, rememberingVerifier, type TokenVerifier } from '../../src/auth/token-verifier.js'
+import { mintDevToken } from '../../src/http/auth/dev-token.js'
+import { createTokenVerifier, rememberingVerifier, type TokenVerifier } from '../../src/http/auth/token-verifier.js'
 
 const secret = randomBytes(32).toString('base64url')
 const audience = 'authenticated'

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { loadConfig } from '../../src/config.js'
 import { schedules } from '../../src/jobs/schedules.js'
+import { loadConfig } from '../../src/platform/config.js'
 
 describe('schedules', () => {
-  it("has the seeds' beat entries at their cadences by default", () => {
+  it('has the schedules docs/api.md lists, at their cadences, by default', () => {
     const cadences = Object.fromEntries(schedules(loadConfig({})).map((s) => [s.id, s.pattern]))
     assert.deepEqual(cadences, {
       'pam-fuel-monitoring': '*/5 * * * *',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { loadConfig } from '../../src/config.js'
-import { secretValues } from '../../src/errors/error-tracking.js'
-import { scrubEvent } from '../../src/errors/scrub-event.js'
+import { loadConfig } from '../../src/platform/config.js'
+import { secretValues } from '../../src/platform/errors/error-tracking.js'
+import { scrubEvent } from '../../src/platform/errors/scrub-event.js'
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl'
 const INTERNAL = 'internal-token-0123456789abcdef0123'

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { evaluateContext, type Signal } from '../../src/monitors/context.js'
-import { evaluateMaintenance, type MaintenanceItemState } from '../../src/monitors/maintenance.js'
-import { evaluateWeather, type WeatherTrip } from '../../src/monitors/weather.js'
+import { evaluateContext, type Signal } from '../../src/monitoring/monitors/context/rule.js'
+import { evaluateMaintenance, type MaintenanceItemState } from '../../src/monitoring/monitors/maintenance/rule.js'
+import { evaluateWeather, type WeatherTrip } from '../../src/monitoring/monitors/weather/rule.js'
 import type { ForecastDay } from '../../src/providers/weather/weather-provider.js'
 
 const WEATHER = { maxPrecipitationPercent: 20, maxWindKmh: 40 }

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { InvalidTokenError, KeySetUnavailableError, type TokenVerifier } from '../../auth/token-verifier.js'
-import type { Db } from '../../db/database.js'
-import { ensureUser } from '../../users/user-repository.js'
+import type { Db } from '../../platform/db/database.js'
+import { ensureUser } from '../../travellers/users/user-repository.js'
+import { InvalidTokenError, KeySetUnavailableError, type TokenVerifier } from '../auth/token-verifier.js'
 import { HttpError } from '../errors.js'
 import { bearerToken } from './internal-auth.js'
 

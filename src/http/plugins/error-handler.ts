@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { type ErrorReporter, noErrorReporter } from '../../errors/error-reporter.js'
-import { isOutageError } from '../../health/outage-errors.js'
+import { type ErrorReporter, noErrorReporter } from '../../platform/errors/error-reporter.js'
+import { isOutageError } from '../../platform/errors/outage-errors.js'
 import { type ErrorCode, type ErrorDetail, HttpError } from '../errors.js'
 import { DATE_PROBLEM, MAX_DETAILS, TIME_PROBLEM } from '../validation.js'
 

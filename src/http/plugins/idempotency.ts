@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { stringify as canonicalJson } from 'safe-stable-stringify'
-import type { Db } from '../../db/database.js'
-import { claimKey, completeKey, releaseKey } from '../../idempotency/idempotency-repository.js'
+import type { Db } from '../../platform/db/database.js'
+import { claimKey, completeKey, releaseKey } from '../../platform/idempotency-repository.js'
 import { HttpError } from '../errors.js'
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { HitCounter } from '../../cache/hit-counter.js'
+import type { HitCounter } from '../../platform/cache/hit-counter.js'
 import { HttpError } from '../errors.js'
 import { throttle } from './throttle.js'
 

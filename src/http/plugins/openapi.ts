@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import { VERSION } from '../../version.js'
+import { VERSION } from '../../platform/version.js'
 
 /**
  * The OpenAPI 3.1 document at /docs/json, built from the same TypeBox schemas that validate and

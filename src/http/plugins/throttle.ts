@@ -1,6 +1,6 @@
 import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { HitCounter } from '../../cache/hit-counter.js'
+import type { HitCounter } from '../../platform/cache/hit-counter.js'
 import { HttpError } from '../errors.js'
 
 export interface ThrottleRule {

@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { deploymentSpent } from '../../ai/ai-usage-repository.js'
 import { type Caps, utcDay } from '../../ai/budget.js'
-import type { Db } from '../../db/database.js'
-import { liveProcesses } from '../../heartbeats/heartbeat-repository.js'
 import { type Queues, queueCounts } from '../../jobs/inspection.js'
-import type { Metrics } from '../../metrics/metrics.js'
-import { lastScheduleRuns } from '../../operations/schedule-run-repository.js'
-import { QUEUE_NAMES } from '../../queue-names.js'
+import { lastScheduleRuns } from '../../jobs/schedule-run-repository.js'
+import { QUEUE_NAMES } from '../../platform/backend/queue-names.js'
+import type { Db } from '../../platform/db/database.js'
+import { liveProcesses } from '../../platform/heartbeats/heartbeat-repository.js'
+import type { Metrics } from '../../platform/metrics.js'
 import type { InternalAuth } from '../plugins/internal-auth.js'
 
 interface Store {

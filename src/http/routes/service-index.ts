@@ -2,7 +2,7 @@ import negotiate from '@fastify/accept-negotiator'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type, { type Static } from 'typebox'
-import { VERSION } from '../../version.js'
+import { VERSION } from '../../platform/version.js'
 
 /**
  * Where a person's browser lands from `/` or `/v1`: the API docs now; the console once PAM serves

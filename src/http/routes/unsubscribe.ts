@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import type { Db } from '../../db/database.js'
-import { confirmEmailAddress } from '../../notifications/notification-settings-repository.js'
-import type { ConfirmationLinks, UnsubscribeLinks } from '../../notifications/unsubscribe-link.js'
-import { useUnsubscribeLink } from '../../notifications/unsubscribe-repository.js'
+import { confirmEmailAddress } from '../../delivery/notification-settings-repository.js'
+import type { ConfirmationLinks, UnsubscribeLinks } from '../../delivery/unsubscribe-link.js'
+import { useUnsubscribeLink } from '../../delivery/unsubscribe-repository.js'
+import type { Db } from '../../platform/db/database.js'
 
 const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title></head><body style="font-family:sans-serif;max-width:32em;margin:3em auto"><h1>${title}</h1>${body}</body></html>`

@@ -1,8 +1,7 @@
 import { UnrecoverableError } from 'bullmq'
-import { announceAlertEvents, appliedEvents, applyEvaluations } from '../../alerts/alert-store.js'
-import { readSeen, settleSeen, waitingUsers } from '../../evaluations/evaluation-mark-repository.js'
-import { evaluationTrigger } from '../../evaluations/evaluation-trigger.js'
-import { isUuid } from '../../ids.js'
+import { announceAlertEvents, appliedEvents, applyEvaluations } from '../../monitoring/alerts/alert-store.js'
+import { type CandidatePage, markedOrDueUsers } from '../../monitoring/candidates.js'
+import { readSeen, settleSeen, waitingUsers } from '../../monitoring/evaluation-mark-repository.js'
 import {
   coveredUntil,
   failOrphanedRuns,
@@ -10,10 +9,11 @@ import {
   recordPage,
   setPages,
   startRun,
-} from '../../monitor-runs/monitor-run-repository.js'
-import { MONITOR_LIST, type Monitor, type MonitorName, monitorRules } from '../../monitors/registry.js'
-import { deliveryTrigger } from '../../notifications/delivery-trigger.js'
-import { type CandidatePage, markedOrDueUsers } from '../../resources/candidates.js'
+} from '../../monitoring/monitor-run-repository.js'
+import { MONITOR_LIST, type Monitor, type MonitorName, monitorRules } from '../../monitoring/registry.js'
+import { isUuid } from '../../platform/ids.js'
+import { deliveryTrigger } from '../delivery-trigger.js'
+import { evaluationTrigger } from '../evaluation-trigger.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
 import { queueAlertTexts } from './ai-tasks.js'
 

@@ -1,11 +1,11 @@
 import { UnrecoverableError } from 'bullmq'
-import { isUuid } from '../../ids.js'
-import { type ConfirmationOutcome, sendAddressConfirmation } from '../../notifications/address-confirmation.js'
-import { deliverAlerts } from '../../notifications/deliver-alert.js'
-import { overdueDeliveries } from '../../notifications/delivery-repository.js'
-import type { DeliveryServices } from '../../notifications/delivery-services.js'
-import { DELIVERY_BATCH } from '../../notifications/delivery-trigger.js'
-import { sendDailyDigests, sendDueDigests } from '../../notifications/digests.js'
+import { type ConfirmationOutcome, sendAddressConfirmation } from '../../delivery/address-confirmation.js'
+import { deliverAlerts } from '../../delivery/deliver-alert.js'
+import { overdueDeliveries } from '../../delivery/delivery-repository.js'
+import type { DeliveryServices } from '../../delivery/delivery-services.js'
+import { sendDailyDigests, sendDueDigests } from '../../delivery/digests.js'
+import { isUuid } from '../../platform/ids.js'
+import { DELIVERY_BATCH } from '../delivery-trigger.js'
 import type { TaskContext, TaskHandler } from '../task.js'
 
 /** Alerts the drainer queues per run: a backlog is worked off tick by tick. */

@@ -1,6 +1,6 @@
-import { throughCache } from '../../cache/cache.js'
-import { roundPosition } from '../../monitors/geo.js'
+import { throughCache } from '../../platform/cache/cache.js'
 import { fetchJson, type ProviderOptions, retryPolicy } from '../fetch-json.js'
+import { roundPosition } from '../geo.js'
 import { type Place, type PlaceKind, type PlacesProvider, PlacesUnavailableError } from './places-provider.js'
 
 const TAGS: Record<PlaceKind, string> = { fuel: '"amenity"="fuel"', car_repair: '"shop"="car_repair"' }

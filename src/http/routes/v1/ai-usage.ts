@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { userUsage } from '../../../ai/ai-usage-repository.js'
 import { type Caps, utcDay } from '../../../ai/budget.js'
-import type { Db } from '../../../db/database.js'
+import type { Db } from '../../../platform/db/database.js'
 import { v1Schema } from '../../schemas.js'
 
 export const UsageTotals = Type.Object({

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
-import { deliveriesOf } from '../../../notifications/delivery-repository.js'
+import { deliveriesOf } from '../../../delivery/delivery-repository.js'
+import type { Db } from '../../../platform/db/database.js'
 import { IdParams, NullableTime, v1Schema } from '../../schemas.js'
 import { notFound } from './crud.js'
 

@@ -1,6 +1,6 @@
 import Type from 'typebox'
-import { expenseFilter, expenses } from '../../../expenses/expense-repository.js'
-import { monitorsReading } from '../../../monitors/registry.js'
+import { monitorsReading } from '../../../monitoring/registry.js'
+import { expenseFilter, expenses } from '../../../travellers/budgets/expense-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Category, Currency, Money, Nullable, PatchOf } from './fields.js'

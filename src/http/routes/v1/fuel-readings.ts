@@ -1,6 +1,6 @@
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitors/registry.js'
-import { fuelReadings } from '../../../vehicles/fuel-reading-repository.js'
+import { monitorsReading } from '../../../monitoring/registry.js'
+import { fuelReadings } from '../../../travellers/vehicles/fuel-reading-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { Body, Latitude, Longitude, positionProblems } from './fields.js'
 import { vehicleChildRoutes } from './vehicle-children.js'

@@ -3,17 +3,17 @@ import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Caps } from '../../../ai/budget.js'
-import type { TokenVerifier } from '../../../auth/token-verifier.js'
-import type { Bus } from '../../../backend/backend.js'
-import type { HitCounter } from '../../../cache/hit-counter.js'
-import type { Db } from '../../../db/database.js'
-import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
-import type { Hub } from '../../../realtime/hub.js'
-import { timeZoneCatalog } from '../../../users/time-zone-repository.js'
+import type { MaintenanceService } from '../../../monitoring/monitors/maintenance/record-service.js'
+import type { Bus } from '../../../platform/backend/backend.js'
+import type { HitCounter } from '../../../platform/cache/hit-counter.js'
+import type { Db } from '../../../platform/db/database.js'
+import { timeZoneCatalog } from '../../../travellers/users/time-zone-repository.js'
+import type { TokenVerifier } from '../../auth/token-verifier.js'
 import { HttpError } from '../../errors.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
 import { throttle } from '../../plugins/throttle.js'
+import type { Hub } from '../../stream/hub.js'
 import type { CommitWrite } from '../../writes.js'
 import { aiUsageRoutes } from './ai-usage.js'
 import { alertRoutes } from './alerts.js'
@@ -80,7 +80,7 @@ export function v1Routes(deps: V1Deps) {
       // counts like any other request, so junk cannot be sent at full speed either.
       hook: 'preParsing',
       keyGenerator: (request) => request.userId,
-      // Shared by every API replica in Redis mode; per process otherwise (DESIGN: Postgres-only mode).
+      // Shared by every API replica in Redis mode; per process otherwise (docs/operations.md: the two deployment modes).
       ...(deps.rateLimit.redis
         ? { redis: deps.rateLimit.redis, nameSpace: `${deps.rateLimit.prefix}:rate-limit:` }
         : {}),

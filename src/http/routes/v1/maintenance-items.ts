@@ -1,8 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { type MaintenanceItemInput, maintenanceItems } from '../../../maintenance/maintenance-item-repository.js'
-import type { MaintenanceService } from '../../../maintenance/maintenance-service.js'
-import { monitorsReading } from '../../../monitors/registry.js'
+import type { MaintenanceService } from '../../../monitoring/monitors/maintenance/record-service.js'
+import { monitorsReading } from '../../../monitoring/registry.js'
+import {
+  type MaintenanceItemInput,
+  maintenanceItems,
+} from '../../../travellers/maintenance/maintenance-item-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { IdParams, Time, typed, Uuid, v1Schema } from '../../schemas.js'
 import { crudRoutes, notFound, type ResourceDeps } from './crud.js'

@@ -1,10 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
-import {
-  notificationSettingsOf,
-  saveNotificationSettings,
-} from '../../../notifications/notification-settings-repository.js'
+import { notificationSettingsOf, saveNotificationSettings } from '../../../delivery/notification-settings-repository.js'
+import type { Db } from '../../../platform/db/database.js'
 import { v1Schema } from '../../schemas.js'
 import { refuseIfAny } from './crud.js'
 import { Body, Nullable } from './fields.js'

@@ -1,18 +1,18 @@
 import { lookup as dnsLookup } from 'node:dns'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import type { Db } from '../../../db/database.js'
 import {
   endpointProblem,
   type Lookup,
   PrivateAddressError,
   resolvePublic,
-} from '../../../notifications/push-endpoint.js'
+} from '../../../delivery/channels/push-endpoint.js'
 import {
   deletePushSubscription,
   pushSubscriptionsOf,
   savePushSubscription,
-} from '../../../notifications/push-subscription-repository.js'
+} from '../../../delivery/push-subscription-repository.js'
+import type { Db } from '../../../platform/db/database.js'
 import { HttpError } from '../../errors.js'
 import { IdParams, Time, Uuid, v1Schema } from '../../schemas.js'
 import { notFound, refuseIfAny } from './crud.js'

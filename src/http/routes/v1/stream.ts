@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { type ChangesPage, changesOf, readFrom } from '../../../alerts/alert-changes.js'
-import type { AlertEvent } from '../../../alerts/alert-store.js'
-import type { Db } from '../../../db/database.js'
-import type { Hub } from '../../../realtime/hub.js'
+import { type ChangesPage, changesOf, readFrom } from '../../../monitoring/alerts/alert-changes.js'
+import type { AlertEvent } from '../../../monitoring/alerts/alert-store.js'
+import type { Db } from '../../../platform/db/database.js'
 import { Time, v1Schema } from '../../schemas.js'
+import type { Hub } from '../../stream/hub.js'
 
 const REPLAY_PAGE = 200
 
@@ -29,7 +29,7 @@ async function* replay(db: Db, userId: string, since: Date): AsyncIterable<Alert
  * so a reconnecting client misses nothing; events carry the change's `version`, and a client
  * drops one no newer than the copy it has (the replay reads from a margin before `since`). Once
  * attached, the socket gets every change: from the bus, and what the bus lost read back from
- * PostgreSQL by the hub (realtime/catch-up.ts). The hub belongs to the API process: this route
+ * PostgreSQL by the hub (stream/catch-up.ts). The hub belongs to the API process: this route
  * only hands it sockets.
  */
 export const streamRoutes: FastifyPluginAsyncTypebox<{ db: Db; hub: Hub }> = async (app, { db, hub }) => {

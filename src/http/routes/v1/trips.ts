@@ -1,6 +1,6 @@
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitors/registry.js'
-import { type TripInput, trips } from '../../../trips/trip-repository.js'
+import { monitorsReading } from '../../../monitoring/registry.js'
+import { type TripInput, trips } from '../../../travellers/trips/trip-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'

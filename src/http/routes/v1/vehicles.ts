@@ -1,6 +1,6 @@
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitors/registry.js'
-import { vehicles } from '../../../vehicles/vehicle-repository.js'
+import { monitorsReading } from '../../../monitoring/registry.js'
+import { vehicles } from '../../../travellers/vehicles/vehicle-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
 import { Body, Kilometres, Name, PatchOf } from './fields.js'

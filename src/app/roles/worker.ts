@@ -1,0 +1,69 @@
+import { startConsumer } from '../../jobs/consumer.js'
+import { RUNNABLE_TASKS } from '../../jobs/handlers.js'
+import { createProducer } from '../../jobs/producer.js'
+import { monitorThresholds } from '../../monitoring/registry.js'
+import type { QueueName } from '../../platform/backend/queue-names.js'
+import { startHeartbeat } from '../../platform/heartbeats/heartbeat.js'
+import { monitorObservers } from '../../platform/metrics.js'
+import { buildDeliveryServices } from '../composition/build-delivery-services.js'
+import { buildTextGenerator } from '../composition/build-generator.js'
+import type { Deps } from '../composition/deps.js'
+import type { RunningRole } from './role.js'
+import { waitForStore } from './wait-for-store.js'
+
+export interface WorkerOptions {
+  queues: readonly QueueName[]
+  concurrency: number
+  heartbeatIntervalMs?: number
+}
+
+export async function startWorker(deps: Deps, signal: AbortSignal, options: WorkerOptions): Promise<RunningRole> {
+  await waitForStore(deps, signal)
+  const heartbeat = await startHeartbeat(deps.db, deps.logger, {
+    role: 'worker',
+    queues: options.queues,
+    concurrency: options.concurrency,
+    intervalMs: options.heartbeatIntervalMs,
+  })
+  const producer = createProducer(deps.backend, deps.logger)
+  const delivery = buildDeliveryServices(deps, producer.enqueue, heartbeat.id)
+  const consumer = startConsumer({
+    backend: deps.backend,
+    db: deps.db,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    errors: deps.errors,
+    lockDurationMs: deps.config.WORKER_LOCK_DURATION_MS,
+    workerId: heartbeat.id,
+    queues: options.queues,
+    concurrency: options.concurrency,
+    tasks: RUNNABLE_TASKS,
+    services: {
+      bus: deps.backend.bus,
+      places: deps.places,
+      weather: deps.weather,
+      thresholds: monitorThresholds(deps.config),
+      drainGraceMs: deps.config.EVALUATION_DRAIN_GRACE_MS,
+      enqueue: producer.enqueue,
+      observers: monitorObservers(deps.metrics),
+      generate: buildTextGenerator(deps.config, deps),
+      briefingLocalHour: deps.config.BRIEFING_LOCAL_HOUR,
+    },
+    delivery,
+  })
+  deps.logger.info(
+    { workerId: heartbeat.id, queues: options.queues, concurrency: options.concurrency },
+    'worker started',
+  )
+  return {
+    async stop() {
+      const stopping = Date.now()
+      await consumer.close(deps.config.SHUTDOWN_TIMEOUT_MS)
+      // Before the heartbeat goes (then its claims are anyone's): outcomes kept through an outage.
+      await delivery.settlements.flush(Math.max(0, deps.config.SHUTDOWN_TIMEOUT_MS - (Date.now() - stopping)))
+      await producer.close()
+      delivery.close()
+      await heartbeat.stop()
+    },
+  }
+}

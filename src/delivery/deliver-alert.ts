@@ -1,0 +1,185 @@
+import type { Db } from '../platform/db/database.js'
+import type { Logger } from '../platform/logger.js'
+import { asChannelError, ChannelError } from './channels/channel-error.js'
+import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
+import { CHANNELS, type Channel, type DecisionInput, decideDelivery } from './delivery-decision.js'
+import {
+  type Claimed,
+  claimDeliveries,
+  type DeliverableAlert,
+  type DeliveryContext,
+  deliveryContexts,
+  type Settlement,
+  type Wanted,
+} from './delivery-repository.js'
+import type { DeliveryServices } from './delivery-services.js'
+import { hourlyEmailCap } from './email-caps.js'
+import { alertEmail, alertPush } from './messages.js'
+import type { NotificationSettings } from './notification-settings.js'
+import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
+import { travellerZone } from './traveller-zone.js'
+
+/** Sends on every subscription of the traveller; sent when one took it, gone ones removed. */
+export async function pushToAll(
+  db: Db,
+  services: DeliveryServices,
+  userId: string,
+  send: Parameters<NonNullable<DeliveryServices['push']>['send']>[1],
+) {
+  const push = services.push
+  if (!push) throw new ChannelError('push: not configured', true)
+  const targets = await pushSubscriptionsOf(db, userId)
+  const results = await Promise.allSettled(targets.map((target) => push.send(target, send)))
+  let lastError: ChannelError | undefined
+  for (const [index, result] of results.entries()) {
+    if (result.status === 'fulfilled') continue
+    const error = asChannelError(result.reason)
+    if (error.gone) await forgetPushEndpoint(db, targets[index]?.endpoint ?? '')
+    lastError = error
+  }
+  if (results.some((result) => result.status === 'fulfilled')) return
+  throw lastError ?? new ChannelError('push: no subscription', true)
+}
+
+/** Whether PAM can reach the traveller on the channel: configured, and an address or a subscription. */
+export function reachable(
+  services: DeliveryServices,
+  channel: Channel,
+  settings: NotificationSettings,
+  pushSubscribed: boolean,
+): DecisionInput['reachable'] {
+  if (channel === 'email') {
+    if (!services.email) return 'channel not configured'
+    if (!settings.email.address) return 'no address'
+    return settings.email.verified ? 'yes' : 'address not confirmed'
+  }
+  if (!services.push) return 'channel not configured'
+  return pushSubscribed ? 'yes' : 'no subscription'
+}
+
+/** reachable, asking the database whether the traveller has a push subscription. */
+export async function reachability(
+  db: Db,
+  services: DeliveryServices,
+  channel: Channel,
+  userId: string,
+  settings: NotificationSettings,
+): Promise<DecisionInput['reachable']> {
+  const subscribed = channel === 'push' && services.push ? (await pushSubscriptionsOf(db, userId)).length > 0 : false
+  return reachable(services, channel, settings, subscribed)
+}
+
+async function send(db: Db, services: DeliveryServices, channel: Channel, alert: DeliverableAlert, address: string) {
+  if (channel === 'push') return pushToAll(db, services, alert.userId, alertPush(alert))
+  const email = services.email
+  if (!email) throw new ChannelError('email: not configured', true)
+  const unsubscribeUrl = await services.links.url(alert.userId)
+  await email.send({ to: address, unsubscribeUrl, ...alertEmail(alert, unsubscribeUrl) })
+}
+
+/** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
+const SENDS_AT_ONCE = 8
+
+/**
+ * `notify.deliver` for a batch of alerts (a write's, or a sweep page's): per alert and channel,
+ * decide (send now, defer to the end of quiet hours, or suppress), claim its delivery row for
+ * this worker, and record the outcome. However many jobs run for an alert, each channel is
+ * claimed by one of them. The contexts, and the claims with every outcome that needs no send, are
+ * one statement each for the whole batch; a send is recorded as soon as it is done, so a worker
+ * dying mid-batch leaves the sent ones sent, and one the database cannot take now is kept and
+ * recorded once it can (settlements.ts), never sent again. A transient failure leaves its row
+ * queued and fails the job once every other delivery had its turn, so BullMQ retries it with
+ * backoff (and the retry claims only what is queued); a permanent one is recorded as failed.
+ */
+export async function deliverAlerts(
+  db: Db,
+  services: DeliveryServices,
+  logger: Logger,
+  alertIds: readonly string[],
+  signal?: AbortSignal,
+): Promise<Record<Channel, Record<string, number>>> {
+  const { settlements } = services
+  const outcomes = { email: {}, push: {} } as Record<Channel, Record<string, number>>
+  const count = (channel: Channel, outcome: string) => {
+    outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
+    services.deliveries.inc({ channel, outcome })
+  }
+  const now = services.now()
+  const contexts = new Map(
+    (await deliveryContexts(db, alertIds, { now, emailCap: services.emailCap })).map((context) => [
+      context.alert.id,
+      context,
+    ]),
+  )
+  const emailCap = hourlyEmailCap(services.emailCap, now)
+  const wanted: Wanted[] = [...contexts.values()].flatMap(
+    ({ alert, settings, profileZone, position, pushSubscribed, emailSends }) => {
+      const zone = travellerZone(profileZone, position)
+      return CHANNELS.map((channel): Wanted => {
+        const decision = decideDelivery({
+          channel,
+          alert,
+          settings,
+          reachable: reachable(services, channel, settings, pushSubscribed),
+          now,
+          zone,
+          emailCapUntil: emailCap.fullUntil(emailSends, alert.userId, settings.email.address),
+        })
+        const ids = { alertId: alert.id, userId: alert.userId, channel }
+        if (decision.action === 'suppress')
+          return { ...ids, settlement: { status: 'suppressed', reason: decision.reason } }
+        if (decision.action === 'defer') {
+          return { ...ids, settlement: { status: 'deferred', reason: decision.reason, deferUntil: decision.until } }
+        }
+        if (channel === 'email') emailCap.spend(alert.userId, settings.email.address)
+        return ids
+      })
+    },
+  )
+  const sends: Claimed[] = []
+  for (const claim of await claimDeliveries(db, settlements.holder, wanted)) {
+    if (claim.status === 'sending') sends.push(claim)
+    else count(claim.channel, claim.status)
+  }
+
+  const retry: string[] = []
+  const sendOne = async (claim: Claimed) => {
+    const { channel } = claim
+    const { alert, settings } = contexts.get(claim.alertId) as DeliveryContext
+    const settle = (settlement: Settlement, outcome: string) => {
+      count(channel, outcome)
+      return settlements.record(claim.id, settlement)
+    }
+    const address = settings.email.address ?? ''
+    try {
+      await send(db, services, channel, alert, address)
+    } catch (error) {
+      const failure = asChannelError(error)
+      if (failure.permanent || claim.attempts >= DELIVERY_ATTEMPTS) {
+        logger.warn({ alertId: alert.id, channel, err: failure.message, detail: failure.detail }, 'delivery failed')
+        return settle({ status: 'failed', error: failure.message }, 'failed')
+      }
+      retry.push(`${channel}: ${failure.message}`)
+      return settle({ status: 'queued', error: failure.message }, 'retried')
+    }
+    // Nothing after the send may fail it: its record (and the cap's count) is kept through an outage.
+    const emailSent = channel === 'email' ? { userId: alert.userId, address, at: now } : undefined
+    return settle({ status: 'sent', sentAt: new Date(), ...(emailSent ? { emailSent } : {}) }, 'sent')
+  }
+  let next = 0
+  const lane = async () => {
+    // Past its time limit the job stops starting sends; the claims left are given back below.
+    while (next < sends.length && !signal?.aborted) await sendOne(sends[next++] as Claimed)
+  }
+  await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, sends.length) }, lane))
+  if (signal?.aborted) {
+    // Never tried: queued again for the job's retry (or the drainer), the attempt not counted.
+    for (const claim of sends.slice(next)) await settlements.record(claim.id, { status: 'queued', untried: true })
+    signal.throwIfAborted()
+  }
+  // After every delivery had its turn: an SMTP outage does not hold back the push, nor other travellers.
+  if (retry.length > 0) {
+    throw new Error(`delivery will be retried: ${[...new Set(retry)].slice(0, 3).join('; ')}`)
+  }
+  return outcomes
+}

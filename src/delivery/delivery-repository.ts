@@ -1,0 +1,347 @@
+import { type RawBuilder, type Selectable, sql } from 'kysely'
+import type { Db } from '../platform/db/database.js'
+import type { AlertsTable, DeliveryChannel, DeliveryStatus } from '../platform/db/schema.js'
+import { HEARTBEAT_STALE_AFTER_MS } from '../platform/heartbeats/heartbeat-repository.js'
+import type { AlertForDelivery } from './delivery-decision.js'
+import type { EmailSends } from './email-caps.js'
+import { recentEmailSends, recordEmailSent } from './email-sends-repository.js'
+import type { AlertSummary } from './messages.js'
+import type { NotificationSettings } from './notification-settings.js'
+import { notificationSettingsOf, settingsFromRow } from './notification-settings-repository.js'
+import type { KnownPosition } from './traveller-zone.js'
+
+export type DeliverableAlert = AlertSummary & AlertForDelivery & { userId: string }
+
+/** An alert with what its delivery decision reads about its traveller. */
+export interface DeliveryContext {
+  alert: DeliverableAlert
+  settings: NotificationSettings
+  profileZone: string
+  position: KnownPosition | undefined
+  /** Whether the traveller has a browser subscribed to pushes. */
+  pushSubscribed: boolean
+  /** The emails of the last hour to the traveller and to their address (the hourly cap). */
+  emailSends: EmailSends
+}
+
+const iso = (date: Date | null | undefined) => date?.toISOString() ?? null
+
+export async function loadAlerts(db: Db, ids: readonly string[]): Promise<DeliverableAlert[]> {
+  if (ids.length === 0) return []
+  const rows = await db.selectFrom('alerts').selectAll().where('id', 'in', ids).orderBy('created_at').execute()
+  return rows.map(deliverable)
+}
+
+const deliverable = (row: Selectable<AlertsTable>): DeliverableAlert => ({
+  ...summaryOf(row),
+  userId: row.user_id,
+  readAt: iso(row.read_at),
+  dismissedAt: iso(row.dismissed_at),
+  resolvedAt: iso(row.resolved_at),
+  expiresAt: iso(row.expires_at),
+})
+
+const summaryOf = (
+  row: Pick<Selectable<AlertsTable>, 'id' | 'kind' | 'priority' | 'title' | 'body' | 'dedupe_key' | 'created_at'>,
+): AlertSummary => ({
+  id: row.id,
+  kind: row.kind,
+  priority: row.priority,
+  title: row.title,
+  body: row.body,
+  dedupeKey: row.dedupe_key,
+  createdAt: row.created_at.toISOString(),
+})
+
+/** The traveller's open alerts, the most pressing first, at most `limit` (a daily digest). */
+export async function openAlertsOf(db: Db, userId: string, now: Date, limit: number): Promise<AlertSummary[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['id', 'kind', 'priority', 'title', 'body', 'dedupe_key', 'created_at'])
+    .where('user_id', '=', userId)
+    .where('resolved_at', 'is', null)
+    .where('dismissed_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map(summaryOf)
+}
+
+/** Where the traveller last was: their newest fuel reading or context signal with coordinates. */
+export async function latestPosition(db: Db, userId: string): Promise<KnownPosition | undefined> {
+  const row = await sql<{ lat: number; lon: number }>`${latestPositionQuery(sql`${userId}`)}`.execute(db)
+  return row.rows[0]
+}
+
+/** The select behind latestPosition, for a user given as a value or a column (a lateral join). */
+export function latestPositionQuery(userId: RawBuilder<unknown> | ReturnType<typeof sql.ref>) {
+  return sql`
+    select lat, lon from (
+      (select lat, lon, observed_at from fuel_readings
+        where user_id = ${userId} and lat is not null and lon is not null order by observed_at desc limit 1)
+      union all
+      (select lat, lon, observed_at from context_signals
+        where user_id = ${userId} and lat is not null and lon is not null order by observed_at desc limit 1)
+    ) latest order by observed_at desc limit 1`
+}
+
+export async function travellerContext(db: Db, userId: string) {
+  const [user, settings, position] = await Promise.all([
+    db.selectFrom('users').select('timezone').where('id', '=', userId).executeTakeFirst(),
+    notificationSettingsOf(db, userId),
+    latestPosition(db, userId),
+  ])
+  return { profileZone: user?.timezone ?? 'UTC', settings, position }
+}
+
+/** A joined `notification_settings s` as the json `settingsFromRow` reads (null: no row, the defaults). */
+export const settingsJson = sql`to_jsonb(s) - 'user_id' - 'updated_at'`
+
+/** The latest known position from a row that joined `latestPositionQuery`. */
+export const positionOf = (row: { lat: number | null; lon: number | null }): KnownPosition | undefined =>
+  row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined
+
+/**
+ * The alerts and what their delivery decisions read about their travellers, in one statement; the
+ * emails sent are read as of `now`, the last `emailCap` of the hour (what the cap needs).
+ */
+export async function deliveryContexts(
+  db: Db,
+  alertIds: readonly string[],
+  emails: { now: Date; emailCap: number },
+): Promise<DeliveryContext[]> {
+  if (alertIds.length === 0) return []
+  const sends = recentEmailSends(new Date(emails.now.getTime() - 3_600_000), emails.emailCap)
+  const { rows } = await sql<
+    Selectable<AlertsTable> & {
+      timezone: string | null
+      settings: Parameters<typeof settingsFromRow>[0]
+      lat: number | null
+      lon: number | null
+      push_subscribed: boolean
+      traveller_email_sends: Date[]
+      address_email_sends: Date[]
+    }
+  >`
+    select a.*, p.lat, p.lon,
+           -- Subqueries, not joins: a join of a few hundred alerts to users hashes the whole users
+           -- table (seconds a batch at a million travellers); these are a key lookup an alert.
+           (select timezone from users u where u.id = a.user_id) as timezone,
+           (select ${settingsJson} from notification_settings s where s.user_id = a.user_id) as settings,
+           exists (select 1 from push_subscriptions ps where ps.user_id = a.user_id) as push_subscribed,
+           ${sends.traveller} as traveller_email_sends,
+           ${sends.address} as address_email_sends
+    from alerts a
+    left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true
+    where a.id = any(${sql.val(alertIds)}::uuid[])
+    order by a.created_at, a.id`.execute(db)
+  return rows.map((row) => ({
+    alert: deliverable(row),
+    settings: settingsFromRow(row.settings),
+    profileZone: row.timezone ?? 'UTC',
+    position: positionOf(row),
+    pushSubscribed: row.push_subscribed,
+    emailSends: { traveller: row.traveller_email_sends, address: row.address_email_sends },
+  }))
+}
+
+/**
+ * A `sending` claim whose worker is dead: no heartbeat within the heartbeat window (killed, or
+ * stopped and gone). Only such a claim is taken over — and sent again, the one way a delivery can
+ * go out twice: its worker may have died after the provider took the message and before the row
+ * said so. A live worker records what it did, through an outage too (settlements.ts).
+ */
+const holderIsDead = sql<boolean>`not exists (
+  select 1 from worker_heartbeats h
+  where h.id = d.claimed_by and h.last_beat_at > now() - make_interval(secs => ${HEARTBEAT_STALE_AFTER_MS / 1000}))`
+
+export interface Settlement {
+  status: Exclude<DeliveryStatus, 'sending'>
+  reason?: string
+  error?: string
+  deferUntil?: Date
+  sentAt?: Date
+  /**
+   * An alert email that went out: counted against the hourly caps in the same transaction as the
+   * row saying `sent`, so the count is kept through an outage with it, and never fails a send.
+   */
+  emailSent?: { userId: string; address: string; at: Date }
+  /** Given back untried (the job ran out of time before its turn): the claim's attempt is not counted. */
+  untried?: true
+}
+
+/** A delivery a job wants: to record its outcome at once, or (no settlement) to send it. */
+export interface Wanted {
+  alertId: string
+  userId: string
+  channel: DeliveryChannel
+  settlement?: Settlement
+}
+
+/** A delivery the job took: its row, its status as taken (`sending`: the job is to send it), its attempts. */
+export interface Claimed {
+  id: string
+  alertId: string
+  channel: DeliveryChannel
+  status: DeliveryStatus
+  attempts: number
+}
+
+/**
+ * Takes deliveries for a worker (`holder`: its heartbeat id) in one statement, recording at once
+ * the outcome of those that need no send (suppressed, deferred) and marking the others `sending`.
+ * A channel's row is made if it has none yet (what the drainer looks for) or taken if it is
+ * queued, or `sending` for a worker that is dead. A live worker's claim is left alone, even to a
+ * retry of the job that took it: that worker may have sent it and be waiting to record it. A
+ * settled row is left alone. Returns what was taken.
+ */
+export async function claimDeliveries(db: Db, holder: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
+  if (wanted.length === 0) return []
+  const column = <T>(pick: (w: Wanted) => T) => sql.val(wanted.map(pick))
+  const { rows } = await sql<{
+    id: string
+    alert_id: string
+    channel: DeliveryChannel
+    status: DeliveryStatus
+    attempts: number
+  }>`
+    insert into deliveries as d (alert_id, user_id, channel, status, reason, error, defer_until, claimed_by, attempts)
+    select alert_id, user_id, channel, status, reason, null, defer_until, ${holder}, 1
+    from unnest(${column((w) => w.alertId)}::uuid[], ${column((w) => w.userId)}::uuid[],
+                ${column((w) => w.channel)}::text[], ${column((w) => w.settlement?.status ?? 'sending')}::text[],
+                ${column((w) => w.settlement?.reason ?? null)}::text[],
+                ${column((w) => iso(w.settlement?.deferUntil))}::timestamptz[])
+         as wanted (alert_id, user_id, channel, status, reason, defer_until)
+    on conflict (alert_id, channel) do update
+      set status = excluded.status, reason = excluded.reason, error = null, defer_until = excluded.defer_until,
+          claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${new Date()}
+      where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
+    returning id, alert_id, channel, status, attempts`.execute(db)
+  return rows.map((row) => ({
+    id: row.id,
+    alertId: row.alert_id,
+    channel: row.channel,
+    status: row.status,
+    attempts: row.attempts,
+  }))
+}
+
+/**
+ * Records what became of a delivery a worker is sending; only the worker holding the claim can.
+ * False when it holds it no more (taken over: it looked dead).
+ */
+export async function settleDelivery(db: Db, id: string, holder: string, settlement: Settlement): Promise<boolean> {
+  const { emailSent } = settlement
+  if (!emailSent) return settleClaim(db, id, holder, settlement)
+  return db.transaction().execute(async (trx) => {
+    const settled = await settleClaim(trx, id, holder, settlement)
+    if (settled) await recordEmailSent(trx, { ...emailSent, kind: 'alert' })
+    return settled
+  })
+}
+
+async function settleClaim(db: Db, id: string, holder: string, settlement: Settlement): Promise<boolean> {
+  const result = await db
+    .updateTable('deliveries')
+    .set((eb) => ({
+      status: settlement.status,
+      reason: settlement.reason ?? null,
+      error: settlement.error ?? null,
+      defer_until: settlement.deferUntil ?? null,
+      sent_at: settlement.sentAt ?? null,
+      updated_at: new Date(),
+      ...(settlement.untried ? { attempts: eb('attempts', '-', 1) } : {}),
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'sending')
+    .where('claimed_by', '=', holder)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}
+
+export interface DeliveryView {
+  channel: DeliveryChannel
+  status: Exclude<DeliveryStatus, 'sending'>
+  reason: string | null
+  attempts: number
+  sentAt: string | null
+  deferredUntil: string | null
+  error: string | null
+}
+
+const view = (row: {
+  channel: DeliveryChannel
+  status: DeliveryStatus
+  reason: string | null
+  attempts: number
+  sent_at: Date | null
+  defer_until: Date | null
+  error: string | null
+}): DeliveryView => ({
+  channel: row.channel,
+  // 'sending' is an instant inside a job; to the traveller it is still queued
+  status: row.status === 'sending' ? 'queued' : row.status,
+  reason: row.reason,
+  attempts: row.attempts,
+  sentAt: iso(row.sent_at),
+  deferredUntil: iso(row.defer_until),
+  error: row.error,
+})
+
+/** The deliveries of one of this traveller's alerts; undefined when the alert is not theirs. */
+export async function deliveriesOf(db: Db, userId: string, alertId: string): Promise<DeliveryView[] | undefined> {
+  const alert = await db
+    .selectFrom('alerts')
+    .select('id')
+    .where('id', '=', alertId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  if (!alert) return undefined
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('alert_id', '=', alertId)
+    .where('user_id', '=', userId)
+    .orderBy('channel')
+    .execute()
+  return rows.map(view)
+}
+
+/** For operators: the newest deliveries in a status, with their alert and traveller. */
+export async function deliveriesInStatus(db: Db, status: DeliveryStatus, limit: number) {
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('status', '=', status)
+    .orderBy('updated_at', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map((row) => ({
+    alertId: row.alert_id,
+    userId: row.user_id,
+    updatedAt: row.updated_at.toISOString(),
+    ...view(row),
+  }))
+}
+
+/**
+ * The alerts whose delivery is overdue: accepted more than `graceMs` ago with no delivery rows
+ * (their job was lost with a queue outage), or left queued (a retry exhausted while the queue
+ * was down, or a claim given back), or left sending by a worker that died. Within the last day.
+ */
+export async function overdueDeliveries(db: Db, graceMs: number, limit: number): Promise<string[]> {
+  const result = await sql<{ id: string }>`
+    (select a.id from alerts a
+      where a.created_at > now() - interval '1 day'
+        and a.created_at < now() - make_interval(secs => ${graceMs / 1000})
+        and not exists (select 1 from deliveries d where d.alert_id = a.id)
+      order by a.created_at limit ${limit})
+    union
+    (select d.alert_id from deliveries d
+      where (d.status = 'queued' and d.updated_at < now() - make_interval(secs => ${graceMs / 1000}))
+         or (d.status = 'sending' and ${holderIsDead})
+      order by d.updated_at limit ${limit})`.execute(db)
+  return result.rows.map((row) => row.id)
+}

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto'
+import type { Logger } from '../platform/logger.js'
+import type { Producer } from './producer.js'
+
+/**
+ * Alerts per notify.deliver job: a sweep page's alerts go out as a few jobs of set-based
+ * statements, and a batch of sends still fits well within the job's time limit.
+ */
+export const DELIVERY_BATCH = 200
+
+/** One job per batch of alerts: the same batch queued twice (a retried page, the drainer) runs once. */
+const deduplicationId = (alertIds: readonly string[]) =>
+  alertIds.length === 1
+    ? `deliver:${alertIds[0]}`
+    : `deliver:${createHash('sha256').update(alertIds.join(',')).digest('base64url').slice(0, 22)}`
+
+/**
+ * Queues the delivery of alerts that changed, in batches. Never awaited by the write that made
+ * them, so an outage of the queue cannot slow it; a job that is not queued (Redis down) or is
+ * lost is found by notify.drain, which queues it again from the alerts table.
+ */
+export function deliveryTrigger(enqueue: Producer['enqueue'], logger: Logger) {
+  const enqueueDeliveries = async (alertIds: readonly string[]) => {
+    for (let start = 0; start < alertIds.length; start += DELIVERY_BATCH) {
+      const batch = alertIds.slice(start, start + DELIVERY_BATCH)
+      await enqueue('notify.deliver', { alertIds: batch }, { deduplication: { id: deduplicationId(batch) } })
+    }
+  }
+  return {
+    enqueueDeliveries,
+    deliver(alertIds: readonly string[]) {
+      enqueueDeliveries(alertIds).catch((error) =>
+        logger.warn(
+          { alerts: alertIds.length, err: (error as Error).message },
+          'could not queue a delivery; the drainer will',
+        ),
+      )
+    },
+  }
+}

@@ -1,0 +1,27 @@
+import { MONITORS, type MonitorName } from '../monitoring/registry.js'
+import type { Logger } from '../platform/logger.js'
+import type { Producer } from './producer.js'
+
+/** Asks for a monitor's evaluation of one user after a write; never fails the write. */
+export type Evaluate = (monitor: MonitorName, userId: string) => void
+
+/**
+ * A burst of writes becomes one evaluation: jobs are deduplicated per monitor and user, and a
+ * write while one runs queues exactly one more (BullMQ's keepLastIfActive), so the last write is
+ * always evaluated. If the queue cannot take it (Redis down) or the job is lost, the write still
+ * stands and its evaluation mark (written with it) has the drainer evaluate it within seconds.
+ */
+export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger): Evaluate {
+  return (monitor, userId) => {
+    enqueue(
+      MONITORS[monitor].tasks.evaluate,
+      { userId },
+      { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true } },
+    ).catch((error) =>
+      logger.warn(
+        { monitor, err: (error as Error).message },
+        'could not queue an evaluation; the drainer evaluates this write',
+      ),
+    )
+  }
+}

@@ -1,0 +1,98 @@
+import { type ExpressionBuilder, sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
+import { toIso } from '../../platform/db/mapping.js'
+import { type Filter, ownedResource } from '../../platform/db/owned-rows.js'
+import type { AlertKind, AlertPriority, Database } from '../../platform/db/schema.js'
+
+export interface Alert {
+  id: string
+  kind: AlertKind
+  priority: AlertPriority
+  title: string
+  body: string
+  data: Record<string, unknown>
+  createdAt: string
+  expiresAt: string | null
+  readAt: string | null
+  dismissedAt: string | null
+  resolvedAt: string | null
+  /** 'template', or the model that rewrote the title and body. */
+  textSource: string
+  /** Grows with every change of the alert: of two copies, the one with the higher version is newer. */
+  version: number
+  /** When the latest change was made (server time): what a reconnecting stream passes as `since`. */
+  changedAt: string
+}
+
+export interface AlertFilter {
+  status: 'open' | 'all'
+  kind?: AlertKind
+  unread?: boolean
+  since?: string
+}
+
+/** Alerts are written by the alert store (monitors); readers only list, read and dismiss them. */
+export const alerts = ownedResource('alerts', {
+  sortColumn: 'created_at',
+  touch: false,
+  toItem: (row): Alert => ({
+    id: row.id,
+    kind: row.kind,
+    priority: row.priority,
+    title: row.title,
+    body: row.body,
+    data: row.data,
+    createdAt: toIso(row.created_at) ?? '',
+    expiresAt: toIso(row.expires_at),
+    readAt: toIso(row.read_at),
+    dismissedAt: toIso(row.dismissed_at),
+    resolvedAt: toIso(row.resolved_at),
+    textSource: row.text_source,
+    version: Number(row.version),
+    changedAt: toIso(row.changed_at) ?? '',
+  }),
+  columns: (input: Partial<{ readAt: string; dismissedAt: string }>) => ({
+    ...(input.readAt ? { read_at: sql`coalesce(read_at, ${input.readAt}::timestamptz)` } : {}),
+    ...(input.dismissedAt ? { dismissed_at: sql`coalesce(dismissed_at, ${input.dismissedAt}::timestamptz)` } : {}),
+  }),
+})
+
+/** Open: neither resolved nor dismissed, and not past its expiry. */
+export const isOpen = (eb: ExpressionBuilder<Database, 'alerts'>) =>
+  eb.and([
+    eb('resolved_at', 'is', null),
+    eb('dismissed_at', 'is', null),
+    eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]),
+  ])
+
+export const alertFilter =
+  (filter: AlertFilter): Filter =>
+  (query) => {
+    let q = filter.status === 'open' ? query.where((eb) => isOpen(eb)) : query
+    if (filter.kind) q = q.where('kind', '=', filter.kind)
+    if (filter.unread) q = q.where('read_at', 'is', null)
+    if (filter.since) q = q.where('created_at', '>', filter.since)
+    return q
+  }
+
+/**
+ * Adds to each user's snapshot the conditions of their open alerts of one kind, so a monitor looks
+ * at those too and can clear them (a deleted vehicle, a cancelled trip). Returns the rows found.
+ */
+export async function addOpenConditions(
+  db: Db,
+  snapshots: ReadonlyMap<string, { openConditions: string[] }>,
+  kind: AlertKind,
+) {
+  if (snapshots.size === 0) return []
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['user_id', sql<string>`split_part(dedupe_key, '|', 1)`.as('condition')])
+    .distinct()
+    .where('user_id', 'in', [...snapshots.keys()])
+    .where('kind', '=', kind)
+    .where('resolved_at', 'is', null)
+    .execute()
+  for (const row of rows) snapshots.get(row.user_id)?.openConditions.push(row.condition)
+  return rows
+}

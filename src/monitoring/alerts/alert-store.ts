@@ -1,0 +1,343 @@
+/**
+ * The one module that changes an alert's state, and tells of every change on the bus.
+ *
+ * Changes: `created` (a monitor's draft became an alert), `resolved` (its condition cleared, it
+ * escalated, or the user acted: a service recorded), `expired` (it passed its `expiresAt`), and
+ * `updated` (its text rewritten by the AI layer: updateAlertText). Reading, marking read and dismissing
+ * are the user's own business and stay in alert-repository.ts: they change no state anyone else
+ * must hear of.
+ *
+ * The contract for subscribers (the stream hub): `bus.subscribe(ALERT_CHANNEL, …)` receives arrays
+ * of `AlertEvent`s (`unpackAlertEvents` reads one), each with its `type` and the `userId` whose
+ * alert changed. `created` and `updated` carry the whole alert (id, kind,
+ * priority, title, body, data…); `resolved` and `expired` carry the `alertId` only (the alert's
+ * row keeps its kind and priority). Every event carries the change's `version` and `changedAt`,
+ * set in the changing statement by the database (a trigger on alerts). Events are published
+ * after the change is committed, at most once: a process dying in between loses the event, never
+ * invents one, so a subscriber that must not miss anything reads the table as well
+ * (alert-changes.ts: the stream's replay and its catch-up).
+ *
+ * Every writer follows one shape: change the rows (inside the caller's transaction when the
+ * change belongs with other writes), get back the events, publish them once committed.
+ */
+import { sql } from 'kysely'
+import type { Bus } from '../../platform/backend/backend.js'
+import type { Db } from '../../platform/db/database.js'
+import type { AlertKind } from '../../platform/db/schema.js'
+import type { Logger } from '../../platform/logger.js'
+import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
+import { type Alert, alerts, isOpen } from './alert-repository.js'
+
+export const ALERT_CHANNEL = 'alerts'
+
+/** Which change of an alert an event tells of: a later change always has a higher version. */
+export interface Change {
+  version: number
+  /** The database's time of the change: what a client passes back as `since`. */
+  changedAt: string
+}
+
+export type AlertEvent =
+  | ({ type: 'alert.created' | 'alert.updated'; userId: string; alert: Alert } & Change)
+  | ({ type: 'alert.resolved' | 'alert.expired'; userId: string; alertId: string } & Change)
+
+/** An alert that closed, as its closing statement returned it. */
+export interface ClosedAlert {
+  id: string
+  version: string
+  changed_at: Date
+}
+
+/** The event of an alert made or changed: the change is the alert's own. */
+export const alertEvent = (type: 'alert.created' | 'alert.updated', userId: string, alert: Alert): AlertEvent => ({
+  type,
+  userId,
+  alert,
+  version: alert.version,
+  changedAt: alert.changedAt,
+})
+
+/** The event of an alert that closed. */
+export const closedEvent = (
+  type: 'alert.resolved' | 'alert.expired',
+  userId: string,
+  row: ClosedAlert,
+): AlertEvent => ({
+  type,
+  userId,
+  alertId: row.id,
+  version: Number(row.version),
+  changedAt: row.changed_at.toISOString(),
+})
+
+/** The alert an event is about. */
+export const alertIdOf = (event: AlertEvent): string => ('alert' in event ? event.alert.id : event.alertId)
+
+/**
+ * Told of each change once it is committed, with the alert's kind (for pam_alerts_changed_total):
+ * events carry no kind for resolved and expired alerts, and the store knows it where it changes them.
+ */
+export type AlertChangeObserver = (change: 'created' | 'resolved' | 'expired' | 'updated', kind: AlertKind) => void
+
+export interface Applied {
+  created: Alert[]
+  resolved: ClosedAlert[]
+}
+
+/**
+ * Decides, inside the store's transaction and under its user locks, which users' evaluations may
+ * still be applied: an evaluation another one overtook (it read older data but got here later)
+ * must not undo what the newer one stored.
+ */
+export type ApplyGuard = (trx: Db, userIds: readonly string[]) => Promise<ReadonlySet<string>>
+
+/**
+ * Makes the open alerts of the evaluated conditions match the evaluations, for a page of users
+ * at once: drafts are inserted with ON CONFLICT DO NOTHING on the open-dedupe index (a retried or
+ * duplicated job creates nothing twice); open alerts of those conditions that no draft asks for
+ * any more are resolved (the condition cleared, escalated, or a new period began). One
+ * transaction with a lock per user taken in order, so concurrent evaluations agree and never
+ * deadlock; a fixed number of statements whatever the page size. Users the guard refuses are
+ * left as they are.
+ */
+export async function applyEvaluations(
+  db: Db,
+  evaluations: ReadonlyMap<string, Evaluation>,
+  guard?: ApplyGuard,
+  observe?: AlertChangeObserver,
+): Promise<Map<string, Applied>> {
+  const evaluated = [...evaluations.keys()].sort()
+  if (evaluated.length === 0) return new Map()
+  const resolvedKinds: AlertKind[] = []
+  const applied = await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext('alerts:' || u))
+              from (select u from unnest(${sql.val(evaluated)}::text[]) u order by u) ordered`.execute(trx)
+    const current = guard ? await guard(trx, evaluated) : new Set(evaluated)
+    const users = evaluated.filter(
+      (userId) => current.has(userId) && (evaluations.get(userId)?.conditions.length ?? 0) > 0,
+    )
+    const applied = new Map<string, Applied>(users.map((userId) => [userId, { created: [], resolved: [] }]))
+    if (users.length === 0) return applied
+    const conditions = [...new Set(users.flatMap((userId) => evaluations.get(userId)?.conditions ?? []))]
+    const open = await trx
+      .selectFrom('alerts')
+      .select(['id', 'user_id', 'dedupe_key', 'kind'])
+      .where('user_id', 'in', users)
+      .where('resolved_at', 'is', null)
+      .where(sql<boolean>`split_part(dedupe_key, '|', 1) = any(${sql.val(conditions)}::text[])`)
+      .execute()
+    // What each user's evaluation looked at, and what it wants open: `user|condition`, `user|dedupe key`.
+    const looked = new Set(users.flatMap((u) => (evaluations.get(u)?.conditions ?? []).map((c) => `${u}|${c}`)))
+    const wanted = new Set(users.flatMap((u) => (evaluations.get(u)?.drafts ?? []).map((d) => `${u}|${dedupeKey(d)}`)))
+    const stale = open.filter(
+      (row) =>
+        looked.has(`${row.user_id}|${conditionOf(row.dedupe_key)}`) && !wanted.has(`${row.user_id}|${row.dedupe_key}`),
+    )
+    if (stale.length > 0) {
+      const resolved = await trx
+        .updateTable('alerts')
+        .set({ resolved_at: new Date() })
+        .where(
+          'id',
+          'in',
+          stale.map((row) => row.id),
+        )
+        .returning(['id', 'user_id', 'kind', 'version', 'changed_at'])
+        .execute()
+      for (const row of resolved) {
+        applied.get(row.user_id)?.resolved.push(row)
+        resolvedKinds.push(row.kind)
+      }
+    }
+    const rows = users.flatMap((userId) => (evaluations.get(userId)?.drafts ?? []).map((draft) => toRow(userId, draft)))
+    if (rows.length > 0) {
+      const inserted = await trx
+        .insertInto('alerts')
+        .values(rows)
+        .onConflict((conflict) =>
+          conflict.columns(['user_id', 'dedupe_key']).where('resolved_at', 'is', null).doNothing(),
+        )
+        .returningAll()
+        .execute()
+      for (const row of inserted) applied.get(row.user_id)?.created.push(alerts.toItem(row))
+    }
+    return applied
+  })
+  if (observe) {
+    for (const kind of resolvedKinds) observe('resolved', kind)
+    for (const changes of applied.values()) for (const alert of changes.created) observe('created', alert.kind)
+  }
+  return applied
+}
+
+/** One user's evaluation (an evaluate job, a test). */
+export async function applyEvaluation(db: Db, userId: string, evaluation: Evaluation): Promise<Applied> {
+  return (await applyEvaluations(db, new Map([[userId, evaluation]]))).get(userId) ?? { created: [], resolved: [] }
+}
+
+const toRow = (userId: string, draft: AlertDraft) => ({
+  user_id: userId,
+  kind: draft.kind,
+  priority: draft.priority,
+  title: draft.title,
+  body: draft.body,
+  data: JSON.stringify(draft.data),
+  dedupe_key: dedupeKey(draft),
+  expires_at: draft.expiresAt ?? null,
+})
+
+/** An evaluation's changes as events: what was resolved first, then what was created. */
+export const appliedEvents = (userId: string, applied: Applied): AlertEvent[] => [
+  ...applied.resolved.map((row) => closedEvent('alert.resolved', userId, row)),
+  ...applied.created.map((alert) => alertEvent('alert.created', userId, alert)),
+]
+
+/** A bus message's size at most: PostgreSQL's NOTIFY takes under 8,000 bytes. */
+const MAX_MESSAGE_BYTES = 7_000
+
+/** Events in order, as few messages as fit (an event larger than a message goes alone). */
+function packed(events: readonly AlertEvent[]): AlertEvent[][] {
+  const messages: AlertEvent[][] = []
+  let message: AlertEvent[] = []
+  let bytes = 0
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event)) + 1
+    if (message.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
+      messages.push(message)
+      message = []
+      bytes = 0
+    }
+    message.push(event)
+    bytes += size
+  }
+  if (message.length > 0) messages.push(message)
+  return messages
+}
+
+/**
+ * Tells every process (and so every open socket of the user) what changed. At most once. Packed
+ * into as few bus messages as fit, in order: a sweep's page of alerts is a few messages, not one
+ * per alert.
+ */
+export async function publishAlertEvents(bus: Bus, events: readonly AlertEvent[]): Promise<void> {
+  for (const message of packed(events)) await bus.publish(ALERT_CHANNEL, message)
+}
+
+/**
+ * Publishes the events of a change that is already stored. A bus that cannot take them is
+ * logged, not thrown: the change stands, and every API process reads it back from the table
+ * within seconds (its catch-up), as a reconnecting client does with `?since=`.
+ */
+export async function announceAlertEvents(
+  bus: Bus,
+  events: readonly AlertEvent[],
+  logger: Pick<Logger, 'warn'>,
+  stored: string,
+): Promise<void> {
+  if (events.length === 0) return
+  await publishAlertEvents(bus, events).catch((error: Error) =>
+    logger.warn({ err: error.message, events: events.length }, `${stored}; not published to the stream`),
+  )
+}
+
+/** The events of one message on ALERT_CHANNEL (a lone event: one from a process not yet upgraded). */
+export const unpackAlertEvents = (message: unknown): AlertEvent[] =>
+  (Array.isArray(message) ? message : [message]) as AlertEvent[]
+
+/**
+ * Resolves the user's open alerts of one kind whose `data` names a thing (`{ itemId }`): the user
+ * dealt with it (a service recorded). Run it in the transaction of the write that dealt with it;
+ * publish the returned events once that commits.
+ */
+export async function resolveAlertsAbout(
+  trx: Db,
+  userId: string,
+  kind: AlertKind,
+  about: { key: string; value: string },
+): Promise<AlertEvent[]> {
+  const resolved = await trx
+    .updateTable('alerts')
+    .set({ resolved_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('resolved_at', 'is', null)
+    .where(sql<boolean>`data->>${about.key} = ${about.value}`)
+    .returning(['id', 'version', 'changed_at'])
+    .execute()
+  return resolved.map((row) => closedEvent('alert.resolved', userId, row))
+}
+
+/**
+ * Closes every open alert past its `expiresAt` (a context suggestion whose moment passed), as
+ * of that time, and returns one `alert.expired` per alert. Idempotent: an expired alert is
+ * closed, so a second run finds nothing.
+ */
+export async function expireAlerts(db: Db, observe?: AlertChangeObserver): Promise<AlertEvent[]> {
+  const expired = await db
+    .updateTable('alerts')
+    .set({ resolved_at: sql<Date>`expires_at` })
+    .where('resolved_at', 'is', null)
+    .where('expires_at', '<=', sql<Date>`now()`)
+    .returning(['id', 'user_id', 'kind', 'version', 'changed_at'])
+    .execute()
+  for (const row of expired) observe?.('expired', row.kind)
+  return expired.map((row) => closedEvent('alert.expired', row.user_id, row))
+}
+
+/**
+ * Replaces the title and body of a still-open alert that has its template text, and returns the
+ * `alert.updated` event to publish (none when the alert closed, or was rewritten already, in the
+ * meantime: a retried job rewrites nothing twice).
+ */
+export async function updateAlertText(
+  db: Db,
+  userId: string,
+  alertId: string,
+  text: { title: string; body: string; textSource: string },
+): Promise<AlertEvent[]> {
+  const row = await db
+    .updateTable('alerts')
+    .set({ title: text.title, body: text.body, text_source: text.textSource })
+    .where('id', '=', alertId)
+    .where('user_id', '=', userId)
+    .where('resolved_at', 'is', null)
+    .where('text_source', '=', 'template')
+    .returningAll()
+    .executeTakeFirst()
+  return row ? [alertEvent('alert.updated', userId, alerts.toItem(row))] : []
+}
+
+/**
+ * The traveller read or dismissed an alert: stored (an alert read twice keeps its first time),
+ * and the `alert.updated` event for their other devices returned, none when nothing changed.
+ * Undefined when the alert is not theirs.
+ */
+export async function markAlert(
+  db: Db,
+  userId: string,
+  alertId: string,
+  marks: { read?: boolean; dismissed?: boolean },
+  now = new Date(),
+): Promise<{ alert: Alert; events: AlertEvent[] } | undefined> {
+  const at = now.toISOString()
+  const alert = await alerts.update(db, userId, alertId, {
+    ...(marks.read ? { readAt: at } : {}),
+    ...(marks.dismissed ? { dismissedAt: at } : {}),
+  })
+  if (!alert) return undefined
+  const changed = (marks.read && alert.readAt === at) || (marks.dismissed && alert.dismissedAt === at)
+  return { alert, events: changed ? [alertEvent('alert.updated', userId, alert)] : [] }
+}
+
+/** Marks every open, unread alert of the traveller read; one `alert.updated` per alert changed. */
+export async function markAllRead(db: Db, userId: string): Promise<AlertEvent[]> {
+  const rows = await db
+    .updateTable('alerts')
+    .set({ read_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null)
+    .where((eb) => isOpen(eb))
+    .returningAll()
+    .execute()
+  return rows.map((row) => alertEvent('alert.updated', userId, alerts.toItem(row)))
+}

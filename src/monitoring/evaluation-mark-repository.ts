@@ -1,0 +1,100 @@
+import { sql } from 'kysely'
+import type { Db } from '../platform/db/database.js'
+import type { MonitorName } from './registry.js'
+
+// Marks are written by the monitored tables' triggers, in the statement that wrote the rows
+// (src/platform/db/migrations/*_evaluation_mark_triggers.ts): whoever writes, the mark exists exactly when
+// the write does. A newer write takes a new version; the first unevaluated write's time is kept
+// for the drainer. What follows reads and clears them.
+
+/** What an evaluation saw of each user before it loaded their data. */
+export interface Seen {
+  /** The user's mark version, if a write was waiting for this monitor. */
+  version: string | null
+  /** When the oldest write waiting for this monitor was made (the write→alert latency starts there). */
+  markedAt: Date | null
+  /** How many evaluations of the user by this monitor had been applied. */
+  applies: number
+}
+
+/** Read before an evaluation loads its users' data: what the evaluation will answer for. */
+export async function readSeen(
+  db: Db,
+  monitor: MonitorName,
+  userIds: readonly string[],
+): Promise<ReadonlyMap<string, Seen>> {
+  if (userIds.length === 0) return new Map()
+  const { rows } = await sql<{
+    user_id: string
+    version: string | null
+    marked_at: Date | null
+    applies: string | null
+  }>`
+    select u.user_id, m.version, m.marked_at, f.applies
+    from unnest(${sql.val(userIds)}::uuid[]) as u(user_id)
+    left join evaluation_marks m on m.monitor = ${monitor} and m.user_id = u.user_id
+    left join evaluation_fences f on f.monitor = ${monitor} and f.user_id = u.user_id
+  `.execute(db)
+  return new Map(
+    rows.map((row) => [
+      row.user_id,
+      { version: row.version, markedAt: row.marked_at, applies: Number(row.applies ?? 0) },
+    ]),
+  )
+}
+
+/**
+ * In the alert store's transaction, under its user locks: the users whose evaluation is still
+ * current (no other evaluation of them was applied since `seen` was read) are counted as applied
+ * and their marks cleared where no write came in meanwhile (a newer write keeps its mark).
+ * Returns those users; the others' evaluations are stale and must not be applied.
+ */
+export async function settleSeen(
+  trx: Db,
+  monitor: MonitorName,
+  seen: ReadonlyMap<string, Seen>,
+  userIds: readonly string[],
+): Promise<Set<string>> {
+  const users = userIds.filter((userId) => seen.has(userId))
+  if (users.length === 0) return new Set()
+  const applies = users.map((userId) => (seen.get(userId)?.applies ?? 0) + 1)
+  // The marks as they were read: a sweep's unmarked users have none to clear.
+  const marked = users.flatMap((userId) => {
+    const version = seen.get(userId)?.version
+    return version ? [{ userId, version }] : []
+  })
+  // One statement: the fence, then the marks of the users it let through (one round trip less
+  // on every evaluation; a data-modifying WITH runs whether or not the result reads it).
+  const { rows } = await sql<{ user_id: string }>`
+    with fenced as (
+      insert into evaluation_fences as f (user_id, monitor, applies)
+      select u, ${monitor}, a from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
+      on conflict (monitor, user_id) do update set applies = f.applies + 1 where f.applies = excluded.applies - 1
+      returning f.user_id
+    ), cleared as (
+      delete from evaluation_marks m
+      using unnest(${sql.val(marked.map((m) => m.userId))}::uuid[], ${sql.val(marked.map((m) => m.version))}::bigint[])
+        as s(user_id, version)
+      where m.monitor = ${monitor} and m.user_id = s.user_id and m.version = s.version
+        and s.user_id in (select user_id from fenced)
+    )
+    select user_id from fenced
+  `.execute(trx)
+  return new Set(rows.map((row) => row.user_id))
+}
+
+/**
+ * Users marked for `monitor` longer than `graceMs` ago (their evaluation job is late or lost),
+ * oldest first, at most `limit`.
+ */
+export async function waitingUsers(db: Db, monitor: MonitorName, graceMs: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('evaluation_marks')
+    .select('user_id')
+    .where('monitor', '=', monitor)
+    .where('marked_at', '<', sql<Date>`now() - make_interval(secs => ${graceMs / 1000})`)
+    .orderBy('marked_at')
+    .limit(limit)
+    .execute()
+  return rows.map((row) => row.user_id)
+}

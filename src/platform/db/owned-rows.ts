@@ -1,0 +1,149 @@
+import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely'
+import { type Db, prepared } from './database.js'
+import type { Database } from './schema.js'
+
+/** Tables whose every row belongs to one user (`user_id`) and has a uuid `id`. */
+export type OwnedTable =
+  | 'vehicles'
+  | 'fuel_readings'
+  | 'budgets'
+  | 'expenses'
+  | 'trips'
+  | 'maintenance_items'
+  | 'context_signals'
+  | 'alerts'
+  | 'briefings'
+
+/** Where the previous page ended: the sort column's exact value (as PostgreSQL text) and the id. */
+export interface Cursor {
+  at: string
+  id: string
+}
+
+export interface PageRequest {
+  limit: number
+  after?: Cursor
+}
+
+export interface Page<Row> {
+  rows: Row[]
+  next: Cursor | null
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: filters are written per resource against its own columns
+export type Filter = (query: SelectQueryBuilder<any, any, any>) => SelectQueryBuilder<any, any, any>
+
+/**
+ * The SQL every user-owned resource shares. Every statement is scoped by `user_id`, so a row of
+ * another user reads exactly like a row that does not exist. Pages are keyset pages over
+ * (sort column, id) descending: rows inserted while a client pages never shift or repeat rows.
+ */
+export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn: string; touch: boolean }) {
+  type Row = Selectable<Database[T]>
+  // biome-ignore lint/suspicious/noExplicitAny: one implementation for eight tables; callers get typed rows
+  const on = (db: Db) => db as unknown as Kysely<any>
+  const sort = sql.ref(options.sortColumn)
+  const name: string = table
+
+  return {
+    async insert(db: Db, userId: string, values: Record<string, unknown>): Promise<Row> {
+      return on(db)
+        .insertInto(name)
+        .values({ ...values, user_id: userId })
+        .returningAll()
+        .executeTakeFirstOrThrow() as Promise<Row>
+    },
+
+    async get(db: Db, userId: string, id: string): Promise<Row | undefined> {
+      return on(db)
+        .selectFrom(name)
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('id', '=', id)
+        .modifyEnd(prepared)
+        .executeTakeFirst() as Promise<Row | undefined>
+    },
+
+    async page(db: Db, userId: string, request: PageRequest, filter: Filter = (q) => q): Promise<Page<Row>> {
+      let query = on(db)
+        .selectFrom(name)
+        .selectAll()
+        // Text keeps PostgreSQL's microseconds; a JS Date would round them and repeat rows.
+        .select(sql<string>`${sort}::text`.as('page_key'))
+        .where('user_id', '=', userId)
+      if (request.after) {
+        query = query.where(sql<boolean>`(${sort}, id) < (${request.after.at}::timestamptz, ${request.after.id}::uuid)`)
+      }
+      const rows = await filter(query)
+        .orderBy(options.sortColumn, 'desc')
+        .orderBy('id', 'desc')
+        .limit(request.limit + 1)
+        .modifyEnd(prepared)
+        .execute()
+      const page = rows.slice(0, request.limit)
+      const last = page.at(-1)
+      return {
+        rows: page.map(({ page_key: _, ...row }) => row as Row),
+        next: rows.length > request.limit && last ? { at: last.page_key, id: last.id } : null,
+      }
+    },
+
+    async update(db: Db, userId: string, id: string, values: Record<string, unknown>): Promise<Row | undefined> {
+      if (Object.keys(values).length === 0) return this.get(db, userId, id)
+      return on(db)
+        .updateTable(name)
+        .set(options.touch ? { ...values, updated_at: sql`now()` } : values)
+        .where('user_id', '=', userId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst() as Promise<Row | undefined>
+    },
+
+    async remove(db: Db, userId: string, id: string): Promise<boolean> {
+      const result = await on(db).deleteFrom(name).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst()
+      return result.numDeletedRows > 0n
+    },
+  }
+}
+
+/**
+ * A user-owned resource in domain terms: rows mapped to the API's shape on the way out, input
+ * mapped to columns on the way in. Resources with more SQL add it beside this, in their repository.
+ */
+export function ownedResource<T extends OwnedTable, Item, Input>(
+  table: T,
+  options: {
+    sortColumn: string
+    touch: boolean
+    toItem: (row: Selectable<Database[T]>) => Item
+    columns: (input: Partial<Input>) => Record<string, unknown>
+  },
+) {
+  const rows = ownedRows(table, options)
+  const { toItem, columns } = options
+  return {
+    toItem,
+    async create(db: Db, userId: string, input: Input): Promise<Item> {
+      return toItem(await rows.insert(db, userId, columns(input)))
+    },
+    async get(db: Db, userId: string, id: string): Promise<Item | undefined> {
+      const row = await rows.get(db, userId, id)
+      return row && toItem(row)
+    },
+    async page(db: Db, userId: string, request: PageRequest, filter?: Filter): Promise<Page<Item>> {
+      const page = await rows.page(db, userId, request, filter)
+      return { rows: page.rows.map(toItem), next: page.next }
+    },
+    async update(db: Db, userId: string, id: string, input: Partial<Input>): Promise<Item | undefined> {
+      const row = await rows.update(db, userId, id, columns(input))
+      return row && toItem(row)
+    },
+    remove: (db: Db, userId: string, id: string) => rows.remove(db, userId, id),
+  }
+}
+
+/** Rows of one vehicle (fuel readings, maintenance items); the user scope is applied as always. */
+export const ofVehicle =
+  (vehicleId: string): Filter =>
+  (query) =>
+    query.where('vehicle_id', '=', vehicleId)
