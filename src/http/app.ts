@@ -11,6 +11,7 @@ import type { QueueBackend } from '../platform/backend/backend.js'
 import type { Cache } from '../platform/cache/cache.js'
 import { sharedHitCounter } from '../platform/cache/hit-counter.js'
 import type { Db } from '../platform/db/database.js'
+import { primaryReads, type Reads } from '../platform/db/reads.js'
 import type { ErrorReporter } from '../platform/errors/error-reporter.js'
 import { type Logger, redactUrl } from '../platform/logger.js'
 import { countAlertChanges, type Metrics } from '../platform/metrics.js'
@@ -39,6 +40,8 @@ import { writeCommitter } from './writes.js'
 
 export interface AppDeps {
   db: Db
+  /** Where list pages read; default: the primary (`db`). */
+  reads?: Reads
   /** This process's live sockets (the API role builds, feeds and closes it). */
   hub: Hub
   /** Queues a job (a monitor's evaluation after a write). */
@@ -150,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Throttles that must hold across replicas: failed tokens, dashboard sign-in and sign-out.
   const hits = sharedHitCounter({ db: deps.db, redis: deps.backend.redis, prefix: deps.redisPrefix })
   const internalAuth = requireInternalToken(deps.internalToken, hits)
+  const reads = deps.reads ?? primaryReads(deps.db)
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
   await app.register(async (api) => {
     await registerOpenApi(api)
@@ -169,7 +173,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(
       v1Routes({
         db: deps.db,
-        commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger)),
+        commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger), reads),
+        reads,
         hub: deps.hub,
         maintenance: maintenanceService({
           bus: deps.backend.bus,

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Evaluate } from '../jobs/evaluation-trigger.js'
 import type { MonitorName } from '../monitoring/registry.js'
 import type { Db } from '../platform/db/database.js'
+import type { Reads } from '../platform/db/reads.js'
 import { completeKey } from '../platform/idempotency-repository.js'
 import { HttpError } from './errors.js'
 
@@ -34,7 +35,7 @@ export type CommitWrite = <W>(
   write: (trx: Db) => Promise<W>,
 ) => Promise<W>
 
-export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
+export function writeCommitter(db: Db, evaluate: Evaluate, reads: Reads): CommitWrite {
   return async (request, options, write) => {
     const held = request.idempotency
     const result = await db.transaction().execute(async (trx) => {
@@ -57,6 +58,7 @@ export function writeCommitter(db: Db, evaluate: Evaluate): CommitWrite {
     if (!wrote(result)) return result
     // Stored with the write: the idempotency hook has nothing left to store.
     if (held) request.idempotency = undefined
+    await reads.wrote(request.userId)
     for (const monitor of options.evaluates) evaluate(monitor, request.userId)
     return result
   }

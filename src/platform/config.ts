@@ -91,6 +91,13 @@ export const EnvSchema = Type.Object({
       { secret: true },
     ),
   ),
+  DATABASE_READ_URL: Type.Optional(
+    Url(
+      ['postgres', 'postgresql'],
+      "a read replica of the database for list pages; a traveller's own lists read the primary until the replica has replayed their last write",
+      { secret: true },
+    ),
+  ),
   REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'Redis URL; unset: Postgres-only mode', { secret: true })),
   UPSTASH_REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'used when REDIS_URL is unset', { secret: true })),
   JWT_SECRET: Type.Optional(
@@ -522,11 +529,13 @@ function policyProblems(config: Record<string, unknown>): string[] {
   if (Boolean(config.VAPID_PUBLIC_KEY) !== Boolean(config.VAPID_PRIVATE_KEY))
     problems.push('set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY together, or neither')
   if (config.SMTP_URL && config.SMTP_SERVER) problems.push('set SMTP_URL or SMTP_SERVER, not both')
-  if (config.DATABASE_DIRECT_URL && !config.DATABASE_URL)
-    problems.push('DATABASE_DIRECT_URL is set without DATABASE_URL: set both, or neither')
+  for (const name of ['DATABASE_DIRECT_URL', 'DATABASE_READ_URL']) {
+    if (config[name] && !config.DATABASE_URL) problems.push(`${name} is set without DATABASE_URL: set both, or neither`)
+  }
   for (const name of [
     'DATABASE_URL',
     'DATABASE_DIRECT_URL',
+    'DATABASE_READ_URL',
     'REDIS_URL',
     'UPSTASH_REDIS_URL',
     'JWT_JWKS_URL',

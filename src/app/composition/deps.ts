@@ -6,6 +6,7 @@ import { type Cache, redisCache, tableCache } from '../../platform/cache/cache.j
 import { type Config, isProduction, redisUrl } from '../../platform/config.js'
 import { createDatabase, type Db } from '../../platform/db/database.js'
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../platform/db/embedded.js'
+import { primaryReads, type Reads, replicaReads } from '../../platform/db/reads.js'
 import { type ErrorReporter, noErrorReporter } from '../../platform/errors/error-reporter.js'
 import { createFootprint, type Footprint, keepEverything } from '../../platform/footprint.js'
 import type { Logger } from '../../platform/logger.js'
@@ -30,6 +31,8 @@ export interface Deps {
   config: Config
   logger: Logger
   db: Db
+  /** Where list pages read: DATABASE_READ_URL's replica (read-your-writes), else `db`. */
+  reads: Reads
   backend: QueueBackend
   metrics: Metrics
   /** Error tracking (Sentry when SENTRY_DSN is set, else nothing). */
@@ -111,10 +114,16 @@ export async function buildDeps(
     outcomes.record(provider, ok)
   }
   const cache = backend.redis ? redisCache(backend.redis, config.REDIS_PREFIX) : tableCache(database.db)
+  const replica = config.DATABASE_READ_URL
+    ? createDatabase(config.DATABASE_READ_URL, logger, { name: 'pam-read' })
+    : undefined
   return {
     config,
     logger,
     db: database.db,
+    reads: replica
+      ? replicaReads({ primary: database.db, replica: replica.db, cache, logger })
+      : primaryReads(database.db),
     backend,
     metrics,
     errors,
@@ -137,9 +146,9 @@ export async function buildDeps(
       await backend
         .close()
         .catch((error) => logger.warn({ err: (error as Error).message }, 'closing the queue backend'))
-      await database
-        .close()
-        .catch((error) => logger.warn({ err: (error as Error).message }, 'closing the database pool'))
+      for (const pool of [replica, database]) {
+        await pool?.close().catch((error) => logger.warn({ err: (error as Error).message }, 'closing a database pool'))
+      }
       await embedded?.stop()
     },
     removeCreated: () => footprint.undo(),

@@ -58,6 +58,7 @@ function buildAppFrom(
     hub,
     storeReady,
     db: deps.db,
+    reads: deps.reads,
     enqueue: producer.enqueue,
     verifier: rememberingVerifier(
       createTokenVerifier({

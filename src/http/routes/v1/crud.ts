@@ -3,6 +3,7 @@ import Type, { type TObject, type TSchema } from 'typebox'
 import type { MonitorName } from '../../../monitoring/registry.js'
 import type { Db } from '../../../platform/db/database.js'
 import type { Filter, Page, PageRequest } from '../../../platform/db/owned-rows.js'
+import type { Reads } from '../../../platform/db/reads.js'
 import { type ErrorDetail, HttpError } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, type Typed, v1Schema } from '../../schemas.js'
@@ -37,6 +38,8 @@ export interface ResourceDeps {
   db: Db
   /** Every write with consequences goes through it: one transaction with its marks and idempotent response. */
   commit: CommitWrite
+  /** Where list pages read (a replica, when there is one). */
+  reads: Reads
 }
 
 type Id = { id: string }
@@ -68,7 +71,7 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
   const { path, tag, noun, resource, check, Create } = options
   const evaluates = options.evaluates ?? []
   const serves = (route: CrudRoute) => !options.only || options.only.includes(route)
-  return async (app, { db, commit }) => {
+  return async (app, { db, commit, reads }) => {
     if (serves('create') && Create)
       app.post(
         path,
@@ -107,7 +110,9 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
         async (request) => {
           const { list } = options
           const filter = list?.filter(list.query.read(request.query))
-          const page = await resource.page(db, request.userId, pageRequest(request.query), filter)
+          const page = await reads.run(request.userId, (from) =>
+            resource.page(from, request.userId, pageRequest(request.query), filter),
+          )
           return listBody(page)
         },
       )

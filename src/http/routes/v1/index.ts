@@ -7,6 +7,7 @@ import type { MaintenanceService } from '../../../monitoring/monitors/maintenanc
 import type { Bus } from '../../../platform/backend/backend.js'
 import type { HitCounter } from '../../../platform/cache/hit-counter.js'
 import type { Db } from '../../../platform/db/database.js'
+import type { Reads } from '../../../platform/db/reads.js'
 import { timeZoneCatalog } from '../../../travellers/users/time-zone-repository.js'
 import type { TokenVerifier } from '../../auth/token-verifier.js'
 import { HttpError } from '../../errors.js'
@@ -35,6 +36,7 @@ import { vehicleRoutes } from './vehicles.js'
 export interface V1Deps {
   db: Db
   commit: CommitWrite
+  reads: Reads
   /** The API process's live sockets, fed from the bus. */
   hub: Hub
   maintenance: MaintenanceService
@@ -105,18 +107,18 @@ export function v1Routes(deps: V1Deps) {
     })
     app.addHook('onRequest', authenticate({ verifier: deps.verifier, db: deps.db, countFailure }))
     registerIdempotency(app, deps.db)
-    const { db, commit } = deps
+    const { db, commit, reads } = deps
     await app.register(streamRoutes, { db, hub: deps.hub })
     await app.register(meRoutes, { db, zones: timeZoneCatalog(db) })
     await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
     await app.register(briefingRoutes, { db, ...deps.briefings })
     await app.register(notificationSettingsRoutes, { db, queueConfirmation: deps.queueConfirmation })
-    await app.register(vehicleRoutes, { db, commit })
-    await app.register(fuelReadingRoutes, { db, commit })
-    await app.register(maintenanceItemRoutes, { db, commit, maintenance: deps.maintenance })
-    await app.register(budgetRoutes, { db, commit })
-    await app.register(expenseRoutes, { db, commit })
-    await app.register(tripRoutes, { db, commit })
+    await app.register(vehicleRoutes, { db, commit, reads })
+    await app.register(fuelReadingRoutes, { db, commit, reads })
+    await app.register(maintenanceItemRoutes, { db, commit, reads, maintenance: deps.maintenance })
+    await app.register(budgetRoutes, { db, commit, reads })
+    await app.register(expenseRoutes, { db, commit, reads })
+    await app.register(tripRoutes, { db, commit, reads })
     await app.register(contextSignalRoutes, { commit })
     await app.register(alertRoutes, { db, bus: deps.bus })
     await app.register(deliveryRoutes, { db })

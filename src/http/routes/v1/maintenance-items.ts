@@ -44,7 +44,7 @@ const SERVICE_EVALUATES = monitorsReading('maintenance_items', 'vehicles')
 
 export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
   ResourceDeps & { maintenance: MaintenanceService }
-> = async (app, { db, commit, maintenance }) => {
+> = async (app, { db, commit, reads, maintenance }) => {
   await app.register(
     vehicleChildRoutes({
       segment: 'maintenance-items',
@@ -56,7 +56,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
       Create: typed(Body({ ...optional, name: fields.name })),
       check: intervalProblems,
     }),
-    { db, commit },
+    { db, commit, reads },
   )
   await app.register(
     crudRoutes({
@@ -70,7 +70,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
       check: intervalProblems,
       only: ['get', 'update', 'remove'],
     }),
-    { db, commit },
+    { db, commit, reads },
   )
 
   app.post(

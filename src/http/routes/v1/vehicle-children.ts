@@ -25,7 +25,7 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
 }): FastifyPluginAsync<ResourceDeps> {
   const { resource } = options
   const path = `/v1/vehicles/:id/${options.segment}`
-  return async (app, { db, commit }) => {
+  return async (app, { db, commit, reads }) => {
     const vehicleOf = async (userId: string, id: string) => {
       if (!(await vehicles.get(db, userId, id))) throw notFound('vehicle')
     }
@@ -67,7 +67,11 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
       async (request) => {
         const { id } = request.params
         await vehicleOf(request.userId, id)
-        return listBody(await resource.page(db, request.userId, pageRequest(request.query), ofVehicle(id)))
+        return listBody(
+          await reads.run(request.userId, (from) =>
+            resource.page(from, request.userId, pageRequest(request.query), ofVehicle(id)),
+          ),
+        )
       },
     )
   }
