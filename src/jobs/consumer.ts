@@ -112,7 +112,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
           task,
           job,
           (jobSignal) =>
-            task.handler(job.data, {
+            task.run(job.data, {
               db,
               logger: jobLogger,
               workerId,

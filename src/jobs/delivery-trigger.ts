@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Logger } from '../platform/logger.js'
+import { DELIVERY_BATCH } from './payloads.js'
 import type { Producer } from './producer.js'
-
-/**
- * Alerts per notify.deliver job: a sweep page's alerts go out as a few jobs of set-based
- * statements, and a batch of sends still fits well within the job's time limit.
- */
-export const DELIVERY_BATCH = 200
 
 /** One job per batch of alerts: the same batch queued twice (a retried page, the drainer) runs once. */
 const deduplicationId = (alertIds: readonly string[]) =>

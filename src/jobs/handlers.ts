@@ -1,5 +1,6 @@
-import { MONITOR_LIST, type MonitorTaskName } from '../monitoring/registry.js'
-import type { TaskHandler } from './task.js'
+import { MONITOR_LIST } from '../monitoring/registry.js'
+import { type PayloadOf, parsePayload } from './payloads.js'
+import type { TaskContext, TaskHandler } from './task.js'
 import { TASKS, type TaskDeclaration, type TaskName } from './task-declarations.js'
 import { alertTextTask, briefingSweepTask, briefingTask } from './tasks/ai-tasks.js'
 import { housekeeping } from './tasks/housekeeping.js'
@@ -7,37 +8,36 @@ import { drainTask, evaluateTask, pageTask, sweepTask } from './tasks/monitor-ta
 import { confirmEmailTask, deliverTask, digestsTask, drainDeliveriesTask } from './tasks/notify-tasks.js'
 import { ping } from './tasks/ping.js'
 
-/** A task as a worker runs it: its declaration and the code that handles it. */
+/** A task as a worker runs it: its declaration, and its code behind the check of its payload. */
 export interface RunnableTask extends TaskDeclaration {
-  // Each task's payload type is its own; the consumer passes job data it cannot type.
-  // biome-ignore lint/suspicious/noExplicitAny: see above
-  handler: TaskHandler<any, unknown>
+  /** Runs the task on a job's data as it arrives from the queue (checked here, not trusted). */
+  run(data: unknown, context: TaskContext): Promise<unknown>
 }
 
-const monitorHandlers = Object.fromEntries(
-  MONITOR_LIST.flatMap((monitor) => [
-    [monitor.tasks.evaluate, evaluateTask(monitor)],
-    [monitor.tasks.sweep, sweepTask(monitor)],
-    [monitor.tasks.page, pageTask(monitor)],
-  ]),
-) as Record<MonitorTaskName, RunnableTask['handler']>
+/** The one place a job's data becomes a typed payload: checked against the task's schema, once. */
+const runnable = <T extends TaskName>(task: T, handler: TaskHandler<PayloadOf<T>>): [TaskName, RunnableTask] => [
+  task,
+  { ...TASKS[task], run: (data, context) => handler(parsePayload(task, data), context) },
+]
 
-/** Task name → handler. Only the worker imports this, so other processes never load task code. */
-const HANDLERS = {
-  'ops.ping': ping,
-  'housekeeping.cleanup': housekeeping,
-  'evaluations.drain': drainTask,
-  'ai.alert-text': alertTextTask,
-  'ai.briefing': briefingTask,
-  'ai.briefings.sweep': briefingSweepTask,
-  'notify.deliver': deliverTask,
-  'notify.confirm-email': confirmEmailTask,
-  'notify.drain': drainDeliveriesTask,
-  'notify.digests': digestsTask,
-  ...monitorHandlers,
-} satisfies Record<TaskName, RunnableTask['handler']>
+/** Task name → what runs it. Only the worker imports this, so other processes never load task code. */
+const RUNNABLE = new Map<TaskName, RunnableTask>([
+  runnable('ops.ping', ping),
+  runnable('housekeeping.cleanup', housekeeping),
+  runnable('evaluations.drain', drainTask),
+  runnable('ai.alert-text', alertTextTask),
+  runnable('ai.briefing', briefingTask),
+  runnable('ai.briefings.sweep', briefingSweepTask),
+  runnable('notify.deliver', deliverTask),
+  runnable('notify.confirm-email', confirmEmailTask),
+  runnable('notify.drain', drainDeliveriesTask),
+  runnable('notify.digests', digestsTask),
+  ...MONITOR_LIST.flatMap((monitor) => [
+    runnable(monitor.tasks.evaluate, evaluateTask(monitor)),
+    runnable(monitor.tasks.sweep, sweepTask(monitor)),
+    runnable(monitor.tasks.page, pageTask(monitor)),
+  ]),
+])
 
 /** Every task with its handler, as the worker role hands them to the consumer. */
-export const RUNNABLE_TASKS = Object.fromEntries(
-  (Object.keys(TASKS) as TaskName[]).map((name) => [name, { ...TASKS[name], handler: HANDLERS[name] }]),
-) as Record<TaskName, RunnableTask>
+export const RUNNABLE_TASKS: Readonly<Record<string, RunnableTask>> = Object.fromEntries(RUNNABLE)

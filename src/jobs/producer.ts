@@ -2,14 +2,15 @@ import type { JobsOptions } from 'bullmq'
 import type { PamQueue, QueueBackend } from '../platform/backend/backend.js'
 import { QUEUE_NAMES, type QueueName } from '../platform/backend/queue-names.js'
 import type { Logger } from '../platform/logger.js'
+import type { PayloadOf } from './payloads.js'
 import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
 
 export interface Producer {
   queues: ReadonlyMap<QueueName, PamQueue>
-  /** Adds a job for `task` on its declared queue with its declared retry policy. */
-  enqueue(
-    task: TaskName,
-    payload: unknown,
+  /** Adds a job for `task`, with the payload its declaration takes, on its queue with its retry policy. */
+  enqueue<T extends TaskName>(
+    task: T,
+    payload: PayloadOf<T>,
     options?: Pick<JobsOptions, 'jobId' | 'delay' | 'deduplication'>,
   ): Promise<{ id: string; queue: QueueName }>
   close(): Promise<void>

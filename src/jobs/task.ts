@@ -45,7 +45,8 @@ export interface TaskContext {
   delivery?: DeliveryServices
 }
 
-export type TaskHandler<P = unknown, R = unknown> = (payload: P, context: TaskContext) => Promise<R>
+/** A task's code: it receives its payload already checked against the task's schema (payloads.ts). */
+export type TaskHandler<P, R = unknown> = (payload: P, context: TaskContext) => Promise<R>
 
 /** Thrown by a handler to run its job again after `delayMs`, without spending an attempt. */
 export class DelayJob extends Error {

@@ -53,7 +53,7 @@ inBothModes('error tracking: a job that fails for good', (mode) => {
       backoffCapMs: 10,
       timeoutMs: 5_000,
       exclusive: false,
-      handler: async () => {
+      run: async () => {
         calls += 1
         throw new TypeError(`the provider refused key ${PROVIDER_KEY} on call ${calls}`)
       },

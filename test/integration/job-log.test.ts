@@ -23,8 +23,9 @@ inBothModes('job logging', (mode) => {
     backoffCapMs: 10,
     timeoutMs: 10_000,
     exclusive: false,
-    handler: async (payload: { note: string }, context) => {
-      context.logger.info({ note: payload.note }, 'test task ran')
+    // A task of the test's own, so its data is read as the test queued it.
+    run: async (data, context) => {
+      context.logger.info({ note: (data as { note: string }).note }, 'test task ran')
       return { ok: true }
     },
   }

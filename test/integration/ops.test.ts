@@ -151,7 +151,7 @@ inBothModes('operations: metrics, dashboard, inspect, call and retry', (mode) =>
       backoffCapMs: 10,
       timeoutMs: 5_000,
       exclusive: false,
-      handler: async () => {
+      run: async () => {
         calls += 1
         if (calls === 1) throw new Error('the provider said no')
         return { ok: true }

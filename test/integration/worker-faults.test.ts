@@ -27,7 +27,7 @@ const task = (overrides: Partial<RunnableTask>): RunnableTask => ({
   backoffCapMs: 10_000,
   timeoutMs: 10_000,
   exclusive: false,
-  handler: async () => ({ ok: true }),
+  run: async () => ({ ok: true }),
   ...overrides,
 })
 
@@ -90,7 +90,7 @@ inBothModes('workers under failure', (mode) => {
       'test.flaky': task({
         attempts: 5,
         backoffMs: 300,
-        handler: async () => {
+        run: async () => {
           calls.push(Date.now())
           if (calls.length < 3) throw new Error(`failure ${calls.length}`)
           return { ok: true }
@@ -118,7 +118,7 @@ inBothModes('workers under failure', (mode) => {
       'test.slow': task({
         timeoutMs: 300,
         attempts: 1,
-        handler: async (_data, context) => {
+        run: async (_data, context) => {
           context.signal.addEventListener('abort', () => {
             sawAbort = true
           })
@@ -146,7 +146,7 @@ inBothModes('workers under failure', (mode) => {
         'test.sweep': task({
           queue: 'maintenance',
           exclusive: true,
-          handler: async () => {
+          run: async () => {
             running += 1
             most = Math.max(most, running)
             await sleep(600)

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import { UnrecoverableError } from 'bullmq'
+import { RUNNABLE_TASKS } from '../../src/jobs/handlers.js'
+import { parsePayload } from '../../src/jobs/payloads.js'
 import { retryDelay, TASK_NAMES, TASKS, type TaskDeclaration } from '../../src/jobs/task-declarations.js'
 
 const declaration = { backoffMs: 1_000, backoffCapMs: 10_000 } as TaskDeclaration
@@ -19,4 +22,30 @@ it('declares every task with a priority, retries and a time limit', () => {
     assert.ok(r.priority >= 1, `${task} priority`)
     assert.ok(r.attempts >= 1 && r.timeoutMs > 0 && r.backoffCapMs >= r.backoffMs, task)
   }
+})
+
+it('gives every declared task a handler behind its payload check', () => {
+  assert.deepEqual(Object.keys(RUNNABLE_TASKS).sort(), [...TASK_NAMES].sort())
+})
+
+it('hands a handler only a payload that fits its task; any other job fails for good, naming the field', () => {
+  const user = '7d3f6a9e-1c2b-4e5f-8a9b-0c1d2e3f4a5b'
+  assert.deepEqual(parsePayload('monitor.fuel.evaluate', { userId: user }), { userId: user })
+  assert.deepEqual(parsePayload('notify.deliver', { alertId: user }), { alertId: user }, 'jobs queued before batches')
+  assert.deepEqual(parsePayload('monitor.fuel.sweep', {}), {})
+  const refusal = (task: Parameters<typeof parsePayload>[0], data: unknown) => {
+    try {
+      parsePayload(task, data)
+    } catch (error) {
+      assert.ok(error instanceof UnrecoverableError, 'a retry cannot fix the data')
+      return error.message
+    }
+    assert.fail(`${task} took ${JSON.stringify(data)}`)
+  }
+  assert.match(refusal('monitor.fuel.evaluate', { userId: 'not-a-user' }), /^monitor\.fuel\.evaluate payload: userId /)
+  assert.match(refusal('ai.alert-text', { userId: user }), /alertId/)
+  assert.match(refusal('monitor.budget.page', { userIds: [user, 42] }), /userIds\/1/)
+  assert.match(refusal('ops.ping', { delayMs: 60_001 }), /delayMs must be <= 60000/)
+  assert.match(refusal('notify.deliver', { alertIds: [] }), /notify\.deliver payload/)
+  assert.match(refusal('notify.confirm-email', null), /payload must be object/)
 })

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { isPayloadOf, payloadProblems } from '../../jobs/payloads.js'
 import { createProducer } from '../../jobs/producer.js'
 import { isTaskName, TASK_NAMES } from '../../jobs/task-declarations.js'
 import type { Config } from '../../platform/config.js'
@@ -23,6 +24,10 @@ export async function runCallCommand(config: Config, args: string[]): Promise<vo
     payload = JSON.parse(values.args)
   } catch (error) {
     throw new UsageError(`--args is not JSON: ${(error as Error).message}`)
+  }
+  // Refused here, naming the field, rather than queued as a job that can only fail.
+  if (!isPayloadOf(task, payload)) {
+    throw new UsageError(`--args does not fit ${task}: ${payloadProblems(task, payload).join('; ')}`)
   }
   const timeoutMs = Number(values.timeout) * 1000
   if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of seconds')

@@ -6,10 +6,10 @@ import { writeBriefing } from '../../ai/briefings/briefing-writer.js'
 import { RetryLater } from '../../ai/text-generator.js'
 import { type Alert, alerts } from '../../monitoring/alerts/alert-repository.js'
 import { publishAlertEvents, updateAlertText } from '../../monitoring/alerts/alert-store.js'
-import { isUuid } from '../../platform/ids.js'
 import type { Logger } from '../../platform/logger.js'
 import { countUnreadableZones } from '../../travellers/users/time-zone-repository.js'
 import { alertTextJobId, briefingJobId } from '../ai-job-ids.js'
+import type { NoPayload, PayloadOf } from '../payloads.js'
 import { DelayJob, type MonitorServices, type TaskContext, type TaskHandler } from '../task.js'
 
 // A briefing still pending this long lost its job: the sweep queues it again.
@@ -48,12 +48,10 @@ export async function queueAlertTexts(
 }
 
 /** `ai.alert-text {userId, alertId}`: the fast model rewrites one alert's title and body. */
-export const alertTextTask: TaskHandler<{ userId?: unknown; alertId?: unknown }, AlertTextOutcome> = async (
-  payload,
+export const alertTextTask: TaskHandler<PayloadOf<'ai.alert-text'>, AlertTextOutcome> = async (
+  { userId, alertId },
   context,
 ) => {
-  const { userId, alertId } = payload ?? {}
-  if (!isUuid(userId) || !isUuid(alertId)) throw new UnrecoverableError('userId and alertId must be ids')
   const services = servicesOf(context)
   return delayedOnRetryLater(() =>
     rewriteAlertText(
@@ -77,12 +75,10 @@ export const alertTextTask: TaskHandler<{ userId?: unknown; alertId?: unknown },
 }
 
 /** `ai.briefing {briefingId}`: writes one pending briefing. */
-export const briefingTask: TaskHandler<{ briefingId?: unknown }, { written: boolean; textSource?: string }> = async (
-  payload,
+export const briefingTask: TaskHandler<PayloadOf<'ai.briefing'>, { written: boolean; textSource?: string }> = async (
+  { briefingId },
   context,
 ) => {
-  const briefingId = payload?.briefingId
-  if (!isUuid(briefingId)) throw new UnrecoverableError('briefingId must be an id')
   const services = servicesOf(context)
   return delayedOnRetryLater(() =>
     writeBriefing({ db: context.db, generate: services.generate }, briefingId, {
@@ -97,7 +93,7 @@ export const briefingTask: TaskHandler<{ briefingId?: unknown }, { written: bool
  * active traveller whose local morning hour it is (one statement) and queues each, plus any
  * briefing whose job was lost.
  */
-export const briefingSweepTask: TaskHandler<unknown, { queued: number; unreadableZones: number }> = async (
+export const briefingSweepTask: TaskHandler<NoPayload, { queued: number; unreadableZones: number }> = async (
   _payload,
   context,
 ) => {

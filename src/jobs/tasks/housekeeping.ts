@@ -6,6 +6,7 @@ import { deleteEndedWindows } from '../../platform/cache/hit-counter.js'
 import { pruneDeadBeats } from '../../platform/heartbeats/heartbeat-repository.js'
 import { deleteExpiredKeys } from '../../platform/idempotency-repository.js'
 import { refreshTimeZones } from '../../travellers/users/time-zone-repository.js'
+import type { NoPayload } from '../payloads.js'
 import type { TaskHandler } from '../task.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -29,10 +30,7 @@ export interface HousekeepingResult {
  * retried or duplicated run changes nothing the first one did not. Expired alerts are told on the
  * stream like any other alert change (at most once: a lost event leaves the alert closed all the same).
  */
-export const housekeeping: TaskHandler<Record<string, never>, HousekeepingResult> = async (
-  _payload,
-  { db, logger, services },
-) => {
+export const housekeeping: TaskHandler<NoPayload, HousekeepingResult> = async (_payload, { db, logger, services }) => {
   const expired = await expireAlerts(db, services?.observers?.alertChanged)
   if (services) {
     await announceAlertEvents(services.bus, expired, logger, 'alerts expired')

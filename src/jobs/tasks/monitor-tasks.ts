@@ -11,9 +11,9 @@ import {
   startRun,
 } from '../../monitoring/monitor-run-repository.js'
 import { MONITOR_LIST, type Monitor, type MonitorName, monitorRules } from '../../monitoring/registry.js'
-import { isUuid } from '../../platform/ids.js'
 import { deliveryTrigger } from '../delivery-trigger.js'
 import { evaluationTrigger } from '../evaluation-trigger.js'
+import type { NoPayload, PagePayload, UserPayload } from '../payloads.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
 import { queueAlertTexts } from './ai-tasks.js'
 
@@ -92,12 +92,9 @@ async function runMonitor(
 
 /** `monitor.<name>.evaluate {userId}`: enqueued on each relevant write, deduplicated per user. */
 export const evaluateTask =
-  (monitor: Monitor<MonitorName>): TaskHandler<{ userId?: unknown }, MonitorResult> =>
-  async (payload, context) => {
-    const userId = payload?.userId
-    if (!isUuid(userId)) throw new UnrecoverableError('userId must be a user id')
-    return runMonitor(monitor, context, [userId])
-  }
+  (monitor: Monitor<MonitorName>): TaskHandler<UserPayload, MonitorResult> =>
+  async ({ userId }, context) =>
+    runMonitor(monitor, context, [userId])
 
 /**
  * `monitor.<name>.sweep`: the periodic safety net. Visits, in keyset pages (one query each), the
@@ -107,7 +104,7 @@ export const evaluateTask =
  * any worker can take. Nothing marked and nothing due: no page, no user's data read.
  */
 export const sweepTask =
-  (monitor: Monitor<MonitorName>): TaskHandler<unknown, { runId: string; pages: number; users: number }> =>
+  (monitor: Monitor<MonitorName>): TaskHandler<NoPayload, { runId: string; pages: number; users: number }> =>
   async (_payload, context) => {
     const services = servicesOf(context)
     const orphaned = await failOrphanedRuns(context.db, monitor.name)
@@ -151,17 +148,14 @@ export const sweepTask =
 
 /** `monitor.<name>.page {runId?, page?, userIds}`: one page of a sweep (counted in its run), or of the drainer. */
 export const pageTask =
-  (monitor: Monitor<MonitorName>): TaskHandler<{ runId?: unknown; page?: unknown; userIds?: unknown }, MonitorResult> =>
-  async (payload, context) => {
-    const { runId, page, userIds } = payload ?? {}
-    const ofRun = runId !== undefined || page !== undefined
-    if (!Array.isArray(userIds) || !userIds.every(isUuid)) throw new UnrecoverableError('a page needs userIds')
-    if (ofRun && (typeof runId !== 'string' || !Number.isInteger(page))) {
+  (monitor: Monitor<MonitorName>): TaskHandler<PagePayload, MonitorResult> =>
+  async ({ runId, page, userIds }, context) => {
+    if ((runId === undefined) !== (page === undefined)) {
       throw new UnrecoverableError("a sweep's page needs runId and its page number")
     }
-    const result = await runMonitor(monitor, context, userIds as string[])
-    if (ofRun) {
-      const closed = await recordPage(context.db, runId as string, page as number, result)
+    const result = await runMonitor(monitor, context, userIds)
+    if (runId !== undefined && page !== undefined) {
+      const closed = await recordPage(context.db, runId, page, result)
       if (closed) context.services?.observers?.sweepFinished(monitor.name, closed === 'degraded' ? 'degraded' : 'ok')
     }
     return result
@@ -176,7 +170,7 @@ const DRAIN_PAGE_SIZE = 500
  * as one page per monitor. One pending drain page per monitor at a time, so a backlog behind a
  * slow queue is not piled up tick after tick.
  */
-export const drainTask: TaskHandler<unknown, Record<MonitorName, number>> = async (_payload, context) => {
+export const drainTask: TaskHandler<NoPayload, Record<MonitorName, number>> = async (_payload, context) => {
   const services = servicesOf(context)
   const drained = {} as Record<MonitorName, number>
   for (const { name, tasks } of MONITOR_LIST) {

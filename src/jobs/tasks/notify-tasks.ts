@@ -4,8 +4,7 @@ import { deliverAlerts } from '../../delivery/deliver-alert.js'
 import { overdueDeliveries } from '../../delivery/delivery-repository.js'
 import type { DeliveryServices } from '../../delivery/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../delivery/digests.js'
-import { isUuid } from '../../platform/ids.js'
-import { DELIVERY_BATCH } from '../delivery-trigger.js'
+import type { NoPayload, PayloadOf } from '../payloads.js'
 import type { TaskContext, TaskHandler } from '../task.js'
 
 /** Alerts the drainer queues per run: a backlog is worked off tick by tick. */
@@ -21,29 +20,16 @@ function deliveryOf(context: TaskContext): DeliveryServices {
  * (deliver-alert.ts). `{alertId}` is what workers before batches queued: still taken, so jobs
  * waiting across an upgrade are delivered.
  */
-export const deliverTask: TaskHandler<{ alertIds?: unknown; alertId?: unknown }, unknown> = async (
-  payload,
-  context,
-) => {
-  const alertIds = payload?.alertIds ?? (payload?.alertId === undefined ? undefined : [payload.alertId])
-  if (
-    !Array.isArray(alertIds) ||
-    alertIds.length === 0 ||
-    alertIds.length > DELIVERY_BATCH ||
-    !alertIds.every(isUuid)
-  ) {
-    throw new UnrecoverableError(`notify.deliver needs {alertIds}: 1 to ${DELIVERY_BATCH} uuids`)
-  }
+export const deliverTask: TaskHandler<PayloadOf<'notify.deliver'>, unknown> = async (payload, context) => {
+  const alertIds = 'alertIds' in payload ? payload.alertIds : [payload.alertId]
   return deliverAlerts(context.db, deliveryOf(context), context.logger, alertIds, context.signal)
 }
 
 /** `notify.confirm-email {userId}`: the link that confirms a traveller's new address, within its caps. */
-export const confirmEmailTask: TaskHandler<{ userId?: unknown }, { outcome: ConfirmationOutcome }> = async (
-  payload,
-  context,
-) => {
-  const userId = payload?.userId
-  if (!isUuid(userId)) throw new UnrecoverableError('notify.confirm-email needs {userId}')
+export const confirmEmailTask: TaskHandler<
+  PayloadOf<'notify.confirm-email'>,
+  { outcome: ConfirmationOutcome }
+> = async ({ userId }, context) => {
   return { outcome: await sendAddressConfirmation(context.db, deliveryOf(context), userId) }
 }
 
@@ -51,7 +37,7 @@ export const confirmEmailTask: TaskHandler<{ userId?: unknown }, { outcome: Conf
  * `notify.drain`, every few seconds: alerts whose delivery job never ran (lost with a queue
  * outage, or never queued because the queue was down when the alert was made) get one now.
  */
-export const drainDeliveriesTask: TaskHandler<unknown, { queued: number }> = async (_payload, context) => {
+export const drainDeliveriesTask: TaskHandler<NoPayload, { queued: number }> = async (_payload, context) => {
   const delivery = deliveryOf(context)
   const alertIds = await overdueDeliveries(context.db, delivery.drainGraceMs, DRAIN_PAGE_SIZE)
   await delivery.enqueueDeliveries(alertIds)
@@ -63,7 +49,7 @@ export const drainDeliveriesTask: TaskHandler<unknown, { queued: number }> = asy
  * local time came, one digest per traveller, channel and window. Each kind runs whatever the other
  * did; a failure of either fails the job, whose retry sends only what is still unsent.
  */
-export const digestsTask: TaskHandler<unknown, { digests: number; daily: number }> = async (_payload, context) => {
+export const digestsTask: TaskHandler<NoPayload, { digests: number; daily: number }> = async (_payload, context) => {
   const delivery = deliveryOf(context)
   const [quiet, daily] = await Promise.allSettled([
     sendDueDigests(context.db, delivery, context.logger, context.jobId),
