@@ -42,23 +42,24 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted()
     try {
       await sql`select 1`.execute(deps.db)
-      if (deps.config.DATABASE_URL && !deps.config.DATABASE_DIRECT_URL && (await sharesServerConnections(deps.db))) {
-        throw new StartupRefusal(POOLER_WITHOUT_SESSION)
-      }
-      if (migrateOnStart(deps.config)) {
-        const applied = await migrateUp(deps.db)
-        schemaCurrent.add(deps)
-        await deps.backend.migrate()
-        if (applied.length > 0) log.info({ applied }, 'database migrated')
-      } else {
+      const migrating = migrateOnStart(deps.config)
+      const applied = migrating ? await migrateUp(deps.db) : []
+      if (!migrating) {
         const pending = (await migrationStatus(deps.db)).filter((m) => !m.executedAt)
         if (pending.length > 0) {
           throw new Error(
             `${pending.length} migration(s) pending and MIGRATE_ON_START is off: run \`npx pam migrate up\` (\`node bin/pam.js migrate up\` in the image)`,
           )
         }
-        schemaCurrent.add(deps)
       }
+      schemaCurrent.add(deps)
+      // PAM's own migrations run in one transaction each, fine through a pooler; BullMQ's schema and
+      // everything after need a session.
+      if (deps.config.DATABASE_URL && !deps.config.DATABASE_DIRECT_URL && (await sharesServerConnections(deps.db))) {
+        throw new StartupRefusal(POOLER_WITHOUT_SESSION)
+      }
+      if (migrating) await deps.backend.migrate()
+      if (applied.length > 0) log.info({ applied }, 'database migrated')
       if (attempt > 0) log.info({ database: deps.databaseLabel }, 'database ready')
       await deps.backend.checkSettings()
       // Redis may be down at start: the scheduler marks it once it has put the schedules in place.
