@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { Config } from '../../platform/config.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { type ErrorReporter, noErrorReporter } from '../../platform/errors/error-reporter.js'
 import { createErrorReporter } from '../../platform/errors/error-tracking.js'
 import { isOutageError } from '../../platform/errors/outage-errors.js'
@@ -75,7 +76,7 @@ export async function runRole(
     // A connection that dies outside any request or job (a dependency restarting) is recovered
     // by its pool or client; ending the process would turn a short outage into a long one.
     if (isOutageError(error)) {
-      logger.error({ err: (error as Error).message }, 'a dependency connection failed outside any request; continuing')
+      logger.error({ err: messageOf(error) }, 'a dependency connection failed outside any request; continuing')
       return
     }
     logger.error({ err: error }, stopping ? 'error while stopping' : 'fatal error; shutting down')
@@ -96,7 +97,7 @@ export async function runRole(
     await started?.().catch((error: Error) => logger.warn({ err: error.message }, 'could not keep the chosen ports'))
   } catch (error) {
     if (controller.signal.aborted) return
-    const message = (error as Error).message
+    const message = messageOf(error)
     // Printed even under LOG_LEVEL=silent: a process that exits must say why.
     if (logger.isLevelEnabled('fatal')) logger.fatal(`cannot start: ${message}`)
     else process.stderr.write(`pam: cannot start: ${message}\n`)

@@ -11,6 +11,7 @@ import {
   startRun,
 } from '../../monitoring/monitor-run-repository.js'
 import { MONITOR_LIST, type Monitor, type MonitorName, monitorRules } from '../../monitoring/registry.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { deliveryTrigger } from '../delivery-trigger.js'
 import { evaluationTrigger } from '../evaluation-trigger.js'
 import type { NoPayload, PagePayload, UserPayload } from '../payloads.js'
@@ -138,7 +139,7 @@ export const sweepTask =
       if (closed) services.observers?.sweepFinished(monitor.name, closed === 'degraded' ? 'degraded' : 'ok')
       return { runId, pages, users }
     } catch (error) {
-      await failRun(context.db, runId, (error as Error).message).then(
+      await failRun(context.db, runId, messageOf(error)).then(
         () => services.observers?.sweepFinished(monitor.name, 'failed'),
         () => undefined,
       )
