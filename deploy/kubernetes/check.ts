@@ -19,6 +19,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
 import { parseAllDocuments } from 'yaml'
+import { messageOf } from '../../src/platform/errors/error-message.js'
 import { type KubeObject, render } from './render.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -45,7 +46,7 @@ async function validateSchemas(objects: KubeObject[]): Promise<string[]> {
     try {
       new Model(object).validate()
     } catch (error) {
-      problems.push(`${label(object)}: ${(error as Error).message}`)
+      problems.push(`${label(object)}: ${messageOf(error)}`)
     }
   }
   return problems
@@ -217,7 +218,7 @@ for (const name of readdirSync(OVERLAYS)) {
   try {
     overlays.set(name, render(folder))
   } catch (error) {
-    problems.push(`${name}: ${(error as Error).message}`)
+    problems.push(`${name}: ${messageOf(error)}`)
   }
 }
 for (const [name, objects] of overlays) {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { QUEUE_NAMES } from '../platform/backend/queue-names.js'
 import type { Config } from '../platform/config.js'
+import { messageOf } from '../platform/errors/error-message.js'
 
 const USAGE = `usage: npx pam <command>
 
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     const code = (error as { code?: string }).code ?? ''
     const { UsageError } = await import('./commands/usage-error.js')
     if (!(error instanceof UsageError) && !code.startsWith('ERR_PARSE_ARGS')) throw error
-    fail((error as Error).message)
+    fail(messageOf(error))
   }
 }
 

@@ -17,6 +17,7 @@ import { hourlyEmailCap } from './email-caps.js'
 import { alertEmail, alertPush } from './messages.js'
 import type { NotificationSettings } from './notification-settings.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
+import { retriedSends } from './retried-sends.js'
 import { travellerZone } from './traveller-zone.js'
 
 /** Sends on every subscription of the traveller; sent when one took it, gone ones removed. */
@@ -142,7 +143,7 @@ export async function deliverAlerts(
     else count(claim.channel, claim.status)
   }
 
-  const retry: string[] = []
+  const retry = retriedSends('delivery')
   const sendOne = async (claim: Claimed) => {
     const { channel } = claim
     const { alert, settings } = contexts.get(claim.alertId) as DeliveryContext
@@ -159,7 +160,7 @@ export async function deliverAlerts(
         logger.warn({ alertId: alert.id, channel, err: failure.message, detail: failure.detail }, 'delivery failed')
         return settle({ status: 'failed', error: failure.message }, 'failed')
       }
-      retry.push(`${channel}: ${failure.message}`)
+      retry.add(channel, failure)
       return settle({ status: 'queued', error: failure.message }, 'retried')
     }
     // Nothing after the send may fail it: its record (and the cap's count) is kept through an outage.
@@ -177,9 +178,6 @@ export async function deliverAlerts(
     for (const claim of sends.slice(next)) await settlements.record(claim.id, { status: 'queued', untried: true })
     signal.throwIfAborted()
   }
-  // After every delivery had its turn: an SMTP outage does not hold back the push, nor other travellers.
-  if (retry.length > 0) {
-    throw new Error(`delivery will be retried: ${[...new Set(retry)].slice(0, 3).join('; ')}`)
-  }
+  retry.throwIfAny()
   return outcomes
 }

@@ -19,6 +19,7 @@ import { type AlertSummary, type DigestHeading, digestEmail, digestPush } from '
 import type { NotificationSettings } from './notification-settings.js'
 import { settingsFromRow } from './notification-settings-repository.js'
 import { lastOccurrence, quietUntil } from './quiet-hours.js'
+import { retriedSends } from './retried-sends.js'
 import { travellerZone } from './traveller-zone.js'
 
 const USERS_PER_RUN = 500
@@ -31,12 +32,20 @@ type DigestKind = 'quiet' | 'daily'
 /** A digest left sending this long by a worker that died (its job gone) is taken over. */
 const ABANDONED_MS = 10 * 60_000
 
+/** One digest to send: a traveller's channel, the window it covers, and the job sending it. */
+interface DigestWindow {
+  userId: string
+  channel: Channel
+  windowAt: Date
+  jobId: string
+}
+
 /**
  * Claims the digest of (traveller, channel, window) for this job: a unique row, so two schedulers
  * or a retried job never send a second one. Its own retry (same job id), or anyone after a dead
  * worker's lease ran out, takes an unfinished one back.
  */
-async function claimDigest(db: Db, userId: string, channel: Channel, kind: DigestKind, windowAt: Date, jobId: string) {
+async function claimDigest(db: Db, kind: DigestKind, { userId, channel, windowAt, jobId }: DigestWindow) {
   const inserted = await db
     .insertInto('digests')
     .values({ user_id: userId, channel, kind, window_at: windowAt, status: 'sending', claimed_by: jobId })
@@ -60,13 +69,10 @@ async function claimDigest(db: Db, userId: string, channel: Channel, kind: Diges
 async function sendQuietDigest(
   db: Db,
   services: DeliveryServices,
-  userId: string,
-  channel: Channel,
-  windowAt: Date,
-  jobId: string,
-  address: string | null,
+  window: DigestWindow & { address: string | null },
 ): Promise<string> {
-  const digest = await claimDigest(db, userId, channel, 'quiet', windowAt, jobId)
+  const { userId, channel, address } = window
+  const digest = await claimDigest(db, 'quiet', window)
   if (!digest) return 'taken'
   const now = services.now()
   // Every deferral of this traveller and channel that is due joins this digest, once.
@@ -207,7 +213,7 @@ export async function sendDueDigests(
     .limit(USERS_PER_RUN)
     .execute()
   let sent = 0
-  const retry: string[] = []
+  const retry = retriedSends('digests')
   const channelsOf = new Map<string, { channel: Channel; windowAt: Date }[]>()
   for (const row of due) {
     const windows = channelsOf.get(row.user_id) ?? []
@@ -230,26 +236,21 @@ export async function sendDueDigests(
     const { email } = traveller.settings
     for (const { channel, windowAt } of channels) {
       try {
-        const outcome = await sendQuietDigest(
-          db,
-          services,
+        const outcome = await sendQuietDigest(db, services, {
           userId,
           channel,
           windowAt,
           jobId,
           // A new address, unconfirmed yet, receives nothing: the digest fails for want of one.
-          email.verified ? email.address : null,
-        )
+          address: email.verified ? email.address : null,
+        })
         if (outcome === 'sent') sent += 1
       } catch (error) {
-        retry.push(`${channel}: ${(error as Error).message}`)
+        retry.add(channel, error)
       }
     }
   }
-  if (retry.length > 0) {
-    logger.warn({ failures: retry.length }, 'digests will be retried')
-    throw new Error(`digests will be retried: ${retry.slice(0, 3).join('; ')}`)
-  }
+  retry.throwIfAny(logger)
   return { digests: sent }
 }
 
@@ -269,7 +270,7 @@ export async function sendDailyDigests(
 ): Promise<{ digests: number }> {
   const now = services.now()
   let sent = 0
-  const retry: string[] = []
+  const retry = retriedSends('daily digests')
   for (let after = FIRST_UUID; ; ) {
     // Past its time limit the job stops between pages; the next run goes on where travellers are due.
     signal?.throwIfAborted()
@@ -284,43 +285,34 @@ export async function sendDailyDigests(
         if (!settings[channel].enabled) continue
         if ((await reachability(db, services, channel, candidate.userId, settings)) !== 'yes') continue
         try {
-          const outcome = await sendDailyDigest(
-            db,
-            services,
-            candidate.userId,
+          const outcome = await sendDailyDigest(db, services, {
+            userId: candidate.userId,
             channel,
             windowAt,
             jobId,
             alerts,
             settings,
-          )
+          })
           if (outcome === 'sent') sent += 1
         } catch (error) {
-          retry.push(`${channel}: ${(error as Error).message}`)
+          retry.add(channel, error)
         }
       }
     }
     if (page.length < USERS_PER_RUN) break
     after = page.at(-1)?.userId ?? FIRST_UUID
   }
-  if (retry.length > 0) {
-    logger.warn({ failures: retry.length }, 'daily digests will be retried')
-    throw new Error(`daily digests will be retried: ${retry.slice(0, 3).join('; ')}`)
-  }
+  retry.throwIfAny(logger)
   return { digests: sent }
 }
 
 async function sendDailyDigest(
   db: Db,
   services: DeliveryServices,
-  userId: string,
-  channel: Channel,
-  windowAt: Date,
-  jobId: string,
-  alerts: readonly AlertSummary[],
-  settings: NotificationSettings,
+  window: DigestWindow & { alerts: readonly AlertSummary[]; settings: NotificationSettings },
 ): Promise<string> {
-  const digest = await claimDigest(db, userId, channel, 'daily', windowAt, jobId)
+  const { userId, channel, alerts, settings } = window
+  const digest = await claimDigest(db, 'daily', window)
   if (!digest) return 'taken'
   const finish = (status: 'sent' | 'failed' | 'empty', error: string | null) =>
     settleDigest(db, services, { id: digest.id, channel }, status, error, alerts.length)

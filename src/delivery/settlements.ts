@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Db } from '../platform/db/database.js'
+import { messageOf } from '../platform/errors/error-message.js'
 import type { Logger } from '../platform/logger.js'
 import { type Settlement, settleDelivery } from './delivery-repository.js'
 
@@ -63,7 +64,7 @@ export function createSettlementKeeper(db: Db, holder: string, logger: Logger): 
         await write(deliveryId, settlement)
       } catch (error) {
         if (kept.size === 0) {
-          log.warn({ err: (error as Error).message }, 'delivery outcomes cannot be recorded now; kept until they can')
+          log.warn({ err: messageOf(error) }, 'delivery outcomes cannot be recorded now; kept until they can')
         }
         kept.set(deliveryId, settlement)
         writing ??= writeKept()

@@ -3,6 +3,7 @@ import type { DeliveryServices } from '../delivery/delivery-services.js'
 import type { PamWorker, QueueBackend } from '../platform/backend/backend.js'
 import type { QueueName } from '../platform/backend/queue-names.js'
 import type { Db } from '../platform/db/database.js'
+import { messageOf } from '../platform/errors/error-message.js'
 import { type ErrorReporter, noErrorReporter } from '../platform/errors/error-reporter.js'
 import { markOutage } from '../platform/errors/outage-errors.js'
 import { isUuid } from '../platform/ids.js'
@@ -96,7 +97,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       // A scheduled run: when it started is what the missed-schedule check and its metric read.
       if (job.repeatJobKey && job.attemptsMade === 0) {
         await recordScheduleRun(db, job.repeatJobKey).catch((error) =>
-          logger.warn({ err: (error as Error).message }, 'schedule run not recorded'),
+          logger.warn({ err: messageOf(error) }, 'schedule run not recorded'),
         )
       }
       // A job about one user says so on every line it logs, like that user's requests do.

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { messageOf } from '../platform/errors/error-message.js'
 import type { Logger } from '../platform/logger.js'
 import { DELIVERY_BATCH } from './payloads.js'
 import type { Producer } from './producer.js'
@@ -25,10 +26,7 @@ export function deliveryTrigger(enqueue: Producer['enqueue'], logger: Logger) {
     enqueueDeliveries,
     deliver(alertIds: readonly string[]) {
       enqueueDeliveries(alertIds).catch((error) =>
-        logger.warn(
-          { alerts: alertIds.length, err: (error as Error).message },
-          'could not queue a delivery; the drainer will',
-        ),
+        logger.warn({ alerts: alertIds.length, err: messageOf(error) }, 'could not queue a delivery; the drainer will'),
       )
     },
   }

@@ -1,4 +1,5 @@
 import { MONITORS, type MonitorName } from '../monitoring/registry.js'
+import { messageOf } from '../platform/errors/error-message.js'
 import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
 
@@ -19,7 +20,7 @@ export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger):
       { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true } },
     ).catch((error) =>
       logger.warn(
-        { monitor, err: (error as Error).message },
+        { monitor, err: messageOf(error) },
         'could not queue an evaluation; the drainer evaluates this write',
       ),
     )

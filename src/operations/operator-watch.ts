@@ -4,6 +4,7 @@ import type { Queues } from '../jobs/inspection.js'
 import type { Schedule } from '../jobs/schedules.js'
 import type { Config } from '../platform/config.js'
 import type { Db } from '../platform/db/database.js'
+import { messageOf } from '../platform/errors/error-message.js'
 import { isOutageError } from '../platform/errors/outage-errors.js'
 import type { Logger } from '../platform/logger.js'
 import { type AiBudgetReader, gatherSnapshot } from './operations-snapshot-repository.js'
@@ -50,7 +51,7 @@ async function announce(deps: OperatorWatchDeps, message: Message): Promise<bool
   results.forEach((result, index) => {
     if (result.status === 'rejected') {
       deps.logger.warn(
-        { channel: deps.channels[index]?.name, condition: message.condition, err: (result.reason as Error).message },
+        { channel: deps.channels[index]?.name, condition: message.condition, err: messageOf(result.reason) },
         'operator alert not delivered on this channel',
       )
     }
@@ -152,7 +153,7 @@ export function startOperatorWatch(deps: OperatorWatchDeps): OperatorWatch {
         outage = undefined
       } catch (error) {
         if (isOutageError(error)) await raise()
-        else deps.logger.warn({ err: (error as Error).message }, 'operator conditions not checked; retrying')
+        else deps.logger.warn({ err: messageOf(error) }, 'operator conditions not checked; retrying')
       }
       await sleep(deps.config.OPS_ALERT_CHECK_INTERVAL_MS, undefined, { signal: stopping.signal }).catch(
         () => undefined,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cache } from '../platform/cache/cache.js'
+import { messageOf } from '../platform/errors/error-message.js'
 import { BodyTooLargeError, boundedText, PROVIDER_MAX_BODY_BYTES } from './bounded-body.js'
 
 export interface RetryPolicy {
@@ -66,7 +67,7 @@ export async function fetchJson(
     } catch (error) {
       if (error instanceof Error && error.name === unavailable('').name) throw error
       if (isUnresolvable(error)) throw unavailable(`${target} does not resolve (no network, or a wrong URL)`)
-      last = `${target}: ${(error as Error).message}`
+      last = `${target}: ${messageOf(error)}`
     }
     if (attempt < policy.attempts) await sleep(policy.backoffMs * 2 ** (attempt - 1))
   }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
+import { messageOf } from '../platform/errors/error-message.js'
 import type { Logger } from '../platform/logger.js'
 
 const FLUSH_INTERVAL_MS = 10_000
@@ -40,7 +41,7 @@ export function createProviderOutcomes(db: Db, logger: Logger): ProviderOutcomes
         .where('minute', '<', new Date(Date.now() - KEEP_MS))
         .execute()
     } catch (error) {
-      logger.debug({ err: (error as Error).message }, 'provider outcomes not written; kept for the next flush')
+      logger.debug({ err: messageOf(error) }, 'provider outcomes not written; kept for the next flush')
       for (const row of rows) {
         const key = `${row.provider}|${row.minute.getTime()}`
         const current = pending.get(key)

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { messageOf } from '../../src/platform/errors/error-message.js'
 import type { Deployment, Slot } from './deployment.js'
 import type { FaultKind, PlannedFault } from './schedule.js'
 
@@ -98,7 +99,7 @@ async function strike(deployment: Deployment, planned: PlannedFault): Promise<Fa
         break
     }
   } catch (error) {
-    notes.push(`could not recover: ${(error as Error).message.split('\n')[0]}`)
+    notes.push(`could not recover: ${messageOf(error).split('\n')[0]}`)
   }
   record.liftedAt ||= Date.now()
   record.recoveredAt = Date.now()

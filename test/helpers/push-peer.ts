@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { importJWK, jwtVerify } from 'jose'
+import { messageOf } from '../../src/platform/errors/error-message.js'
 import { tempFolder } from './cleanup.js'
 
 /** A browser's side of a subscription: its key pair and auth secret, as PushManager makes them. */
@@ -113,8 +114,8 @@ export async function startPushPeer(vapidPublicKey: string) {
         state.received.push({ path, payload: decryptPush(Buffer.concat(chunks), browser), headers: request.headers })
         response.writeHead(201).end()
       } catch (error) {
-        state.refused.push(`${path}: ${(error as Error).message}`)
-        response.writeHead(400).end((error as Error).message)
+        state.refused.push(`${path}: ${messageOf(error)}`)
+        response.writeHead(400).end(messageOf(error))
       }
     })
   })

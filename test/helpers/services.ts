@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { messageOf } from '../../src/platform/errors/error-message.js'
 import { TEST_RUN } from './cleanup.js'
 
 export async function canReachPostgres(url: string): Promise<boolean> {
@@ -64,7 +65,7 @@ async function connectAdmin(): Promise<pg.Client> {
     return client
   } catch (error) {
     await client.end().catch(() => undefined)
-    throw new Error(`TEST_DATABASE_URL (${safeUrl(url)}) does not answer: ${(error as Error).message}`)
+    throw new Error(`TEST_DATABASE_URL (${safeUrl(url)}) does not answer: ${messageOf(error)}`)
   }
 }
 

@@ -9,6 +9,7 @@ import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
 import { BACKOFF_TYPE } from '../../src/jobs/task-declarations.js'
 import type { QueueName } from '../../src/platform/backend/queue-names.js'
+import { messageOf } from '../../src/platform/errors/error-message.js'
 import {
   eventually,
   type Harness,
@@ -266,9 +267,7 @@ inBothModes('workers under failure', (mode) => {
     const second = spawnPam(['worker', '--queues', 'notifications'], env)
     try {
       const state = await settled(job, 30_000).catch(async (error) => {
-        throw new Error(
-          `${(error as Error).message}; state ${await job?.getState()}; second worker: ${second.output()}`,
-        )
+        throw new Error(`${messageOf(error)}; state ${await job?.getState()}; second worker: ${second.output()}`)
       })
       assert.equal(state, 'completed')
       const done = await producer.queues.get('notifications')?.getJob(job?.id ?? '')

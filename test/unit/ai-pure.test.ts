@@ -8,6 +8,7 @@ import { classifyFailure, retryAfterMs } from '../../src/ai/failures.js'
 import { costOf, worstCaseCost } from '../../src/ai/prices.js'
 import { alertTextShape, briefingTextShape } from '../../src/ai/structured-text.js'
 import { ladder, type ModelTier } from '../../src/ai/tiers.js'
+import { messageOf } from '../../src/platform/errors/error-message.js'
 import { DEFAULT_PRICES } from '../../src/platform/model-prices.js'
 
 const SONNET = DEFAULT_PRICES['claude-sonnet-4-6'] as (typeof DEFAULT_PRICES)[string]
@@ -87,7 +88,7 @@ describe('AI failures', () => {
     ]
     for (const [error, kind, code] of cases) {
       const failure = classifyFailure(error, now)
-      assert.deepEqual([failure.kind, failure.code], [kind, code], String((error as Error).message))
+      assert.deepEqual([failure.kind, failure.code], [kind, code], String(messageOf(error)))
     }
   })
 })

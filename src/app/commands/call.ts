@@ -4,6 +4,7 @@ import { isPayloadOf, payloadProblems } from '../../jobs/payloads.js'
 import { createProducer } from '../../jobs/producer.js'
 import { isTaskName, TASK_NAMES } from '../../jobs/task-declarations.js'
 import type { Config } from '../../platform/config.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
 
 /** `pam call <task> [--args JSON] [--wait] [--timeout SECONDS]`: runs any task by name. */
@@ -23,7 +24,7 @@ export async function runCallCommand(config: Config, args: string[]): Promise<vo
   try {
     payload = JSON.parse(values.args)
   } catch (error) {
-    throw new UsageError(`--args is not JSON: ${(error as Error).message}`)
+    throw new UsageError(`--args is not JSON: ${messageOf(error)}`)
   }
   // Refused here, naming the field, rather than queued as a job that can only fail.
   if (!isPayloadOf(task, payload)) {

@@ -1,4 +1,5 @@
 import type { Config } from '../../platform/config.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { createLogger } from '../../platform/logger.js'
 import { buildDeps, type Deps } from '../composition/deps.js'
 import { UsageError } from './usage-error.js'
@@ -16,7 +17,7 @@ export async function withOpsDeps(config: Config, command: string, run: (deps: D
   try {
     await run(deps)
   } catch (error) {
-    process.stderr.write(`pam: ${command}: ${(error as Error).message}\n`)
+    process.stderr.write(`pam: ${command}: ${messageOf(error)}\n`)
     process.exitCode = error instanceof UsageError ? 2 : 1
   } finally {
     await deps.close()

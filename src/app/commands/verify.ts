@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
 import { QUEUE_NAMES } from '../../platform/backend/queue-names.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { UsageError } from './ops-deps.js'
 
 interface Check {
@@ -83,7 +84,7 @@ export async function runVerifyCommand(args: string[]): Promise<void> {
     try {
       checks.push({ name, ...(await run()) })
     } catch (error) {
-      checks.push({ name, ok: false, detail: `no answer: ${(error as Error).message}` })
+      checks.push({ name, ok: false, detail: `no answer: ${messageOf(error)}` })
     }
   }
 

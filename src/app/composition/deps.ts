@@ -7,6 +7,7 @@ import { type Config, isProduction, redisUrl } from '../../platform/config.js'
 import { createDatabase, type Db } from '../../platform/db/database.js'
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../platform/db/embedded.js'
 import { primaryReads, type Reads, replicaReads } from '../../platform/db/reads.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { type ErrorReporter, noErrorReporter } from '../../platform/errors/error-reporter.js'
 import { createFootprint, type Footprint, keepEverything } from '../../platform/footprint.js'
 import type { Logger } from '../../platform/logger.js'
@@ -143,11 +144,9 @@ export async function buildDeps(
     databaseLabel: embedded ? `embedded PostgreSQL on port ${config.EMBEDDED_DATABASE_PORT}` : 'DATABASE_URL',
     async close() {
       await outcomes.close()
-      await backend
-        .close()
-        .catch((error) => logger.warn({ err: (error as Error).message }, 'closing the queue backend'))
+      await backend.close().catch((error) => logger.warn({ err: messageOf(error) }, 'closing the queue backend'))
       for (const pool of [replica, database]) {
-        await pool?.close().catch((error) => logger.warn({ err: (error as Error).message }, 'closing a database pool'))
+        await pool?.close().catch((error) => logger.warn({ err: messageOf(error) }, 'closing a database pool'))
       }
       await embedded?.stop()
     },

@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { Config } from '../../platform/config.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { type ErrorReporter, noErrorReporter } from '../../platform/errors/error-reporter.js'
 import { createErrorReporter } from '../../platform/errors/error-tracking.js'
 import { isOutageError } from '../../platform/errors/outage-errors.js'
@@ -76,7 +77,7 @@ export async function runRole(
     // A connection that dies outside any request or job (a dependency restarting) is recovered
     // by its pool or client; ending the process would turn a short outage into a long one.
     if (isOutageError(error)) {
-      logger.error({ err: (error as Error).message }, 'a dependency connection failed outside any request; continuing')
+      logger.error({ err: messageOf(error) }, 'a dependency connection failed outside any request; continuing')
       return
     }
     if (stopping) {
@@ -101,7 +102,7 @@ export async function runRole(
     await started?.().catch((error: Error) => logger.warn({ err: error.message }, 'could not keep the chosen ports'))
   } catch (error) {
     if (controller.signal.aborted) return
-    sayWhy(logger, (error as Error).message)
+    sayWhy(logger, messageOf(error))
     await deps?.close()
     await deps?.removeCreated()
     await errors.close(REPORTS_FLUSH_MS)

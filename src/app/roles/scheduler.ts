@@ -7,6 +7,7 @@ import { missingSchedules, schedules, syncSchedules } from '../../jobs/schedules
 import { operatorChannels } from '../../operations/operator-channels.js'
 import { type OperatorWatch, startOperatorWatch } from '../../operations/operator-watch.js'
 import { aiCaps, smtpSettings } from '../../platform/config.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { HEARTBEAT_INTERVAL_MS, startHeartbeat } from '../../platform/heartbeats/heartbeat.js'
 import type { Deps } from '../composition/deps.js'
 import type { RunningRole } from './role.js'
@@ -48,7 +49,7 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
       } catch (error) {
         failures += 1
         wait = Math.min(MAX_RETRY_MS, 1000 * 2 ** failures)
-        log.warn({ err: (error as Error).message, retryInMs: wait }, 'could not check the schedules; retrying')
+        log.warn({ err: messageOf(error), retryInMs: wait }, 'could not check the schedules; retrying')
       }
       await sleep(wait, undefined, { signal: stopping.signal }).catch(() => undefined)
     }

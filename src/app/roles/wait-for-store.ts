@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { migrateOnStart } from '../../platform/config.js'
 import { migrateUp, migrationStatus } from '../../platform/db/migrator.js'
 import { sharesServerConnections } from '../../platform/db/pooler.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import type { Deps } from '../composition/deps.js'
 
 const MAX_DELAY_MS = 10_000
@@ -63,15 +64,13 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
       if (attempt > 0) log.info({ database: deps.databaseLabel }, 'database ready')
       await deps.backend.checkSettings()
       // Redis may be down at start: the scheduler marks it once it has put the schedules in place.
-      await deps.backend
-        .markInUse?.()
-        .catch((error) => log.debug({ err: (error as Error).message }, 'Redis not marked'))
+      await deps.backend.markInUse?.().catch((error) => log.debug({ err: messageOf(error) }, 'Redis not marked'))
       return
     } catch (error) {
       if (error instanceof StartupRefusal) throw error
       const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** attempt)
       log.warn(
-        { database: deps.databaseLabel, err: (error as Error).message, retryInMs: delay },
+        { database: deps.databaseLabel, err: messageOf(error), retryInMs: delay },
         'database not ready; retrying',
       )
       await sleep(delay, undefined, { signal })

@@ -1,3 +1,5 @@
+import { messageOf } from '../../platform/errors/error-message.js'
+
 /**
  * A channel refused or failed a send. `permanent`: trying again cannot help (a mailbox that does
  * not exist, a payload the push service refuses); otherwise the job is retried with backoff.
@@ -23,4 +25,4 @@ export class ChannelError extends Error {
 export const asChannelError = (error: unknown): ChannelError =>
   error instanceof ChannelError
     ? error
-    : new ChannelError('delivery failed', false, false, String((error as Error)?.message ?? error).slice(0, 500))
+    : new ChannelError('delivery failed', false, false, messageOf(error).slice(0, 500))

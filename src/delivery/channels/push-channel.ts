@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns'
 import webPush from 'web-push'
+import { messageOf } from '../../platform/errors/error-message.js'
 import type { PushContent } from '../messages.js'
 import { ChannelError } from './channel-error.js'
 import { endpointProblem, type Lookup, PrivateAddressError, PublicAddressAgent } from './push-endpoint.js'
@@ -27,9 +28,7 @@ export interface PushChannelOptions {
 /** A push service's answer, or the lack of one, in words a traveller may read. */
 function classify(error: unknown): ChannelError {
   const status = (error as { statusCode?: number }).statusCode
-  const detail = `${status ?? (error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`
-    .trim()
-    .slice(0, 500)
+  const detail = `${status ?? (error as { code?: string }).code ?? ''} ${messageOf(error) ?? ''}`.trim().slice(0, 500)
   if (error instanceof ChannelError) return error
   if (error instanceof PrivateAddressError) {
     return new ChannelError('push endpoint is not a public address', true, false, detail)

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { stringify as canonicalJson } from 'safe-stable-stringify'
 import type { Db } from '../../platform/db/database.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { claimKey, completeKey, releaseKey } from '../../platform/idempotency-repository.js'
 import { HttpError } from '../errors.js'
 
@@ -70,7 +71,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
             body: typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null,
           })
     await stored.catch((error) =>
-      request.log.error({ err: (error as Error).message }, 'could not store the idempotent response'),
+      request.log.error({ err: messageOf(error) }, 'could not store the idempotent response'),
     )
     return payload
   })

@@ -1,6 +1,7 @@
 import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { HitCounter } from '../../platform/cache/hit-counter.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { HttpError } from '../errors.js'
 
 export interface ThrottleRule {
@@ -35,7 +36,7 @@ export function throttle(counter: HitCounter, rule: ThrottleRule) {
     const known = refusedUntil.get(key)
     if (known !== undefined && known > Date.now()) throw refuse(reply, known)
     const counted = await counter.hit(key, rule.windowMs).catch((error) => {
-      request.log.warn({ err: (error as Error).message, limit: rule.name }, 'throttle not counted')
+      request.log.warn({ err: messageOf(error), limit: rule.name }, 'throttle not counted')
       return undefined
     })
     if (!counted || counted.hits <= rule.max) return

@@ -5,6 +5,7 @@ import { type Queues, queueCounts } from '../../jobs/inspection.js'
 import { lastScheduleRuns } from '../../jobs/schedule-run-repository.js'
 import { QUEUE_NAMES } from '../../platform/backend/queue-names.js'
 import type { Db } from '../../platform/db/database.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { liveProcesses } from '../../platform/heartbeats/heartbeat-repository.js'
 import type { Metrics } from '../../platform/metrics.js'
 import type { InternalAuth } from '../plugins/internal-auth.js'
@@ -34,7 +35,7 @@ export function metricsRoutes(deps: { metrics: Metrics; internalAuth: InternalAu
 async function readStoreFigures(store: Store, metrics: Metrics, log: FastifyBaseLogger): Promise<void> {
   const [counts, live, runs, spent] = await Promise.all([
     queueCounts(store.queues).catch((error) => {
-      log.warn({ err: (error as Error).message }, 'queue counts unavailable for /metrics')
+      log.warn({ err: messageOf(error) }, 'queue counts unavailable for /metrics')
       return []
     }),
     liveProcesses(store.db).catch(() => undefined),

@@ -1,5 +1,6 @@
 import { CHANGE_MARGIN_MS, type ChangedVersion, readFrom } from '../../monitoring/alerts/alert-changes.js'
 import type { AlertEvent } from '../../monitoring/alerts/alert-store.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import type { Logger } from '../../platform/logger.js'
 import type { Hub } from './hub.js'
 
@@ -79,7 +80,7 @@ export function catchUpFromStore(
           if (failing) log.info('stream caught up from PostgreSQL again')
           failing = false
         } catch (error) {
-          if (!failing) log.warn({ err: (error as Error).message }, 'stream cannot catch up from PostgreSQL; retrying')
+          if (!failing) log.warn({ err: messageOf(error) }, 'stream cannot catch up from PostgreSQL; retrying')
           failing = true
         }
       } while (again && !failing)

@@ -2,6 +2,7 @@ import type { WebSocket } from '@fastify/websocket'
 import type { ChangedVersion } from '../../monitoring/alerts/alert-changes.js'
 import { ALERT_CHANNEL, type AlertEvent, alertIdOf, unpackAlertEvents } from '../../monitoring/alerts/alert-store.js'
 import type { Bus } from '../../platform/backend/backend.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import type { Logger } from '../../platform/logger.js'
 
 export interface HubOptions {
@@ -147,7 +148,7 @@ export function createHub(options: HubOptions) {
         for await (const page of replay()) for (const event of page) sendChange(client, event)
         for (const event of client.held ?? []) sendChange(client, event)
       } catch (error) {
-        log.warn({ err: (error as Error).message }, 'could not replay alerts; closing the stream')
+        log.warn({ err: messageOf(error) }, 'could not replay alerts; closing the stream')
         socket.close(1011, 'replay failed; reconnect')
       } finally {
         client.held = undefined
@@ -211,7 +212,7 @@ export function feedHubFromBus(hub: Hub, bus: Bus, logger: Logger, onGap: () => 
       (stop) => {
         unsubscribe = stop
       },
-      (error) => logger.warn({ err: (error as Error).message }, 'alert stream not subscribed to the bus yet'),
+      (error) => logger.warn({ err: messageOf(error) }, 'alert stream not subscribed to the bus yet'),
     )
   return async () => {
     await unsubscribe?.()

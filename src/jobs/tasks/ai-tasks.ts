@@ -6,6 +6,7 @@ import { writeBriefing } from '../../ai/briefings/briefing-writer.js'
 import { RetryLater } from '../../ai/text-generator.js'
 import { type Alert, alerts } from '../../monitoring/alerts/alert-repository.js'
 import { publishAlertEvents, updateAlertText } from '../../monitoring/alerts/alert-store.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import type { Logger } from '../../platform/logger.js'
 import { countUnreadableZones } from '../../travellers/users/time-zone-repository.js'
 import { alertTextJobId, briefingJobId } from '../ai-job-ids.js'
@@ -42,7 +43,7 @@ export async function queueAlertTexts(
 ): Promise<void> {
   for (const alert of created.filter(wantsModelText)) {
     await enqueue('ai.alert-text', { userId, alertId: alert.id }, { jobId: alertTextJobId(alert.id) }).catch((error) =>
-      logger.warn({ alertId: alert.id, err: (error as Error).message }, 'alert text not queued; the template stays'),
+      logger.warn({ alertId: alert.id, err: messageOf(error) }, 'alert text not queued; the template stays'),
     )
   }
 }

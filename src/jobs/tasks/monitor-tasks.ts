@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq'
 import { announceAlertEvents, appliedEvents, applyEvaluations } from '../../monitoring/alerts/alert-store.js'
 import { type CandidatePage, markedOrDueUsers } from '../../monitoring/candidates.js'
 import { readSeen, settleSeen, waitingUsers } from '../../monitoring/evaluation-mark-repository.js'
+import type { Monitor } from '../../monitoring/monitor.js'
 import {
   coveredUntil,
   failOrphanedRuns,
@@ -10,7 +11,8 @@ import {
   setPages,
   startRun,
 } from '../../monitoring/monitor-run-repository.js'
-import { MONITOR_LIST, type Monitor, type MonitorName, monitorRules } from '../../monitoring/registry.js'
+import { MONITOR_LIST, type MonitorName, monitorRules } from '../../monitoring/registry.js'
+import { messageOf } from '../../platform/errors/error-message.js'
 import { deliveryTrigger } from '../delivery-trigger.js'
 import { evaluationTrigger } from '../evaluation-trigger.js'
 import type { NoPayload, PagePayload, UserPayload } from '../payloads.js'
@@ -138,7 +140,7 @@ export const sweepTask =
       if (closed) services.observers?.sweepFinished(monitor.name, closed === 'degraded' ? 'degraded' : 'ok')
       return { runId, pages, users }
     } catch (error) {
-      await failRun(context.db, runId, (error as Error).message).then(
+      await failRun(context.db, runId, messageOf(error)).then(
         () => services.observers?.sweepFinished(monitor.name, 'failed'),
         () => undefined,
       )

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { messageOf } from '../errors/error-message.js'
 import type { Logger } from '../logger.js'
 import type { Bus } from './backend.js'
 import { createListeners } from './listeners.js'
@@ -64,7 +65,7 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
         await next.end().catch(() => undefined)
         if (closed) throw new Error('bus closed')
         const delay = Math.min(RECONNECT_MAX_MS, 250 * 2 ** attempt)
-        logger.warn({ err: (error as Error).message, retryInMs: delay }, 'bus cannot reach PostgreSQL; retrying')
+        logger.warn({ err: messageOf(error), retryInMs: delay }, 'bus cannot reach PostgreSQL; retrying')
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { Queue, Worker } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
+import { messageOf } from '../errors/error-message.js'
 import type { Logger } from '../logger.js'
 import type { QueueBackend } from './backend.js'
 import { createRedisBus } from './redis-bus.js'
@@ -77,7 +78,7 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
         }
       } catch (error) {
         // Managed Redis often forbids CONFIG, and Redis may be down: the check is advice, not a gate.
-        log.debug({ err: (error as Error).message }, 'could not read maxmemory-policy')
+        log.debug({ err: messageOf(error) }, 'could not read maxmemory-policy')
       }
     },
     async close() {

@@ -1,4 +1,5 @@
 import { type MigrationResultSet, Migrator } from 'kysely'
+import { messageOf } from '../errors/error-message.js'
 import type { Db } from './database.js'
 import { migrations } from './migrations/index.js'
 
@@ -37,7 +38,7 @@ export async function migrationStatus(db: Db): Promise<MigrationState[]> {
 function applied({ error, results }: MigrationResultSet): string[] {
   const failed = results?.find((r) => r.status === 'Error')
   if (error) {
-    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`, {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${messageOf(error) ?? error}`, {
       cause: error,
     })
   }

@@ -1,11 +1,9 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely'
 
-/** Table types as PostgreSQL returns them; repositories map these to domain types. */
-type CreatedAt = ColumnType<Date, Date | string | undefined, never>
-type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>
-type Timestamp = ColumnType<Date, Date | string, Date | string>
-type Numeric = ColumnType<string, number | string, number | string>
+import type { AiBudgetDaysTable, AiCallsTable, AiProviderBlocksTable, BriefingsTable } from './ai-tables.js'
+import type { CreatedAt, Numeric, Timestamp, UpdatedAt } from './column-types.js'
 
+/** Table types as PostgreSQL returns them; repositories map these to domain types. */
 export interface UsersTable {
   id: string
   timezone: Generated<string>
@@ -247,55 +245,6 @@ export interface ProviderOutcomesTable {
   minute: Timestamp
   succeeded: Generated<number>
   failed: Generated<number>
-}
-
-export interface AiBudgetDaysTable {
-  /** 'deployment' or 'user:<id>'. */
-  scope: string
-  day: string
-  spent_usd: Numeric
-}
-
-export interface AiCallsTable {
-  id: Generated<string>
-  user_id: string | null
-  purpose: string
-  provider: string
-  model: string
-  day: string
-  outcome: string
-  error_code: string | null
-  reserved_usd: Numeric
-  cost_usd: Numeric
-  input_tokens: Generated<number>
-  output_tokens: Generated<number>
-  cache_write_tokens: Generated<number>
-  cache_read_tokens: Generated<number>
-  latency_ms: number | null
-  created_at: CreatedAt
-  settled_at: Timestamp | null
-}
-
-export interface AiProviderBlocksTable {
-  provider: string
-  day: string
-  reason: string
-  created_at: CreatedAt
-}
-
-export interface BriefingsTable {
-  id: Generated<string>
-  user_id: string
-  kind: 'daily' | 'requested'
-  period: string
-  status: Generated<'pending' | 'ready'>
-  text_source: Generated<string>
-  summary: string | null
-  sections: JSONColumnType<{ title: string; body: string }[]> | null
-  cost_usd: Numeric | null
-  template_reason: string | null
-  created_at: CreatedAt
-  ready_at: Timestamp | null
 }
 
 export type DeliveryChannel = 'email' | 'push'

@@ -1,3 +1,5 @@
+import { messageOf } from './error-message.js'
+
 // What node-postgres, ioredis and Node report when a dependency cannot be reached or went away,
 // and what PostgreSQL answers when the database refuses sessions (restarting, shutting down,
 // connections not allowed, database gone, too many clients).
@@ -50,6 +52,6 @@ export const STORE_UNAVAILABLE = 'store unavailable: '
 
 /** A job's error, its message marked when it was an outage (the cause kept). */
 export function markOutage(error: unknown): unknown {
-  if (!isOutageError(error) || (error as Error).message.startsWith(STORE_UNAVAILABLE)) return error
-  return new Error(`${STORE_UNAVAILABLE}${(error as Error).message}`, { cause: error })
+  if (!isOutageError(error) || messageOf(error).startsWith(STORE_UNAVAILABLE)) return error
+  return new Error(`${STORE_UNAVAILABLE}${messageOf(error)}`, { cause: error })
 }

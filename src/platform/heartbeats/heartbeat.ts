@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Db } from '../db/database.js'
+import { messageOf } from '../errors/error-message.js'
 import type { Logger } from '../logger.js'
 import { recordBeat, removeBeat } from './heartbeat-repository.js'
 
@@ -43,7 +44,7 @@ export async function startHeartbeat(
       if (failing) logger.info({ heartbeatId: id }, 'heartbeat recorded again')
       failing = false
     } catch (error) {
-      if (!failing) logger.warn({ heartbeatId: id, err: (error as Error).message }, 'heartbeat not recorded')
+      if (!failing) logger.warn({ heartbeatId: id, err: messageOf(error) }, 'heartbeat not recorded')
       failing = true
       if (!stopped) {
         retry ??= setTimeout(() => {
@@ -69,7 +70,7 @@ export async function startHeartbeat(
       clearTimeout(retry)
       await current
       await removeBeat(db, id).catch((error) =>
-        logger.warn({ err: (error as Error).message }, 'heartbeat row not removed; it expires on its own'),
+        logger.warn({ err: messageOf(error) }, 'heartbeat row not removed; it expires on its own'),
       )
     },
   }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { notificationSettingsOf, saveNotificationSettings } from '../../../delivery/notification-settings-repository.js'
 import type { Db } from '../../../platform/db/database.js'
+import { messageOf } from '../../../platform/errors/error-message.js'
 import { v1Schema } from '../../schemas.js'
 import { refuseIfAny } from './crud.js'
 import { Body, Nullable } from './fields.js'
@@ -90,7 +91,7 @@ export const notificationSettingsRoutes: FastifyPluginAsyncTypebox<NotificationS
       // A new address, or one still unconfirmed: its owner is asked (the job keeps to its caps).
       if (saved.email.address && !saved.email.verified) {
         await queueConfirmation(request.userId).catch((error) =>
-          request.log.warn({ err: (error as Error).message }, 'address confirmation not queued; saving again sends it'),
+          request.log.warn({ err: messageOf(error) }, 'address confirmation not queued; saving again sends it'),
         )
       }
       return saved

@@ -1,0 +1,68 @@
+import type { QueueName } from '../platform/backend/queue-names.js'
+import type { Config } from '../platform/config.js'
+import type { Db } from '../platform/db/database.js'
+import type { AlertKind } from '../platform/db/schema.js'
+import type { PlacesProvider } from '../providers/places/places-provider.js'
+import type { WeatherProvider } from '../providers/weather/weather-provider.js'
+import type { Evaluation } from './alerts/alert-draft.js'
+import type { CandidatePage, DueWithTime, TimeWindow } from './candidates.js'
+
+/** The outside answers a monitor may need besides its snapshot. */
+export interface MonitorProviders {
+  places: PlacesProvider
+  weather: WeatherProvider
+}
+
+/**
+ * The tables whose rows are monitors' input. A write to one marks its users for evaluation by the
+ * monitors that read it, in the writing statement (a trigger: src/platform/db/migrations/*_evaluation_mark_triggers.ts),
+ * whoever writes; `monitorsReading` tells the API which evaluations to ask for after its writes.
+ */
+export type InputTable =
+  | 'vehicles'
+  | 'fuel_readings'
+  | 'budgets'
+  | 'expenses'
+  | 'trips'
+  | 'maintenance_items'
+  | 'context_signals'
+
+export interface Verdicts {
+  evaluations: Map<string, Evaluation>
+  /** A provider could not answer: alerts went out without its data. */
+  degraded: boolean
+}
+
+/**
+ * Everything about one monitor, declared in its folder (monitors/<name>/monitor.ts) beside its
+ * pure rule and its snapshot query. The task declarations and payloads, the schedules, the
+ * evaluation trigger's monitor names and the alert kinds are derived from the registry's entries.
+ */
+export interface Monitor<Name extends string = string, T = unknown> {
+  name: Name
+  /** The kind of the alerts it opens and resolves. */
+  alertKind: AlertKind
+  queue: QueueName
+  /** Written out, not built from the name, so a search for a task name finds its monitor. */
+  tasks: { evaluate: `monitor.${Name}.evaluate`; sweep: `monitor.${Name}.sweep`; page: `monitor.${Name}.page` }
+  /** The sweep's schedule: its BullMQ scheduler id and the setting holding its cadence. */
+  schedule: { id: `pam-${string}`; setting: keyof Config & `SCHEDULE_${string}` }
+  thresholds(config: Config): T
+  /** The tables whose writes can change its verdict: a write to one marks the user for it. */
+  inputs: readonly InputTable[]
+  /** The pure rule's version: bump it when the rule changes, and the next sweep looks at every candidate. */
+  ruleVersion: number
+  /** One keyset page of every user the rule may concern: a full sweep (the first, or after the rules changed). */
+  candidates(db: Db, page: CandidatePage, thresholds: T, now: Date): Promise<string[]>
+  /**
+   * The users whose condition may have changed with time alone in a window: what a sweep visits
+   * beside the users writes marked. Absent when only writes change the rule's input (fuel).
+   */
+  dueWithTime?(window: TimeWindow, thresholds: T): DueWithTime
+  /** Loads the users' snapshots, asks the providers, runs the pure rule per user. */
+  evaluate(db: Db, userIds: readonly string[], providers: MonitorProviders, thresholds: T, now: Date): Promise<Verdicts>
+}
+
+/** Runs a monitor's pure evaluate over every user's snapshot. */
+export const evaluateEach = <S>(snapshots: ReadonlyMap<string, S>, evaluate: (snapshot: S) => Evaluation) =>
+  new Map([...snapshots].map(([userId, snapshot]) => [userId, evaluate(snapshot)]))
