@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { changedVersions, currentEvents } from '../alerts/alert-changes.js'
+import { mintDevToken } from '../auth/dev-token.js'
 import { createTokenVerifier, rememberingVerifier } from '../auth/token-verifier.js'
+import { DEMO_USER } from '../commands/next-steps.js'
 import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../config.js'
 import type { Deps } from '../deps.js'
 import { buildApp } from '../http/app.js'
@@ -84,7 +86,18 @@ function buildAppFrom(
     vapidPublicKey: deps.secrets.vapid?.publicKey,
     pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
     publicUrl: publicUrl(deps.config),
+    console: consoleOptions(deps),
   })
+}
+
+/** The console's one-click sign-in as the README's demo traveller: in development, with a secret PAM holds. */
+function consoleOptions(deps: Deps) {
+  const { config, secrets } = deps
+  const secret = secrets.jwtSecret
+  if (config.ENVIRONMENT !== 'development' || !secret || config.JWT_JWKS_URL) return {}
+  const demoToken = () =>
+    mintDevToken({ secret, userId: DEMO_USER, ttl: '1h', audience: config.JWT_AUDIENCE, issuer: config.JWT_ISSUER })
+  return { demoToken }
 }
 
 /**
