@@ -6,4 +6,7 @@ import './style.css'
 /** /console is the traveller's view, /console/operator the operator's: one page, chosen by path. */
 const operator = location.pathname.replace(/\/+$/, '') === '/console/operator'
 document.title = operator ? 'PAM console: operator' : 'PAM console'
-render(operator ? <OperatorView /> : <TravellerView />, document.getElementById('app') as HTMLElement)
+const root = document.getElementById('app') as HTMLElement
+// The page's "Loading…" line is replaced, not kept beside the view (render diffs against what is there).
+root.replaceChildren()
+render(operator ? <OperatorView /> : <TravellerView />, root)

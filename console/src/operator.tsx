@@ -117,32 +117,36 @@ export function OperatorView() {
       <Queues overview={overview} />
       <section aria-labelledby="runs" class="card">
         <h2 id="runs">Recent monitor runs</h2>
-        <Scroll label="Recent monitor runs">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Monitor</th>
-                <th scope="col">Status</th>
-                <th scope="col">Started</th>
-                <th scope="col">Duration</th>
-                <th scope="col">Travellers evaluated</th>
-                <th scope="col">Alerts opened</th>
-              </tr>
-            </thead>
-            <tbody>
-              {overview.monitorRuns.map((run) => (
-                <tr key={run.id}>
-                  <td>{run.monitor}</td>
-                  <td>{run.status}</td>
-                  <td>{when(run.startedAt)}</td>
-                  <td>{run.durationMs === null ? 'running' : `${(run.durationMs / 1000).toFixed(1)} s`}</td>
-                  <td>{run.usersEvaluated}</td>
-                  <td>{run.alertsCreated}</td>
+        {overview.monitorRuns.length === 0 ? (
+          <p>No sweep has run yet.</p>
+        ) : (
+          <Scroll label="Recent monitor runs">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Monitor</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Started</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Travellers evaluated</th>
+                  <th scope="col">Alerts opened</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </Scroll>
+              </thead>
+              <tbody>
+                {overview.monitorRuns.map((run) => (
+                  <tr key={run.id}>
+                    <td>{run.monitor}</td>
+                    <td>{run.status}</td>
+                    <td>{when(run.startedAt)}</td>
+                    <td>{run.durationMs === null ? 'running' : `${(run.durationMs / 1000).toFixed(1)} s`}</td>
+                    <td>{run.usersEvaluated}</td>
+                    <td>{run.alertsCreated}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Scroll>
+        )}
       </section>
       <section aria-labelledby="operator-alerts" class="card">
         <h2 id="operator-alerts">Operator alerts</h2>
