@@ -6,9 +6,15 @@
 FROM node:22-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client package is a workspace of the lockfile: npm ci needs its manifest.
+COPY client/package.json ./client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web console: npm run build bundles it (with the client package's source) into console/dist.
+COPY client/src ./client/src
+COPY console/build.mjs console/index.html ./console/
+COPY console/src ./console/src
 RUN npm run build \
  && npm prune --omit=dev \
  # Deployments bring their own PostgreSQL (DATABASE_URL is required in production): the
@@ -30,6 +36,7 @@ ENV NODE_ENV=production \
     PAM_HOME=/tmp/pam
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/console/dist ./console/dist
 COPY package.json ./
 COPY bin ./bin
 USER node

@@ -93,6 +93,8 @@ execFileSync(
   },
 )
 process.env.PAM_TEST_CLI = pathToFileURL(resolve('dist', 'app', 'cli.js')).href
+// The console's files, as `npm start` builds them (only when a source changed): its tests load the pages.
+execFileSync(process.execPath, [join('console', 'build.mjs'), '--if-stale'], { stdio: 'inherit' })
 
 // Node applies the timeout to each whole file, not to each test: a file that hangs fails after
 // FILE_LIMIT_MS; a file that never exits (a leaked handle) fails the run after RUN_LIMIT_MS, set

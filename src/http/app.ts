@@ -19,6 +19,7 @@ import type { TokenVerifier } from './auth/token-verifier.js'
 import { capConnectionsPerAddress, clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
 import { registerJsonBodies } from './json-body.js'
+import { type ConsoleOptions, consolePages } from './plugins/console.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { requireInternalToken } from './plugins/internal-auth.js'
@@ -79,6 +80,8 @@ export interface AppDeps {
   pushAllowPrivateEndpoints?: boolean
   /** Where the one-click unsubscribe links in emails point (PUBLIC_URL). */
   publicUrl?: string
+  /** The web console's options (its demo sign-in in development). */
+  console?: ConsoleOptions
 }
 
 const INFO_WRITTEN_AT = new Set(['trace', 'debug', 'info'])
@@ -202,5 +205,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   await app.register(metricsRoutes({ metrics: deps.metrics, internalAuth, store: deps }))
   await app.register(queueDashboard({ ...deps, hits }))
+  await app.register(consolePages(deps.console ?? {}))
   return app
 }

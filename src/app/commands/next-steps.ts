@@ -27,6 +27,7 @@ export function nextSteps(config: Config): string {
     `PAM is ready (${mode.environment}, ${mode.mode.split(' ')[0]} mode, ${mode.database})`,
     `  API        ${base}/v1`,
     `  API docs   ${base}/docs`,
+    `  console    ${base}/console (a traveller's alerts, live; ${base}/console/operator for operators)`,
     `  queues     ${base}/admin/queues (sign in with the internal token: npx pam token --internal)`,
     ...token,
     '  Ctrl-C stops PAM; its data stays for the next start.',

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../http/app.js'
+import { mintDevToken } from '../../http/auth/dev-token.js'
 import { createTokenVerifier, rememberingVerifier } from '../../http/auth/token-verifier.js'
 import { type HttpSettings, httpSettings } from '../../http/http-settings.js'
 import { listenOrExplain } from '../../http/listen.js'
@@ -9,6 +10,7 @@ import { createHub, feedHubFromBus, type Hub, STREAM_LIMITS } from '../../http/s
 import { createProducer, type Producer } from '../../jobs/producer.js'
 import { changedVersions, currentEvents } from '../../monitoring/alerts/alert-changes.js'
 import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../../platform/config.js'
+import { DEMO_USER } from '../commands/next-steps.js'
 import type { Deps } from '../composition/deps.js'
 import type { RunningRole } from './role.js'
 import { isSchemaCurrent, StartupRefusal, waitForStore } from './wait-for-store.js'
@@ -85,7 +87,18 @@ function buildAppFrom(
     vapidPublicKey: deps.secrets.vapid?.publicKey,
     pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
     publicUrl: publicUrl(deps.config),
+    console: consoleOptions(deps),
   })
+}
+
+/** The console's one-click sign-in as the README's demo traveller: in development, with a secret PAM holds. */
+function consoleOptions(deps: Deps) {
+  const { config, secrets } = deps
+  const secret = secrets.jwtSecret
+  if (config.ENVIRONMENT !== 'development' || !secret || config.JWT_JWKS_URL) return {}
+  const demoToken = () =>
+    mintDevToken({ secret, userId: DEMO_USER, ttl: '1h', audience: config.JWT_AUDIENCE, issuer: config.JWT_ISSUER })
+  return { demoToken }
 }
 
 /**

@@ -6,10 +6,13 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Caps } from '../../ai/budget.js'
 import type { Queues } from '../../jobs/inspection.js'
 import type { Cache } from '../../platform/cache/cache.js'
 import type { HitCounter } from '../../platform/cache/hit-counter.js'
+import type { Db } from '../../platform/db/database.js'
 import { HttpError } from '../errors.js'
+import { consoleOperatorRoutes } from '../routes/console-operator.js'
 import { bearerToken, countInternalTokenFailure, internalTokenMatcher } from './internal-auth.js'
 import { throttle } from './throttle.js'
 
@@ -79,6 +82,9 @@ export function queueDashboard(deps: {
   sessions?: Cache
   /** Where sign-ins, sign-outs and wrong tokens are counted per address (shared by the replicas). */
   hits: HitCounter
+  /** The console's operator overview reads these (behind this dashboard's sign-in). */
+  db: Db
+  aiCaps: Caps
 }) {
   const matches = internalTokenMatcher(deps.internalToken)
   const sessions = deps.sessions ?? memorySessions()
@@ -165,6 +171,7 @@ export function queueDashboard(deps: {
           .header('WWW-Authenticate', 'Bearer realm="pam-internal"')
           .send({ error: 'unauthorized', message: 'the queue dashboard needs the internal token' })
       })
+      await board.register(consoleOperatorRoutes(deps))
       const serverAdapter = new FastifyAdapter()
       serverAdapter.setBasePath(BASE)
       createBullBoard({
