@@ -100,6 +100,11 @@ export const EnvSchema = Type.Object({
   ),
   REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'Redis URL; unset: Postgres-only mode', { secret: true })),
   UPSTASH_REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'used when REDIS_URL is unset', { secret: true })),
+  REDIS_CLUSTER: Type.Optional(
+    Flag(
+      'Redis is a Redis Cluster (ElastiCache cluster mode, Memorystore cluster): REDIS_URL names one node to discover the others from (a configuration endpoint), its credentials and TLS used for every node; each queue gets its own hash tag, so the queues spread over the shards',
+    ),
+  ),
   JWT_SECRET: Type.Optional(
     Type.String({
       minLength: 1,
@@ -370,7 +375,8 @@ export const EnvSchema = Type.Object({
     pattern: '^[\\w{}:.-]{1,40}$',
     problem: 'must be 1-40 letters, digits or _ { } : . -',
     default: 'pam',
-    description: 'key prefix for queues and the bus in Redis (use {pam} on Redis Cluster)',
+    description:
+      'key prefix for queues, the bus and the cache in Redis (without { }: on a Redis Cluster PAM adds the hash tags)',
   }),
   EMBEDDED_DATABASE_PORT: Type.Integer({
     minimum: 1,
@@ -531,6 +537,13 @@ function policyProblems(config: Record<string, unknown>): string[] {
   if (config.SMTP_URL && config.SMTP_SERVER) problems.push('set SMTP_URL or SMTP_SERVER, not both')
   for (const name of ['DATABASE_DIRECT_URL', 'DATABASE_READ_URL']) {
     if (config[name] && !config.DATABASE_URL) problems.push(`${name} is set without DATABASE_URL: set both, or neither`)
+  }
+  if (['true', '1'].includes(text('REDIS_CLUSTER') ?? '')) {
+    if (!text('REDIS_URL') && !text('UPSTASH_REDIS_URL')) problems.push('REDIS_CLUSTER is set without REDIS_URL')
+    // PAM puts each queue's keys under a hash tag of its own; braces in the prefix would replace
+    // those tags with one, holding every queue on a single shard.
+    if (/[{}]/.test(text('REDIS_PREFIX') ?? ''))
+      problems.push('REDIS_PREFIX must not contain { or } with REDIS_CLUSTER (PAM adds a hash tag per queue)')
   }
   for (const name of [
     'DATABASE_URL',
