@@ -29,6 +29,8 @@ export interface RedisCluster {
   ports: number[]
   /** The ports of the nodes that serve slots now, ordered by their first slot. */
   masters(): Promise<number[]>
+  /** The port of the master that holds `key`'s slot now. */
+  ownerOf(key: string): Promise<number>
   /** Runs a command on one node (redis-cli), returning its raw reply. */
   command(port: number, ...args: string[]): Promise<string>
   /**
@@ -81,17 +83,30 @@ export async function redisCluster(options: { nodes?: number } = {}): Promise<Re
     const server = servers.get(port)
     return server !== undefined && server.exitCode === null && server.signalCode === null
   }
-  const masters = async () => {
-    const probe = [...servers.keys()].find(alive)
-    if (probe === undefined) throw new Error('no node of the cluster runs')
-    const nodes = await command(probe, 'cluster', 'nodes')
-    return nodes
+  const probe = () => {
+    const port = [...servers.keys()].find(alive)
+    if (port === undefined) throw new Error('no node of the cluster runs')
+    return port
+  }
+  /** The masters that serve slots, by first slot, with their slot ranges (CLUSTER NODES). */
+  const serving = async () =>
+    (await command(probe(), 'cluster', 'nodes'))
       .split('\n')
       .map((line) => line.split(' '))
       .filter((fields) => fields[2]?.includes('master') && !fields[2].includes('fail') && fields[8] !== undefined)
-      .map((fields) => ({ port: Number(fields[1]?.split(/[:@]/)[1]), firstSlot: Number(fields[8]?.split('-')[0]) }))
-      .sort((a, b) => a.firstSlot - b.firstSlot)
-      .map((node) => node.port)
+      .map((fields) => ({
+        port: Number(fields[1]?.split(/[:@]/)[1]),
+        ranges: fields.slice(8).map((range) => range.split('-').map(Number)),
+      }))
+      .sort((a, b) => (a.ranges[0]?.[0] ?? 0) - (b.ranges[0]?.[0] ?? 0))
+  const masters = async () => (await serving()).map((node) => node.port)
+  const ownerOf = async (key: string) => {
+    const slot = Number(await command(probe(), 'cluster', 'keyslot', key))
+    const owner = (await serving()).find((node) =>
+      node.ranges.some(([first = 0, last = first]) => slot >= first && slot <= last),
+    )
+    if (!owner) throw new Error(`no master serves slot ${slot}`)
+    return owner.port
   }
   const healthy = async (timeoutMs = 60_000) => {
     await eventually(
@@ -164,6 +179,7 @@ export async function redisCluster(options: { nodes?: number } = {}): Promise<Re
       url: `redis://127.0.0.1:${seed}`,
       ports,
       masters,
+      ownerOf,
       command,
       async killMaster(n) {
         const port = (await masters())[n]
