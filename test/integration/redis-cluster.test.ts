@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { Queue } from 'bullmq'
 import { Cluster } from 'ioredis'
+import pg from 'pg'
 import { userToken, VEHICLE } from '../helpers/api.js'
 import { eventually, testEnv } from '../helpers/harness.js'
 import { freePort, type PamProcess, spawnPam } from '../helpers/process.js'
@@ -13,6 +14,10 @@ import { createTestDatabase, uniqueName } from '../helpers/services.js'
 // Generous for a loaded machine; a write's evaluation runs within milliseconds.
 const PROMPTLY_MS = 30_000
 const LIMIT = 30
+// The fault test's load: writes per second, how long before and after the kill, over enough
+// travellers that none reaches the rate limit (each writes well under LIMIT in a minute).
+const WRITES_PER_SECOND = 50
+const WRITERS = 40
 const noCluster = redisClusterUnavailable()
 const QUEUES = ['analytics', 'maintenance', 'notifications']
 
@@ -167,5 +172,114 @@ describe('PAM on a Redis Cluster', { skip: noCluster }, () => {
     for (const [queue, ports] of mastersOf) assert.equal(ports.size, 1, `${queue} lives on one master`)
     const used = new Set([...mastersOf.values()].flatMap((ports) => [...ports]))
     assert.ok(used.size > 1, `the three queues on ${used.size} master(s)`)
+  })
+
+  // Last: it takes a master away for good (its replica serves from then on).
+  it('loses no accepted write and raises no duplicate alert when a master is killed under load; serves again without a restart', async (t) => {
+    const base = bases[0] as string
+    const writers = await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        const traveller = await remoteTraveller(base)
+        const vehicle = await traveller.call('POST', '/v1/vehicles', VEHICLE)
+        assert.equal(vehicle.status, 201, JSON.stringify(vehicle.body))
+        return { traveller, vehicleId: vehicle.body.id as string }
+      }),
+    )
+    // A socket open through the failover: the bus must carry alerts again afterwards.
+    const watcher = writers[0] as (typeof writers)[number]
+    const stream = await watcher.traveller.stream()
+    const accepted: { id: string; vehicleId: string }[] = []
+    const refused: number[] = []
+    const inFlight: Promise<void>[] = []
+    const write = async (writer: (typeof writers)[number]) => {
+      const response = await writer.traveller.call('POST', `/v1/vehicles/${writer.vehicleId}/fuel-readings`, {
+        percent: 15,
+      })
+      if (response.status === 201) accepted.push({ id: response.body.id, vehicleId: writer.vehicleId })
+      else refused.push(response.status)
+    }
+    // Bounded: it stops itself after `seconds`, whatever the test does meanwhile.
+    const load = async (seconds: number) => {
+      const started = Date.now()
+      for (let i = 0; i < seconds * WRITES_PER_SECOND; i++) {
+        inFlight.push(write(writers[i % WRITERS] as (typeof writers)[number]))
+        // On the clock, not a fixed pause: a late tick (a loaded machine) is made up by the next.
+        const next = started + ((i + 1) * 1000) / WRITES_PER_SECOND
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())))
+      }
+    }
+    const notificationsMaster = await cluster.ownerOf(`{${env.REDIS_PREFIX}:notifications}`)
+    const loading = load(12)
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    const killed = await cluster.killMaster((await cluster.masters()).indexOf(notificationsMaster))
+    const killedAt = Date.now()
+    await cluster.healthy()
+    const failoverMs = Date.now() - killedAt
+    assert.notEqual(await cluster.ownerOf(`{${env.REDIS_PREFIX}:notifications}`), killed, 'a replica took over')
+    await loading
+    await Promise.all(inFlight)
+    t.diagnostic(
+      `${accepted.length} writes accepted, ${refused.length} refused; the replica served ${failoverMs} ms after the kill`,
+    )
+    try {
+      // Refusals while the shard changes hands are allowed (the traveller retries); an accepted
+      // write is stored exactly once and evaluated.
+      assert.ok(accepted.length > WRITES_PER_SECOND * 9, `${accepted.length} accepted, refused: ${refused.join(',')}`)
+      assert.deepEqual(
+        refused.filter((status) => status !== 503),
+        [],
+        'nothing but 503 while the shard moves',
+      )
+      const client = new pg.Client({ connectionString: database.url })
+      await client.connect()
+      try {
+        const stored = await client.query<{ id: string; copies: number }>(
+          'select id, count(*)::int as copies from fuel_readings where id = any($1) group by id',
+          [accepted.map((reading) => reading.id)],
+        )
+        assert.equal(stored.rows.length, accepted.length, 'every accepted reading is stored')
+        assert.deepEqual(
+          stored.rows.filter((row) => row.copies !== 1),
+          [],
+        )
+        // Every vehicle is low: each gets its alert once, whichever evaluation (a job, or the
+        // drainer for a job lost with the master) raised it.
+        const open = await eventually(
+          async () => {
+            const { rows } = await client.query<{ condition: string; alerts: number }>(
+              `select split_part(dedupe_key, '|', 1) as condition, count(*)::int as alerts from alerts
+               where kind = 'fuel_low' and resolved_at is null and user_id = any($1) group by 1`,
+              [writers.map((writer) => writer.traveller.id)],
+            )
+            return rows.length === WRITERS ? rows : undefined
+          },
+          PROMPTLY_MS,
+          'an alert for every vehicle',
+        )
+        assert.deepEqual(
+          open.filter((row) => row.alerts !== 1),
+          [],
+          'one open alert per condition',
+        )
+      } finally {
+        await client.end()
+      }
+      // Serving again, the same processes: a new low vehicle's alert reaches the socket opened
+      // before the kill.
+      const another = await watcher.traveller.call('POST', '/v1/vehicles', VEHICLE)
+      assert.equal(another.status, 201)
+      const low = await watcher.traveller.call('POST', `/v1/vehicles/${another.body.id}/fuel-readings`, {
+        percent: 10,
+      })
+      assert.equal(low.status, 201)
+      await stream.next(
+        (m) =>
+          m.type === 'alert.created' &&
+          (m.alert as { data?: { vehicleId?: string } }).data?.vehicleId === another.body.id,
+        PROMPTLY_MS,
+      )
+    } finally {
+      stream.close()
+    }
   })
 })
