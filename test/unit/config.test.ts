@@ -113,4 +113,14 @@ describe('configuration', () => {
       ['set JWT_SECRET or JWT_JWKS_URL, not both'],
     )
   })
+
+  it('refuses REDIS_CLUSTER with a REDIS_PREFIX in braces (one slot for every queue) or without a Redis URL', () => {
+    assert.deepEqual(problems({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://node-1:6379', REDIS_PREFIX: '{pam}' }), [
+      'REDIS_PREFIX must not contain { or } with REDIS_CLUSTER (PAM adds a hash tag per queue)',
+    ])
+    assert.deepEqual(problems({ REDIS_CLUSTER: '1' }), ['REDIS_CLUSTER is set without REDIS_URL'])
+    assert.equal(loadConfig({ REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://node-1:6379' }).REDIS_CLUSTER, true)
+    // A single Redis keeps accepting the braces its deployments were told to use.
+    assert.equal(loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PREFIX: '{pam}' }).REDIS_PREFIX, '{pam}')
+  })
 })

@@ -1,5 +1,5 @@
 import type { IQueueBackend, JobProgress, Processor, Queue, Worker, WorkerOptions } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { QueueName } from './queue-names.js'
 
 // The connection type differs per backend (ioredis, pg) and BullMQ's classes are invariant in
@@ -8,6 +8,8 @@ import type { QueueName } from './queue-names.js'
 type AnyConnection = any
 export type PamQueue = Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend, AnyConnection>
 export type PamWorker = Worker<unknown, unknown, string, IQueueBackend, JobProgress, AnyConnection>
+/** A single Redis, or a Redis Cluster (REDIS_CLUSTER). */
+export type RedisClient = Redis | Cluster
 export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>
 
 /**
@@ -40,7 +42,7 @@ export interface QueueBackend {
    * Redis mode only: a fail-fast connection for small shared state (rate-limit counters, the
    * provider cache). Postgres-only mode keeps that state in memory or in PostgreSQL instead.
    */
-  readonly redis?: Redis
+  readonly redis?: RedisClient
   /**
    * Redis mode only, bounded by a timeout: throws when Redis does not answer, or answers without
    * the mark markInUse left (it lost its data). Postgres-only mode has no Redis to ask.

@@ -1,25 +1,73 @@
 import { once } from 'node:events'
 import { Queue, Worker } from 'bullmq'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { messageOf } from '../errors/error-message.js'
 import type { Logger } from '../logger.js'
-import type { QueueBackend } from './backend.js'
+import type { QueueBackend, RedisClient } from './backend.js'
+import type { QueueName } from './queue-names.js'
 import { createRedisBus } from './redis-bus.js'
+
+type ConnectionOptions = Pick<RedisOptions, 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'enableAutoPipelining'>
+
+/**
+ * A Redis Cluster reached from one node's URL (a managed cluster's configuration endpoint): the
+ * URL's credentials and TLS apply to every node the client discovers, not only to the seed.
+ */
+function clusterConnection(url: string, name: string, extra: ConnectionOptions): Cluster {
+  const seed = new URL(url)
+  const tls = seed.protocol === 'rediss:'
+  const { enableOfflineQueue, enableAutoPipelining, maxRetriesPerRequest } = extra
+  return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    // Sharded pub/sub (SSUBSCRIBE): a bus message goes to its channel's shard only, where classic
+    // PUBLISH is copied to every node of the cluster.
+    shardedSubscribers: true,
+    // TLS certificates name the endpoint's host, not the addresses the nodes announce (ioredis'
+    // advice for ElastiCache with TLS).
+    ...(tls
+      ? { dnsLookup: (address: string, done: (error: null, address: string) => void) => done(null, address) }
+      : {}),
+    redisOptions: {
+      connectionName: name,
+      ...(maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest }),
+      ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+      ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+      ...(tls ? { tls: {} } : {}),
+    },
+  })
+}
 
 /**
  * BullMQ on Redis, configured as BullMQ's production guide says: producers fail fast while
  * Redis is down (the API answers 503 or falls back, never hangs), workers retry forever.
+ * `cluster`: Redis is a Redis Cluster and `url` one of its nodes.
  */
-export function createRedisBackend(options: { url: string; prefix: string; logger: Logger }): QueueBackend {
+export function createRedisBackend(options: {
+  url: string
+  prefix: string
+  cluster?: boolean
+  logger: Logger
+}): QueueBackend {
   const { url, prefix, logger } = options
+  const cluster = options.cluster === true
   const log = logger.child({ component: 'redis' })
-  const connections: Redis[] = []
-  const connect = (name: string, extra: RedisOptions) => {
-    const connection = new Redis(url, { connectionName: `${prefix}-${name}`, ...extra })
-    connection.on('error', (error) => log.warn({ connection: name, err: error.message }, 'redis connection error'))
+  const connections: RedisClient[] = []
+  const connect = (name: string, extra: ConnectionOptions) => {
+    const connectionName = `${prefix}-${name}`
+    const connection = cluster
+      ? clusterConnection(url, connectionName, extra)
+      : new Redis(url, { connectionName, ...extra })
+    connection.on('error', (error: Error) =>
+      log.warn({ connection: name, err: error.message }, 'redis connection error'),
+    )
     connections.push(connection)
     return connection
   }
+  // On a cluster, a multi-key command (all of BullMQ's scripts) must find its keys in one slot:
+  // each queue gets a hash tag of its own, so one queue is one slot and the queues spread over the
+  // shards. A single Redis keeps the plain prefix, and with it the keys deployments already have.
+  const queuePrefix = (name: QueueName) => (cluster ? `{${prefix}:${name}}` : prefix)
   const producer = connect('producer', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
   // Rate-limit counters and the cache: one small command per request, sent together when many
   // requests are in flight at once (one write to the socket per tick instead of one per command).
@@ -29,26 +77,33 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
     connect('subscriber', { maxRetriesPerRequest: null }),
     prefix,
     log,
+    { sharded: cluster },
   )
 
   // Set when a role starts, by migrations and when the scheduler has restored the schedules; a
   // Redis that lost its data (FLUSHALL, a replaced instance without persistence) has lost it too,
-  // so readiness says "not ready" until the schedules are back.
-  const marker = `${prefix}:pam:in-use`
-  const markInUse = async () => {
+  // so readiness says "not ready" until the schedules are back. On a cluster it lives in the slot
+  // of the queue that holds the schedules, so it is lost with them.
+  const marker = cluster ? `${queuePrefix('maintenance')}:pam:in-use` : `${prefix}:pam:in-use`
+  const ready = async () => {
     if (producer.status !== 'ready') await once(producer, 'ready', { signal: AbortSignal.timeout(5_000) })
+  }
+  const markInUse = async () => {
+    await ready()
     await producer.set(marker, new Date().toISOString())
   }
+  // Every node that holds data: a cluster's masters each have their own settings.
+  const masters = (): Redis[] => (producer instanceof Cluster ? producer.nodes('master') : [producer])
 
   return {
     kind: 'redis',
     bus,
     redis: shared,
-    createQueue: (name) => new Queue(name, { connection: producer, prefix }),
+    createQueue: (name) => new Queue(name, { connection: producer, prefix: queuePrefix(name) }),
     createWorker: (name, processor, settings) =>
       new Worker(name, processor, {
         ...settings,
-        prefix,
+        prefix: queuePrefix(name),
         connection: connect(`worker-${name}`, { maxRetriesPerRequest: null }),
       }),
     async pingRedis(timeoutMs) {
@@ -67,14 +122,16 @@ export function createRedisBackend(options: { url: string; prefix: string; logge
     async checkSettings() {
       try {
         // The producer fails fast while disconnected, so give it a moment to connect first.
-        if (producer.status !== 'ready') await once(producer, 'ready', { signal: AbortSignal.timeout(5_000) })
-        const reply = (await producer.config('GET', 'maxmemory-policy')) as string[]
-        const policy = reply[1]
-        if (policy && policy !== 'noeviction') {
-          log.warn(
-            { maxmemoryPolicy: policy },
-            'Redis maxmemory-policy is not noeviction: under memory pressure Redis may evict queued jobs; set it to noeviction',
-          )
+        await ready()
+        for (const node of masters()) {
+          const reply = (await node.config('GET', 'maxmemory-policy')) as string[]
+          const policy = reply[1]
+          if (policy && policy !== 'noeviction') {
+            log.warn(
+              { maxmemoryPolicy: policy, ...(cluster ? { node: `${node.options.host}:${node.options.port}` } : {}) },
+              'Redis maxmemory-policy is not noeviction: under memory pressure Redis may evict queued jobs; set it to noeviction',
+            )
+          }
         }
       } catch (error) {
         // Managed Redis often forbids CONFIG, and Redis may be down: the check is advice, not a gate.

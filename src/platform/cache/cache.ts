@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis'
 import { sql } from 'kysely'
+import type { RedisClient } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 
 /** Provider answers worth keeping for a while. Misses and failures to read are the same: fetch again. */
@@ -9,7 +9,7 @@ export interface Cache {
 }
 
 /** Redis mode: keys with a TTL under the deployment's prefix. */
-export function redisCache(redis: Redis, prefix: string): Cache {
+export function redisCache(redis: RedisClient, prefix: string): Cache {
   return {
     async get<T>(key: string) {
       const value = await redis.get(`${prefix}:cache:${key}`)

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis'
 import { sql } from 'kysely'
+import type { RedisClient } from '../backend/backend.js'
 import type { Db } from '../db/database.js'
 
 /**
@@ -24,7 +24,7 @@ end
 return {hits, ttl}`
 
 /** Redis mode: a key with a TTL under the deployment's prefix. */
-export function redisHitCounter(redis: Redis, prefix: string): HitCounter {
+export function redisHitCounter(redis: RedisClient, prefix: string): HitCounter {
   return {
     async hit(key, windowMs) {
       const [hits, ttl] = (await redis.eval(HIT, 1, `${prefix}:hits:${key}`, windowMs)) as [number, number]
@@ -51,7 +51,7 @@ export function postgresHitCounter(db: Db): HitCounter {
 }
 
 /** The deployment's shared counter: Redis when there is one, else PostgreSQL. */
-export const sharedHitCounter = (store: { db: Db; redis?: Redis; prefix: string }): HitCounter =>
+export const sharedHitCounter = (store: { db: Db; redis?: RedisClient; prefix: string }): HitCounter =>
   store.redis ? redisHitCounter(store.redis, store.prefix) : postgresHitCounter(store.db)
 
 /** Postgres-only mode: deletes the windows that ended; returns how many. */

@@ -19,7 +19,8 @@ export const LifecycleFields = {
     pattern: '^[\\w{}:.-]{1,40}$',
     problem: 'must be 1-40 letters, digits or _ { } : . -',
     default: 'pam',
-    description: 'key prefix for queues and the bus in Redis (use {pam} on Redis Cluster)',
+    description:
+      'key prefix for queues, the bus and the cache in Redis (without { }: on a Redis Cluster PAM adds the hash tags)',
   }),
   EMBEDDED_DATABASE_PORT: Type.Integer({
     minimum: 1,

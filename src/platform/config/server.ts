@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { ENVIRONMENTS, LOG_LEVELS, OriginList, QueueList, Url } from './fields.js'
+import { ENVIRONMENTS, Flag, LOG_LEVELS, OriginList, QueueList, Url } from './fields.js'
 
 /** The process, its stores, auth and workers: what every role reads first. */
 export const ServerFields = {
@@ -45,6 +45,11 @@ export const ServerFields = {
   ),
   REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'Redis URL; unset: Postgres-only mode', { secret: true })),
   UPSTASH_REDIS_URL: Type.Optional(Url(['redis', 'rediss'], 'used when REDIS_URL is unset', { secret: true })),
+  REDIS_CLUSTER: Type.Optional(
+    Flag(
+      'Redis is a Redis Cluster (ElastiCache cluster mode, Memorystore cluster): REDIS_URL names one node to discover the others from (a configuration endpoint), its credentials and TLS used for every node; each queue gets its own hash tag, so the queues spread over the shards',
+    ),
+  ),
   JWT_SECRET: Type.Optional(
     Type.String({
       minLength: 1,

@@ -1,10 +1,9 @@
 import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
 import type { Caps } from '../../../ai/budget.js'
 import type { MaintenanceService } from '../../../monitoring/monitors/maintenance/record-service.js'
-import type { Bus } from '../../../platform/backend/backend.js'
+import type { Bus, RedisClient } from '../../../platform/backend/backend.js'
 import type { HitCounter } from '../../../platform/cache/hit-counter.js'
 import type { Db } from '../../../platform/db/database.js'
 import type { Reads } from '../../../platform/db/reads.js'
@@ -41,7 +40,7 @@ export interface V1Deps {
   hub: Hub
   maintenance: MaintenanceService
   verifier: TokenVerifier
-  rateLimit: { perMinute: number; redis?: Redis; prefix: string }
+  rateLimit: { perMinute: number; redis?: RedisClient; prefix: string }
   /** The deployment's shared counter: requests without a valid token are counted there per address. */
   hits: HitCounter
   aiCaps: Caps
