@@ -8,6 +8,9 @@
  * alert.resolved arrives on its socket, and the CPU each process spent is divided by the writes. Needs
  * PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints
  * figures, conditions and whether the write-rate target holds (docs/performance.md).
+ * BENCH_MODES=redis,cluster adds the layout past one machine beside it, in the same run: Redis mode on
+ * a local Redis Cluster (three masters, three replicas) with DATABASE_URL through PgBouncer in
+ * transaction mode (DATABASE_DIRECT_URL to the server), both started by the test harness.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -15,7 +18,9 @@ import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { mintDevToken } from '../src/http/auth/dev-token.js'
+import { startPgBouncer } from '../test/helpers/pgbouncer.js'
 import { type PamProcess, spawnPam } from '../test/helpers/process.js'
+import { redisCluster } from '../test/helpers/redis-cluster.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { openStream, type StreamClient } from '../test/helpers/stream.js'
 import { withBenchDatabase } from './bench-database.js'
@@ -31,7 +36,8 @@ const TRAVELLERS = Number(process.env.BENCH_TRAVELLERS ?? 200)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const WARMUP_SECONDS = 3
 const CONCURRENCY = 8
-const MODES = (process.env.BENCH_MODES ?? 'redis,postgres').split(',') as ('redis' | 'postgres')[]
+type Layout = 'redis' | 'postgres' | 'cluster'
+const MODES = (process.env.BENCH_MODES ?? 'redis,postgres').split(',') as Layout[]
 const SECRET = randomBytes(32).toString('base64url')
 const PORT = 19_000 + Math.floor(Math.random() * 1000)
 
@@ -72,7 +78,8 @@ function cpuSeconds(pids: Record<string, number | undefined>): Record<string, nu
   for (const pid of entries) {
     const stat = read(pid)
     const name = stat?.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-    if (stat && (name === 'postgres' || name === 'redis-server')) seconds[name] = (seconds[name] ?? 0) + ticks(stat)
+    if (stat && (name === 'postgres' || name === 'redis-server' || name === 'pgbouncer'))
+      seconds[name] = (seconds[name] ?? 0) + ticks(stat)
   }
   return seconds
 }
@@ -142,14 +149,20 @@ async function paced(base: string, travellers: Traveller[], rate: number, second
   return { latencies: await Promise.all(results), achieved }
 }
 
-async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
+async function run(mode: Layout, databaseUrl: string) {
   const prefix = `pambench${randomBytes(3).toString('hex')}`
-  const env = pamEnv({
-    databaseUrl,
-    redis: mode === 'redis' ? { url: REDIS_URL, prefix } : undefined,
-    port: PORT,
-    jwtSecret: SECRET,
-  })
+  const cluster = mode === 'cluster' ? await redisCluster() : undefined
+  const pooler = mode === 'cluster' ? await startPgBouncer(databaseUrl) : undefined
+  const redisUrl = cluster?.url ?? REDIS_URL
+  const env = {
+    ...pamEnv({
+      databaseUrl: pooler?.through(databaseUrl) ?? databaseUrl,
+      redis: mode === 'postgres' ? undefined : { url: redisUrl, prefix },
+      port: PORT,
+      jwtSecret: SECRET,
+    }),
+    ...(cluster ? { REDIS_CLUSTER: 'true', DATABASE_DIRECT_URL: databaseUrl } : {}),
+  }
   const api = spawnPam(['api'], env)
   const base = `http://127.0.0.1:${PORT}`
   let worker: PamProcess | undefined
@@ -164,7 +177,11 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
         ...(await Promise.all(Array.from({ length: Math.min(50, TRAVELLERS - i) }, () => traveller(base)))),
       )
     }
-    const label = mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'
+    const label = {
+      redis: 'Redis mode',
+      postgres: 'Postgres-only mode',
+      cluster: 'Redis Cluster (3 masters, 3 replicas) + PgBouncer (transaction mode)',
+    }[mode]
     for (const rate of RATES) {
       // Each traveller's vehicle create (or the rate before) queued evaluations: none is left behind.
       await evaluated(databaseUrl)
@@ -206,6 +223,8 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
     await worker?.stop('SIGTERM')
     await api.stop('SIGTERM')
     if (mode === 'redis') await dropRedisPrefix(REDIS_URL, prefix)
+    await pooler?.stop()
+    await cluster?.stop()
   }
 }
 

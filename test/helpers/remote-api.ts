@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { userToken } from './api.js'
 import { eventually } from './harness.js'
@@ -68,4 +69,31 @@ export function answers(base: string, path: string, status: number, timeoutMs = 
     timeoutMs,
     `${path} to answer ${status}`,
   )
+}
+
+export type RemoteTraveller = Awaited<ReturnType<typeof remoteTraveller>>
+
+/**
+ * What a traveller sees of one fuel alert's life: a 15 % reading opens `fuel_low` on their socket
+ * and in GET /v1/alerts, a 90 % one resolves it and empties the list.
+ */
+export async function fuelAlertRoundTrip(
+  traveller: RemoteTraveller,
+  stream: StreamClient,
+  vehicleId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const low = await traveller.call('POST', `/v1/vehicles/${vehicleId}/fuel-readings`, { percent: 15 })
+  assert.equal(low.status, 201, JSON.stringify(low.body))
+  const created = await stream.next((m) => m.type === 'alert.created', timeoutMs)
+  assert.equal((created.alert as { kind: string }).kind, 'fuel_low')
+  const listed = await traveller.call('GET', '/v1/alerts')
+  assert.deepEqual(
+    listed.body.items.map((a: { kind: string }) => a.kind),
+    ['fuel_low'],
+  )
+  const full = await traveller.call('POST', `/v1/vehicles/${vehicleId}/fuel-readings`, { percent: 90 })
+  assert.equal(full.status, 201)
+  await stream.next((m) => m.type === 'alert.resolved', timeoutMs)
+  assert.deepEqual((await traveller.call('GET', '/v1/alerts')).body.items, [])
 }

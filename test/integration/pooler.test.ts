@@ -4,7 +4,7 @@ import { VEHICLE } from '../helpers/api.js'
 import { inBothModes, testEnv } from '../helpers/harness.js'
 import { type Pooler, poolerUnavailable, startPgBouncer } from '../helpers/pgbouncer.js'
 import { freePort, type PamProcess, spawnPam } from '../helpers/process.js'
-import { answers, remoteTraveller } from '../helpers/remote-api.js'
+import { answers, fuelAlertRoundTrip, remoteTraveller } from '../helpers/remote-api.js'
 import { createTestDatabase } from '../helpers/services.js'
 
 // Generous for a loaded machine; a write's evaluation runs within milliseconds.
@@ -97,19 +97,7 @@ inBothModes('PAM behind a pooler in transaction mode', (mode) => {
         [],
         'every request through the pooler succeeds',
       )
-      const low = await traveller.call('POST', `/v1/vehicles/${vehicle.body.id}/fuel-readings`, { percent: 15 })
-      assert.equal(low.status, 201, JSON.stringify(low.body))
-      const created = await stream.next((m) => m.type === 'alert.created', PROMPTLY_MS)
-      assert.equal((created.alert as { kind: string }).kind, 'fuel_low')
-      const listed = await traveller.call('GET', '/v1/alerts')
-      assert.deepEqual(
-        listed.body.items.map((a: { kind: string }) => a.kind),
-        ['fuel_low'],
-      )
-      const full = await traveller.call('POST', `/v1/vehicles/${vehicle.body.id}/fuel-readings`, { percent: 90 })
-      assert.equal(full.status, 201)
-      await stream.next((m) => m.type === 'alert.resolved', PROMPTLY_MS)
-      assert.deepEqual((await traveller.call('GET', '/v1/alerts')).body.items, [])
+      await fuelAlertRoundTrip(traveller, stream, vehicle.body.id, PROMPTLY_MS)
     } finally {
       stream.close()
     }

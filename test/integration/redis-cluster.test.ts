@@ -8,7 +8,7 @@ import { userToken, VEHICLE } from '../helpers/api.js'
 import { eventually, testEnv } from '../helpers/harness.js'
 import { freePort, type PamProcess, spawnPam } from '../helpers/process.js'
 import { type RedisCluster, redisCluster, redisClusterUnavailable } from '../helpers/redis-cluster.js'
-import { answers, callApi, remoteTraveller } from '../helpers/remote-api.js'
+import { answers, callApi, fuelAlertRoundTrip, remoteTraveller } from '../helpers/remote-api.js'
 import { createTestDatabase, uniqueName } from '../helpers/services.js'
 
 // Generous for a loaded machine; a write's evaluation runs within milliseconds.
@@ -93,19 +93,7 @@ describe('PAM on a Redis Cluster', { skip: noCluster }, () => {
     try {
       const vehicle = await traveller.call('POST', '/v1/vehicles', VEHICLE)
       assert.equal(vehicle.status, 201, JSON.stringify(vehicle.body))
-      const low = await traveller.call('POST', `/v1/vehicles/${vehicle.body.id}/fuel-readings`, { percent: 15 })
-      assert.equal(low.status, 201, JSON.stringify(low.body))
-      const created = await stream.next((m) => m.type === 'alert.created', PROMPTLY_MS)
-      assert.equal((created.alert as { kind: string }).kind, 'fuel_low')
-      const listed = await traveller.call('GET', '/v1/alerts')
-      assert.deepEqual(
-        listed.body.items.map((a: { kind: string }) => a.kind),
-        ['fuel_low'],
-      )
-      const full = await traveller.call('POST', `/v1/vehicles/${vehicle.body.id}/fuel-readings`, { percent: 90 })
-      assert.equal(full.status, 201)
-      await stream.next((m) => m.type === 'alert.resolved', PROMPTLY_MS)
-      assert.deepEqual((await traveller.call('GET', '/v1/alerts')).body.items, [])
+      await fuelAlertRoundTrip(traveller, stream, vehicle.body.id, PROMPTLY_MS)
     } finally {
       stream.close()
     }
