@@ -105,7 +105,13 @@ export async function buildDeps(
   const database = createDatabase(databaseUrl, logger, { pooled: config.DATABASE_DIRECT_URL !== undefined })
   const redis = redisUrl(config)
   const backend = redis
-    ? createRedisBackend({ url: redis, prefix: config.REDIS_PREFIX, cluster: config.REDIS_CLUSTER === true, logger })
+    ? createRedisBackend({
+        url: redis,
+        prefix: config.REDIS_PREFIX,
+        cluster: config.REDIS_CLUSTER === true,
+        clusterNodes: config.REDIS_CLUSTER_NODES,
+        logger,
+      })
     : createPostgresQueueBackend({ url: sessionUrl, prefix: 'pam', logger })
 
   const metrics = createMetrics({ pool: database.pool, redis: backend.redis })

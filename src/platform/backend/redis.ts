@@ -9,15 +9,22 @@ import { createRedisBus } from './redis-bus.js'
 
 type ConnectionOptions = Pick<RedisOptions, 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'enableAutoPipelining'>
 
+export interface ClusterNode {
+  host: string
+  port: number
+}
+
 /**
- * A Redis Cluster reached from one node's URL (a managed cluster's configuration endpoint): the
- * URL's credentials and TLS apply to every node the client discovers, not only to the seed.
+ * A Redis Cluster reached from one node's URL (a managed cluster's configuration endpoint) and any
+ * `more` nodes: the URL's credentials and TLS apply to every node the client discovers, not only
+ * to the seeds. Every new connection (BullMQ opens one per blocking worker, and again after each
+ * failure) starts from the seeds, so a lone seed that goes down leaves them nowhere to start.
  */
-function clusterConnection(url: string, name: string, extra: ConnectionOptions): Cluster {
+function clusterConnection(url: string, more: readonly ClusterNode[], name: string, extra: ConnectionOptions): Cluster {
   const seed = new URL(url)
   const tls = seed.protocol === 'rediss:'
   const { enableOfflineQueue, enableAutoPipelining, maxRetriesPerRequest } = extra
-  return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+  return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }, ...more], {
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
     // Sharded pub/sub (SSUBSCRIBE): a bus message goes to its channel's shard only, where classic
@@ -47,6 +54,8 @@ export function createRedisBackend(options: {
   url: string
   prefix: string
   cluster?: boolean
+  /** More cluster nodes to start from (REDIS_CLUSTER_NODES). */
+  clusterNodes?: readonly ClusterNode[]
   logger: Logger
 }): QueueBackend {
   const { url, prefix, logger } = options
@@ -56,7 +65,7 @@ export function createRedisBackend(options: {
   const connect = (name: string, extra: ConnectionOptions) => {
     const connectionName = `${prefix}-${name}`
     const connection = cluster
-      ? clusterConnection(url, connectionName, extra)
+      ? clusterConnection(url, options.clusterNodes ?? [], connectionName, extra)
       : new Redis(url, { connectionName, ...extra })
     connection.on('error', (error: Error) =>
       log.warn({ connection: name, err: error.message }, 'redis connection error'),

@@ -42,6 +42,24 @@ export const QueueList = Type.Codec(
   .Decode((value) => [...new Set(value.split(',').map((part) => part.trim()))] as QueueName[])
   .Encode((list) => list.join(','))
 
+const NODE = '[^\\s,:/]+:\\d{1,5}'
+/** Redis Cluster nodes as `host:port`, comma-separated. */
+export const NodeList = Type.Codec(
+  Type.String({
+    description:
+      "comma-separated host:port of more Redis Cluster nodes to start from, beside REDIS_URL's (a cluster reached through one node cannot open a new connection while that node is down; a configuration endpoint needs none)",
+    pattern: `^\\s*${NODE}\\s*(,\\s*${NODE}\\s*)*$`,
+    problem: 'must be a comma-separated list of host:port',
+  }),
+)
+  .Decode((value) =>
+    value.split(',').map((part) => {
+      const [host = '', port = ''] = part.trim().split(':')
+      return { host, port: Number(port) }
+    }),
+  )
+  .Encode((nodes) => nodes.map((node) => `${node.host}:${node.port}`).join(','))
+
 export const OriginList = Type.Codec(
   Type.String({ description: 'comma-separated allowed CORS origins ("*" only outside production)' }),
 )

@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { ENVIRONMENTS, Flag, LOG_LEVELS, OriginList, QueueList, Url } from './fields.js'
+import { ENVIRONMENTS, Flag, LOG_LEVELS, NodeList, OriginList, QueueList, Url } from './fields.js'
 
 /** The process, its stores, auth and workers: what every role reads first. */
 export const ServerFields = {
@@ -50,6 +50,7 @@ export const ServerFields = {
       'Redis is a Redis Cluster (ElastiCache cluster mode, Memorystore cluster): REDIS_URL names one node to discover the others from (a configuration endpoint), its credentials and TLS used for every node; each queue gets its own hash tag, so the queues spread over the shards',
     ),
   ),
+  REDIS_CLUSTER_NODES: Type.Optional(NodeList),
   JWT_SECRET: Type.Optional(
     Type.String({
       minLength: 1,
