@@ -4,6 +4,7 @@ import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
+import { type Alert, type StreamEvent, watch } from '../../client/src/index.js'
 import { buildApiApp } from '../../src/app/roles/api.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { type AlertEvent, expireAlerts, markAlert } from '../../src/monitoring/alerts/alert-store.js'
@@ -22,12 +23,14 @@ inBothModes('the live alert stream', (mode) => {
   let producer: Producer
   let app: FastifyInstance
   let url: string
+  let base: string
 
   before(async () => {
     harness = await startHarness(mode)
     producer = createProducer(harness.deps.backend, harness.deps.logger)
     app = await buildApiApp(harness.deps, producer)
-    url = `ws://${await listenLocally(app)}/v1/stream`
+    base = `http://${await listenLocally(app)}`
+    url = `${base.replace('http:', 'ws:')}/v1/stream`
   })
   after(async () => {
     await app.close()
@@ -145,6 +148,53 @@ inBothModes('the live alert stream', (mode) => {
       assert.equal(new Set(changes).size, changes.length, 'no change sent twice')
     } finally {
       again.close()
+    }
+  })
+
+  it('an app on the client package (list, then watch from the list time) ends with the server’s alerts', async () => {
+    const alice = await user()
+    const resolved = await alertFor(alice.id)
+    await alertFor(alice.id)
+    // Starting out as docs/api.md says: read the list, then stream from the server's time of that read.
+    const list = await fetch(`${base}/v1/alerts?status=all`, { headers: { authorization: `Bearer ${alice.token}` } })
+    const view = new Map<string, Alert>()
+    for (const alert of ((await list.json()) as { items: Alert[] }).items) view.set(alert.id, alert)
+    const events: StreamEvent[] = []
+    const stream = watch({
+      baseUrl: base,
+      token: alice.token,
+      since: new Date(list.headers.get('date') as string).toISOString(),
+      onEvent: (event) => {
+        events.push(event)
+        // Merged by version with what the list gave: the replay repeats what the list already held.
+        const held = view.get('alert' in event ? event.alert.id : event.alertId)
+        if (held && held.version >= event.version) return
+        if ('alert' in event) view.set(event.alert.id, event.alert)
+        else if (held) view.set(held.id, { ...held, resolvedAt: event.changedAt, version: event.version })
+      },
+    })
+    try {
+      const made = await alertFor(alice.id)
+      await evaluate(alice.id, resolved.condition, false)
+      await eventually(
+        async () => (view.has(made.id) && view.get(resolved.id)?.resolvedAt ? true : undefined),
+        10_000,
+        'the new alert and the resolution',
+      )
+      const open = await harness.deps.db
+        .selectFrom('alerts')
+        .select('id')
+        .where('user_id', '=', alice.id)
+        .where('resolved_at', 'is', null)
+        .execute()
+      const openInView = [...view.values()].filter((alert) => alert.resolvedAt === null).map((alert) => alert.id)
+      assert.deepEqual(openInView.sort(), open.map((row) => row.id).sort())
+      // The replay from 10 s before `since` repeats what the list held: the client dropped those.
+      const changes = events.map((e) => `${'alert' in e ? e.alert.id : e.alertId}@${e.version}`)
+      assert.equal(new Set(changes).size, changes.length, 'no change delivered twice')
+    } finally {
+      stream.close()
+      await stream.done
     }
   })
 
