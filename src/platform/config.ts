@@ -100,9 +100,9 @@ function policyProblems(config: Record<string, unknown>): string[] {
   for (const name of ['DATABASE_DIRECT_URL', 'DATABASE_READ_URL']) {
     if (config[name] && !config.DATABASE_URL) problems.push(`${name} is set without DATABASE_URL: set both, or neither`)
   }
-  if (text('REDIS_CLUSTER_NODES') && !['true', '1'].includes(text('REDIS_CLUSTER') ?? ''))
-    problems.push('REDIS_CLUSTER_NODES is set without REDIS_CLUSTER=true')
-  if (['true', '1'].includes(text('REDIS_CLUSTER') ?? '')) {
+  const clusterOn = ['true', '1'].includes(text('REDIS_CLUSTER') ?? '')
+  if (text('REDIS_CLUSTER_NODES') && !clusterOn) problems.push('REDIS_CLUSTER_NODES is set without REDIS_CLUSTER=true')
+  if (clusterOn) {
     if (!text('REDIS_URL') && !text('UPSTASH_REDIS_URL')) problems.push('REDIS_CLUSTER is set without REDIS_URL')
     // PAM puts each queue's keys under a hash tag of its own; braces in the prefix would replace
     // those tags with one, holding every queue on a single shard.

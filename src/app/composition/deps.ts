@@ -108,8 +108,7 @@ export async function buildDeps(
     ? createRedisBackend({
         url: redis,
         prefix: config.REDIS_PREFIX,
-        cluster: config.REDIS_CLUSTER === true,
-        clusterNodes: config.REDIS_CLUSTER_NODES,
+        cluster: config.REDIS_CLUSTER ? { nodes: config.REDIS_CLUSTER_NODES ?? [] } : undefined,
         logger,
       })
     : createPostgresQueueBackend({ url: sessionUrl, prefix: 'pam', logger })

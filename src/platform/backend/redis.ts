@@ -48,24 +48,22 @@ function clusterConnection(url: string, more: readonly ClusterNode[], name: stri
 /**
  * BullMQ on Redis, configured as BullMQ's production guide says: producers fail fast while
  * Redis is down (the API answers 503 or falls back, never hangs), workers retry forever.
- * `cluster`: Redis is a Redis Cluster and `url` one of its nodes.
+ * `cluster`: Redis is a Redis Cluster, `url` one of its nodes and `cluster.nodes` more to start from.
  */
 export function createRedisBackend(options: {
   url: string
   prefix: string
-  cluster?: boolean
-  /** More cluster nodes to start from (REDIS_CLUSTER_NODES). */
-  clusterNodes?: readonly ClusterNode[]
+  cluster?: { nodes: readonly ClusterNode[] }
   logger: Logger
 }): QueueBackend {
   const { url, prefix, logger } = options
-  const cluster = options.cluster === true
+  const { cluster } = options
   const log = logger.child({ component: 'redis' })
   const connections: RedisClient[] = []
   const connect = (name: string, extra: ConnectionOptions) => {
     const connectionName = `${prefix}-${name}`
     const connection = cluster
-      ? clusterConnection(url, options.clusterNodes ?? [], connectionName, extra)
+      ? clusterConnection(url, cluster.nodes, connectionName, extra)
       : new Redis(url, { connectionName, ...extra })
     connection.on('error', (error: Error) =>
       log.warn({ connection: name, err: error.message }, 'redis connection error'),
@@ -86,7 +84,7 @@ export function createRedisBackend(options: {
     connect('subscriber', { maxRetriesPerRequest: null }),
     prefix,
     log,
-    { sharded: cluster },
+    { sharded: cluster !== undefined },
   )
 
   // Set when a role starts, by migrations and when the scheduler has restored the schedules; a

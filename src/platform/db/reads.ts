@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Cache } from '../cache/cache.js'
+import { messageOf } from '../errors/error-message.js'
 import { isOutageError } from '../errors/outage-errors.js'
 import type { Logger } from '../logger.js'
 import type { Db } from './database.js'
@@ -23,8 +24,6 @@ export const primaryReads = (primary: Db): Reads => ({
   run: (_userId, read) => read(primary),
   wrote: async () => {},
 })
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * Reads from `replica`, except a traveller's own just after they wrote: each write leaves its WAL
