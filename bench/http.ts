@@ -107,13 +107,14 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
     const bareList = await load(`http://127.0.0.1:${BARE_PORT}/alerts`)
     const list = await load(`${base}/v1/alerts`, headers)
     const ratio = health.rps / bareHealth.rps
+    const listRatio = list.rps / bareList.rps
     process.stdout.write(
       `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}:\n` +
         `${line('bare Fastify /health', bareHealth)}\n` +
         `${line('GET /health', health)}  (${ratio.toFixed(2)}× bare; target ≥ 0.70: ${verdict(ratio >= 0.7)})\n` +
         `${line('bare Fastify + pg, 50', bareList)}  (the same query, no auth or rate limit)\n` +
-        `${line('GET /v1/alerts (50)', list)}  (${(list.rps / bareList.rps).toFixed(2)}× bare + pg; ` +
-        `target ≥ 5,000 req/s with p99 ≤ 30 ms: ${verdict(list.rps >= 5000 && list.p99 <= 30)})\n`,
+        `${line('GET /v1/alerts (50)', list)}  (${listRatio.toFixed(2)}× bare + pg; target ≥ 0.80: ${verdict(listRatio >= 0.8)})\n` +
+        `  load average ${(loadavg()[0] ?? 0).toFixed(1)}\n`,
     )
   } finally {
     bare.kill('SIGTERM')
