@@ -5,6 +5,7 @@
  * generator is autocannon's CLI in a process of its own, so neither server shares its event loop
  * with it. Needs PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local
  * services). Prints figures, conditions and whether each HTTP target holds (docs/performance.md).
+ * BENCH_MODES (default redis,postgres) picks the modes; BENCH_NODE_OPTIONS=--cpu-prof profiles `pam api`.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -16,12 +17,14 @@ import { spawnPam } from '../test/helpers/process.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { withBenchDatabase } from './bench-database.js'
 import { pamEnv } from './pam-env.js'
+import { cpuSeconds } from './process-cpu.js'
 import { waitFor } from './wait-for.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const MODES = (process.env.BENCH_MODES ?? 'redis,postgres').split(',') as ('redis' | 'postgres')[]
 const SECRET = randomBytes(32).toString('base64url')
 const PORT = 18_000 + Math.floor(Math.random() * 1000)
 const BARE_PORT = PORT + 1000
@@ -34,12 +37,17 @@ interface Figures {
   p99: number
   non2xx: number
   errors: number
+  /** CPU µs per request of the server process, and of PostgreSQL and Redis (steadier than req/s on a shared machine). */
+  cpuUs: Record<string, number>
 }
 
-/** autocannon's CLI in its own process; a short warm-up run first, so the JIT has compiled the path. */
-async function load(url: string, headers: Record<string, string> = {}): Promise<Figures> {
+/**
+ * autocannon's CLI in its own process; a short warm-up run first, so the JIT has compiled the path.
+ * `server` is the pid whose CPU is divided by the requests, beside PostgreSQL's and Redis's.
+ */
+async function load(url: string, server: number | undefined, headers: Record<string, string> = {}): Promise<Figures> {
   const run = (seconds: number) =>
-    new Promise<Figures>((resolve, reject) => {
+    new Promise<Omit<Figures, 'cpuUs'>>((resolve, reject) => {
       const args = [AUTOCANNON, '-j', '-c', String(CONNECTIONS), '-d', String(seconds)]
       for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`)
       const child = spawn(process.execPath, [...args, url], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -61,12 +69,23 @@ async function load(url: string, headers: Record<string, string> = {}): Promise<
       })
     })
   await run(2)
-  return run(SECONDS)
+  const before = cpuSeconds({ server })
+  const figures = await run(SECONDS)
+  const after = cpuSeconds({ server })
+  const requests = figures.rps * SECONDS
+  const cpuUs = Object.fromEntries(
+    Object.keys(after).map((name) => [name, (((after[name] ?? 0) - (before[name] ?? 0)) * 1e6) / requests]),
+  )
+  return { ...figures, cpuUs }
 }
 
 const line = (label: string, f: Figures) =>
   `  ${label.padEnd(22)} ${Math.round(f.rps).toString().padStart(6)} req/s, p50 ${f.p50} ms, p99 ${f.p99} ms` +
-  (f.non2xx || f.errors ? `, non-2xx ${f.non2xx}, errors ${f.errors}` : '')
+  (f.non2xx || f.errors ? `, non-2xx ${f.non2xx}, errors ${f.errors}` : '') +
+  `; CPU µs/request ${Object.entries(f.cpuUs)
+    .filter(([name]) => name !== 'pgbouncer')
+    .map(([name, us]) => `${name} ${Math.round(us)}`)
+    .join(', ')}`
 const verdict = (holds: boolean) => (holds ? 'holds' : 'MISSED')
 
 async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
@@ -102,10 +121,10 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
       [userId],
     )
     await db.end()
-    const bareHealth = await load(`http://127.0.0.1:${BARE_PORT}/health`)
-    const health = await load(`${base}/health`)
-    const bareList = await load(`http://127.0.0.1:${BARE_PORT}/alerts`)
-    const list = await load(`${base}/v1/alerts`, headers)
+    const bareHealth = await load(`http://127.0.0.1:${BARE_PORT}/health`, bare.pid)
+    const health = await load(`${base}/health`, api.child.pid)
+    const bareList = await load(`http://127.0.0.1:${BARE_PORT}/alerts`, bare.pid)
+    const list = await load(`${base}/v1/alerts`, api.child.pid, headers)
     const ratio = health.rps / bareHealth.rps
     const listRatio = list.rps / bareList.rps
     process.stdout.write(
@@ -130,5 +149,5 @@ process.stdout.write(
     `Fastify each in their own process, autocannon's CLI in a third with ${CONNECTIONS} connections for ${SECONDS} s ` +
     `(after 2 s of warm-up) per endpoint; local PostgreSQL and Redis over loopback; load average ${loadBefore.toFixed(1)} before\n`,
 )
-for (const mode of ['redis', 'postgres'] as const) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))
+for (const mode of MODES) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))
 process.stdout.write(`load average ${(loadavg()[0] ?? 0).toFixed(1)} after\n`)

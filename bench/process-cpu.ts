@@ -1,10 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs'
 
+import pg from 'pg'
+
 /**
- * CPU seconds (user + system) so far of each process: PAM's by pid, PostgreSQL's and Redis's
- * summed over every process of that name (backends, WAL writer…). Linux's /proc; empty elsewhere.
+ * CPU seconds (user + system) so far of each named process (or group of processes, summed: the
+ * backends of one database), and PostgreSQL's and Redis's summed over every process of that name
+ * on the machine (backends of every database, WAL writer…: on a shared machine, others' work too).
+ * Linux's /proc; empty elsewhere.
  */
-export function cpuSeconds(pids: Record<string, number | undefined>): Record<string, number> {
+export function cpuSeconds(pids: Record<string, number | readonly number[] | undefined>): Record<string, number> {
   const ticks = (stat: string) => {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime; USER_HZ is 100 on Linux
@@ -17,9 +21,11 @@ export function cpuSeconds(pids: Record<string, number | undefined>): Record<str
       return undefined
     }
   }
-  for (const [name, pid] of Object.entries(pids)) {
-    const stat = pid === undefined ? undefined : read(pid)
-    if (stat) seconds[name] = ticks(stat)
+  for (const [name, group] of Object.entries(pids)) {
+    for (const pid of [group ?? []].flat()) {
+      const stat = read(pid)
+      if (stat) seconds[name] = (seconds[name] ?? 0) + ticks(stat)
+    }
   }
   let entries: string[] = []
   try {
@@ -34,4 +40,21 @@ export function cpuSeconds(pids: Record<string, number | undefined>): Record<str
       seconds[name] = (seconds[name] ?? 0) + ticks(stat)
   }
   return seconds
+}
+
+/**
+ * The pids of the PostgreSQL backends connected to `databaseUrl`'s database now (its pools'
+ * connections): their CPU is that database's work alone, whatever else the server runs.
+ */
+export async function databaseBackends(databaseUrl: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ pid: number }>(
+      'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+    )
+    return rows.map((row) => row.pid)
+  } finally {
+    await client.end()
+  }
 }
