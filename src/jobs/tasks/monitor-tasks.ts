@@ -79,12 +79,17 @@ async function runMonitor(
       services.observers.writeToAlert(Math.max(0, (Date.parse(alert.createdAt) - writtenAt.getTime()) / 1000))
     }
   }
-  // The page's deliveries in batches, queued, not awaited: a queue outage must not hold up the
-  // evaluation (notify.drain catches up).
-  delivery.deliver([...applied.values()].flatMap((changes) => changes.created.map((alert) => alert.id)))
   // The page's events in as few bus messages as fit, each user's in order.
   const events = [...applied].flatMap(([userId, changes]) => appliedEvents(userId, changes))
   await announceAlertEvents(services.bus, events, context.logger, 'alerts stored')
+  // Then their deliveries (the socket never waits for them): those with nothing to send now
+  // recorded here, the rest queued in batches, not awaited: a queue outage must not hold up the
+  // evaluation (notify.drain catches up).
+  await delivery.deliverNew(
+    context.db,
+    context.delivery,
+    [...applied.values()].flatMap((changes) => changes.created.map((alert) => alert.id)),
+  )
   // After the alerts are out with their template text: their AI text never delays them.
   await Promise.all(
     [...applied].map(([userId, changes]) => queueAlertTexts(services.enqueue, context.logger, userId, changes.created)),
