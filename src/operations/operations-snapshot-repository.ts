@@ -36,6 +36,12 @@ export function cadenceMs(pattern: string, from: Date): number {
   return expression.next().getTime() - first
 }
 
+/** The period of a BullMQ job scheduler as `scheduledJobs` describes it: a cron pattern or `every N ms`. */
+export function schedulerPeriodMs(cadence: string, from: Date): number {
+  const every = /^every (\d+) ms$/.exec(cadence)
+  return every ? Number(every[1]) : cadenceMs(cadence, from)
+}
+
 /**
  * Everything the operator conditions look at, read at once: failed jobs from the queues; sweeps,
  * heartbeats, schedule runs and provider outcomes from PostgreSQL. Times from the database's clock.

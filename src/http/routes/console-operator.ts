@@ -4,7 +4,7 @@ import { deploymentUsage } from '../../ai/ai-usage-repository.js'
 import { type Caps, utcDay } from '../../ai/budget.js'
 import { failedJobs, type Queues, queueStats, scheduledJobs } from '../../jobs/inspection.js'
 import { lastScheduleRuns } from '../../jobs/schedule-run-repository.js'
-import { cadenceMs } from '../../operations/operations-snapshot-repository.js'
+import { schedulerPeriodMs } from '../../operations/operations-snapshot-repository.js'
 import type { Db } from '../../platform/db/database.js'
 import { liveProcesses } from '../../platform/heartbeats/heartbeat-repository.js'
 
@@ -23,10 +23,6 @@ export function missedRuns(lastRunAt: Date | undefined, cadence: number, now: Da
 }
 
 /** A scheduler's period: its cron pattern's, or the `every N ms` inspection reports. */
-function periodOf(cadence: string, now: Date): number {
-  const every = /^every (\d+) ms$/.exec(cadence)
-  return every ? Number(every[1]) : cadenceMs(cadence, now)
-}
 
 /**
  * `GET /admin/console/overview`: what the console's operator view shows, in one read. It sits in
@@ -93,7 +89,7 @@ export function consoleOperatorRoutes(deps: { db: Db; queues: Queues; aiCaps: Ca
             return {
               ...schedule,
               lastRunAt: lastRunAt?.toISOString() ?? null,
-              missedRuns: missedRuns(lastRunAt, periodOf(schedule.cadence, now), now) ?? null,
+              missedRuns: missedRuns(lastRunAt, schedulerPeriodMs(schedule.cadence, now), now) ?? null,
             }
           })
           .sort((a, b) => a.id.localeCompare(b.id)),
