@@ -6,6 +6,7 @@ import type { Schedule } from '../jobs/schedules.js'
 import { recoversByItself } from '../jobs/task-declarations.js'
 import { QUEUE_NAMES } from '../platform/backend/queue-names.js'
 import type { Db } from '../platform/db/database.js'
+import { databaseNow } from '../platform/db/database-now.js'
 import { isOutageError, STORE_UNAVAILABLE } from '../platform/errors/outage-errors.js'
 import { liveProcesses } from '../platform/heartbeats/heartbeat-repository.js'
 import {
@@ -48,7 +49,7 @@ export function schedulerPeriodMs(cadence: string, from: Date): number {
  */
 export async function gatherSnapshot(sources: SnapshotSources): Promise<OperationsSnapshot> {
   const { db } = sources
-  const { now } = (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0] as { now: Date }
+  const now = await databaseNow(db)
   const unavailable: StoreOutage[] = []
   const [failed, sweeps, live, runs, providers, aiBudget] = await Promise.all([
     failedJobs(sources.queues).catch((error: Error) => {
