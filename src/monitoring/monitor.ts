@@ -1,7 +1,7 @@
 import type { QueueName } from '../platform/backend/queue-names.js'
 import type { Config } from '../platform/config.js'
 import type { Db } from '../platform/db/database.js'
-import type { AlertKind } from '../platform/db/schema.js'
+import type { AlertKind, AlertPriority } from '../platform/db/schema.js'
 import type { PlacesProvider } from '../providers/places/places-provider.js'
 import type { WeatherProvider } from '../providers/weather/weather-provider.js'
 import type { Evaluation } from './alerts/alert-draft.js'
@@ -15,8 +15,9 @@ export interface MonitorProviders {
 
 /**
  * The tables whose rows are monitors' input. A write to one marks its users for evaluation by the
- * monitors that read it, in the writing statement (a trigger: src/platform/db/migrations/*_evaluation_mark_triggers.ts),
- * whoever writes; `monitorsReading` tells the API which evaluations to ask for after its writes.
+ * monitors that read it, in the writing statement (a trigger that looks the table up in
+ * `monitor_inputs`, which each start fills from the registry: monitor-inputs.ts), whoever writes;
+ * `monitorsReading` tells the API which evaluations to ask for after its writes.
  */
 export type InputTable =
   | 'vehicles'
@@ -42,11 +43,16 @@ export interface Monitor<Name extends string = string, T = unknown> {
   name: Name
   /** The kind of the alerts it opens and resolves. */
   alertKind: AlertKind
+  /**
+   * The lowest priority of its alerts that goes out through the traveller's quiet hours (an
+   * `urgent` one always does): for a condition worse than being woken at night.
+   */
+  wakesAt?: AlertPriority
   queue: QueueName
   /** Written out, not built from the name, so a search for a task name finds its monitor. */
   tasks: { evaluate: `monitor.${Name}.evaluate`; sweep: `monitor.${Name}.sweep`; page: `monitor.${Name}.page` }
-  /** The sweep's schedule: its BullMQ scheduler id and the setting holding its cadence. */
-  schedule: { id: `pam-${string}`; setting: keyof Config & `SCHEDULE_${string}` }
+  /** The sweep's schedule: its BullMQ scheduler id and its cadence (a cron pattern, usually a SCHEDULE_* setting). */
+  schedule: { id: `pam-${string}`; pattern(config: Config): string }
   thresholds(config: Config): T
   /** The tables whose writes can change its verdict: a write to one marks the user for it. */
   inputs: readonly InputTable[]

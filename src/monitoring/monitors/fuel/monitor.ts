@@ -7,9 +7,11 @@ import { fuelCandidates, loadFuelSnapshots } from './snapshot.js'
 export const fuel: Monitor<'fuel', FuelThresholds> = {
   name: 'fuel',
   alertKind: 'fuel_low',
+  // Below FUEL_HIGH_BELOW_PERCENT (10 % by default) the traveller is woken: an empty tank is worse.
+  wakesAt: 'high',
   queue: 'notifications',
   tasks: { evaluate: 'monitor.fuel.evaluate', sweep: 'monitor.fuel.sweep', page: 'monitor.fuel.page' },
-  schedule: { id: 'pam-fuel-monitoring', setting: 'SCHEDULE_FUEL_MONITORING' },
+  schedule: { id: 'pam-fuel-monitoring', pattern: (config) => config.SCHEDULE_FUEL_MONITORING },
   thresholds: (config) => ({
     mediumBelowPercent: config.FUEL_MEDIUM_BELOW_PERCENT,
     highBelowPercent: config.FUEL_HIGH_BELOW_PERCENT,
