@@ -83,6 +83,9 @@ async function traveller(base: string): Promise<Traveller> {
   return { userId, headers, vehicleId: id, stream, writes: 0 }
 }
 
+/** Writes refused with a 503 at the rate being measured. */
+let refused = 0
+
 /** One reading, timed until its own alert event is on the traveller's socket; undefined if it never came. */
 async function write(base: string, who: Traveller): Promise<number | undefined> {
   const low = who.writes++ % 2 === 0
@@ -98,6 +101,12 @@ async function write(base: string, who: Traveller): Promise<number | undefined> 
     headers: who.headers,
     body: JSON.stringify({ percent: low ? 15 : 90 }),
   })
+  // A full machine answers 503 (no database connection free in time): a write that never reached its socket.
+  if (response.status === 503) {
+    refused++
+    await response.body?.cancel()
+    return undefined
+  }
   if (response.status !== 201) throw new Error(`reading: ${response.status} ${await response.text()}`)
   return event.then(
     () => performance.now() - started,
@@ -149,6 +158,7 @@ async function measureRates(mode: Layout, base: string, databaseUrl: string, tra
     await evaluated(databaseUrl)
     await paced(base, travellers, rate, WARMUP_SECONDS)
     // This database's backends at the start, and those its pools opened during the window.
+    refused = 0
     const backends = await databaseBackends(databaseUrl)
     const cpuBefore = cpuSeconds({ ...pids, [THIS_DB]: backends })
     const ownBefore = process.cpuUsage()
@@ -179,7 +189,7 @@ async function measureRates(mode: Layout, base: string, databaseUrl: string, tra
     const busy = Object.values(used).reduce((sum, seconds) => sum + Math.max(0, seconds), 0) / windowSeconds
     process.stdout.write(
       `${LABELS[mode]}, ${latencies.length} writes at ${achieved.toFixed(0)} writes/s over ${TRAVELLERS} travellers: ` +
-        `on the socket ${arrived.length} / ${latencies.length}, p50 ${p50.toFixed(1)} ms, ` +
+        `on the socket ${arrived.length} / ${latencies.length}${refused ? ` (${refused} refused with 503)` : ''}, p50 ${p50.toFixed(1)} ms, ` +
         `p90 ${percentile(arrived, 90).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms` +
         (rate >= 200 && mode !== 'minimal'
           ? ` (target at 200 writes/s p50 ≤ 10 ms, p99 ≤ 25 ms: ${holds ? 'holds' : 'MISSED'})`
