@@ -34,9 +34,10 @@ export function deliveryTrigger(enqueue: Producer['enqueue'], logger: Logger) {
     enqueueDeliveries,
     deliver,
     /**
-     * What a monitor just made: the alerts with nothing to send now have their deliveries
-     * recorded here (deliver-alert.ts), and only the others get a job. Never fails the
-     * evaluation: if the records cannot be made here, every alert gets its job as before.
+     * What a monitor just made: with `services`, the alerts with nothing to send now have their
+     * deliveries recorded here (deliver-alert.ts) and only the others get a job; without, every
+     * alert gets its job. Never fails the evaluation: if the records cannot be made here, every
+     * alert gets its job as before.
      */
     async deliverNew(db: Db, services: DeliveryServices | undefined, alertIds: readonly string[]) {
       if (alertIds.length === 0) return

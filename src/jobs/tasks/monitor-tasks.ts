@@ -48,7 +48,12 @@ function thresholdsOf(services: MonitorServices, monitor: Monitor): unknown {
  * alerts are stored only if no other evaluation of the user was applied since (it may have read
  * newer data), and the marks cleared only where no write came in meanwhile.
  */
-async function runMonitor(monitor: Monitor, context: TaskContext, userIds: readonly string[]): Promise<MonitorResult> {
+async function runMonitor(
+  monitor: Monitor,
+  context: TaskContext,
+  userIds: readonly string[],
+  from: 'a write' | 'a page',
+): Promise<MonitorResult> {
   const services = servicesOf(context)
   const seen = await readSeen(context.db, monitor.name, userIds)
   const thresholds = thresholdsOf(services, monitor)
@@ -86,12 +91,13 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
   // The page's events in as few bus messages as fit, each user's in order.
   const events = [...applied].flatMap(([userId, changes]) => appliedEvents(userId, changes))
   await announceAlertEvents(services.bus, events, context.logger, 'alerts stored')
-  // Then their deliveries (the socket never waits for them): those with nothing to send now
-  // recorded here, the rest queued in batches, not awaited: a queue outage must not hold up the
-  // evaluation (notify.drain catches up).
+  // Then their deliveries (the socket never waits for them), queued in batches, not awaited: a
+  // queue outage must not hold up the evaluation (notify.drain catches up). A write's alerts with
+  // nothing to send now are recorded here instead, saving each its own job; a page's share jobs of
+  // 200 already, and keep the sweep's time to its alerts.
   await delivery.deliverNew(
     context.db,
-    context.delivery,
+    from === 'a write' ? context.delivery : undefined,
     [...applied.values()].flatMap((changes) => changes.created.map((alert) => alert.id)),
   )
   // After the alerts are out with their template text: their AI text never delays them.
@@ -105,7 +111,7 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
 export const evaluateTask =
   (monitor: Monitor): TaskHandler<UserPayload, MonitorResult> =>
   async ({ userId }, context) =>
-    runMonitor(monitor, context, [userId])
+    runMonitor(monitor, context, [userId], 'a write')
 
 /**
  * `monitor.<name>.sweep`: the periodic safety net. Visits, in keyset pages (one query each), the
@@ -164,7 +170,7 @@ export const pageTask =
     if ((runId === undefined) !== (page === undefined)) {
       throw new UnrecoverableError("a sweep's page needs runId and its page number")
     }
-    const result = await runMonitor(monitor, context, userIds)
+    const result = await runMonitor(monitor, context, userIds, 'a page')
     if (runId !== undefined && page !== undefined) {
       const closed = await recordPage(context.db, runId, page, result)
       if (closed) context.services?.observers?.sweepFinished(monitor.name, closed === 'degraded' ? 'degraded' : 'ok')
