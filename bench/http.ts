@@ -17,7 +17,7 @@ import { spawnPam } from '../test/helpers/process.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { withBenchDatabase } from './bench-database.js'
 import { pamEnv } from './pam-env.js'
-import { cpuSeconds, databaseBackends } from './process-cpu.js'
+import { cpuSeconds, databaseCpu } from './process-cpu.js'
 import { waitFor } from './wait-for.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -74,11 +74,13 @@ async function load(
     })
   await run(2)
   // The bench database's own backends (the servers' pools), not every PostgreSQL process on a shared machine.
-  const backends = await databaseBackends(server.databaseUrl)
-  const before = cpuSeconds({ server: server.pid, 'postgres (this db)': backends })
+  const database = await databaseCpu(server.databaseUrl)
+  const before = cpuSeconds({ server: server.pid })
   const figures = await run(SECONDS)
-  const later = await databaseBackends(server.databaseUrl)
-  const after = cpuSeconds({ server: server.pid, 'postgres (this db)': [...new Set([...backends, ...later])] })
+  const after: Record<string, number> = {
+    ...cpuSeconds({ server: server.pid }),
+    'postgres (this db)': await database(),
+  }
   const requests = figures.rps * SECONDS
   const cpuUs = Object.fromEntries(
     Object.keys(after).map((name) => [name, (((after[name] ?? 0) - (before[name] ?? 0)) * 1e6) / requests]),

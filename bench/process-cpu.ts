@@ -58,3 +58,25 @@ export async function databaseBackends(databaseUrl: string): Promise<number[]> {
     await client.end()
   }
 }
+
+/**
+ * Starts measuring the CPU of `databaseUrl`'s backends; the returned function gives the seconds
+ * they spent since, counting the backends opened meanwhile from their start. A backend that closed
+ * meanwhile (a pool's idle connection) is left out whole, so the figure never goes below zero.
+ */
+export async function databaseCpu(databaseUrl: string): Promise<() => Promise<number>> {
+  const each = (pids: readonly number[]) => {
+    const seconds = new Map<number, number>()
+    for (const pid of pids) {
+      const used = cpuSeconds({ backend: pid }).backend
+      if (used !== undefined) seconds.set(pid, used)
+    }
+    return seconds
+  }
+  const start = each(await databaseBackends(databaseUrl))
+  return async () => {
+    let seconds = 0
+    for (const [pid, now] of each(await databaseBackends(databaseUrl))) seconds += now - (start.get(pid) ?? 0)
+    return seconds
+  }
+}

@@ -29,7 +29,7 @@ import { openStream, type StreamClient } from '../test/helpers/stream.js'
 import { withBenchDatabase } from './bench-database.js'
 import { type MinimalPipeline, startMinimalPipeline } from './minimal-pipeline/processes.js'
 import { pamEnv } from './pam-env.js'
-import { cpuSeconds, databaseBackends } from './process-cpu.js'
+import { cpuSeconds, databaseCpu } from './process-cpu.js'
 import { waitFor } from './wait-for.js'
 import { startWorkerProcess } from './worker-process.js'
 import { percentile } from './write-to-socket.js'
@@ -157,16 +157,14 @@ async function measureRates(mode: Layout, base: string, databaseUrl: string, tra
     // Each traveller's vehicle create (or the rate before) queued evaluations: none is left behind.
     await evaluated(databaseUrl)
     await paced(base, travellers, rate, WARMUP_SECONDS)
-    // This database's backends at the start, and those its pools opened during the window.
     refused = 0
-    const backends = await databaseBackends(databaseUrl)
-    const cpuBefore = cpuSeconds({ ...pids, [THIS_DB]: backends })
+    const database = await databaseCpu(databaseUrl)
+    const cpuBefore = cpuSeconds(pids)
     const ownBefore = process.cpuUsage()
     const windowStart = performance.now()
     const { latencies, achieved } = await paced(base, travellers, rate, SECONDS)
     const windowSeconds = (performance.now() - windowStart) / 1000
-    const later = await databaseBackends(databaseUrl)
-    const cpuAfter = cpuSeconds({ ...pids, [THIS_DB]: [...new Set([...backends, ...later])] })
+    const cpuAfter: Record<string, number> = { ...cpuSeconds(pids), [THIS_DB]: await database() }
     const own = process.cpuUsage(ownBefore)
     const arrived = latencies.filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b)
     const p50 = percentile(arrived, 50)
