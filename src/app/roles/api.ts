@@ -9,7 +9,8 @@ import { catchUpFromStore } from '../../http/stream/catch-up.js'
 import { createHub, feedHubFromBus, type Hub, STREAM_LIMITS } from '../../http/stream/hub.js'
 import { createProducer, type Producer } from '../../jobs/producer.js'
 import { changedVersions, currentEvents } from '../../monitoring/alerts/alert-changes.js'
-import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../../platform/config.js'
+import { monitorThresholds } from '../../monitoring/registry.js'
+import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints, smtpSettings } from '../../platform/config.js'
 import { DEMO_USER } from '../commands/next-steps.js'
 import type { Deps } from '../composition/deps.js'
 import type { RunningRole } from './role.js'
@@ -88,6 +89,12 @@ function buildAppFrom(
     pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
     publicUrl: publicUrl(deps.config),
     console: consoleOptions(deps),
+    // The channels as the worker builds them (build-delivery-services.ts): SMTP settings, VAPID keys.
+    monitorState: {
+      thresholds: monitorThresholds(deps.config),
+      channels: { email: smtpSettings(deps.config) !== undefined, push: deps.secrets.vapid !== undefined },
+      emailCap: deps.config.EMAIL_ALERTS_PER_HOUR,
+    },
   })
 }
 

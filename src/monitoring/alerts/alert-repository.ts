@@ -96,3 +96,24 @@ export async function addOpenConditions(
   for (const row of rows) snapshots.get(row.user_id)?.openConditions.push(row.condition)
   return rows
 }
+
+/** The traveller's open alert of a condition, if any (the most pressing if several variants are open). */
+export async function openAlertOf(
+  db: Db,
+  userId: string,
+  kind: AlertKind,
+  condition: string,
+): Promise<Alert | undefined> {
+  const row = await db
+    .selectFrom('alerts')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where(sql<string>`split_part(dedupe_key, '|', 1)`, '=', condition)
+    .where((eb) => isOpen(eb))
+    .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  return row && alerts.toItem(row)
+}
