@@ -86,14 +86,14 @@ async function channelStates(
  */
 export async function monitorState(
   deps: MonitorStateDeps,
-  monitor: Monitor<MonitorName>,
+  monitor: Monitor,
   userId: string,
   subjectId: string,
   now: Date,
 ): Promise<MonitorState | undefined> {
   const { db } = deps
   if (!monitor.explain) return undefined
-  const thresholds = await travellerThresholds(db, userId, deps.thresholds[monitor.name])
+  const thresholds = await travellerThresholds(db, userId, deps.thresholds.get(monitor.name))
   const state = await monitor.explain.state(db, userId, subjectId, thresholds.values, now)
   if (!state) return undefined
   const [openAlert, times] = await Promise.all([

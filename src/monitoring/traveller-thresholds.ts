@@ -1,5 +1,4 @@
 import type { Db } from '../platform/db/database.js'
-import type { Thresholds } from './registry.js'
 
 /** Where a traveller's threshold comes from: the deployment's config, their own setting, or learned from their feedback. */
 export type ThresholdSource = 'default' | 'own' | 'learned'
@@ -15,11 +14,14 @@ export interface TravellerThreshold {
  * shows and the values its verdict is computed with. Every threshold is the deployment's
  * (`default`) until per-traveller thresholds exist; this is the one place that will read them.
  */
-export async function travellerThresholds<T extends Thresholds[keyof Thresholds]>(
+export async function travellerThresholds(
   _db: Db,
   _userId: string,
-  configured: T,
-): Promise<{ values: T; listed: TravellerThreshold[] }> {
-  const listed = Object.entries(configured).map(([name, value]) => ({ name, value, source: 'default' as const }))
+  configured: unknown,
+): Promise<{ values: unknown; listed: TravellerThreshold[] }> {
+  const entries = typeof configured === 'object' && configured !== null ? Object.entries(configured) : []
+  const listed = entries.flatMap(([name, value]) =>
+    typeof value === 'number' ? [{ name, value, source: 'default' as const }] : [],
+  )
   return { values: configured, listed }
 }
