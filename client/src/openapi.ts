@@ -6517,13 +6517,13 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    /** @description the subject's id (fuel_low: a vehicle; budget_threshold: a budget) */
+                    /** @description the subject's id (fuel_low: a vehicle; budget_threshold: a budget; maintenance_due: a maintenance item) */
                     subject: string;
                 };
                 header?: never;
                 path: {
-                    /** @description the alert kind whose monitor to ask (fuel_low: a vehicle; budget_threshold: a budget) */
-                    kind: "fuel_low" | "budget_threshold";
+                    /** @description the alert kind whose monitor to ask (fuel_low: a vehicle; budget_threshold: a budget; maintenance_due: a maintenance item) */
+                    kind: "fuel_low" | "budget_threshold" | "maintenance_due";
                 };
                 cookie?: never;
             };
@@ -6574,10 +6574,10 @@ export interface paths {
                             inputs: {
                                 /**
                                  * Format: date-time
-                                 * @description when the input was observed (a reading, the latest expense); null for settings
+                                 * @description when the input was observed (a reading, the latest expense, the odometer, the cycle start); null for settings
                                  */
                                 at: string | null;
-                                /** @description fuel_low: vehicle, reading, activeTrip; budget_threshold: budget, spending */
+                                /** @description fuel_low: vehicle, reading, activeTrip; budget_threshold: budget, spending; maintenance_due: item, vehicle */
                                 name: string;
                                 /** @description what the monitor read (null: nothing, e.g. no reading yet or no active trip) */
                                 value: {

@@ -176,6 +176,50 @@ inBothModes('why (not): GET /v1/monitors/:kind/state, and trip-aware fuel', (mod
     }
   })
 
+  it('why for a budget and a maintenance item: their inputs and the verdicts their rules give', async () => {
+    const { call, stream } = await stack.traveller()
+    try {
+      const vehicle = (await call('POST', '/v1/vehicles', { ...VEHICLE, odometerKm: 60_000 })).body
+      const item = (
+        await call('POST', `/v1/vehicles/${vehicle.id}/maintenance-items`, {
+          name: 'Oil change',
+          intervalKm: 5_000,
+          lastDoneKm: 54_000,
+          lastDoneAt: new Date(Date.now() - 100 * 86_400_000).toISOString(),
+        })
+      ).body
+      const alert = (await stream.next((m) => m.type === 'alert.created', 15_000)).alert as Json
+      const itemState = await stateOf(call, 'maintenance_due', item.id)
+      assert.equal(itemState.openAlert.id, alert.id)
+      assert.equal(itemState.result.priority, 'high')
+      assert.equal(itemState.inputs.find((i: Json) => i.name === 'vehicle').value.odometerKm, 60_000)
+      assert.deepEqual(
+        itemState.thresholds.map((t: Json) => [t.name, t.source]),
+        [
+          ['dueWithinDays', 'default'],
+          ['dueWithinKm', 'default'],
+        ],
+      )
+
+      const budget = (
+        await call('POST', '/v1/budgets', { category: null, amount: 100, currency: 'USD', period: 'month' })
+      ).body
+      const spentAt = new Date().toISOString()
+      await call('POST', '/v1/expenses', { amount: 50, currency: 'USD', category: 'food', spentAt })
+      const budgetState = await eventually(async () => {
+        const s = await stateOf(call, 'budget_threshold', budget.id)
+        return s.lastEvaluation.pendingSince === null && s.lastEvaluation.evaluatedAt ? s : undefined
+      }, 15_000)
+      const spending = budgetState.inputs.find((i: Json) => i.name === 'spending')
+      assert.equal(spending.value.spent, 50)
+      assert.equal(Date.parse(spending.at), Date.parse(spentAt))
+      assert.equal(budgetState.result.condition, false, 'half of the budget is under the 80 % threshold')
+      assert.equal((await call('GET', `/v1/monitors/maintenance_due/state?subject=${vehicle.id}`)).status, 404)
+    } finally {
+      stream.close()
+    }
+  })
+
   it('answers 404 for a subject not yours, 400 for a kind not explained and for a missing subject', async () => {
     const owner = await stack.traveller()
     const other = await stack.traveller()
@@ -193,12 +237,14 @@ inBothModes('why (not): GET /v1/monitors/:kind/state, and trip-aware fuel', (mod
         missing.body.details.some((d: Json) => /subject/.test(d.field)),
         JSON.stringify(missing.body),
       )
-      const unknown = await owner.call('GET', `/v1/monitors/tide_high/state?subject=${vehicle.id}`)
-      assert.equal(unknown.status, 400)
-      assert.ok(
-        unknown.body.details.some((d: Json) => /kind/.test(d.field)),
-        JSON.stringify(unknown.body),
-      )
+      for (const kind of ['tide_high', 'weather_window']) {
+        const refused = await owner.call('GET', `/v1/monitors/${kind}/state?subject=${vehicle.id}`)
+        assert.equal(refused.status, 400, kind)
+        assert.ok(
+          refused.body.details.some((d: Json) => /kind/.test(d.field)),
+          JSON.stringify(refused.body),
+        )
+      }
     } finally {
       owner.stream.close()
       other.stream.close()

@@ -18,9 +18,12 @@ const monitorStateSchema = (kinds: string[]) =>
     inputs: Type.Array(
       Type.Object({
         name: Type.String({
-          description: 'fuel_low: vehicle, reading, activeTrip; budget_threshold: budget, spending',
+          description:
+            'fuel_low: vehicle, reading, activeTrip; budget_threshold: budget, spending; maintenance_due: item, vehicle',
         }),
-        at: NullableTime('when the input was observed (a reading, the latest expense); null for settings'),
+        at: NullableTime(
+          'when the input was observed (a reading, the latest expense, the odometer, the cycle start); null for settings',
+        ),
         value: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
           description: 'what the monitor read (null: nothing, e.g. no reading yet or no active trip)',
         }),
