@@ -82,12 +82,14 @@ function vehicleVerdict(vehicle: FuelVehicle, trip: FuelTrip | null, thresholds:
   const short = destination !== null && range < destination.neededKm
   if (!low && !short) return null
   const high = reading.percent < thresholds.highBelowPercent
-  // Short of the destination only: the % needed to reach it is the threshold the reading is under.
-  const threshold = low
-    ? high
-      ? thresholds.highBelowPercent
-      : thresholds.mediumBelowPercent
-    : Math.ceil((((destination?.neededKm ?? 0) * vehicle.consumptionLPer100Km) / vehicle.fuelCapacityL) * 10) / 10
+  // Short of the destination only: the % that would reach it is the threshold the reading is under.
+  const reachingPercent = (neededKm: number) =>
+    Math.ceil(((neededKm * vehicle.consumptionLPer100Km) / vehicle.fuelCapacityL) * 10) / 10
+  const threshold = high
+    ? thresholds.highBelowPercent
+    : low
+      ? thresholds.mediumBelowPercent
+      : reachingPercent(destination?.neededKm ?? 0)
   return { reading, priority: high ? ('high' as const) : ('medium' as const), threshold, range, destination, short }
 }
 
@@ -135,9 +137,6 @@ export function evaluateFuel(
         : []
     const unavailable = found === 'unavailable'
     const percent = Math.round(reading.percent * 10) / 10
-    const tripLeg = destination
-      ? `range ${Math.round(range)} km, ${Math.round(destination.distanceKm)} km to ${destination.name}`
-      : ''
     drafts.push({
       kind: 'fuel_low',
       priority,
@@ -147,7 +146,7 @@ export function evaluateFuel(
         short && destination
           ? `Fuel at ${percent} % in ${vehicle.name} won't reach ${destination.name}`
           : `Fuel at ${percent} % in ${vehicle.name}`,
-      body: fuelBody(range, destination && tripLeg, nearest, unavailable),
+      body: fuelBody(range, destination, nearest, unavailable),
       data: {
         threshold: verdict.threshold,
         observedAt: reading.observedAt,
@@ -168,12 +167,12 @@ export function evaluateFuel(
 
 function fuelBody(
   range: number,
-  tripLeg: string | null,
+  destination: DestinationReach | null,
   nearest: { name: string; distanceKm: number }[],
   unavailable: boolean,
 ) {
-  const reach = tripLeg
-    ? `${tripLeg[0]?.toUpperCase()}${tripLeg.slice(1)}.`
+  const reach = destination
+    ? `Range ${Math.round(range)} km, ${Math.round(destination.distanceKm)} km to ${destination.name}.`
     : `About ${Math.round(range)} km of range left.`
   if (unavailable) return `${reach} Nearby stations could not be looked up just now.`
   if (nearest.length === 0) return `${reach} No station found within reach: plan a stop.`
