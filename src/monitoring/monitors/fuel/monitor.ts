@@ -8,6 +8,8 @@ import { fuelSubjectState } from './state.js'
 export const fuel: Monitor<'fuel', FuelThresholds> = {
   name: 'fuel',
   alertKind: 'fuel_low',
+  // Below FUEL_HIGH_BELOW_PERCENT (10 % by default) the traveller is woken: an empty tank is worse.
+  wakesAt: 'high',
   queue: 'notifications',
   tasks: { evaluate: 'monitor.fuel.evaluate', sweep: 'monitor.fuel.sweep', page: 'monitor.fuel.page' },
   schedule: { id: 'pam-fuel-monitoring', pattern: (config) => config.SCHEDULE_FUEL_MONITORING },
