@@ -6601,6 +6601,7 @@ export interface paths {
                             };
                             /** @description the monitor that opens that kind */
                             monitor: string;
+                            /** @description the condition's alert not resolved yet (read or dismissed, it still stands: no other opens), or null */
                             openAlert: {
                                 body: string;
                                 /**

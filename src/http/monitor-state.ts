@@ -8,7 +8,7 @@ import {
 } from '../delivery/delivery-repository.js'
 import { hourlyEmailCap } from '../delivery/email-caps.js'
 import type { AlertDraft } from '../monitoring/alerts/alert-draft.js'
-import { type Alert, openAlertOf } from '../monitoring/alerts/alert-repository.js'
+import { type Alert, currentAlertOf } from '../monitoring/alerts/alert-repository.js'
 import { evaluationTimes } from '../monitoring/evaluation-mark-repository.js'
 import type { Monitor, StateInput } from '../monitoring/monitor.js'
 import type { MonitorName, Thresholds } from '../monitoring/registry.js'
@@ -25,7 +25,7 @@ export interface MonitorStateDeps {
   emailCap: number
 }
 
-/** One channel's answer: what a delivery job would decide now, and what was recorded for the open alert. */
+/** One channel's answer: what a delivery job would decide now, and what was recorded for the current alert. */
 export interface ChannelState {
   channel: Channel
   decision: Decision['action'] | null
@@ -55,8 +55,9 @@ const channelState = (channel: Channel, decision: Decision | null, delivery: Del
 })
 
 /**
- * Per channel, the decision for the open alert, else for the alert the rule wants open (none: no
- * condition), and what was recorded for the open alert.
+ * Per channel, the decision for the condition's current alert (a dismissed one is suppressed as
+ * dismissed), else for the alert the rule wants open (none: no condition), and what was recorded
+ * for the current alert.
  */
 async function channelStates(
   deps: MonitorStateDeps,
@@ -80,7 +81,7 @@ async function channelStates(
 
 /**
  * Why (or why not) for one subject of a traveller: the monitor's own snapshot and pure rule with
- * the traveller's thresholds, its open alert, its last evaluation, and per channel the delivery
+ * the traveller's thresholds, its current alert, its last evaluation, and per channel the delivery
  * decision the real decision function makes now from what a delivery job reads (for the open
  * alert; else for the alert the rule wants open). Undefined: the subject is not theirs.
  */
@@ -97,7 +98,7 @@ export async function monitorState(
   const state = await monitor.explain.state(db, userId, subjectId, thresholds.values, now)
   if (!state) return undefined
   const [openAlert, times] = await Promise.all([
-    openAlertOf(db, userId, monitor.alertKind, state.condition),
+    currentAlertOf(db, userId, monitor.alertKind, state.condition),
     evaluationTimes(db, monitor.name, userId),
   ])
   const draft = state.evaluation.drafts[0]

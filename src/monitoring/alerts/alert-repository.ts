@@ -97,8 +97,12 @@ export async function addOpenConditions(
   return rows
 }
 
-/** The traveller's open alert of a condition, if any (the most pressing if several variants are open). */
-export async function openAlertOf(
+/**
+ * The traveller's current alert of a condition, if any: not resolved, as the alert store counts
+ * open (read, dismissed or expired, it still stands for the condition: no other opens while it
+ * does). The most pressing if several variants are.
+ */
+export async function currentAlertOf(
   db: Db,
   userId: string,
   kind: AlertKind,
@@ -110,7 +114,7 @@ export async function openAlertOf(
     .where('user_id', '=', userId)
     .where('kind', '=', kind)
     .where(sql<string>`split_part(dedupe_key, '|', 1)`, '=', condition)
-    .where((eb) => isOpen(eb))
+    .where('resolved_at', 'is', null)
     .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
     .orderBy('created_at', 'desc')
     .limit(1)

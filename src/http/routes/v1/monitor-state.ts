@@ -44,7 +44,10 @@ const monitorStateSchema = (kinds: string[]) =>
         description: "the threshold the input crossed (the alert's data.threshold)",
       }),
     }),
-    openAlert: Type.Union([alertSchema(kinds), Type.Null()]),
+    openAlert: Type.Union([alertSchema(kinds), Type.Null()], {
+      description:
+        "the condition's alert not resolved yet (read or dismissed, it still stands: no other opens), or null",
+    }),
     lastEvaluation: Type.Object({
       evaluatedAt: NullableTime("when the monitor's latest evaluation of your data was applied"),
       pendingSince: NullableTime('a write waits for the next evaluation since then'),
