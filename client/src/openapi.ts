@@ -6539,9 +6539,9 @@ export interface paths {
                             channels: {
                                 /** @enum {unknown} */
                                 channel: "email" | "push";
-                                /** @description what a delivery would decide now, for the open alert (else the alert the rule wants); null: no condition */
+                                /** @description what a delivery would decide now, for that alert (else the alert the rule wants); null: no condition */
                                 decision: ("send" | "defer" | "suppress") | null;
-                                /** @description what was recorded for the open alert on this channel */
+                                /** @description what was recorded for that alert on this channel */
                                 delivery: {
                                     attempts: number;
                                     /** @enum {unknown} */

@@ -58,14 +58,14 @@ const monitorStateSchema = (kinds: string[]) =>
         channel: Type.Enum(['email', 'push']),
         decision: Type.Union([Type.Enum(['send', 'defer', 'suppress']), Type.Null()], {
           description:
-            'what a delivery would decide now, for the open alert (else the alert the rule wants); null: no condition',
+            'what a delivery would decide now, for that alert (else the alert the rule wants); null: no condition',
         }),
         reason: NullableString(
           'defer: quiet hours | hourly email limit; suppress: channel off | no address | address not confirmed | no subscription | channel not configured | below minimum priority | read | dismissed | resolved | expired',
         ),
         until: NullableTime('defer: when it may go out (the end of quiet hours, a free slot under the email cap)'),
         delivery: Type.Union([Delivery, Type.Null()], {
-          description: 'what was recorded for the open alert on this channel',
+          description: 'what was recorded for that alert on this channel',
         }),
       }),
     ),
