@@ -34,7 +34,7 @@ import { scheduleRoutes } from './routes/internal/schedules.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { serviceIndexRoutes } from './routes/service-index.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
-import { v1Routes } from './routes/v1/index.js'
+import { type V1Deps, v1Routes } from './routes/v1/index.js'
 import type { Hub } from './stream/hub.js'
 import { validatorCompiler } from './validation.js'
 import { writeCommitter } from './writes.js'
@@ -82,6 +82,8 @@ export interface AppDeps {
   publicUrl?: string
   /** The web console's options (its demo sign-in in development). */
   console?: ConsoleOptions
+  /** The deployment's monitor thresholds, channels and email cap: GET /v1/monitors/:kind/state explains with them. */
+  monitorState: V1Deps['monitorState']
 }
 
 const INFO_WRITTEN_AT = new Set(['trace', 'debug', 'info'])
@@ -194,6 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await deps.enqueue('notify.confirm-email', { userId })
         },
         aiCaps: deps.aiCaps,
+        monitorState: deps.monitorState,
         briefings: {
           requestsPerHour: deps.briefingRequestsPerHour,
           async queueBriefing(briefingId, userId) {

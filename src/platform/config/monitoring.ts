@@ -21,6 +21,20 @@ export const MonitoringFields = {
     default: 50,
     description: 'fuel stations are searched within the smaller of the remaining range and this',
   }),
+  FUEL_TRIP_ROAD_FACTOR: Type.Number({
+    minimum: 1,
+    maximum: 3,
+    default: 1.3,
+    description:
+      'on an active trip, the road distance to its destination is taken as the great-circle distance times this',
+  }),
+  FUEL_TRIP_MARGIN_PERCENT: Type.Number({
+    minimum: 0,
+    maximum: 100,
+    default: 15,
+    description:
+      "on an active trip, a vehicle's range must exceed the road distance to the destination by this % or fuel_low opens",
+  }),
   BUDGET_HIGH_RATIO: Type.Number({
     exclusiveMinimum: 0,
     maximum: 10,
