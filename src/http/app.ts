@@ -6,6 +6,7 @@ import { briefingJobId } from '../jobs/ai-job-ids.js'
 import { evaluationTrigger } from '../jobs/evaluation-trigger.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
+import type { Schedule } from '../jobs/schedules.js'
 import { maintenanceService } from '../monitoring/monitors/maintenance/record-service.js'
 import type { QueueBackend } from '../platform/backend/backend.js'
 import type { Cache } from '../platform/cache/cache.js'
@@ -70,6 +71,8 @@ export interface AppDeps {
   storeReady?: () => boolean
   /** The AI spending caps, shown by the usage endpoints. */
   aiCaps: Caps
+  /** The schedules the deployment runs, as configured: /metrics exports their cadences. */
+  schedules: readonly Schedule[]
   /** BRIEFING_REQUESTS_PER_HOUR: briefings one traveller may ask for per hour. */
   briefingRequestsPerHour: number
   /** Where queue-dashboard sessions are kept (the deployment's cache, shared by replicas); default: this process. */

@@ -2,8 +2,8 @@ import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
 import type { MonitorName } from './registry.js'
 
-// Marks are written by the monitored tables' triggers, in the statement that wrote the rows
-// (src/platform/db/migrations/*_evaluation_mark_triggers.ts): whoever writes, the mark exists exactly when
+// Marks are written by the monitored tables' triggers, in the statement that wrote the rows, for
+// the monitors `monitor_inputs` lists (monitor-inputs.ts): whoever writes, the mark exists exactly when
 // the write does. A newer write takes a new version; the first unevaluated write's time is kept
 // for the drainer. What follows reads and clears them.
 

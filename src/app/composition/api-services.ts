@@ -5,6 +5,7 @@ import type { HttpSettings } from '../../http/http-settings.js'
 import { allowedOrigins } from '../../http/plugins/cross-origin.js'
 import type { Hub } from '../../http/stream/hub.js'
 import type { Producer } from '../../jobs/producer.js'
+import { schedules } from '../../jobs/schedules.js'
 import { monitorThresholds } from '../../monitoring/registry.js'
 import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints, smtpSettings } from '../../platform/config.js'
 import { DEMO_USER } from '../commands/next-steps.js'
@@ -46,6 +47,7 @@ export function apiServices(
     internalToken: deps.secrets.internalToken,
     secureCookies: isProduction(deps.config),
     aiCaps: aiCaps(deps.config),
+    schedules: schedules(deps.config),
     briefingRequestsPerHour: deps.config.BRIEFING_REQUESTS_PER_HOUR,
     http,
     sessions: deps.cache,

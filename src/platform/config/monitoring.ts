@@ -1,8 +1,13 @@
 import Type from 'typebox'
-import { Cadence, Url } from './fields.js'
+import { Cadence, ModuleList, Url } from './fields.js'
 
 /** The monitors' thresholds, their sweeps' cadences and the providers they ask. */
 export const MonitoringFields = {
+  PAM_MONITORS: Type.Optional(
+    ModuleList(
+      'monitors of your own, beside the five PAM ships: modules each exporting `monitor` (docs/architecture.md, "Adding a monitor"); every process of a deployment must name the same',
+    ),
+  ),
   FUEL_MEDIUM_BELOW_PERCENT: Type.Number({
     exclusiveMinimum: 0,
     maximum: 100,
