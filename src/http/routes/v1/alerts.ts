@@ -10,7 +10,7 @@ import { IdParams, NullableTime, Time, Uuid, v1Schema } from '../../schemas.js'
 import { notFound } from './crud.js'
 
 /** An alert as the API shows it; `kinds` are the registered monitors' (registry order). */
-const alertSchema = (kinds: string[]) =>
+export const alertSchema = (kinds: string[]) =>
   Type.Object({
     id: Uuid('alert id'),
     kind: Type.Enum(kinds),

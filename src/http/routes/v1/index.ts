@@ -10,6 +10,7 @@ import type { Reads } from '../../../platform/db/reads.js'
 import { timeZoneCatalog } from '../../../travellers/users/time-zone-repository.js'
 import type { TokenVerifier } from '../../auth/token-verifier.js'
 import { HttpError } from '../../errors.js'
+import type { MonitorStateDeps } from '../../monitor-state.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
 import { throttle } from '../../plugins/throttle.js'
@@ -25,6 +26,7 @@ import { expenseRoutes } from './expenses.js'
 import { fuelReadingRoutes } from './fuel-readings.js'
 import { maintenanceItemRoutes } from './maintenance-items.js'
 import { meRoutes } from './me.js'
+import { monitorStateRoutes } from './monitor-state.js'
 import { notificationSettingsRoutes } from './notification-settings.js'
 import { pushRoutes } from './push.js'
 import { MAX_CLIENT_MESSAGE_BYTES, streamRoutes } from './stream.js'
@@ -52,6 +54,8 @@ export interface V1Deps {
   bus: Bus
   /** Queues the email that asks the owner of a traveller's new address to confirm it. */
   queueConfirmation(userId: string): Promise<void>
+  /** The thresholds and channels a monitor's state is explained with (as the worker has them). */
+  monitorState: Omit<MonitorStateDeps, 'db'>
 }
 
 /**
@@ -121,6 +125,7 @@ export function v1Routes(deps: V1Deps) {
     await app.register(contextSignalRoutes, { commit })
     await app.register(alertRoutes, { db, bus: deps.bus })
     await app.register(deliveryRoutes, { db })
+    await app.register(monitorStateRoutes, { db, ...deps.monitorState })
     await app.register(pushRoutes, {
       db,
       vapidPublicKey: deps.vapidPublicKey,

@@ -1,6 +1,7 @@
 import { evaluateEach, type Monitor } from '../../monitor.js'
 import { BUDGET_RULE_VERSION, type BudgetThresholds, evaluateBudgets } from './rule.js'
 import { budgetCandidates, budgetsDueWithTime, loadBudgetSnapshots } from './snapshot.js'
+import { budgetSubjectState } from './state.js'
 
 /** The budget monitor: its alert kind, queue, tasks, schedule, thresholds, inputs, and how it evaluates. */
 export const budget: Monitor<'budget', BudgetThresholds> = {
@@ -18,4 +19,5 @@ export const budget: Monitor<'budget', BudgetThresholds> = {
     const snapshots = await loadBudgetSnapshots(db, userIds, now)
     return { evaluations: evaluateEach(snapshots, (s) => evaluateBudgets(s, now, thresholds)), degraded: false }
   },
+  explain: { subject: 'budget', state: budgetSubjectState },
 }

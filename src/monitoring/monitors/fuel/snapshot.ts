@@ -16,16 +16,32 @@ const latestReading = (eb: ExpressionBuilder<Database & { v: Database['vehicles'
     .limit(1)
     .as('latest')
 
+/** The user's active trip (the latest to depart, if several), joined laterally on `v`. */
+const activeTrip = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }, 'v'>) =>
+  eb
+    .selectFrom('trips as t')
+    .select(['t.id', 't.name', 't.destination_name', 't.destination_lat', 't.destination_lon'])
+    .whereRef('t.user_id', '=', 'v.user_id')
+    .where('t.status', '=', 'active')
+    .orderBy('t.depart_from', 'desc')
+    .orderBy('t.id', 'desc')
+    .limit(1)
+    .as('trip')
+
 /**
  * The fuel monitor's input for a set of users, in two queries whatever their number: every
- * vehicle with its latest reading, and the conditions of their open fuel alerts.
+ * vehicle with its latest reading and its traveller's active trip, and the conditions of their
+ * open fuel alerts. A traveller without a vehicle has no trip in their snapshot: nothing to reach it with.
  */
 export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Promise<Map<string, FuelSnapshot>> {
-  const snapshots = new Map<string, FuelSnapshot>(userIds.map((id) => [id, { vehicles: [], openConditions: [] }]))
+  const snapshots = new Map<string, FuelSnapshot>(
+    userIds.map((id) => [id, { vehicles: [], trip: null, openConditions: [] }]),
+  )
   if (userIds.length === 0) return snapshots
   const vehicles = await db
     .selectFrom('vehicles as v')
     .leftJoinLateral(latestReading, (join) => join.onTrue())
+    .leftJoinLateral(activeTrip, (join) => join.onTrue())
     .select([
       'v.id',
       'v.user_id',
@@ -36,6 +52,11 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
       'latest.lat',
       'latest.lon',
       'latest.observed_at',
+      'trip.id as trip_id',
+      'trip.name as trip_name',
+      'trip.destination_name',
+      'trip.destination_lat',
+      'trip.destination_lon',
     ])
     .where('v.user_id', 'in', [...userIds])
     .execute()
@@ -50,13 +71,28 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
           ? null
           : { percent: Number(row.percent), lat: row.lat, lon: row.lon, observedAt: row.observed_at.toISOString() },
     }
-    snapshots.get(row.user_id)?.vehicles.push(vehicle)
+    const snapshot = snapshots.get(row.user_id)
+    if (!snapshot) continue
+    snapshot.vehicles.push(vehicle)
+    if (row.trip_id !== null && row.trip_name !== null && row.destination_name !== null)
+      snapshot.trip = {
+        id: row.trip_id,
+        name: row.trip_name,
+        destination: {
+          name: row.destination_name,
+          lat: Number(row.destination_lat),
+          lon: Number(row.destination_lon),
+        },
+      }
   }
   await addOpenConditions(db, snapshots, 'fuel_low')
   return snapshots
 }
 
-/** One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold. */
+/**
+ * One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold,
+ * or any reading while the traveller is on an active trip (its range may not reach the destination).
+ */
 export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: number }) =>
   candidateUsers(db, page, 'fuel_low', (eb) =>
     eb.exists(
@@ -65,6 +101,17 @@ export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: num
         .innerJoinLateral(latestReading, (join) => join.onTrue())
         .select(sql`1`.as('one'))
         .whereRef('v.user_id', '=', 'u.id')
-        .where('latest.percent', '<', String(page.belowPercent)),
+        .where((w) =>
+          w.or([
+            w('latest.percent', '<', String(page.belowPercent)),
+            w.exists(
+              w
+                .selectFrom('trips as t')
+                .select(sql`1`.as('one'))
+                .whereRef('t.user_id', '=', 'u.id')
+                .where('t.status', '=', 'active'),
+            ),
+          ]),
+        ),
     ),
   )
