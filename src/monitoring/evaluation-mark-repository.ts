@@ -98,3 +98,14 @@ export async function waitingUsers(db: Db, monitor: MonitorName, graceMs: number
     .execute()
   return rows.map((row) => row.user_id)
 }
+
+/**
+ * Marks a user for a monitor's evaluation from code, for a change no input table's trigger sees
+ * (their thresholds): in the caller's transaction, as a trigger would.
+ */
+export async function markForEvaluation(trx: Db, userId: string, monitor: string): Promise<void> {
+  await sql`
+    insert into evaluation_marks (user_id, monitor, version)
+    values (${userId}, ${monitor}, nextval('evaluation_mark_versions'))
+    on conflict (monitor, user_id) do update set version = excluded.version`.execute(trx)
+}

@@ -1,8 +1,9 @@
-import { type ExpressionBuilder, sql } from 'kysely'
+import { type Expression, type ExpressionBuilder, sql } from 'kysely'
 import type { Db } from '../../../platform/db/database.js'
 import type { Database } from '../../../platform/db/schema.js'
 import { addOpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers } from '../../candidates.js'
+import { storedFromJson, storedThresholdsJson } from '../../thresholds/snapshot-thresholds.js'
 import type { FuelSnapshot, FuelVehicle } from './rule.js'
 
 /** Each vehicle's latest reading (newest observation, then newest row), joined laterally on `v`. */
@@ -18,7 +19,8 @@ const latestReading = (eb: ExpressionBuilder<Database & { v: Database['vehicles'
 
 /**
  * The fuel monitor's input for a set of users, in two queries whatever their number: every
- * vehicle with its latest reading, and the conditions of their open fuel alerts.
+ * vehicle with its latest reading and its traveller's thresholds, and the conditions of their
+ * open fuel alerts.
  */
 export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Promise<Map<string, FuelSnapshot>> {
   const snapshots = new Map<string, FuelSnapshot>(userIds.map((id) => [id, { vehicles: [], openConditions: [] }]))
@@ -36,6 +38,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
       'latest.lat',
       'latest.lon',
       'latest.observed_at',
+      storedThresholdsJson(sql.ref('v.user_id'), 'fuel').as('thresholds'),
     ])
     .where('v.user_id', 'in', [...userIds])
     .execute()
@@ -50,14 +53,21 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
           ? null
           : { percent: Number(row.percent), lat: row.lat, lon: row.lon, observedAt: row.observed_at.toISOString() },
     }
-    snapshots.get(row.user_id)?.vehicles.push(vehicle)
+    const snapshot = snapshots.get(row.user_id)
+    if (!snapshot) continue
+    snapshot.vehicles.push(vehicle)
+    // The same array on each of the traveller's vehicles: read once.
+    if (snapshot.vehicles.length === 1) snapshot.thresholds = storedFromJson(row.thresholds)
   }
   await addOpenConditions(db, snapshots, 'fuel_low')
   return snapshots
 }
 
-/** One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold. */
-export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: number }) =>
+/**
+ * One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold
+ * (`below`: the traveller's, an expression on `u`, in the same statement).
+ */
+export const fuelCandidates = (db: Db, page: CandidatePage & { below: Expression<number> }) =>
   candidateUsers(db, page, 'fuel_low', (eb) =>
     eb.exists(
       eb
@@ -65,6 +75,6 @@ export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: num
         .innerJoinLateral(latestReading, (join) => join.onTrue())
         .select(sql`1`.as('one'))
         .whereRef('v.user_id', '=', 'u.id')
-        .where('latest.percent', '<', String(page.belowPercent)),
+        .where(sql<boolean>`latest.percent < ${page.below}`),
     ),
   )
