@@ -39,6 +39,7 @@ const deliverable = (row: Selectable<AlertsTable>): DeliverableAlert => ({
   dismissedAt: iso(row.dismissed_at),
   resolvedAt: iso(row.resolved_at),
   expiresAt: iso(row.expires_at),
+  snoozedUntil: iso(row.snoozed_until),
 })
 
 const summaryOf = (
@@ -62,6 +63,7 @@ export async function openAlertsOf(db: Db, userId: string, now: Date, limit: num
     .where('resolved_at', 'is', null)
     .where('dismissed_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .where((eb) => eb.or([eb('snoozed_until', 'is', null), eb('snoozed_until', '<=', now)]))
     .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
     .orderBy('created_at', 'desc')
     .limit(limit)
@@ -226,6 +228,29 @@ export async function claimDeliveries(db: Db, holder: string, wanted: readonly W
     status: row.status,
     attempts: row.attempts,
   }))
+}
+
+/**
+ * An alert whose snooze ended is delivered again, once: its settled deliveries (sent before the
+ * snooze, or suppressed during it) are queued again for its next notify.deliver (or the drainer).
+ * One a job holds now is left to it.
+ */
+export async function queueAgainAfterSnooze(trx: Db, alertIds: readonly string[]): Promise<void> {
+  if (alertIds.length === 0) return
+  await trx
+    .updateTable('deliveries')
+    .set({
+      status: 'queued',
+      reason: null,
+      error: null,
+      defer_until: null,
+      claimed_by: null,
+      attempts: 0,
+      updated_at: new Date(),
+    })
+    .where('alert_id', 'in', [...alertIds])
+    .where('status', 'not in', ['queued', 'sending'])
+    .execute()
 }
 
 /**

@@ -7,6 +7,7 @@ import { evaluationTrigger } from '../jobs/evaluation-trigger.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
 import { maintenanceService } from '../monitoring/monitors/maintenance/record-service.js'
+import type { Thresholds } from '../monitoring/registry.js'
 import type { QueueBackend } from '../platform/backend/backend.js'
 import type { Cache } from '../platform/cache/cache.js'
 import { sharedHitCounter } from '../platform/cache/hit-counter.js'
@@ -82,6 +83,8 @@ export interface AppDeps {
   publicUrl?: string
   /** The web console's options (its demo sign-in in development). */
   console?: ConsoleOptions
+  /** Each monitor's default thresholds (`monitorThresholds(config)`): what a traveller's own values are resolved against. */
+  monitorThresholds: Thresholds
 }
 
 const INFO_WRITTEN_AT = new Set(['trace', 'debug', 'info'])
@@ -194,6 +197,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await deps.enqueue('notify.confirm-email', { userId })
         },
         aiCaps: deps.aiCaps,
+        thresholds: deps.monitorThresholds,
         briefings: {
           requestsPerHour: deps.briefingRequestsPerHour,
           async queueBriefing(briefingId, userId) {

@@ -9,6 +9,7 @@ import { catchUpFromStore } from '../../http/stream/catch-up.js'
 import { createHub, feedHubFromBus, type Hub, STREAM_LIMITS } from '../../http/stream/hub.js'
 import { createProducer, type Producer } from '../../jobs/producer.js'
 import { changedVersions, currentEvents } from '../../monitoring/alerts/alert-changes.js'
+import { monitorThresholds } from '../../monitoring/registry.js'
 import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../../platform/config.js'
 import { DEMO_USER } from '../commands/next-steps.js'
 import type { Deps } from '../composition/deps.js'
@@ -88,6 +89,7 @@ function buildAppFrom(
     pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
     publicUrl: publicUrl(deps.config),
     console: consoleOptions(deps),
+    monitorThresholds: monitorThresholds(deps.config),
   })
 }
 

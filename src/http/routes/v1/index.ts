@@ -3,6 +3,7 @@ import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { Caps } from '../../../ai/budget.js'
 import type { MaintenanceService } from '../../../monitoring/monitors/maintenance/record-service.js'
+import type { Thresholds } from '../../../monitoring/registry.js'
 import type { Bus, RedisClient } from '../../../platform/backend/backend.js'
 import type { HitCounter } from '../../../platform/cache/hit-counter.js'
 import type { Db } from '../../../platform/db/database.js'
@@ -25,6 +26,7 @@ import { expenseRoutes } from './expenses.js'
 import { fuelReadingRoutes } from './fuel-readings.js'
 import { maintenanceItemRoutes } from './maintenance-items.js'
 import { meRoutes } from './me.js'
+import { monitorRoutes } from './monitors.js'
 import { notificationSettingsRoutes } from './notification-settings.js'
 import { pushRoutes } from './push.js'
 import { MAX_CLIENT_MESSAGE_BYTES, streamRoutes } from './stream.js'
@@ -52,6 +54,8 @@ export interface V1Deps {
   bus: Bus
   /** Queues the email that asks the owner of a traveller's new address to confirm it. */
   queueConfirmation(userId: string): Promise<void>
+  /** Each monitor's default thresholds (config): a traveller's own and learned ones are resolved against them. */
+  thresholds: Thresholds
 }
 
 /**
@@ -109,6 +113,7 @@ export function v1Routes(deps: V1Deps) {
     const { db, commit, reads } = deps
     await app.register(streamRoutes, { db, hub: deps.hub })
     await app.register(meRoutes, { db, zones: timeZoneCatalog(db) })
+    await app.register(monitorRoutes, { db, commit, thresholds: deps.thresholds })
     await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
     await app.register(briefingRoutes, { db, ...deps.briefings })
     await app.register(notificationSettingsRoutes, { db, queueConfirmation: deps.queueConfirmation })
@@ -119,7 +124,7 @@ export function v1Routes(deps: V1Deps) {
     await app.register(expenseRoutes, { db, commit, reads })
     await app.register(tripRoutes, { db, commit, reads })
     await app.register(contextSignalRoutes, { commit })
-    await app.register(alertRoutes, { db, bus: deps.bus })
+    await app.register(alertRoutes, { db, bus: deps.bus, thresholds: deps.thresholds })
     await app.register(deliveryRoutes, { db })
     await app.register(pushRoutes, {
       db,
