@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startConsumer } from '../src/jobs/consumer.js'
-import { RUNNABLE_TASKS } from '../src/jobs/handlers.js'
+import { runnableTasks } from '../src/jobs/handlers.js'
 import { createProducer, type Producer } from '../src/jobs/producer.js'
 import { jobOptions } from '../src/jobs/task-declarations.js'
 import type { QueueBackend } from '../src/platform/backend/backend.js'
@@ -92,7 +92,7 @@ async function measure(mode: Mode, producer: Producer, backend: QueueBackend, db
       queues: ['notifications'],
       concurrency,
       lockDurationMs: 30_000,
-      tasks: RUNNABLE_TASKS,
+      tasks: runnableTasks(),
     })
     return { close: () => consumer.close(30_000) }
   }

@@ -370,3 +370,20 @@ export async function overdueDeliveries(db: Db, graceMs: number, limit: number):
       order by d.updated_at limit ${limit})`.execute(db)
   return result.rows.map((row) => row.id)
 }
+
+/** Deliveries sent and failed since `since`, per channel (the operator console). */
+export async function deliveryCountsSince(db: Db, since: Date) {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select([
+      'channel',
+      sql<number>`count(*) filter (where status = 'sent')::int`.as('sent'),
+      sql<number>`count(*) filter (where status = 'failed')::int`.as('failed'),
+    ])
+    .where('updated_at', '>=', since)
+    .where('status', 'in', ['sent', 'failed'])
+    .groupBy('channel')
+    .orderBy('channel')
+    .execute()
+  return rows
+}

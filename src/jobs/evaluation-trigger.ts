@@ -1,4 +1,4 @@
-import { MONITORS, type MonitorName } from '../monitoring/registry.js'
+import { type MonitorName, monitorNamed } from '../monitoring/registry.js'
 import { messageOf } from '../platform/errors/error-message.js'
 import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
@@ -14,15 +14,17 @@ export type Evaluate = (monitor: MonitorName, userId: string) => void
  */
 export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger): Evaluate {
   return (monitor, userId) => {
-    enqueue(
-      MONITORS[monitor].tasks.evaluate,
-      { userId },
-      { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true } },
-    ).catch((error) =>
-      logger.warn(
-        { monitor, err: messageOf(error) },
-        'could not queue an evaluation; the drainer evaluates this write',
-      ),
+    const task = monitorNamed(monitor)?.tasks.evaluate
+    if (!task) {
+      logger.error({ monitor }, 'no such monitor is registered; the drainer cannot evaluate it either')
+      return
+    }
+    enqueue(task, { userId }, { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true } }).catch(
+      (error) =>
+        logger.warn(
+          { monitor, err: messageOf(error) },
+          'could not queue an evaluation; the drainer evaluates this write',
+        ),
     )
   }
 }

@@ -1,7 +1,7 @@
-import { MONITOR_LIST } from '../monitoring/registry.js'
+import { monitors } from '../monitoring/registry.js'
 import { type PayloadOf, parsePayload } from './payloads.js'
 import type { TaskContext, TaskHandler } from './task.js'
-import { TASKS, type TaskDeclaration, type TaskName } from './task-declarations.js'
+import { declarationOf, type TaskDeclaration, type TaskName } from './task-declarations.js'
 import { alertTextTask, briefingSweepTask, briefingTask } from './tasks/ai-tasks.js'
 import { housekeeping } from './tasks/housekeeping.js'
 import { drainTask, evaluateTask, pageTask, sweepTask } from './tasks/monitor-tasks.js'
@@ -17,27 +17,29 @@ export interface RunnableTask extends TaskDeclaration {
 /** The one place a job's data becomes a typed payload: checked against the task's schema, once. */
 const runnable = <T extends TaskName>(task: T, handler: TaskHandler<PayloadOf<T>>): [TaskName, RunnableTask] => [
   task,
-  { ...TASKS[task], run: (data, context) => handler(parsePayload(task, data), context) },
+  { ...declarationOf(task), run: (data, context) => handler(parsePayload(task, data), context) },
 ]
 
-/** Task name → what runs it. Only the worker imports this, so other processes never load task code. */
-const RUNNABLE = new Map<TaskName, RunnableTask>([
-  runnable('ops.ping', ping),
-  runnable('housekeeping.cleanup', housekeeping),
-  runnable('evaluations.drain', drainTask),
-  runnable('ai.alert-text', alertTextTask),
-  runnable('ai.briefing', briefingTask),
-  runnable('ai.briefings.sweep', briefingSweepTask),
-  runnable('notify.deliver', deliverTask),
-  runnable('notify.confirm-email', confirmEmailTask),
-  runnable('notify.drain', drainDeliveriesTask),
-  runnable('notify.digests', digestsTask),
-  ...MONITOR_LIST.flatMap((monitor) => [
-    runnable(monitor.tasks.evaluate, evaluateTask(monitor)),
-    runnable(monitor.tasks.sweep, sweepTask(monitor)),
-    runnable(monitor.tasks.page, pageTask(monitor)),
-  ]),
-])
-
-/** Every task with its handler, as the worker role hands them to the consumer. */
-export const RUNNABLE_TASKS: Readonly<Record<string, RunnableTask>> = Object.fromEntries(RUNNABLE)
+/**
+ * Every task with its handler, as the worker role hands them to the consumer: built when a worker
+ * is, so a registered monitor's tasks are there. Only the worker imports this, so other processes
+ * never load task code.
+ */
+export const runnableTasks = (): Readonly<Record<string, RunnableTask>> =>
+  Object.fromEntries([
+    runnable('ops.ping', ping),
+    runnable('housekeeping.cleanup', housekeeping),
+    runnable('evaluations.drain', drainTask),
+    runnable('ai.alert-text', alertTextTask),
+    runnable('ai.briefing', briefingTask),
+    runnable('ai.briefings.sweep', briefingSweepTask),
+    runnable('notify.deliver', deliverTask),
+    runnable('notify.confirm-email', confirmEmailTask),
+    runnable('notify.drain', drainDeliveriesTask),
+    runnable('notify.digests', digestsTask),
+    ...monitors().flatMap((monitor) => [
+      runnable(monitor.tasks.evaluate, evaluateTask(monitor)),
+      runnable(monitor.tasks.sweep, sweepTask(monitor)),
+      runnable(monitor.tasks.page, pageTask(monitor)),
+    ]),
+  ])

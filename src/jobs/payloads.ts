@@ -1,8 +1,13 @@
 import { UnrecoverableError } from 'bullmq'
 import Type, { type Static, type TSchema } from 'typebox'
 import Value from 'typebox/value'
-import { MONITOR_LIST, type MonitorName } from '../monitoring/registry.js'
-import type { TaskName } from './task-declarations.js'
+import {
+  type FixedTaskName,
+  isFixedTask,
+  MONITOR_TASK_KINDS,
+  type MonitorTaskKind,
+  type TaskName,
+} from './task-declarations.js'
 
 /**
  * Alerts per notify.deliver job: a sweep page's alerts go out as a few jobs of set-based
@@ -26,24 +31,14 @@ export type NoPayload = Static<typeof Nothing>
 export type UserPayload = Static<typeof ForUser>
 export type PagePayload = Static<typeof Page>
 
-const MONITOR_PAYLOADS = { evaluate: ForUser, sweep: Nothing, page: Page } as const
-
-/** `monitor.<name>.<kind>` → that kind's payload (the registry's Monitor type spells task names so). */
-type MonitorPayloads = {
-  [Kind in keyof typeof MONITOR_PAYLOADS as `monitor.${MonitorName}.${Kind}`]: (typeof MONITOR_PAYLOADS)[Kind]
-}
-
-const monitorPayloads: MonitorPayloads = Object.fromEntries(
-  MONITOR_LIST.flatMap((monitor) =>
-    (['evaluate', 'sweep', 'page'] as const).map((kind) => [monitor.tasks[kind], MONITOR_PAYLOADS[kind]]),
-  ),
-) as MonitorPayloads
+/** Every monitor's tasks carry the same payloads, by kind. */
+const MONITOR_PAYLOADS = { evaluate: ForUser, sweep: Nothing, page: Page } satisfies Record<MonitorTaskKind, TSchema>
 
 /**
  * What each task's job carries, as data: `enqueue` is typed from it, and the consumer checks every
  * job against it once before the handler sees the payload.
  */
-export const PAYLOADS = {
+const PAYLOADS = {
   // Hold the job this long first: checks time limits, shutdown and stalled-job recovery.
   'ops.ping': Type.Object({ delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })) }),
   'housekeeping.cleanup': Nothing,
@@ -61,20 +56,31 @@ export const PAYLOADS = {
   'notify.confirm-email': ForUser,
   'notify.drain': Nothing,
   'notify.digests': Nothing,
-  ...monitorPayloads,
-} satisfies Record<TaskName, TSchema>
+} satisfies Record<FixedTaskName, TSchema>
 
-export type PayloadOf<T extends TaskName> = Static<(typeof PAYLOADS)[T]>
+/** A task's payload type: a monitor's task's from its kind (`monitor.fuel.evaluate` → `{userId}`). */
+export type PayloadOf<T extends TaskName> = T extends `monitor.${string}.${infer Kind extends MonitorTaskKind}`
+  ? Static<(typeof MONITOR_PAYLOADS)[Kind]>
+  : T extends FixedTaskName
+    ? Static<(typeof PAYLOADS)[T]>
+    : never
+
+function schemaOf(task: TaskName): TSchema {
+  if (isFixedTask(task)) return PAYLOADS[task]
+  const kind = MONITOR_TASK_KINDS.find((each) => task.endsWith(`.${each}`))
+  if (!kind) throw new Error(`no payload schema for ${task}`)
+  return MONITOR_PAYLOADS[kind]
+}
 
 /** Problems a job's data has as the payload of `task`, each naming its field (a few at most). */
 export function payloadProblems(task: TaskName, data: unknown): string[] {
-  return Value.Errors(PAYLOADS[task], data)
+  return Value.Errors(schemaOf(task), data)
     .slice(0, 5)
     .map((error) => `${error.instancePath.slice(1) || 'payload'} ${error.message}`)
 }
 
 export const isPayloadOf = <T extends TaskName>(task: T, data: unknown): data is PayloadOf<T> =>
-  Value.Check(PAYLOADS[task], data)
+  Value.Check(schemaOf(task), data)
 
 /** The job's data as its task's payload; a job that does not fit fails for good (a retry cannot fix it). */
 export function parsePayload<T extends TaskName>(task: T, data: unknown): PayloadOf<T> {

@@ -3,7 +3,7 @@ import type { PamQueue, QueueBackend } from '../platform/backend/backend.js'
 import { QUEUE_NAMES, type QueueName } from '../platform/backend/queue-names.js'
 import type { Logger } from '../platform/logger.js'
 import type { PayloadOf } from './payloads.js'
-import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
+import { declarationOf, jobOptions, type TaskName } from './task-declarations.js'
 
 export interface Producer {
   queues: ReadonlyMap<QueueName, PamQueue>
@@ -29,7 +29,7 @@ export function createProducer(backend: QueueBackend, logger: Logger): Producer 
   return {
     queues,
     async enqueue(task, payload, options = {}) {
-      const queue = TASKS[task].queue
+      const queue = declarationOf(task).queue
       const job = await queues.get(queue)?.add(task, payload, { ...jobOptions(task), ...options })
       if (!job?.id) throw new Error(`queue ${queue} did not accept ${task}`)
       return { id: job.id, queue }

@@ -1,8 +1,8 @@
-import { MONITOR_LIST } from '../monitoring/registry.js'
+import { monitors } from '../monitoring/registry.js'
 import type { Config } from '../platform/config.js'
 import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
-import { jobOptions, TASKS, type TaskName } from './task-declarations.js'
+import { declarationOf, jobOptions, type TaskName } from './task-declarations.js'
 
 export interface Schedule {
   /** BullMQ job scheduler id: the schedule names docs/api.md lists (operators' dashboards use them). */
@@ -17,10 +17,10 @@ export interface Schedule {
  */
 export function schedules(config: Config): Schedule[] {
   return [
-    ...MONITOR_LIST.map((monitor) => ({
+    ...monitors().map((monitor) => ({
       id: monitor.schedule.id,
       task: monitor.tasks.sweep,
-      pattern: config[monitor.schedule.setting],
+      pattern: monitor.schedule.pattern(config),
     })),
     { id: 'pam-evaluation-drain', task: 'evaluations.drain', pattern: config.SCHEDULE_EVALUATION_DRAIN },
     { id: 'pam-delivery-drain', task: 'notify.drain', pattern: config.SCHEDULE_DELIVERY_DRAIN },
@@ -38,7 +38,7 @@ const OWNED_PREFIX = 'pam-'
  */
 export async function syncSchedules(producer: Producer, logger: Logger, wanted: readonly Schedule[]): Promise<void> {
   for (const [queueName, queue] of producer.queues) {
-    const onQueue = wanted.filter((schedule) => TASKS[schedule.task].queue === queueName)
+    const onQueue = wanted.filter((schedule) => declarationOf(schedule.task).queue === queueName)
     for (const schedule of onQueue) {
       const { priority, attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(schedule.task)
       await queue
@@ -72,7 +72,7 @@ export async function syncSchedules(producer: Producer, logger: Logger, wanted: 
 export async function missingSchedules(producer: Producer, wanted: readonly Schedule[]): Promise<string[]> {
   const missing: string[] = []
   for (const [queueName, queue] of producer.queues) {
-    const onQueue = wanted.filter((schedule) => TASKS[schedule.task].queue === queueName)
+    const onQueue = wanted.filter((schedule) => declarationOf(schedule.task).queue === queueName)
     if (onQueue.length === 0) continue
     const present = new Set((await queue.getJobSchedulers()).map((scheduler) => scheduler.key))
     missing.push(...onQueue.filter((schedule) => !present.has(schedule.id)).map((schedule) => schedule.id))

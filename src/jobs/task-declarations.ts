@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq'
 import { DELIVERY_ATTEMPTS } from '../delivery/delivery-attempts.js'
-import { MONITOR_LIST, type MonitorTaskName } from '../monitoring/registry.js'
+import { monitorNamed, monitors } from '../monitoring/registry.js'
 import type { QueueName } from '../platform/backend/queue-names.js'
 
 /**
@@ -87,17 +87,8 @@ const DRAIN: TaskDeclaration = {
   recovers: 'the next tick, seconds later, looks for the same work',
 }
 
-const monitorTasks = Object.fromEntries(
-  MONITOR_LIST.flatMap((monitor) =>
-    (['evaluate', 'sweep', 'page'] as const).map((kind) => [
-      monitor.tasks[kind],
-      { queue: monitor.queue, ...MONITOR_TASKS[kind] },
-    ]),
-  ),
-) as Record<MonitorTaskName, TaskDeclaration>
-
-/** Every task PAM runs: name → queue, priority, retries, time limit, exclusivity. */
-export const TASKS = {
+/** Every task PAM runs besides the monitors': name → queue, priority, retries, time limit, exclusivity. */
+const TASKS = {
   'ops.ping': {
     queue: 'notifications',
     priority: 1,
@@ -160,18 +151,48 @@ export const TASKS = {
     // Not exclusive: each digest is claimed on its own row, so a retry and the next tick can overlap.
     exclusive: false,
   },
-  ...monitorTasks,
 } satisfies Record<string, TaskDeclaration>
 
-export type TaskName = keyof typeof TASKS
+export type MonitorTaskKind = keyof typeof MONITOR_TASKS
+export const MONITOR_TASK_KINDS = Object.keys(MONITOR_TASKS) as MonitorTaskKind[]
+/** A monitor's task, spelled as its registry entry spells it: `monitor.fuel.evaluate`. */
+export type MonitorTaskName = `monitor.${string}.${MonitorTaskKind}`
+export type FixedTaskName = keyof typeof TASKS
+export type TaskName = FixedTaskName | MonitorTaskName
 
-export const TASK_NAMES = Object.keys(TASKS) as TaskName[]
+export const isFixedTask = (task: string): task is FixedTaskName => Object.hasOwn(TASKS, task)
 
-export const isTaskName = (name: string): name is TaskName => Object.hasOwn(TASKS, name)
+const MONITOR_TASK = /^monitor\.([a-z][a-z0-9_]*)\.[a-z]+$/
+
+/**
+ * A task's declaration; a monitor's tasks take its queue and the policy of their kind. Undefined
+ * for a name no task has (a monitor that is not registered in this process included).
+ */
+export function taskDeclaration(task: string): TaskDeclaration | undefined {
+  if (isFixedTask(task)) return TASKS[task]
+  const [, name] = MONITOR_TASK.exec(task) ?? []
+  const monitor = name === undefined ? undefined : monitorNamed(name)
+  const kind = MONITOR_TASK_KINDS.find((each) => monitor?.tasks[each] === task)
+  return monitor && kind ? { queue: monitor.queue, ...MONITOR_TASKS[kind] } : undefined
+}
+
+/** The declaration of a task the code names; a monitor's task whose monitor is not registered is a bug. */
+export function declarationOf(task: TaskName): TaskDeclaration {
+  const declaration = taskDeclaration(task)
+  if (!declaration) throw new Error(`no task ${task}: its monitor is not registered`)
+  return declaration
+}
+
+export const isTaskName = (name: string): name is TaskName => taskDeclaration(name) !== undefined
+
+/** Every task name, the registered monitors' included. */
+export const taskNames = (): TaskName[] => [
+  ...(Object.keys(TASKS) as FixedTaskName[]),
+  ...monitors().flatMap((monitor) => MONITOR_TASK_KINDS.map((kind) => monitor.tasks[kind])),
+]
 
 /** Whether a run of `task` that failed because a store was away loses nothing (its `recovers`). */
-export const recoversByItself = (task: string): boolean =>
-  isTaskName(task) && (TASKS[task] as TaskDeclaration).recovers !== undefined
+export const recoversByItself = (task: string): boolean => taskDeclaration(task)?.recovers !== undefined
 
 // The retry policy, in one place: what a job carries when it is added, and the delay the worker
 // computes when it fails.
@@ -196,6 +217,6 @@ export const RETENTION = {
 
 /** The options every job of `task` is added with, by a producer or a schedule. */
 export function jobOptions(task: TaskName) {
-  const { priority, attempts } = TASKS[task]
+  const { priority, attempts } = declarationOf(task)
   return { priority, attempts, backoff: { type: BACKOFF_TYPE }, ...RETENTION } satisfies JobsOptions
 }

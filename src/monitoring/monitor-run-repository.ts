@@ -145,3 +145,13 @@ export async function deleteOldRuns(db: Db): Promise<number> {
     .executeTakeFirst()
   return Number(result.numDeletedRows)
 }
+
+/** The latest sweeps of every monitor, newest first (the operator console). */
+export function recentRuns(db: Db, limit: number) {
+  return db
+    .selectFrom('monitor_runs')
+    .select(['id', 'monitor', 'status', 'started_at', 'finished_at', 'users_evaluated', 'alerts_created'])
+    .orderBy('started_at', 'desc')
+    .limit(limit)
+    .execute()
+}

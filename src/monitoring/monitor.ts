@@ -16,8 +16,9 @@ export interface MonitorProviders {
 
 /**
  * The tables whose rows are monitors' input. A write to one marks its users for evaluation by the
- * monitors that read it, in the writing statement (a trigger: src/platform/db/migrations/*_evaluation_mark_triggers.ts),
- * whoever writes; `monitorsReading` tells the API which evaluations to ask for after its writes.
+ * monitors that read it, in the writing statement (a trigger that looks the table up in
+ * `monitor_inputs`, which each start fills from the registry: monitor-inputs.ts), whoever writes;
+ * `monitorsReading` tells the API which evaluations to ask for after its writes.
  */
 export type InputTable =
   | 'vehicles'
@@ -46,8 +47,8 @@ export interface Monitor<Name extends string = string, T = unknown> {
   queue: QueueName
   /** Written out, not built from the name, so a search for a task name finds its monitor. */
   tasks: { evaluate: `monitor.${Name}.evaluate`; sweep: `monitor.${Name}.sweep`; page: `monitor.${Name}.page` }
-  /** The sweep's schedule: its BullMQ scheduler id and the setting holding its cadence. */
-  schedule: { id: `pam-${string}`; setting: keyof Config & `SCHEDULE_${string}` }
+  /** The sweep's schedule: its BullMQ scheduler id and its cadence (a cron pattern, usually a SCHEDULE_* setting). */
+  schedule: { id: `pam-${string}`; pattern(config: Config): string }
   thresholds(config: Config): T
   /**
    * The thresholds a traveller may set for themselves and that their verdicts may move, from the

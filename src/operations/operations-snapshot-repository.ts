@@ -6,6 +6,7 @@ import type { Schedule } from '../jobs/schedules.js'
 import { recoversByItself } from '../jobs/task-declarations.js'
 import { QUEUE_NAMES } from '../platform/backend/queue-names.js'
 import type { Db } from '../platform/db/database.js'
+import { databaseNow } from '../platform/db/database-now.js'
 import { isOutageError, STORE_UNAVAILABLE } from '../platform/errors/outage-errors.js'
 import { liveProcesses } from '../platform/heartbeats/heartbeat-repository.js'
 import {
@@ -36,13 +37,19 @@ export function cadenceMs(pattern: string, from: Date): number {
   return expression.next().getTime() - first
 }
 
+/** The period of a BullMQ job scheduler as `scheduledJobs` describes it: a cron pattern or `every N ms`. */
+export function schedulerPeriodMs(cadence: string, from: Date): number {
+  const every = /^every (\d+) ms$/.exec(cadence)
+  return every ? Number(every[1]) : cadenceMs(cadence, from)
+}
+
 /**
  * Everything the operator conditions look at, read at once: failed jobs from the queues; sweeps,
  * heartbeats, schedule runs and provider outcomes from PostgreSQL. Times from the database's clock.
  */
 export async function gatherSnapshot(sources: SnapshotSources): Promise<OperationsSnapshot> {
   const { db } = sources
-  const { now } = (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0] as { now: Date }
+  const now = await databaseNow(db)
   const unavailable: StoreOutage[] = []
   const [failed, sweeps, live, runs, providers, aiBudget] = await Promise.all([
     failedJobs(sources.queues).catch((error: Error) => {

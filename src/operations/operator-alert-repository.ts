@@ -45,3 +45,13 @@ export async function saveConditionStates(db: Db, states: readonly ConditionStat
     )
     .execute()
 }
+
+/** The latest operator alerts, firing or resolved, newest first (the operator console). */
+export function recentOperatorAlerts(db: Db, limit: number) {
+  return db
+    .selectFrom('operator_alerts')
+    .select(['condition', 'kind', 'status', 'summary', 'raised_at', 'resolved_at'])
+    .orderBy('raised_at', 'desc')
+    .limit(limit)
+    .execute()
+}

@@ -146,6 +146,12 @@ export function createMetrics(sources: MetricSources = {}) {
       labelNames: ['schedule'] as const,
       registers: [registry],
     }),
+    scheduleCadence: new Gauge({
+      name: 'pam_schedule_cadence_seconds',
+      help: 'How often each schedule is due (its pattern as the scheduler set it), seconds, read when scraped: PamScheduleMissed compares the last run with it',
+      labelNames: ['schedule'] as const,
+      registers: [registry],
+    }),
     aiCalls: new Counter({
       name: 'pam_ai_calls_total',
       help: 'Model calls by provider, configured model and outcome (refused_* calls were not made: a budget said no)',

@@ -72,3 +72,14 @@ export function createProviderOutcomes(db: Db, logger: Logger): ProviderOutcomes
     },
   }
 }
+
+/** Each provider's lookups that succeeded and failed since `since`, deployment-wide (the operator console). */
+export function providerTotalsSince(db: Db, since: Date) {
+  return db
+    .selectFrom('provider_outcomes')
+    .select(['provider', sql<number>`sum(succeeded)::int`.as('succeeded'), sql<number>`sum(failed)::int`.as('failed')])
+    .where('minute', '>=', since)
+    .groupBy('provider')
+    .orderBy('provider')
+    .execute()
+}

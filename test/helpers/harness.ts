@@ -1,5 +1,6 @@
 import { describe } from 'node:test'
 import { buildDeps, type Deps } from '../../src/app/composition/deps.js'
+import { syncMonitorInputs } from '../../src/monitoring/monitor-inputs.js'
 import { type Config, loadConfig } from '../../src/platform/config.js'
 import { migrateUp } from '../../src/platform/db/migrator.js'
 import { createLogger } from '../../src/platform/logger.js'
@@ -50,6 +51,7 @@ export async function startHarness(mode: Mode, extra: Record<string, string> = {
   const config = loadConfig(testEnv(mode, database.url, extra))
   const deps = await buildDeps(config, createLogger({ level: config.LOG_LEVEL, role: 'test' }))
   await migrateUp(deps.db)
+  await syncMonitorInputs(deps.db)
   await deps.backend.migrate()
   return {
     config,

@@ -25,6 +25,7 @@ const TABLES = [
   'fuel_readings',
   'idempotency_keys',
   'maintenance_items',
+  'monitor_inputs',
   'monitor_run_pages',
   'monitor_runs',
   'notification_settings',

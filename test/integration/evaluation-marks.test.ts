@@ -8,8 +8,8 @@ import { createProducer } from '../../src/jobs/producer.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
 import { applyEvaluations } from '../../src/monitoring/alerts/alert-store.js'
 import { readSeen, settleSeen, waitingUsers } from '../../src/monitoring/evaluation-mark-repository.js'
-import type { InputTable } from '../../src/monitoring/monitor.js'
-import { MONITOR_LIST, MONITORS, monitorThresholds } from '../../src/monitoring/registry.js'
+import { fuel } from '../../src/monitoring/monitors/fuel/monitor.js'
+import { monitors, monitorThresholds } from '../../src/monitoring/registry.js'
 import { QUEUE_NAMES } from '../../src/platform/backend/queue-names.js'
 import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
 import { client, userToken, VEHICLE } from '../helpers/api.js'
@@ -195,11 +195,11 @@ inBothModes('every accepted write is evaluated', (mode) => {
         await call('POST', `/v1/vehicles/${first}/fuel-readings`, { percent: 15 })
         const evaluateNow = async () => {
           const seen = await readSeen(db, 'fuel', [userId])
-          const { evaluations } = await MONITORS.fuel.evaluate(
+          const { evaluations } = await fuel.evaluate(
             db,
             [userId],
             services,
-            services.thresholds.fuel,
+            fuel.thresholds(harness.config),
             new Date(),
           )
           return () => applyEvaluations(db, evaluations, (trx, users) => settleSeen(trx, 'fuel', seen, users))
@@ -288,35 +288,31 @@ describe('every writer marks what it changed, in its own statement', () => {
     assert.deepEqual(await marks(users), [])
   })
 
-  it('the triggers in the database mark for each table the monitors the registry says read it', async () => {
-    const { rows } = await sql<{ table: string; event: string; definition: string }>`
-      select c.relname as table, t.tgname as event, pg_get_triggerdef(t.oid) as definition
+  it('every input table has its marking triggers, and monitor_inputs says what the registry says', async () => {
+    const db = harness.deps.db
+    const { rows } = await sql<{ table: string; definition: string }>`
+      select c.relname as table, pg_get_triggerdef(t.oid) as definition
       from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_proc p on p.oid = t.tgfoid
-      where p.proname = 'mark_for_evaluation' and not t.tgisinternal`.execute(harness.deps.db)
-    const installed = new Map<string, Set<string>>()
-    for (const row of rows) {
-      const monitors = [...(/mark_for_evaluation\((.*)\)/.exec(row.definition)?.[1] ?? '').matchAll(/'([^']+)'/g)]
-        .map((match) => match[1] ?? '')
-        .sort()
-      for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
-        if (row.definition.includes(`AFTER ${event} `)) installed.set(`${row.table} ${event}`, new Set(monitors))
-      }
-    }
-    const declared = new Map<string, Set<string>>()
-    for (const monitor of MONITOR_LIST) {
-      for (const table of monitor.inputs as InputTable[]) {
-        for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
-          const key = `${table} ${event}`
-          declared.set(key, new Set([...(declared.get(key) ?? []), monitor.name].sort()))
-        }
-      }
-    }
-    const asText = (map: Map<string, Set<string>>) =>
-      [...map].map(([key, monitors]) => `${key}: ${[...monitors].sort().join(',')}`).sort()
+      where p.proname = 'mark_for_evaluation' and not t.tgisinternal`.execute(db)
+    const installed = rows
+      .flatMap((row) =>
+        ['INSERT', 'UPDATE', 'DELETE']
+          .filter((e) => row.definition.includes(`AFTER ${e} `))
+          .map((e) => `${row.table} ${e}`),
+      )
+      .sort()
+    const tables = [...new Set(monitors().flatMap((monitor) => monitor.inputs))]
     assert.deepEqual(
-      asText(installed),
-      asText(declared),
-      "a monitor's inputs changed in the registry: add a migration that changes its tables' triggers",
+      installed,
+      tables.flatMap((table) => ['INSERT', 'UPDATE', 'DELETE'].map((e) => `${table} ${e}`)).sort(),
+      'a monitor reads a table without marking triggers: add a migration that creates them',
+    )
+    const recorded = await db.selectFrom('monitor_inputs').selectAll().execute()
+    assert.deepEqual(
+      recorded.map((row) => `${row.input_table}: ${row.monitor}`).sort(),
+      monitors()
+        .flatMap((monitor) => monitor.inputs.map((table) => `${table}: ${monitor.name}`))
+        .sort(),
     )
   })
 })

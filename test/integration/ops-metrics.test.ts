@@ -5,6 +5,7 @@ import parsePrometheus from 'parse-prometheus-text-format'
 import { buildApiApp } from '../../src/app/roles/api.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { recordScheduleRun } from '../../src/jobs/schedule-run-repository.js'
+import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
 import { type Harness, inBothModes, startHarness, TEST_INTERNAL_TOKEN } from '../helpers/harness.js'
 
 const AUTH = { authorization: `Bearer ${TEST_INTERNAL_TOKEN}` }
@@ -61,5 +62,19 @@ inBothModes('metrics operators watch: pool, Redis memory, schedules', (mode) => 
       last.map((sample) => [sample.labels?.schedule, Number(sample.value)]),
       [['pam-fuel-monitoring', (row?.last_run_at.getTime() ?? 0) / 1000]],
     )
+  })
+
+  it("reports every schedule's cadence as the scheduler set it, which the missed-run alert compares with", async () => {
+    const wanted = schedules(harness.config)
+    await syncSchedules(producer, harness.deps.logger, wanted)
+    const cadence = new Map(
+      samples(await scrape(), 'pam_schedule_cadence_seconds').map((sample) => [
+        sample.labels?.schedule,
+        Number(sample.value),
+      ]),
+    )
+    assert.deepEqual([...cadence.keys()].sort(), wanted.map((schedule) => schedule.id).sort())
+    assert.equal(cadence.get('pam-fuel-monitoring'), 300, 'SCHEDULE_FUEL_MONITORING: every 5 minutes')
+    assert.equal(cadence.get('pam-budget-analysis'), 3600)
   })
 })

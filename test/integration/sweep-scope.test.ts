@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import { sql } from 'kysely'
-import { MONITORS, type MonitorName } from '../../src/monitoring/registry.js'
+import { type MonitorName, monitorNamed } from '../../src/monitoring/registry.js'
 import type { AlertKind } from '../../src/platform/db/schema.js'
 import { type AlertStack, startAlertStack } from '../helpers/alert-stack.js'
 import { VEHICLE } from '../helpers/api.js'
@@ -28,7 +28,9 @@ inBothModes('sweeps visit what changed', (mode) => {
   /** Runs one sweep of `monitor` and waits until its run has closed. */
   async function sweep(monitor: MonitorName) {
     const earlier = await db().selectFrom('monitor_runs').select('id').where('monitor', '=', monitor).execute()
-    await stack.producer.enqueue(MONITORS[monitor].tasks.sweep, {})
+    const task = monitorNamed(monitor)?.tasks.sweep
+    assert.ok(task, `${monitor} is registered`)
+    await stack.producer.enqueue(task, {})
     return eventually(
       async () =>
         (await db()

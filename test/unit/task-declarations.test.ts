@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { UnrecoverableError } from 'bullmq'
-import { RUNNABLE_TASKS } from '../../src/jobs/handlers.js'
+import { runnableTasks } from '../../src/jobs/handlers.js'
 import { parsePayload } from '../../src/jobs/payloads.js'
-import { retryDelay, TASK_NAMES, TASKS, type TaskDeclaration } from '../../src/jobs/task-declarations.js'
+import { declarationOf, retryDelay, type TaskDeclaration, taskNames } from '../../src/jobs/task-declarations.js'
 
 const declaration = { backoffMs: 1_000, backoffCapMs: 10_000 } as TaskDeclaration
 
@@ -17,15 +17,15 @@ it('doubles the retry delay per attempt up to the cap, less up to half at random
 })
 
 it('declares every task with a priority, retries and a time limit', () => {
-  for (const task of TASK_NAMES) {
-    const r = TASKS[task]
+  for (const task of taskNames()) {
+    const r = declarationOf(task)
     assert.ok(r.priority >= 1, `${task} priority`)
     assert.ok(r.attempts >= 1 && r.timeoutMs > 0 && r.backoffCapMs >= r.backoffMs, task)
   }
 })
 
 it('gives every declared task a handler behind its payload check', () => {
-  assert.deepEqual(Object.keys(RUNNABLE_TASKS).sort(), [...TASK_NAMES].sort())
+  assert.deepEqual(Object.keys(runnableTasks()).sort(), taskNames().sort())
 })
 
 it('hands a handler only a payload that fits its task; any other job fails for good, naming the field', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { evaluateFuel, type FuelVehicle } from '../../src/monitoring/monitors/fuel/rule.js'
-import { MONITORS } from '../../src/monitoring/registry.js'
+import { monitorNamed } from '../../src/monitoring/registry.js'
 import { learnedStep } from '../../src/monitoring/thresholds/threshold-learning.js'
 import {
   explainEvaluation,
@@ -13,8 +13,8 @@ import {
 
 const FUEL = { mediumBelowPercent: 20, highBelowPercent: 10, stationRadiusKm: 50 }
 const BUDGET = { highRatio: 0.8, urgentRatio: 0.95 }
-const fuelTunable = MONITORS.fuel.tunable ?? []
-const budgetTunable = MONITORS.budget.tunable ?? []
+const fuelTunable = monitorNamed('fuel')?.tunable ?? []
+const budgetTunable = monitorNamed('budget')?.tunable ?? []
 const at = '2026-12-01T00:00:00.000Z'
 const row = (name: string, value: number | null, source: StoredThreshold['source'], reason: string | null = null) => ({
   name,

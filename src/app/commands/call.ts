@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { isPayloadOf, payloadProblems } from '../../jobs/payloads.js'
 import { createProducer } from '../../jobs/producer.js'
-import { isTaskName, TASK_NAMES } from '../../jobs/task-declarations.js'
+import { isTaskName, taskNames } from '../../jobs/task-declarations.js'
 import type { Config } from '../../platform/config.js'
 import { messageOf } from '../../platform/errors/error-message.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
@@ -19,7 +19,7 @@ export async function runCallCommand(config: Config, args: string[]): Promise<vo
     allowPositionals: true,
   })
   const task = positionals[0] ?? ''
-  if (!isTaskName(task)) throw new UsageError(`unknown task '${task}' (tasks: ${TASK_NAMES.join(', ')})`)
+  if (!isTaskName(task)) throw new UsageError(`unknown task '${task}' (tasks: ${taskNames().join(', ')})`)
   let payload: unknown
   try {
     payload = JSON.parse(values.args)

@@ -6,7 +6,7 @@ import { wantsModelText } from '../../ai/alert-text.js'
 import { DEFAULT_NOTIFICATION_SETTINGS } from '../../delivery/notification-settings.js'
 import { confirmEmailAddress, saveNotificationSettings } from '../../delivery/notification-settings-repository.js'
 import { createProducer } from '../../jobs/producer.js'
-import { MONITOR_LIST } from '../../monitoring/registry.js'
+import { monitors as registeredMonitors } from '../../monitoring/registry.js'
 import { type Config, isProduction } from '../../platform/config.js'
 import type { Db } from '../../platform/db/database.js'
 import { ensureUser } from '../../travellers/users/user-repository.js'
@@ -103,7 +103,7 @@ export async function runDemoCommand(config: Config, args: string[]): Promise<vo
         `weather_window: skipped, it needs a forecast and the provider does not answer (${noForecast}); set WEATHER_API_URL to a reachable Open-Meteo\n`,
       )
     }
-    const monitors = MONITOR_LIST.filter((monitor) => !(noForecast && monitor.name === 'weather'))
+    const monitors = registeredMonitors().filter((monitor) => !(noForecast && monitor.name === 'weather'))
     const kinds = monitors.map((monitor) => monitor.alertKind)
     const userId = randomUUID()
     await seedTraveller(deps.db, userId)
@@ -144,7 +144,7 @@ export async function runDemoCommand(config: Config, args: string[]): Promise<vo
       throw new Error(`no alert within ${values.timeout} s for: ${missing.join(', ')} (is a worker running?)`)
     }
     process.stdout.write(
-      `${kinds.length} of ${MONITOR_LIST.length} monitors produced an alert${noForecast ? ' (weather skipped: no forecast)' : ''}; see them as this traveller:\n${ways}\n`,
+      `${kinds.length} of ${registeredMonitors().length} monitors produced an alert${noForecast ? ' (weather skipped: no forecast)' : ''}; see them as this traveller:\n${ways}\n`,
     )
     await showAiText(deps.db, userId, config, Math.max(0, deadline - Date.now()))
     await showDeliveries(deps.db, userId, Math.max(0, deadline - Date.now()))

@@ -1,3 +1,4 @@
+import { syncMonitorInputs } from '../../monitoring/monitor-inputs.js'
 import type { Config } from '../../platform/config.js'
 import { migrateDown, migrateUp, migrationStatus } from '../../platform/db/migrator.js'
 import { withOpsDeps } from './ops-deps.js'
@@ -16,7 +17,10 @@ export async function runMigrateCommand(config: Config, action: string | undefin
       return
     }
     const applied = action === 'up' ? await migrateUp(deps.db) : await migrateDown(deps.db)
-    if (action === 'up') await deps.backend.migrate()
+    if (action === 'up') {
+      await syncMonitorInputs(deps.db)
+      await deps.backend.migrate()
+    }
     process.stdout.write(applied.length > 0 ? `${applied.join('\n')}\n` : `nothing to migrate ${action}\n`)
   })
 }

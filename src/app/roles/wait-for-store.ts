@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
+import { syncMonitorInputs } from '../../monitoring/monitor-inputs.js'
 import { migrateOnStart } from '../../platform/config.js'
 import { migrateUp, migrationStatus } from '../../platform/db/migrator.js'
 import { sharesServerConnections } from '../../platform/db/pooler.js'
@@ -53,6 +54,7 @@ async function waitOnce(deps: Deps, signal: AbortSignal): Promise<void> {
           )
         }
       }
+      await syncMonitorInputs(deps.db)
       schemaCurrent.add(deps)
       // PAM's own migrations run in one transaction each, fine through a pooler; BullMQ's schema and
       // everything after need a session.

@@ -1,5 +1,5 @@
 import { startConsumer } from '../../jobs/consumer.js'
-import { RUNNABLE_TASKS } from '../../jobs/handlers.js'
+import { runnableTasks } from '../../jobs/handlers.js'
 import { createProducer } from '../../jobs/producer.js'
 import { monitorThresholds } from '../../monitoring/registry.js'
 import type { QueueName } from '../../platform/backend/queue-names.js'
@@ -37,7 +37,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     workerId: heartbeat.id,
     queues: options.queues,
     concurrency: options.concurrency,
-    tasks: RUNNABLE_TASKS,
+    tasks: runnableTasks(),
     services: {
       bus: deps.backend.bus,
       places: deps.places,

@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
 import { deploymentUsage } from '../../ai/ai-usage-repository.js'
 import { type Caps, utcDay } from '../../ai/budget.js'
+import { deliveryCountsSince } from '../../delivery/delivery-repository.js'
 import { failedJobs, type Queues, queueStats, scheduledJobs } from '../../jobs/inspection.js'
 import { lastScheduleRuns } from '../../jobs/schedule-run-repository.js'
-import { cadenceMs } from '../../operations/operations-snapshot-repository.js'
+import { recentRuns } from '../../monitoring/monitor-run-repository.js'
+import { schedulerPeriodMs } from '../../operations/operations-snapshot-repository.js'
+import { recentOperatorAlerts } from '../../operations/operator-alert-repository.js'
 import type { Db } from '../../platform/db/database.js'
+import { databaseNow } from '../../platform/db/database-now.js'
 import { liveProcesses } from '../../platform/heartbeats/heartbeat-repository.js'
+import { providerTotalsSince } from '../../providers/provider-outcomes.js'
 
 const HOUR_MS = 3600_000
 const RECENT = 20
@@ -22,12 +26,6 @@ export function missedRuns(lastRunAt: Date | undefined, cadence: number, now: Da
   return Math.max(0, Math.floor((now.getTime() - lastRunAt.getTime() - grace) / cadence))
 }
 
-/** A scheduler's period: its cron pattern's, or the `every N ms` inspection reports. */
-function periodOf(cadence: string, now: Date): number {
-  const every = /^every (\d+) ms$/.exec(cadence)
-  return every ? Number(every[1]) : cadenceMs(cadence, now)
-}
-
 /**
  * `GET /admin/console/overview`: what the console's operator view shows, in one read. It sits in
  * the queue dashboard's scope, behind the same internal token or sign-in session (an HttpOnly
@@ -37,53 +35,21 @@ export function consoleOperatorRoutes(deps: { db: Db; queues: Queues; aiCaps: Ca
   return async (app: FastifyInstance) => {
     app.get('/admin/console/overview', async (_request, reply) => {
       const { db, queues } = deps
-      const { now } = (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0] as { now: Date }
+      const now = await databaseNow(db)
       const hourAgo = new Date(now.getTime() - HOUR_MS)
       const [schedules, lastRuns, runs, stats, workers, failed, operatorAlerts, deliveries, providers, ai] =
         await Promise.all([
           scheduledJobs(queues),
           lastScheduleRuns(db),
-          db
-            .selectFrom('monitor_runs')
-            .select(['id', 'monitor', 'status', 'started_at', 'finished_at', 'users_evaluated', 'alerts_created'])
-            .orderBy('started_at', 'desc')
-            .limit(RECENT)
-            .execute(),
+          recentRuns(db, RECENT),
           queueStats(queues),
           liveProcesses(db),
           failedJobs(queues),
-          db
-            .selectFrom('operator_alerts')
-            .select(['condition', 'kind', 'status', 'summary', 'raised_at', 'resolved_at'])
-            .orderBy('raised_at', 'desc')
-            .limit(RECENT)
-            .execute(),
-          db
-            .selectFrom('deliveries')
-            .select(['channel', 'status', sql<number>`count(*)::int`.as('count')])
-            .where('updated_at', '>=', hourAgo)
-            .where('status', 'in', ['sent', 'failed'])
-            .groupBy(['channel', 'status'])
-            .execute(),
-          db
-            .selectFrom('provider_outcomes')
-            .select([
-              'provider',
-              sql<number>`sum(succeeded)::int`.as('succeeded'),
-              sql<number>`sum(failed)::int`.as('failed'),
-            ])
-            .where('minute', '>=', hourAgo)
-            .groupBy('provider')
-            .orderBy('provider')
-            .execute(),
+          recentOperatorAlerts(db, RECENT),
+          deliveryCountsSince(db, hourAgo),
+          providerTotalsSince(db, hourAgo),
           deploymentUsage(db, utcDay(now)),
         ])
-      const perChannel = new Map<string, { channel: string; sent: number; failed: number }>()
-      for (const row of deliveries) {
-        const entry = perChannel.get(row.channel) ?? { channel: row.channel, sent: 0, failed: 0 }
-        entry[row.status as 'sent' | 'failed'] = row.count
-        perChannel.set(row.channel, entry)
-      }
       reply.header('cache-control', 'no-store')
       return {
         now: now.toISOString(),
@@ -93,7 +59,7 @@ export function consoleOperatorRoutes(deps: { db: Db; queues: Queues; aiCaps: Ca
             return {
               ...schedule,
               lastRunAt: lastRunAt?.toISOString() ?? null,
-              missedRuns: missedRuns(lastRunAt, periodOf(schedule.cadence, now), now) ?? null,
+              missedRuns: missedRuns(lastRunAt, schedulerPeriodMs(schedule.cadence, now), now) ?? null,
             }
           })
           .sort((a, b) => a.id.localeCompare(b.id)),
@@ -117,7 +83,7 @@ export function consoleOperatorRoutes(deps: { db: Db; queues: Queues; aiCaps: Ca
           raisedAt: alert.raised_at.toISOString(),
           resolvedAt: alert.resolved_at?.toISOString() ?? null,
         })),
-        deliveriesLastHour: [...perChannel.values()],
+        deliveriesLastHour: deliveries,
         providersLastHour: providers.map((p) => ({
           ...p,
           failureRatio: p.succeeded + p.failed === 0 ? 0 : p.failed / (p.succeeded + p.failed),

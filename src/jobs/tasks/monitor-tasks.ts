@@ -11,7 +11,7 @@ import {
   setPages,
   startRun,
 } from '../../monitoring/monitor-run-repository.js'
-import { MONITOR_LIST, type MonitorName, monitorRules } from '../../monitoring/registry.js'
+import { type MonitorName, monitorRules, monitors } from '../../monitoring/registry.js'
 import { messageOf } from '../../platform/errors/error-message.js'
 import { deliveryTrigger } from '../delivery-trigger.js'
 import { evaluationTrigger } from '../evaluation-trigger.js'
@@ -34,20 +34,24 @@ function servicesOf(context: TaskContext): MonitorServices {
   return context.services
 }
 
+/** The monitor's thresholds as the worker read them from config when it started. */
+function thresholdsOf(services: MonitorServices, monitor: Monitor): unknown {
+  if (!services.thresholds.has(monitor.name)) {
+    throw new UnrecoverableError(`monitor ${monitor.name} was registered after this worker started`)
+  }
+  return services.thresholds.get(monitor.name)
+}
+
 /**
  * Evaluate, store, publish: the same path for one user after a write, a sweep's page and the
  * drainer's. What each user's marks and applied evaluations were is read before their data; the
  * alerts are stored only if no other evaluation of the user was applied since (it may have read
  * newer data), and the marks cleared only where no write came in meanwhile.
  */
-async function runMonitor(
-  monitor: Monitor<MonitorName>,
-  context: TaskContext,
-  userIds: readonly string[],
-): Promise<MonitorResult> {
+async function runMonitor(monitor: Monitor, context: TaskContext, userIds: readonly string[]): Promise<MonitorResult> {
   const services = servicesOf(context)
   const seen = await readSeen(context.db, monitor.name, userIds)
-  const thresholds = services.thresholds[monitor.name]
+  const thresholds = thresholdsOf(services, monitor)
   const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, thresholds, new Date())
   let overtaken: string[] = []
   const applied = await applyEvaluations(
@@ -94,7 +98,7 @@ async function runMonitor(
 
 /** `monitor.<name>.evaluate {userId}`: enqueued on each relevant write, deduplicated per user. */
 export const evaluateTask =
-  (monitor: Monitor<MonitorName>): TaskHandler<UserPayload, MonitorResult> =>
+  (monitor: Monitor): TaskHandler<UserPayload, MonitorResult> =>
   async ({ userId }, context) =>
     runMonitor(monitor, context, [userId])
 
@@ -106,13 +110,13 @@ export const evaluateTask =
  * any worker can take. Nothing marked and nothing due: no page, no user's data read.
  */
 export const sweepTask =
-  (monitor: Monitor<MonitorName>): TaskHandler<NoPayload, { runId: string; pages: number; users: number }> =>
+  (monitor: Monitor): TaskHandler<NoPayload, { runId: string; pages: number; users: number }> =>
   async (_payload, context) => {
     const services = servicesOf(context)
     const orphaned = await failOrphanedRuns(context.db, monitor.name)
     if (orphaned > 0) context.logger.warn({ orphaned }, 'closed sweep runs whose worker died as failed')
     for (let run = 0; run < orphaned; run++) services.observers?.sweepFinished(monitor.name, 'failed')
-    const thresholds = services.thresholds[monitor.name]
+    const thresholds = thresholdsOf(services, monitor)
     const rules = monitorRules(monitor, thresholds)
     const now = new Date()
     const since = await coveredUntil(context.db, monitor.name, rules)
@@ -150,7 +154,7 @@ export const sweepTask =
 
 /** `monitor.<name>.page {runId?, page?, userIds}`: one page of a sweep (counted in its run), or of the drainer. */
 export const pageTask =
-  (monitor: Monitor<MonitorName>): TaskHandler<PagePayload, MonitorResult> =>
+  (monitor: Monitor): TaskHandler<PagePayload, MonitorResult> =>
   async ({ runId, page, userIds }, context) => {
     if ((runId === undefined) !== (page === undefined)) {
       throw new UnrecoverableError("a sweep's page needs runId and its page number")
@@ -175,7 +179,7 @@ const DRAIN_PAGE_SIZE = 500
 export const drainTask: TaskHandler<NoPayload, Record<MonitorName, number>> = async (_payload, context) => {
   const services = servicesOf(context)
   const drained = {} as Record<MonitorName, number>
-  for (const { name, tasks } of MONITOR_LIST) {
+  for (const { name, tasks } of monitors()) {
     const userIds = await waitingUsers(context.db, name, services.drainGraceMs, DRAIN_PAGE_SIZE)
     drained[name] = userIds.length
     if (userIds.length > 0) {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { Alert } from '../alerts/alert-repository.js'
-import { MONITOR_LIST, type Thresholds } from '../registry.js'
+import { monitors, type Thresholds } from '../registry.js'
 import { LEARN_WITHIN_DAYS, learnedStep } from './threshold-learning.js'
 import { notUsefulVerdicts, saveLearnedThreshold, thresholdsForTraveller } from './threshold-repository.js'
 
@@ -17,12 +17,12 @@ export async function learnFromVerdict(
   alert: Pick<Alert, 'kind' | 'priority'>,
   defaults: Thresholds,
 ): Promise<string | undefined> {
-  const monitor = MONITOR_LIST.find((m) => m.alertKind === alert.kind)
+  const monitor = monitors().find((m) => m.alertKind === alert.kind)
   const tunable = monitor?.tunable ?? []
   const learning = tunable.find((t) => t.priority === alert.priority && t.learns)
   if (!monitor || !learning) return undefined
   await sql`select pg_advisory_xact_lock(hashtext('thresholds:' || ${userId}))`.execute(trx)
-  const resolved = await thresholdsForTraveller(trx, monitor, defaults[monitor.name], userId)
+  const resolved = await thresholdsForTraveller(trx, monitor, defaults.get(monitor.name), userId)
   const current = resolved.find((t) => t.name === learning.name)
   if (!current || current.source === 'own') return undefined
   const verdicts = await notUsefulVerdicts(trx, {

@@ -100,7 +100,14 @@ export interface ContextSignalsTable {
   created_at: CreatedAt
 }
 
-export type AlertKind = 'fuel_low' | 'budget_threshold' | 'weather_window' | 'maintenance_due' | 'context_suggestion'
+/** The kind a registered monitor opens (`Monitor.alertKind`): data the registry checks, not a database enum. */
+export type AlertKind = string
+/** Which monitors read which table: the marking triggers' lookup, written from the registry at start. */
+export interface MonitorInputsTable {
+  input_table: string
+  monitor: string
+}
+
 export type AlertPriority = 'low' | 'medium' | 'high' | 'urgent'
 
 export interface AlertsTable {
@@ -353,6 +360,7 @@ export interface Database {
   worker_heartbeats: WorkerHeartbeatsTable
   task_leases: TaskLeasesTable
   evaluation_marks: EvaluationMarksTable
+  monitor_inputs: MonitorInputsTable
   evaluation_fences: EvaluationFencesTable
   monitor_run_pages: MonitorRunPagesTable
   cache_entries: CacheEntriesTable

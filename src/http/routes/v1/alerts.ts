@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { alertFilter, alerts } from '../../../monitoring/alerts/alert-repository.js'
 import { announceAlertEvents, markAlert, markAllRead } from '../../../monitoring/alerts/alert-store.js'
-import { ALERT_KINDS, type Thresholds } from '../../../monitoring/registry.js'
+import { alertKinds, type Thresholds } from '../../../monitoring/registry.js'
 import { learnFromVerdict } from '../../../monitoring/thresholds/learn-from-verdict.js'
 import type { Bus } from '../../../platform/backend/backend.js'
 import type { Db } from '../../../platform/db/database.js'
@@ -24,42 +24,47 @@ function snoozeProblems(until: string | null | undefined, now: Date) {
   return []
 }
 
-export const Alert = Type.Object({
-  id: Uuid('alert id'),
-  kind: Type.Enum(ALERT_KINDS),
-  priority: Type.Enum(['low', 'medium', 'high', 'urgent']),
-  title: Type.String(),
-  body: Type.String(),
-  data: Type.Record(Type.String(), Type.Unknown(), {
-    description: 'what the rule read: threshold, observedAt, ruleVersion, and per-kind fields (API.md)',
-  }),
-  createdAt: Time('created'),
-  expiresAt: NullableTime('expires'),
-  readAt: NullableTime('read'),
-  dismissedAt: NullableTime('dismissed'),
-  resolvedAt: NullableTime('resolved: the condition cleared'),
-  textSource: Type.String({
-    description: '"template", or the model that rewrote title and body (sent as alert.updated after the template)',
-  }),
-  version: Type.Integer({
-    minimum: 1,
-    description: 'grows with every change of the alert: of two copies, the one with the higher version is newer',
-  }),
-  changedAt: Time('when the latest change was made (server time); /v1/stream takes it as since'),
-  snoozedUntil: NullableTime(
-    'snoozed: out of the open list and no channel delivers its condition until then; when it ends and the condition still holds, it comes back once (alert.updated, unread, delivered again)',
-  ),
-  feedback: Type.Unsafe<'useful' | 'not_useful' | null>({
-    type: ['string', 'null'],
-    enum: ['useful', 'not_useful', null],
-    description: 'your verdict: three "not_useful" at one threshold move it one step (GET /v1/me/monitors)',
-  }),
-})
+/** An alert as the API shows it; `kinds` are the registered monitors' (registry order). */
+const alertSchema = (kinds: string[]) =>
+  Type.Object({
+    id: Uuid('alert id'),
+    kind: Type.Enum(kinds),
+    priority: Type.Enum(['low', 'medium', 'high', 'urgent']),
+    title: Type.String(),
+    body: Type.String(),
+    data: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'what the rule read: threshold, observedAt, ruleVersion, and per-kind fields (API.md)',
+    }),
+    createdAt: Time('created'),
+    expiresAt: NullableTime('expires'),
+    readAt: NullableTime('read'),
+    dismissedAt: NullableTime('dismissed'),
+    resolvedAt: NullableTime('resolved: the condition cleared'),
+    textSource: Type.String({
+      description: '"template", or the model that rewrote title and body (sent as alert.updated after the template)',
+    }),
+    version: Type.Integer({
+      minimum: 1,
+      description: 'grows with every change of the alert: of two copies, the one with the higher version is newer',
+    }),
+    changedAt: Time('when the latest change was made (server time); /v1/stream takes it as since'),
+    snoozedUntil: NullableTime(
+      'snoozed: out of the open list and no channel delivers its condition until then; when it ends and the condition still holds, it comes back once (alert.updated, unread, delivered again)',
+    ),
+    feedback: Type.Unsafe<'useful' | 'not_useful' | null>({
+      type: ['string', 'null'],
+      enum: ['useful', 'not_useful', null],
+      description: 'your verdict: three "not_useful" at one threshold move it one step (GET /v1/me/monitors)',
+    }),
+  })
 
 export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus; thresholds: Thresholds }> = async (
   app,
   { db, bus, thresholds },
 ) => {
+  // Read when the app is built, after every monitor is registered.
+  const kinds = alertKinds()
+  const Alert = alertSchema(kinds)
   app.get(
     '/v1/alerts',
     {
@@ -72,7 +77,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus; threshol
             default: 'open',
             description: 'open: not resolved, dismissed or expired',
           }),
-          kind: Type.Optional(Type.Enum(ALERT_KINDS)),
+          kind: Type.Optional(Type.Enum(kinds)),
           unread: Type.Optional(Type.Boolean()),
           since: Type.Optional(Time('created after')),
         }),

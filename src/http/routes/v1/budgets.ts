@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitoring/registry.js'
 import { budgets } from '../../../travellers/budgets/budget-repository.js'
 import { currentBudgetStatus } from '../../../travellers/budgets/budget-service.js'
 import { IdParams, Time, typed, Uuid, v1Schema } from '../../schemas.js'
@@ -42,7 +41,7 @@ export const budgetRoutes: FastifyPluginAsyncTypebox<ResourceDeps> = async (app,
       path: '/v1/budgets',
       tag: 'budgets',
       noun: 'budget',
-      evaluates: monitorsReading('budgets'),
+      writes: ['budgets'],
       resource: budgets,
       Item: Budget,
       Create: typed(Body({ ...fields, category: Type.Optional(fields.category) })),

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitoring/registry.js'
 import { contextSignals, SIGNAL_KINDS } from '../../../travellers/context/context-signal-repository.js'
 import { Time, Uuid, v1Schema } from '../../schemas.js'
 import { type ResourceDeps, refuseIfAny } from './crud.js'
@@ -38,7 +37,7 @@ export const contextSignalRoutes: FastifyPluginAsyncTypebox<Pick<ResourceDeps, '
     async (request, reply) => {
       const input = request.body
       refuseIfAny(positionProblems(input))
-      const signal = await commit(request, { evaluates: monitorsReading('context_signals'), statusCode: 201 }, (trx) =>
+      const signal = await commit(request, { writes: ['context_signals'], statusCode: 201 }, (trx) =>
         contextSignals.create(trx, request.userId, input),
       )
       return reply.code(201).send(signal)

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import Type, { type TObject, type TSchema } from 'typebox'
-import type { MonitorName } from '../../../monitoring/registry.js'
+import type { InputTable } from '../../../monitoring/monitor.js'
 import type { Db } from '../../../platform/db/database.js'
 import type { Filter, Page, PageRequest } from '../../../platform/db/owned-rows.js'
 import type { Reads } from '../../../platform/db/reads.js'
@@ -65,11 +65,11 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
   list?: { query: Typed<Query>; filter: (query: Query) => Filter }
   /** Which routes to serve; default all five (a child resource is created and listed under its parent). */
   only?: readonly CrudRoute[]
-  /** The monitors a create, change or delete of this resource asks to look again. */
-  evaluates?: readonly MonitorName[]
+  /** The monitors' input tables a create, change or delete of this resource writes (their readers look again). */
+  writes?: readonly InputTable[]
 }): FastifyPluginAsync<ResourceDeps> {
   const { path, tag, noun, resource, check, Create } = options
-  const evaluates = options.evaluates ?? []
+  const writes = options.writes ?? []
   const serves = (route: CrudRoute) => !options.only || options.only.includes(route)
   return async (app, { db, commit, reads }) => {
     if (serves('create') && Create)
@@ -86,7 +86,7 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
         async (request, reply) => {
           const input = Create.read(request.body)
           if (check) refuseIfAny(check(input))
-          const created = await commit(request, { evaluates, statusCode: 201 }, (trx) =>
+          const created = await commit(request, { writes, statusCode: 201 }, (trx) =>
             resource.create(trx, request.userId, input),
           )
           return reply.code(201).send(created)
@@ -152,7 +152,7 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
             if (!current) throw notFound(noun)
             refuseIfAny(check({ ...current, ...changes } as Input))
           }
-          const updated = await commit(request, { evaluates, statusCode: 200 }, (trx) =>
+          const updated = await commit(request, { writes, statusCode: 200 }, (trx) =>
             resource.update(trx, request.userId, id, changes),
           )
           if (!updated) throw notFound(noun)
@@ -172,7 +172,7 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
           }),
         },
         async (request, reply) => {
-          const removed = await commit(request, { evaluates, statusCode: 204 }, (trx) =>
+          const removed = await commit(request, { writes, statusCode: 204 }, (trx) =>
             resource.remove(trx, request.userId, request.params.id),
           )
           if (!removed) throw notFound(noun)

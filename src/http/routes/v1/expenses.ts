@@ -1,5 +1,4 @@
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitoring/registry.js'
 import { expenseFilter, expenses } from '../../../travellers/budgets/expense-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
@@ -24,7 +23,7 @@ export const expenseRoutes = crudRoutes({
   path: '/v1/expenses',
   tag: 'expenses',
   noun: 'expense',
-  evaluates: monitorsReading('expenses'),
+  writes: ['expenses'],
   resource: expenses,
   Item: Expense,
   Create: typed(Body({ ...fields, note: Type.Optional(fields.note) })),

@@ -1,5 +1,4 @@
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitoring/registry.js'
 import { fuelReadings } from '../../../travellers/vehicles/fuel-reading-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { Body, Latitude, Longitude, positionProblems } from './fields.js'
@@ -26,7 +25,7 @@ export const fuelReadingRoutes = vehicleChildRoutes({
   segment: 'fuel-readings',
   tag: 'vehicles',
   noun: 'fuel reading',
-  evaluates: monitorsReading('fuel_readings'),
+  writes: ['fuel_readings'],
   resource: fuelReadings,
   Item: FuelReading,
   Create: typed(Body(fields)),

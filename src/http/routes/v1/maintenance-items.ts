@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import type { InputTable } from '../../../monitoring/monitor.js'
 import type { MaintenanceService } from '../../../monitoring/monitors/maintenance/record-service.js'
-import { monitorsReading } from '../../../monitoring/registry.js'
 import {
   type MaintenanceItemInput,
   maintenanceItems,
@@ -40,7 +40,7 @@ const intervalProblems = (item: Partial<MaintenanceItemInput>): ErrorDetail[] =>
     : []
 
 // A service starts the item's new cycle and moves the vehicle's odometer forward.
-const SERVICE_EVALUATES = monitorsReading('maintenance_items', 'vehicles')
+const SERVICE_WRITES: readonly InputTable[] = ['maintenance_items', 'vehicles']
 
 export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
   ResourceDeps & { maintenance: MaintenanceService }
@@ -50,7 +50,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
       segment: 'maintenance-items',
       tag: 'maintenance',
       noun: 'maintenance item',
-      evaluates: monitorsReading('maintenance_items'),
+      writes: ['maintenance_items'],
       resource: maintenanceItems,
       Item: MaintenanceItem,
       Create: typed(Body({ ...optional, name: fields.name })),
@@ -63,7 +63,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
       path: '/v1/maintenance-items',
       tag: 'maintenance',
       noun: 'maintenance item',
-      evaluates: monitorsReading('maintenance_items'),
+      writes: ['maintenance_items'],
       resource: maintenanceItems,
       Item: MaintenanceItem,
       Patch: typed(PatchOf(fields)),
@@ -86,7 +86,7 @@ export const maintenanceItemRoutes: FastifyPluginAsyncTypebox<
     },
     async (request) => {
       const item = await maintenance.recordService(
-        (write) => commit(request, { evaluates: SERVICE_EVALUATES, statusCode: 200 }, write),
+        (write) => commit(request, { writes: SERVICE_WRITES, statusCode: 200 }, write),
         request.userId,
         request.params.id,
         request.body,

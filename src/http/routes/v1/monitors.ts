@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type TSchema } from 'typebox'
 import type { Monitor } from '../../../monitoring/monitor.js'
-import { ALERT_KINDS, MONITOR_LIST, type MonitorName, type Thresholds } from '../../../monitoring/registry.js'
+import { alertKinds, monitors, type Thresholds } from '../../../monitoring/registry.js'
 import {
   feedbackCounts,
   saveOwnThresholds,
@@ -33,44 +33,46 @@ const Threshold = Type.Object({
   changedAt: NullableTime('when you (or learning) last set it; null: never'),
 })
 
-const MonitorView = Type.Object({
-  monitor: Type.String({ description: 'the monitor, e.g. fuel' }),
-  alertKind: Type.Enum(ALERT_KINDS),
-  thresholds: Type.Array(Threshold, { description: 'empty: this monitor has nothing you can tune' }),
-  feedback: Type.Object(
-    { useful: Type.Integer(), notUseful: Type.Integer() },
-    { description: 'your verdicts on its alerts (PATCH /v1/alerts/:id feedback), all time' },
-  ),
-})
+const monitorView = (kinds: string[]) =>
+  Type.Object({
+    monitor: Type.String({ description: 'the monitor, e.g. fuel' }),
+    alertKind: Type.Enum(kinds),
+    thresholds: Type.Array(Threshold, { description: 'empty: this monitor has nothing you can tune' }),
+    feedback: Type.Object(
+      { useful: Type.Integer(), notUseful: Type.Integer() },
+      { description: 'your verdicts on its alerts (PATCH /v1/alerts/:id feedback), all time' },
+    ),
+  })
 
-const MonitorsView = Type.Object({ items: Type.Array(MonitorView) })
-
-const tunable = (monitor: Monitor<MonitorName>) => monitor.tunable ?? []
+const tunable = (monitor: Monitor) => monitor.tunable ?? []
 
 /** PATCH's body: per monitor, per tunable threshold, a value within its bounds, or null for the default. */
-const Changes = Type.Object(
-  Object.fromEntries(
-    MONITOR_LIST.filter((monitor) => tunable(monitor).length > 0).map((monitor): [string, TSchema] => [
-      monitor.name,
-      Type.Optional(
-        Type.Object(
-          Object.fromEntries(
-            tunable(monitor).map((t) => [
-              t.name,
-              Type.Optional(
-                Type.Union([Type.Number({ minimum: t.min, maximum: t.max }), Type.Null()], {
-                  description: `${t.description}; ${t.min}…${t.max}; null: back to the default`,
-                }),
+const changesSchema = (registered: readonly Monitor[]) =>
+  Type.Object(
+    Object.fromEntries(
+      registered
+        .filter((monitor) => tunable(monitor).length > 0)
+        .map((monitor): [string, TSchema] => [
+          monitor.name,
+          Type.Optional(
+            Type.Object(
+              Object.fromEntries(
+                tunable(monitor).map((t) => [
+                  t.name,
+                  Type.Optional(
+                    Type.Union([Type.Number({ minimum: t.min, maximum: t.max }), Type.Null()], {
+                      description: `${t.description}; ${t.min}…${t.max}; null: back to the default`,
+                    }),
+                  ),
+                ]),
               ),
-            ]),
+              { additionalProperties: false, minProperties: 1 },
+            ),
           ),
-          { additionalProperties: false, minProperties: 1 },
-        ),
-      ),
-    ]),
-  ),
-  { additionalProperties: false, minProperties: 1 },
-)
+        ]),
+    ),
+    { additionalProperties: false, minProperties: 1 },
+  )
 
 const numberOrNull = (value: unknown): number | null | undefined =>
   value === null ? null : typeof value === 'number' ? value : undefined
@@ -79,14 +81,18 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
   app,
   { db, commit, thresholds },
 ) => {
+  // Read when the app is built, after every monitor is registered.
+  const registered = monitors()
+  const MonitorsView = Type.Object({ items: Type.Array(monitorView(alertKinds())) })
+  const Changes = changesSchema(registered)
   const view = async (userId: string) => {
     const feedback = await feedbackCounts(db, userId)
     const items = []
-    for (const monitor of MONITOR_LIST) {
+    for (const monitor of registered) {
       items.push({
         monitor: monitor.name,
         alertKind: monitor.alertKind,
-        thresholds: await thresholdsForTraveller(db, monitor, thresholds[monitor.name], userId),
+        thresholds: await thresholdsForTraveller(db, monitor, thresholds.get(monitor.name), userId),
         feedback: feedback.get(monitor.alertKind) ?? { useful: 0, notUseful: 0 },
       })
     }
@@ -117,7 +123,7 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
     },
     async (request) => {
       const { userId } = request
-      const changed = MONITOR_LIST.flatMap((monitor) => {
+      const changed = registered.flatMap((monitor) => {
         const body: Record<string, unknown> = request.body
         const given = body[monitor.name]
         if (typeof given !== 'object' || given === null) return []
@@ -132,7 +138,7 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
       // Each monitor's thresholds as they would be, checked together: one must still sound before the next.
       const problems: { field: string; problem: string }[] = []
       for (const { monitor, changes } of changed) {
-        const current = await thresholdsForTraveller(db, monitor, thresholds[monitor.name], userId)
+        const current = await thresholdsForTraveller(db, monitor, thresholds.get(monitor.name), userId)
         const after = new Map(
           current.map((t) => [t.name, changes.has(t.name) ? (changes.get(t.name) ?? t.default) : t.value]),
         )
@@ -145,10 +151,14 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
         }
       }
       refuseIfAny(problems)
-      await commit(request, { evaluates: changed.map((c) => c.monitor.name), statusCode: 200 }, async (trx) => {
-        for (const { monitor, changes } of changed) await saveOwnThresholds(trx, userId, monitor.name, changes)
-        return true
-      })
+      await commit(
+        request,
+        { writes: [], evaluates: changed.map((c) => c.monitor.name), statusCode: 200 },
+        async (trx) => {
+          for (const { monitor, changes } of changed) await saveOwnThresholds(trx, userId, monitor.name, changes)
+          return true
+        },
+      )
       return view(userId)
     },
   )

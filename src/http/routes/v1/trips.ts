@@ -1,5 +1,4 @@
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitoring/registry.js'
 import { type TripInput, trips } from '../../../travellers/trips/trip-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { Time, typed, Uuid } from '../../schemas.js'
@@ -42,7 +41,7 @@ export const tripRoutes = crudRoutes({
   path: '/v1/trips',
   tag: 'trips',
   noun: 'trip',
-  evaluates: monitorsReading('trips'),
+  writes: ['trips'],
   resource: trips,
   Item: Trip,
   Create: typed(Body({ ...fields, status: Type.Optional(fields.status) })),

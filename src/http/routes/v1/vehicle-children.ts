@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import Type, { type TSchema } from 'typebox'
-import type { MonitorName } from '../../../monitoring/registry.js'
+import type { InputTable } from '../../../monitoring/monitor.js'
 import { ofVehicle } from '../../../platform/db/owned-rows.js'
 import { vehicles } from '../../../travellers/vehicles/vehicle-repository.js'
 import type { ErrorDetail } from '../../errors.js'
@@ -20,8 +20,8 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
   Item: TSchema
   Create: Typed<Omit<Input, 'vehicleId'>>
   check: (input: Omit<Input, 'vehicleId'>) => ErrorDetail[]
-  /** The monitors a new row asks to look again. */
-  evaluates: readonly MonitorName[]
+  /** The monitors' input table a new row is written to (its readers look again). */
+  writes: readonly InputTable[]
 }): FastifyPluginAsync<ResourceDeps> {
   const { resource } = options
   const path = `/v1/vehicles/:id/${options.segment}`
@@ -46,7 +46,7 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
         const input = options.Create.read(request.body)
         refuseIfAny(options.check(input))
         await vehicleOf(request.userId, id)
-        const created = await commit(request, { evaluates: options.evaluates, statusCode: 201 }, (trx) =>
+        const created = await commit(request, { writes: options.writes, statusCode: 201 }, (trx) =>
           resource.create(trx, request.userId, { ...input, vehicleId: id } as Input),
         )
         return reply.code(201).send(created)

@@ -1,5 +1,4 @@
 import Type from 'typebox'
-import { monitorsReading } from '../../../monitoring/registry.js'
 import { vehicles } from '../../../travellers/vehicles/vehicle-repository.js'
 import { Time, typed, Uuid } from '../../schemas.js'
 import { crudRoutes } from './crud.js'
@@ -23,7 +22,7 @@ export const vehicleRoutes = crudRoutes({
   path: '/v1/vehicles',
   tag: 'vehicles',
   noun: 'vehicle',
-  evaluates: monitorsReading('vehicles'),
+  writes: ['vehicles'],
   resource: vehicles,
   Item: Vehicle,
   Create: typed(Body({ ...fields, odometerKm: Type.Optional(fields.odometerKm) })),

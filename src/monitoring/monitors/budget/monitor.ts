@@ -35,7 +35,7 @@ export const budget: Monitor<'budget', BudgetThresholds> = {
   alertKind: 'budget_threshold',
   queue: 'analytics',
   tasks: { evaluate: 'monitor.budget.evaluate', sweep: 'monitor.budget.sweep', page: 'monitor.budget.page' },
-  schedule: { id: 'pam-budget-analysis', setting: 'SCHEDULE_BUDGET_ANALYSIS' },
+  schedule: { id: 'pam-budget-analysis', pattern: (config) => config.SCHEDULE_BUDGET_ANALYSIS },
   thresholds: (config) => ({ highRatio: config.BUDGET_HIGH_RATIO, urgentRatio: config.BUDGET_URGENT_RATIO }),
   tunable: BUDGET_TUNABLE,
   inputs: ['budgets', 'expenses'],

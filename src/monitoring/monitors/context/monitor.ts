@@ -8,7 +8,7 @@ export const context: Monitor<'context', ContextThresholds> = {
   alertKind: 'context_suggestion',
   queue: 'notifications',
   tasks: { evaluate: 'monitor.context.evaluate', sweep: 'monitor.context.sweep', page: 'monitor.context.page' },
-  schedule: { id: 'pam-context-monitoring', setting: 'SCHEDULE_CONTEXT_MONITORING' },
+  schedule: { id: 'pam-context-monitoring', pattern: (config) => config.SCHEDULE_CONTEXT_MONITORING },
   thresholds: (config) => ({ minConfidence: config.CONTEXT_MIN_CONFIDENCE }),
   inputs: ['context_signals'],
   ruleVersion: CONTEXT_RULE_VERSION,

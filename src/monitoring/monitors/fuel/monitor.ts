@@ -37,7 +37,7 @@ export const fuel: Monitor<'fuel', FuelThresholds> = {
   alertKind: 'fuel_low',
   queue: 'notifications',
   tasks: { evaluate: 'monitor.fuel.evaluate', sweep: 'monitor.fuel.sweep', page: 'monitor.fuel.page' },
-  schedule: { id: 'pam-fuel-monitoring', setting: 'SCHEDULE_FUEL_MONITORING' },
+  schedule: { id: 'pam-fuel-monitoring', pattern: (config) => config.SCHEDULE_FUEL_MONITORING },
   thresholds: (config) => ({
     mediumBelowPercent: config.FUEL_MEDIUM_BELOW_PERCENT,
     highBelowPercent: config.FUEL_HIGH_BELOW_PERCENT,

@@ -13,7 +13,7 @@ export const maintenance: Monitor<'maintenance', MaintenanceThresholds> = {
     sweep: 'monitor.maintenance.sweep',
     page: 'monitor.maintenance.page',
   },
-  schedule: { id: 'pam-maintenance-monitoring', setting: 'SCHEDULE_MAINTENANCE_MONITORING' },
+  schedule: { id: 'pam-maintenance-monitoring', pattern: (config) => config.SCHEDULE_MAINTENANCE_MONITORING },
   thresholds: (config) => ({
     dueWithinDays: config.MAINTENANCE_DUE_WITHIN_DAYS,
     dueWithinKm: config.MAINTENANCE_DUE_WITHIN_KM,

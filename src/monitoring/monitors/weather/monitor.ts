@@ -13,7 +13,7 @@ export const weather: Monitor<'weather', WeatherThresholds> = {
   alertKind: 'weather_window',
   queue: 'analytics',
   tasks: { evaluate: 'monitor.weather.evaluate', sweep: 'monitor.weather.sweep', page: 'monitor.weather.page' },
-  schedule: { id: 'pam-weather-monitoring', setting: 'SCHEDULE_WEATHER_MONITORING' },
+  schedule: { id: 'pam-weather-monitoring', pattern: (config) => config.SCHEDULE_WEATHER_MONITORING },
   thresholds: (config) => ({
     maxPrecipitationPercent: config.WEATHER_MAX_PRECIPITATION_PERCENT,
     maxWindKmh: config.WEATHER_MAX_WIND_KMH,
