@@ -9,14 +9,14 @@ import { notUsefulVerdicts, saveLearnedThreshold, thresholdsForTraveller } from 
  * After a 'not useful' verdict, in its transaction: if it was the traveller's third on alerts at
  * the threshold's current value (learnedStep), the threshold moves one step and the traveller is
  * marked for the monitor's evaluation. A traveller's verdicts are learned from one at a time (a
- * lock), so two at once cannot both move it. Returns the name of the threshold that moved.
+ * lock), so two at once cannot both move it. Returns the monitor and threshold that moved.
  */
 export async function learnFromVerdict(
   trx: Db,
   userId: string,
   alert: Pick<Alert, 'kind' | 'priority'>,
   defaults: Thresholds,
-): Promise<string | undefined> {
+): Promise<{ monitor: string; threshold: string } | undefined> {
   const monitor = monitors().find((m) => m.alertKind === alert.kind)
   const tunable = monitor?.tunable ?? []
   const learning = tunable.find((t) => t.priority === alert.priority && t.learns)
@@ -36,6 +36,6 @@ export async function learnFromVerdict(
   const step = learnedStep(tunable, resolved, learning.name, verdicts)
   if (!step) return undefined
   return (await saveLearnedThreshold(trx, userId, monitor.name, { name: learning.name, ...step }))
-    ? learning.name
+    ? { monitor: monitor.name, threshold: learning.name }
     : undefined
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import type { Evaluate } from '../../../jobs/evaluation-trigger.js'
 import { alertFilter, alerts } from '../../../monitoring/alerts/alert-repository.js'
 import { announceAlertEvents, markAlert, markAllRead } from '../../../monitoring/alerts/alert-store.js'
 import { alertKinds, type Thresholds } from '../../../monitoring/registry.js'
@@ -58,10 +59,12 @@ const alertSchema = (kinds: string[]) =>
     }),
   })
 
-export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus; thresholds: Thresholds }> = async (
-  app,
-  { db, bus, thresholds },
-) => {
+export const alertRoutes: FastifyPluginAsyncTypebox<{
+  db: Db
+  bus: Bus
+  thresholds: Thresholds
+  evaluate: Evaluate
+}> = async (app, { db, bus, thresholds, evaluate }) => {
   // Read when the app is built, after every monitor is registered.
   const kinds = alertKinds()
   const Alert = alertSchema(kinds)
@@ -119,12 +122,17 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus; threshol
       const { userId, body } = request
       refuseIfAny(snoozeProblems(body.snoozedUntil, new Date()))
       // The verdict and what it teaches the traveller's thresholds: one transaction.
-      const marked = await db.transaction().execute(async (trx) => {
-        const result = await markAlert(trx, userId, request.params.id, body)
-        if (result && body.feedback === 'not_useful') await learnFromVerdict(trx, userId, result.alert, thresholds)
-        return result
+      const { marked, learned } = await db.transaction().execute(async (trx) => {
+        const marked = await markAlert(trx, userId, request.params.id, body)
+        const learned =
+          marked && body.feedback === 'not_useful'
+            ? await learnFromVerdict(trx, userId, marked.alert, thresholds)
+            : undefined
+        return { marked, learned }
       })
       if (!marked) throw notFound('alert')
+      // The moved threshold's mark is written; its evaluation now rather than at the drainer's next look.
+      if (learned) evaluate(learned.monitor, userId)
       await announceAlertEvents(bus, marked.events, request.log, 'alert marked')
       return marked.alert
     },

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { Caps } from '../../../ai/budget.js'
+import type { Evaluate } from '../../../jobs/evaluation-trigger.js'
 import type { MaintenanceService } from '../../../monitoring/monitors/maintenance/record-service.js'
 import type { Thresholds } from '../../../monitoring/registry.js'
 import type { Bus, RedisClient } from '../../../platform/backend/backend.js'
@@ -37,6 +38,8 @@ import { vehicleRoutes } from './vehicles.js'
 export interface V1Deps {
   db: Db
   commit: CommitWrite
+  /** Asks for a monitor's evaluation of a traveller whose thresholds their verdicts moved (a write commit does the rest). */
+  evaluate: Evaluate
   reads: Reads
   /** The API process's live sockets, fed from the bus. */
   hub: Hub
@@ -124,7 +127,7 @@ export function v1Routes(deps: V1Deps) {
     await app.register(expenseRoutes, { db, commit, reads })
     await app.register(tripRoutes, { db, commit, reads })
     await app.register(contextSignalRoutes, { commit })
-    await app.register(alertRoutes, { db, bus: deps.bus, thresholds: deps.thresholds })
+    await app.register(alertRoutes, { db, bus: deps.bus, thresholds: deps.thresholds, evaluate: deps.evaluate })
     await app.register(deliveryRoutes, { db })
     await app.register(pushRoutes, {
       db,
