@@ -45,7 +45,8 @@ inBothModes('thresholds a traveller sees, sets, and teaches', (mode) => {
   }
   const fuelThreshold = async (call: Client, name: string) => {
     const monitors = (await call('GET', '/v1/me/monitors')).body.items as Message[]
-    return (monitors.find((m) => m.monitor === 'fuel')?.thresholds as Message[]).find((t) => t.name === name) as Message
+    const fuel = monitors.find((m) => m.monitor === 'fuel')
+    return (fuel?.thresholds as Message[] | undefined)?.find((t) => t.name === name) as Message
   }
   const notUseful = async (call: Client, alert: Message) =>
     assert.equal((await call('PATCH', `/v1/alerts/${alert.id}`, { feedback: 'not_useful' })).status, 200)
