@@ -114,3 +114,21 @@ export async function addOpenConditions(
   for (const row of rows) snapshots.get(row.user_id)?.openConditions.push(row.condition)
   return rows
 }
+
+/**
+ * The snoozes still running on the users' conditions (`user|condition` → until), resolved alerts'
+ * included: a condition that cleared and came back within the snooze stays snoozed. Read through
+ * an index of snoozed alerts only, so a page of travellers with none costs a probe each.
+ */
+export async function activeSnoozes(db: Db, userIds: readonly string[]): Promise<Map<string, Date>> {
+  if (userIds.length === 0) return new Map()
+  const condition = sql<string>`split_part(dedupe_key, '|', 1)`
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['user_id', condition.as('condition'), (eb) => eb.fn.max('snoozed_until').as('until')])
+    .where('user_id', 'in', [...userIds])
+    .where('snoozed_until', '>', sql<Date>`now()`)
+    .groupBy(['user_id', condition])
+    .execute()
+  return new Map(rows.flatMap((row) => (row.until ? [[`${row.user_id}|${row.condition}`, row.until]] : [])))
+}

@@ -26,7 +26,7 @@ import type { Db } from '../../platform/db/database.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
 import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
-import { type Alert, type AlertMarks, alerts, isOpen } from './alert-repository.js'
+import { type Alert, type AlertMarks, activeSnoozes, alerts, isOpen } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
@@ -149,7 +149,15 @@ export async function applyEvaluations(
         resolvedKinds.push(row.kind)
       }
     }
-    const rows = users.flatMap((userId) => (evaluations.get(userId)?.drafts ?? []).map((draft) => toRow(userId, draft)))
+    const drafts = users.flatMap((userId) =>
+      (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft })),
+    )
+    // A snooze holds for the condition, not one alert: an escalation or a return of it meanwhile
+    // comes back with the snoozed one. One read for the page, only when there is something to insert.
+    const snoozes = drafts.length > 0 ? await activeSnoozes(trx, users) : new Map<string, Date>()
+    const rows = drafts.map(({ userId, draft }) =>
+      toRow(userId, draft, snoozes.get(`${userId}|${draft.condition}`) ?? null),
+    )
     if (rows.length > 0) {
       const inserted = await trx
         .insertInto('alerts')
@@ -175,7 +183,7 @@ export async function applyEvaluation(db: Db, userId: string, evaluation: Evalua
   return (await applyEvaluations(db, new Map([[userId, evaluation]]))).get(userId) ?? { created: [], resolved: [] }
 }
 
-const toRow = (userId: string, draft: AlertDraft) => ({
+const toRow = (userId: string, draft: AlertDraft, snoozedUntil: Date | null) => ({
   user_id: userId,
   kind: draft.kind,
   priority: draft.priority,
@@ -184,11 +192,7 @@ const toRow = (userId: string, draft: AlertDraft) => ({
   data: JSON.stringify(draft.data),
   dedupe_key: dedupeKey(draft),
   expires_at: draft.expiresAt ?? null,
-  // A snooze holds for the condition, not one alert: an escalation or a return of it meanwhile
-  // comes back with the snoozed one (one probe of the traveller's alerts, for new alerts only).
-  snoozed_until: sql<Date | null>`(select max(s.snoozed_until) from alerts s
-    where s.user_id = ${userId}::uuid and split_part(s.dedupe_key, '|', 1) = ${draft.condition}
-      and s.snoozed_until > now())`,
+  snoozed_until: snoozedUntil,
 })
 
 /** An evaluation's changes as events: what was resolved first, then what was created. */

@@ -12,6 +12,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       add column feedback_at timestamptz;
     -- the snoozes that end: what the delivery drainer wakes every few seconds
     create index alerts_snoozed on alerts (snoozed_until) where snoozed_until is not null and resolved_at is null;
+    -- a new alert looks for a snooze of its condition: for the many travellers with none, one
+    -- probe of an index that holds only snoozed alerts
+    create index alerts_snoozed_by_user on alerts (user_id) where snoozed_until is not null;
     -- a traveller's verdicts on one kind of alert: counted per monitor, and by the learning
     create index alerts_feedback on alerts (user_id, kind, feedback_at) where feedback is not null;
 
@@ -36,6 +39,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`
     drop table traveller_thresholds;
     drop index alerts_feedback;
+    drop index alerts_snoozed_by_user;
     drop index alerts_snoozed;
     alter table alerts drop column feedback_at, drop column feedback, drop column snoozed_until;
   `.execute(db)
