@@ -3,13 +3,14 @@
  * TUNED_SHARE of travellers holding their own or a learned medium threshold, against the same full
  * sweep with none, in the same run on the same data, each from no alerts (so both make the same
  * alerts: the own 25 % and learned 15 % keep the seed's 12 % vehicles low and its 65 % ones not).
- * Alternated twice, the faster of each kept: what is measured is the thresholds' cost, not the
+ * Alternated ROUNDS times, the fastest of each kept: what is measured is the thresholds' cost, not the
  * machine's noise. BENCH_SCALE_TUNED=0 leaves it out.
  */
 import { sql } from 'kysely'
 import type { Db } from '../src/platform/db/database.js'
 
 const TUNED_SHARE = 0.1
+export const ROUNDS = 3
 export const TUNED_TARGET_RATIO = 1.2
 export const tunedEnabled = process.env.BENCH_SCALE_TUNED !== '0'
 
@@ -49,7 +50,7 @@ export async function thresholdSweeps<S extends Timed>(
   let plain: S | undefined
   let tuned: S | undefined
   let travellers = 0
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     await sql`delete from traveller_thresholds`.execute(db)
     await fromScratch(db)
     await settle()

@@ -24,7 +24,7 @@ import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
 import type { PamProcess } from '../test/helpers/process.js'
 import { settleSeed, withBenchDatabase } from './bench-database.js'
 import { type Stack, startStack } from './bench-stack.js'
-import { TUNED_TARGET_RATIO, thresholdSweeps, tunedEnabled } from './scale-thresholds.js'
+import { ROUNDS, TUNED_TARGET_RATIO, thresholdSweeps, tunedEnabled } from './scale-thresholds.js'
 import { startWorkerProcess } from './worker-process.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -263,7 +263,7 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string) {
           ? [
               line('full sweep, no own thresholds', thresholds.plain),
               line(`full sweep, ${thresholds.travellers} travellers' own/learned thresholds`, thresholds.tuned),
-              `  traveller thresholds: ×${thresholds.ratio.toFixed(2)} the same full sweep without (best of 2 each, from no alerts); ≤ ${TUNED_TARGET_RATIO}× ${verdict(thresholds.ratio <= TUNED_TARGET_RATIO)}`,
+              `  traveller thresholds: ×${thresholds.ratio.toFixed(2)} the same full sweep without (best of ${ROUNDS} each, from no alerts); ≤ ${TUNED_TARGET_RATIO}× ${verdict(thresholds.ratio <= TUNED_TARGET_RATIO)}`,
             ]
           : []),
         '',

@@ -1,23 +1,32 @@
 import { type RawBuilder, sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
 import type { StoredThreshold, TunableThreshold } from './traveller-thresholds.js'
 
 // A traveller's thresholds as parts of a monitor's own statements (its snapshot, its sweep's
 // candidates): a sweep reads them in the statement it runs anyway, never with a query per user.
 
 /**
- * The traveller's stored thresholds of a monitor as one JSON array, for a snapshot's statement
- * to select beside its rows (`user` is the column holding the user id): no query of its own.
+ * The stored thresholds of a monitor for a page of travellers, one row each (`user_id`,
+ * `thresholds`: a JSON array), for a snapshot's statement to left-join on its user column: one
+ * range read of the page's rows, not a probe per row of the snapshot (a traveller's vehicles).
  */
-export const storedThresholdsJson = (user: RawBuilder<unknown>, monitor: string) => sql<unknown>`
-  (select coalesce(jsonb_agg(jsonb_build_object('name', t.name, 'value', t.value, 'source', t.source,
-                                                'reason', t.reason, 'changedAt', t.changed_at)), '[]'::jsonb)
-   from traveller_thresholds t where t.user_id = ${user} and t.monitor = ${monitor})`
+export const storedThresholdsOf = (db: Db, userIds: readonly string[], monitor: string) =>
+  db
+    .selectFrom('traveller_thresholds as t')
+    .select([
+      't.user_id',
+      sql<unknown>`jsonb_agg(jsonb_build_object('name', t.name, 'value', t.value, 'source', t.source,
+                                                'reason', t.reason, 'changedAt', t.changed_at))`.as('thresholds'),
+    ])
+    .where('t.user_id', 'in', [...userIds])
+    .where('t.monitor', '=', monitor)
+    .groupBy('t.user_id')
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 const SOURCES = ['own', 'learned', 'default'] as const
 const sourceOf = (value: unknown) => SOURCES.find((source) => source === value)
 
-/** storedThresholdsJson's array as StoredThresholds. */
+/** storedThresholdsOf's array as StoredThresholds (none: the traveller has no row). */
 export function storedFromJson(json: unknown): StoredThreshold[] {
   if (!Array.isArray(json)) return []
   return json.filter(isRecord).flatMap((row) => {

@@ -3,7 +3,7 @@ import type { Db } from '../../../platform/db/database.js'
 import { budgetPeriod } from '../../../travellers/budgets/budget-period.js'
 import { addOpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../../candidates.js'
-import { storedFromJson, storedThresholdsJson } from '../../thresholds/snapshot-thresholds.js'
+import { storedFromJson, storedThresholdsOf } from '../../thresholds/snapshot-thresholds.js'
 import type { BudgetSnapshot, BudgetState } from './rule.js'
 
 const TOP_CATEGORIES = 3
@@ -24,16 +24,8 @@ export async function loadBudgetSnapshots(
   const budgets = await db
     .selectFrom('budgets as b')
     .innerJoin('users as u', 'u.id', 'b.user_id')
-    .select([
-      'b.id',
-      'b.user_id',
-      'b.category',
-      'b.amount',
-      'b.currency',
-      'b.period',
-      'u.timezone',
-      storedThresholdsJson(sql.ref('u.id'), 'budget').as('thresholds'),
-    ])
+    .leftJoin(storedThresholdsOf(db, userIds, 'budget').as('own'), 'own.user_id', 'b.user_id')
+    .select(['b.id', 'b.user_id', 'b.category', 'b.amount', 'b.currency', 'b.period', 'u.timezone', 'own.thresholds'])
     .where('b.user_id', 'in', [...userIds])
     .execute()
   const periods = new Map(budgets.map((b) => [b.id, budgetPeriod(b.period, b.timezone, now)]))

@@ -3,7 +3,7 @@ import type { Db } from '../../../platform/db/database.js'
 import type { Database } from '../../../platform/db/schema.js'
 import { addOpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers } from '../../candidates.js'
-import { storedFromJson, storedThresholdsJson } from '../../thresholds/snapshot-thresholds.js'
+import { storedFromJson, storedThresholdsOf } from '../../thresholds/snapshot-thresholds.js'
 import type { FuelSnapshot, FuelVehicle } from './rule.js'
 
 /** Each vehicle's latest reading (newest observation, then newest row), joined laterally on `v`. */
@@ -28,6 +28,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
   const vehicles = await db
     .selectFrom('vehicles as v')
     .leftJoinLateral(latestReading, (join) => join.onTrue())
+    .leftJoin(storedThresholdsOf(db, userIds, 'fuel').as('own'), 'own.user_id', 'v.user_id')
     .select([
       'v.id',
       'v.user_id',
@@ -38,7 +39,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
       'latest.lat',
       'latest.lon',
       'latest.observed_at',
-      storedThresholdsJson(sql.ref('v.user_id'), 'fuel').as('thresholds'),
+      'own.thresholds',
     ])
     .where('v.user_id', 'in', [...userIds])
     .execute()
