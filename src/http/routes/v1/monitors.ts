@@ -85,14 +85,15 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
   const registered = monitors()
   const MonitorsView = Type.Object({ items: Type.Array(monitorView(alertKinds())) })
   const Changes = changesSchema(registered)
-  const view = async (userId: string) => {
-    const feedback = await feedbackCounts(db, userId)
+  /** What GET answers, read from `from` (the PATCH's transaction: its answer is what an Idempotency-Key replays). */
+  const view = async (from: Db, userId: string) => {
+    const feedback = await feedbackCounts(from, userId)
     const items = []
     for (const monitor of registered) {
       items.push({
         monitor: monitor.name,
         alertKind: monitor.alertKind,
-        thresholds: await thresholdsForTraveller(db, monitor, thresholds.get(monitor.name), userId),
+        thresholds: await thresholdsForTraveller(from, monitor, thresholds.get(monitor.name), userId),
         feedback: feedback.get(monitor.alertKind) ?? { useful: 0, notUseful: 0 },
       })
     }
@@ -108,7 +109,7 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
         response: { 200: MonitorsView },
       }),
     },
-    async (request) => view(request.userId),
+    async (request) => view(db, request.userId),
   )
 
   app.patch(
@@ -151,15 +152,14 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
         }
       }
       refuseIfAny(problems)
-      await commit(
+      return commit(
         request,
         { writes: [], evaluates: changed.map((c) => c.monitor.name), statusCode: 200 },
         async (trx) => {
           for (const { monitor, changes } of changed) await saveOwnThresholds(trx, userId, monitor.name, changes)
-          return true
+          return view(trx, userId)
         },
       )
-      return view(userId)
     },
   )
 }
