@@ -1,3 +1,4 @@
+import { monitorOpening } from '../monitoring/registry.js'
 import type { AlertKind, AlertPriority } from '../platform/db/schema.js'
 import type { NotificationSettings } from './notification-settings.js'
 import { quietUntil } from './quiet-hours.js'
@@ -42,12 +43,12 @@ export type Decision =
 
 /**
  * The ladder through quiet hours: only what cannot wait till morning wakes the traveller. That is
- * every `urgent` alert (a budget far over), and a fuel_low alert at `high` (below
- * FUEL_HIGH_BELOW_PERCENT, 10 % by default): the fuel monitor's highest level, and being stranded
- * with an empty tank is worse than being woken. Everything else waits for the digest.
+ * every `urgent` alert, and an alert at or above the priority its monitor declares (`wakesAt`: the
+ * fuel monitor's `high`, since being stranded with an empty tank is worse than being woken).
+ * Everything else waits for the digest.
  */
 export const wakesTraveller = (alert: Pick<AlertForDelivery, 'kind' | 'priority'>) =>
-  alert.priority === 'urgent' || (alert.kind === 'fuel_low' && alert.priority === 'high')
+  rank(alert.priority) >= rank(monitorOpening(alert.kind)?.wakesAt ?? 'urgent')
 
 export interface DecisionInput {
   channel: Channel

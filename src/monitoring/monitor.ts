@@ -1,7 +1,7 @@
 import type { QueueName } from '../platform/backend/queue-names.js'
 import type { Config } from '../platform/config.js'
 import type { Db } from '../platform/db/database.js'
-import type { AlertKind } from '../platform/db/schema.js'
+import type { AlertKind, AlertPriority } from '../platform/db/schema.js'
 import type { PlacesProvider } from '../providers/places/places-provider.js'
 import type { WeatherProvider } from '../providers/weather/weather-provider.js'
 import type { Evaluation } from './alerts/alert-draft.js'
@@ -44,6 +44,11 @@ export interface Monitor<Name extends string = string, T = unknown> {
   name: Name
   /** The kind of the alerts it opens and resolves. */
   alertKind: AlertKind
+  /**
+   * The lowest priority of its alerts that goes out through the traveller's quiet hours (an
+   * `urgent` one always does): for a condition worse than being woken at night.
+   */
+  wakesAt?: AlertPriority
   queue: QueueName
   /** Written out, not built from the name, so a search for a task name finds its monitor. */
   tasks: { evaluate: `monitor.${Name}.evaluate`; sweep: `monitor.${Name}.sweep`; page: `monitor.${Name}.page` }

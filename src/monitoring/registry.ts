@@ -45,6 +45,10 @@ export const monitors = (): readonly Monitor[] => [...registered.values()]
 
 export const monitorNamed = (name: MonitorName): Monitor | undefined => registered.get(name)
 
+/** The monitor whose alerts are of this kind. */
+export const monitorOpening = (kind: string): Monitor | undefined =>
+  monitors().find((monitor) => monitor.alertKind === kind)
+
 /** The monitors a write to these tables asks to look again (what their triggers mark). */
 export const monitorsReading = (...tables: InputTable[]): MonitorName[] =>
   monitors()

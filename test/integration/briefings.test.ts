@@ -4,7 +4,7 @@ import { after, before, it } from 'node:test'
 import { sql } from 'kysely'
 import { briefings, createDueDailyBriefings } from '../../src/ai/briefings/briefing-repository.js'
 import { writeBriefing } from '../../src/ai/briefings/briefing-writer.js'
-import { buildTextGenerator } from '../../src/app/composition/build-generator.js'
+import { buildTextGenerator } from '../../src/app/composition/worker-services.js'
 import { type ApiHarness, client, startApiHarness, userToken } from '../helpers/api.js'
 import { type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 

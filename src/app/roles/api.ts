@@ -1,17 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../http/app.js'
-import { mintDevToken } from '../../http/auth/dev-token.js'
-import { createTokenVerifier, rememberingVerifier } from '../../http/auth/token-verifier.js'
-import { type HttpSettings, httpSettings } from '../../http/http-settings.js'
+import { httpSettings } from '../../http/http-settings.js'
 import { listenOrExplain } from '../../http/listen.js'
-import { allowedOrigins } from '../../http/plugins/cross-origin.js'
 import { catchUpFromStore } from '../../http/stream/catch-up.js'
-import { createHub, feedHubFromBus, type Hub, STREAM_LIMITS } from '../../http/stream/hub.js'
+import { createHub, feedHubFromBus, STREAM_LIMITS } from '../../http/stream/hub.js'
 import { createProducer, type Producer } from '../../jobs/producer.js'
 import { changedVersions, currentEvents } from '../../monitoring/alerts/alert-changes.js'
-import { monitorThresholds } from '../../monitoring/registry.js'
-import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../../platform/config.js'
-import { DEMO_USER } from '../commands/next-steps.js'
+import { apiServices } from '../composition/api-services.js'
 import type { Deps } from '../composition/deps.js'
 import type { RunningRole } from './role.js'
 import { isSchemaCurrent, StartupRefusal, waitForStore } from './wait-for-store.js'
@@ -42,65 +37,12 @@ export async function buildApiApp(
     await stopFeeding()
     await catchUp.stop()
   }
-  const app = await buildAppFrom(deps, producer, hub, http, storeReady).catch(async (error) => {
+  const app = await buildApp(apiServices(deps, producer, hub, http, storeReady)).catch(async (error) => {
     await stopHub()
     throw error
   })
   app.addHook('preClose', stopHub)
   return app
-}
-
-function buildAppFrom(
-  deps: Deps,
-  producer: Producer,
-  hub: Hub,
-  http: HttpSettings,
-  storeReady: (() => boolean) | undefined,
-): Promise<FastifyInstance> {
-  return buildApp({
-    hub,
-    storeReady,
-    db: deps.db,
-    reads: deps.reads,
-    enqueue: producer.enqueue,
-    verifier: rememberingVerifier(
-      createTokenVerifier({
-        secret: deps.secrets.jwtSecret,
-        jwksUrl: deps.config.JWT_JWKS_URL,
-        audience: deps.config.JWT_AUDIENCE,
-        issuer: deps.config.JWT_ISSUER,
-      }),
-    ),
-    corsOrigin: allowedOrigins(deps.config.CORS_ORIGINS, deps.config.ENVIRONMENT === 'development'),
-    rateLimitPerMinute: deps.config.RATE_LIMIT_PER_MINUTE,
-    redisPrefix: deps.config.REDIS_PREFIX,
-    backend: deps.backend,
-    queues: producer.queues,
-    metrics: deps.metrics,
-    errors: deps.errors,
-    logger: deps.logger,
-    internalToken: deps.secrets.internalToken,
-    secureCookies: isProduction(deps.config),
-    aiCaps: aiCaps(deps.config),
-    briefingRequestsPerHour: deps.config.BRIEFING_REQUESTS_PER_HOUR,
-    http,
-    sessions: deps.cache,
-    vapidPublicKey: deps.secrets.vapid?.publicKey,
-    pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
-    publicUrl: publicUrl(deps.config),
-    console: consoleOptions(deps),
-    monitorThresholds: monitorThresholds(deps.config),
-  })
-}
-
-/** The console's one-click sign-in as the README's demo traveller: in development, with a secret PAM holds. */
-function consoleOptions(deps: Deps) {
-  const { config, secrets } = deps
-  const secret = secrets.jwtSecret
-  if (config.ENVIRONMENT !== 'development' || !secret || config.JWT_JWKS_URL) return {}
-  const demoToken = () =>
-    mintDevToken({ secret, userId: DEMO_USER, ttl: '1h', audience: config.JWT_AUDIENCE, issuer: config.JWT_ISSUER })
-  return { demoToken }
 }
 
 /**

@@ -1,13 +1,10 @@
 import { startConsumer } from '../../jobs/consumer.js'
 import { runnableTasks } from '../../jobs/handlers.js'
 import { createProducer } from '../../jobs/producer.js'
-import { monitorThresholds } from '../../monitoring/registry.js'
 import type { QueueName } from '../../platform/backend/queue-names.js'
 import { startHeartbeat } from '../../platform/heartbeats/heartbeat.js'
-import { monitorObservers } from '../../platform/metrics.js'
-import { buildDeliveryServices } from '../composition/build-delivery-services.js'
-import { buildTextGenerator } from '../composition/build-generator.js'
 import type { Deps } from '../composition/deps.js'
+import { workerServices } from '../composition/worker-services.js'
 import type { RunningRole } from './role.js'
 import { waitForStore } from './wait-for-store.js'
 
@@ -26,7 +23,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     intervalMs: options.heartbeatIntervalMs,
   })
   const producer = createProducer(deps.backend, deps.logger)
-  const delivery = buildDeliveryServices(deps, producer.enqueue, heartbeat.id)
+  const { services, delivery } = workerServices(deps, producer.enqueue, heartbeat.id)
   const consumer = startConsumer({
     backend: deps.backend,
     db: deps.db,
@@ -38,17 +35,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     queues: options.queues,
     concurrency: options.concurrency,
     tasks: runnableTasks(),
-    services: {
-      bus: deps.backend.bus,
-      places: deps.places,
-      weather: deps.weather,
-      thresholds: monitorThresholds(deps.config),
-      drainGraceMs: deps.config.EVALUATION_DRAIN_GRACE_MS,
-      enqueue: producer.enqueue,
-      observers: monitorObservers(deps.metrics),
-      generate: buildTextGenerator(deps.config, deps),
-      briefingLocalHour: deps.config.BRIEFING_LOCAL_HOUR,
-    },
+    services,
     delivery,
   })
   deps.logger.info(

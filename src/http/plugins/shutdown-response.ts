@@ -3,8 +3,11 @@ import type { FastifyInstance } from 'fastify'
 /**
  * While the server drains, a request that still arrives (a kept-alive connection, a pipelined
  * request) is answered 503 in the contract's error shape, not Fastify's built-in body
- * (`return503OnClosing`, which must be off for this hook to run).
+ * (`return503OnClosing`, which must be off for this hook to run). Sent as text, past the route's
+ * response schema: /ready's 503 describes a readiness report, which this answer is not.
  */
+const SHUTTING_DOWN = JSON.stringify({ error: 'unavailable', message: 'PAM is shutting down; try again shortly' })
+
 export function registerShutdownResponse(app: FastifyInstance) {
   let closing = false
   app.addHook('preClose', async () => {
@@ -12,9 +15,6 @@ export function registerShutdownResponse(app: FastifyInstance) {
   })
   app.addHook('onRequest', async (_request, reply) => {
     if (!closing) return
-    return reply
-      .code(503)
-      .header('connection', 'close')
-      .send({ error: 'unavailable', message: 'PAM is shutting down; try again shortly' })
+    return reply.code(503).header('connection', 'close').type('application/json; charset=utf-8').send(SHUTTING_DOWN)
   })
 }

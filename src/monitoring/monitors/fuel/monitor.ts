@@ -35,6 +35,8 @@ const FUEL_TUNABLE = [FUEL_MEDIUM, FUEL_HIGH]
 export const fuel: Monitor<'fuel', FuelThresholds> = {
   name: 'fuel',
   alertKind: 'fuel_low',
+  // Below FUEL_HIGH_BELOW_PERCENT (10 % by default) the traveller is woken: an empty tank is worse.
+  wakesAt: 'high',
   queue: 'notifications',
   tasks: { evaluate: 'monitor.fuel.evaluate', sweep: 'monitor.fuel.sweep', page: 'monitor.fuel.page' },
   schedule: { id: 'pam-fuel-monitoring', pattern: (config) => config.SCHEDULE_FUEL_MONITORING },
