@@ -7014,6 +7014,352 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/monitors/{kind}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** why (or why not): what a monitor read about one subject of yours, its verdict, and each channel’s delivery decision */
+        get: {
+            parameters: {
+                query: {
+                    /** @description the subject's id (fuel_low: a vehicle; budget_threshold: a budget; maintenance_due: a maintenance item) */
+                    subject: string;
+                };
+                header?: never;
+                path: {
+                    /** @description the alert kind whose monitor to ask (fuel_low: a vehicle; budget_threshold: a budget; maintenance_due: a maintenance item) */
+                    kind: "fuel_low" | "budget_threshold" | "maintenance_due";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            channels: {
+                                /** @enum {unknown} */
+                                channel: "email" | "push";
+                                /** @description what a delivery would decide now, for that alert (else the alert the rule wants); null: no condition */
+                                decision: ("send" | "defer" | "suppress") | null;
+                                /** @description what was recorded for that alert on this channel */
+                                delivery: {
+                                    attempts: number;
+                                    /** @enum {unknown} */
+                                    channel: "email" | "push";
+                                    /**
+                                     * Format: date-time
+                                     * @description deferred: the end of quiet hours it waits for
+                                     */
+                                    deferredUntil: string | null;
+                                    /** @description the last send error */
+                                    error: string | null;
+                                    /** @description why deferred or suppressed */
+                                    reason: string | null;
+                                    /**
+                                     * Format: date-time
+                                     * @description sent (alone, or in a digest)
+                                     */
+                                    sentAt: string | null;
+                                    /** @enum {unknown} */
+                                    status: "queued" | "sent" | "deferred" | "suppressed" | "failed";
+                                } | null;
+                                /** @description defer: quiet hours | hourly email limit; suppress: channel off | no address | address not confirmed | no subscription | channel not configured | below minimum priority | read | dismissed | resolved | expired */
+                                reason: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description defer: when it may go out (the end of quiet hours, a free slot under the email cap)
+                                 */
+                                until: string | null;
+                            }[];
+                            inputs: {
+                                /**
+                                 * Format: date-time
+                                 * @description when the input was observed (a reading, the latest expense, the odometer, the cycle start); null for settings
+                                 */
+                                at: string | null;
+                                /** @description fuel_low: vehicle, reading, activeTrip; budget_threshold: budget, spending; maintenance_due: item, vehicle */
+                                name: string;
+                                /** @description what the monitor read (null: nothing, e.g. no reading yet or no active trip) */
+                                value: {
+                                    [key: string]: unknown;
+                                } | null;
+                            }[];
+                            /** @description the alert kind asked about */
+                            kind: string;
+                            lastEvaluation: {
+                                /**
+                                 * Format: date-time
+                                 * @description when the monitor's latest evaluation of your data was applied
+                                 */
+                                evaluatedAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description a write waits for the next evaluation since then
+                                 */
+                                pendingSince: string | null;
+                                ruleVersion: number;
+                            };
+                            /** @description the monitor that opens that kind */
+                            monitor: string;
+                            /** @description the condition's alert not resolved yet (read or dismissed, it still stands: no other opens), or null */
+                            openAlert: {
+                                body: string;
+                                /**
+                                 * Format: date-time
+                                 * @description when the latest change was made (server time); /v1/stream takes it as since
+                                 */
+                                changedAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description created
+                                 */
+                                createdAt: string;
+                                /** @description what the rule read: threshold, observedAt, ruleVersion, and per-kind fields (API.md) */
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                /**
+                                 * Format: date-time
+                                 * @description dismissed
+                                 */
+                                dismissedAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description expires
+                                 */
+                                expiresAt: string | null;
+                                /**
+                                 * @description your verdict: three "not_useful" at one threshold move it one step (GET /v1/me/monitors)
+                                 * @enum {string|null}
+                                 */
+                                feedback: "useful" | "not_useful" | null;
+                                /**
+                                 * Format: uuid
+                                 * @description alert id
+                                 */
+                                id: string;
+                                /** @enum {unknown} */
+                                kind: "fuel_low" | "budget_threshold" | "weather_window" | "maintenance_due" | "context_suggestion";
+                                /** @enum {unknown} */
+                                priority: "low" | "medium" | "high" | "urgent";
+                                /**
+                                 * Format: date-time
+                                 * @description read
+                                 */
+                                readAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description resolved: the condition cleared
+                                 */
+                                resolvedAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description snoozed: out of the open list and no channel delivers its condition until then; when it ends and the condition still holds, it comes back once (alert.updated, unread, delivered again)
+                                 */
+                                snoozedUntil: string | null;
+                                /** @description "template", or the model that rewrote title and body (sent as alert.updated after the template) */
+                                textSource: string;
+                                title: string;
+                                /** @description grows with every change of the alert: of two copies, the one with the higher version is newer */
+                                version: number;
+                            } | null;
+                            result: {
+                                /** @description whether the rule, run now on these inputs, wants an alert open */
+                                condition: boolean;
+                                priority: ("low" | "medium" | "high" | "urgent") | null;
+                                /** @description the threshold the input crossed (the alert's data.threshold) */
+                                threshold: number | null;
+                                /** @description the alert's title as the rule writes it */
+                                title: string | null;
+                            };
+                            /**
+                             * Format: uuid
+                             * @description the subject asked about
+                             */
+                            subject: string;
+                            thresholds: {
+                                name: string;
+                                /**
+                                 * @description default: the deployment's setting
+                                 * @enum {unknown}
+                                 */
+                                source: "default" | "own" | "learned";
+                                value: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description bad input: every bad field is named in details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description no token, or a token that is not a valid user token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description not found, or not yours */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description a request with this Idempotency-Key is still in progress */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description body over 1 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Idempotency-Key reused with a different body */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description rate limited: see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description a dependency is down; try again shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/push-subscriptions": {
         parameters: {
             query?: never;

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { type Alert, createPamClient, type PamClient, type paths, watch } from '../../client/src/index.js'
 import { percent, problem, when } from './format.js'
+import { WhyNow } from './monitor-state.js'
 import { Scroll, Shell, SignInForm } from './shell.js'
 import { BriefingsPanel, SettingsPanel, UsagePanel } from './traveller-panels.js'
 
@@ -305,6 +306,7 @@ function Explanation(props: { id: string; alert: Alert; pam: PamClient }) {
           </table>
         </Scroll>
       )}
+      <WhyNow pam={props.pam} alert={alert} />
     </div>
   )
 }

@@ -148,6 +148,15 @@ async function dispatch(argv: string[]): Promise<void> {
   }
   config = ports.config
   for (const note of ports.notes) process.stderr.write(`pam: ${note}\n`)
+  // Before any module reads the registry: each process of a deployment knows the same monitors.
+  const { loadMonitorModules, MonitorModuleError } = await import('./monitor-modules.js')
+  try {
+    await loadMonitorModules(config.PAM_MONITORS)
+  } catch (error) {
+    if (!(error instanceof MonitorModuleError)) throw error
+    process.stderr.write(`pam: ${error.message}\n`)
+    process.exit(1)
+  }
   if (ROLES.has(command) && !config.DATABASE_URL && process.stdout.isTTY) {
     // Loading the modules and initdb take seconds in which nothing else would be printed.
     const first = !existsSync(join(config.PAM_HOME, 'pgdata', 'PG_VERSION'))

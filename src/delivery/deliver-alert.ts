@@ -1,8 +1,9 @@
 import type { Db } from '../platform/db/database.js'
 import type { Logger } from '../platform/logger.js'
+import { type ChannelsConfigured, decideChannels, reachable } from './channel-decisions.js'
 import { asChannelError, ChannelError } from './channels/channel-error.js'
 import { DELIVERY_ATTEMPTS } from './delivery-attempts.js'
-import { CHANNELS, type Channel, type DecisionInput, decideDelivery } from './delivery-decision.js'
+import { CHANNELS, type Channel, type DecisionInput } from './delivery-decision.js'
 import {
   type Claimed,
   claimDeliveries,
@@ -18,7 +19,6 @@ import { alertEmail, alertPush } from './messages.js'
 import type { NotificationSettings } from './notification-settings.js'
 import { forgetPushEndpoint, pushSubscriptionsOf } from './push-subscription-repository.js'
 import { retriedSends } from './retried-sends.js'
-import { travellerZone } from './traveller-zone.js'
 
 /** Sends on every subscription of the traveller; sent when one took it, gone ones removed. */
 export async function pushToAll(
@@ -42,21 +42,11 @@ export async function pushToAll(
   throw lastError ?? new ChannelError('push: no subscription', true)
 }
 
-/** Whether PAM can reach the traveller on the channel: configured, and an address or a subscription. */
-export function reachable(
-  services: DeliveryServices,
-  channel: Channel,
-  settings: NotificationSettings,
-  pushSubscribed: boolean,
-): DecisionInput['reachable'] {
-  if (channel === 'email') {
-    if (!services.email) return 'channel not configured'
-    if (!settings.email.address) return 'no address'
-    return settings.email.verified ? 'yes' : 'address not confirmed'
-  }
-  if (!services.push) return 'channel not configured'
-  return pushSubscribed ? 'yes' : 'no subscription'
-}
+/** The channels the services can send on. */
+export const channelsConfigured = (services: Pick<DeliveryServices, 'email' | 'push'>): ChannelsConfigured => ({
+  email: services.email !== undefined,
+  push: services.push !== undefined,
+})
 
 /** reachable, asking the database whether the traveller has a push subscription. */
 export async function reachability(
@@ -67,7 +57,7 @@ export async function reachability(
   settings: NotificationSettings,
 ): Promise<DecisionInput['reachable']> {
   const subscribed = channel === 'push' && services.push ? (await pushSubscriptionsOf(db, userId)).length > 0 : false
-  return reachable(services, channel, settings, subscribed)
+  return reachable(channelsConfigured(services), channel, settings, subscribed)
 }
 
 async function send(db: Db, services: DeliveryServices, channel: Channel, alert: DeliverableAlert, address: string) {
@@ -113,30 +103,21 @@ export async function deliverAlerts(
     ]),
   )
   const emailCap = hourlyEmailCap(services.emailCap, now)
-  const wanted: Wanted[] = [...contexts.values()].flatMap(
-    ({ alert, settings, profileZone, position, pushSubscribed, emailSends }) => {
-      const zone = travellerZone(profileZone, position)
-      return CHANNELS.map((channel): Wanted => {
-        const decision = decideDelivery({
-          channel,
-          alert,
-          settings,
-          reachable: reachable(services, channel, settings, pushSubscribed),
-          now,
-          zone,
-          emailCapUntil: emailCap.fullUntil(emailSends, alert.userId, settings.email.address),
-        })
-        const ids = { alertId: alert.id, userId: alert.userId, channel }
-        if (decision.action === 'suppress')
-          return { ...ids, settlement: { status: 'suppressed', reason: decision.reason } }
-        if (decision.action === 'defer') {
-          return { ...ids, settlement: { status: 'deferred', reason: decision.reason, deferUntil: decision.until } }
-        }
-        if (channel === 'email') emailCap.spend(alert.userId, settings.email.address)
-        return ids
-      })
-    },
-  )
+  const configured = channelsConfigured(services)
+  const wanted: Wanted[] = [...contexts.values()].flatMap(({ alert, ...traveller }) => {
+    const decisions = decideChannels(alert, traveller, configured, emailCap, now)
+    return CHANNELS.map((channel): Wanted => {
+      const decision = decisions[channel]
+      const ids = { alertId: alert.id, userId: alert.userId, channel }
+      if (decision.action === 'suppress')
+        return { ...ids, settlement: { status: 'suppressed', reason: decision.reason } }
+      if (decision.action === 'defer') {
+        return { ...ids, settlement: { status: 'deferred', reason: decision.reason, deferUntil: decision.until } }
+      }
+      if (channel === 'email') emailCap.spend(alert.userId, traveller.settings.email.address)
+      return ids
+    })
+  })
   const sends: Claimed[] = []
   for (const claim of await claimDeliveries(db, settlements.holder, wanted)) {
     if (claim.status === 'sending') sends.push(claim)

@@ -2,27 +2,17 @@ import { type RawBuilder, type Selectable, sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
 import type { AlertsTable, DeliveryChannel, DeliveryStatus } from '../platform/db/schema.js'
 import { HEARTBEAT_STALE_AFTER_MS } from '../platform/heartbeats/heartbeat-repository.js'
+import type { TravellerDelivery } from './channel-decisions.js'
 import type { AlertForDelivery } from './delivery-decision.js'
-import type { EmailSends } from './email-caps.js'
 import { recentEmailSends, recordEmailSent } from './email-sends-repository.js'
 import type { AlertSummary } from './messages.js'
-import type { NotificationSettings } from './notification-settings.js'
 import { notificationSettingsOf, settingsFromRow } from './notification-settings-repository.js'
 import type { KnownPosition } from './traveller-zone.js'
 
 export type DeliverableAlert = AlertSummary & AlertForDelivery & { userId: string }
 
 /** An alert with what its delivery decision reads about its traveller. */
-export interface DeliveryContext {
-  alert: DeliverableAlert
-  settings: NotificationSettings
-  profileZone: string
-  position: KnownPosition | undefined
-  /** Whether the traveller has a browser subscribed to pushes. */
-  pushSubscribed: boolean
-  /** The emails of the last hour to the traveller and to their address (the hourly cap). */
-  emailSends: EmailSends
-}
+export type DeliveryContext = { alert: DeliverableAlert } & TravellerDelivery
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null
 
@@ -105,28 +95,25 @@ export const settingsJson = sql`to_jsonb(s) - 'user_id' - 'updated_at'`
 export const positionOf = (row: { lat: number | null; lon: number | null }): KnownPosition | undefined =>
   row.lat !== null && row.lon !== null ? { lat: row.lat, lon: row.lon } : undefined
 
+/** The columns `travellerOf` reads, beside those of `a`. */
+interface TravellerColumns {
+  timezone: string | null
+  settings: Parameters<typeof settingsFromRow>[0]
+  lat: number | null
+  lon: number | null
+  push_subscribed: boolean
+  traveller_email_sends: Date[]
+  address_email_sends: Date[]
+}
+
 /**
- * The alerts and what their delivery decisions read about their travellers, in one statement; the
- * emails sent are read as of `now`, the last `emailCap` of the hour (what the cap needs).
+ * What a delivery decision reads about the traveller of each row of `source` (a relation `a` with
+ * a `user_id`): a select list and the join it needs. The emails sent are read as of `now`, the
+ * last `emailCap` of the hour (what the cap needs).
  */
-export async function deliveryContexts(
-  db: Db,
-  alertIds: readonly string[],
-  emails: { now: Date; emailCap: number },
-): Promise<DeliveryContext[]> {
-  if (alertIds.length === 0) return []
+function travellerOf(source: RawBuilder<unknown>, emails: { now: Date; emailCap: number }) {
   const sends = recentEmailSends(new Date(emails.now.getTime() - 3_600_000), emails.emailCap)
-  const { rows } = await sql<
-    Selectable<AlertsTable> & {
-      timezone: string | null
-      settings: Parameters<typeof settingsFromRow>[0]
-      lat: number | null
-      lon: number | null
-      push_subscribed: boolean
-      traveller_email_sends: Date[]
-      address_email_sends: Date[]
-    }
-  >`
+  return sql`
     select a.*, p.lat, p.lon,
            -- Subqueries, not joins: a join of a few hundred alerts to users hashes the whole users
            -- table (seconds a batch at a million travellers); these are a key lookup an alert.
@@ -135,18 +122,43 @@ export async function deliveryContexts(
            exists (select 1 from push_subscriptions ps where ps.user_id = a.user_id) as push_subscribed,
            ${sends.traveller} as traveller_email_sends,
            ${sends.address} as address_email_sends
-    from alerts a
-    left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true
+    from ${source}
+    left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true`
+}
+
+const travellerDelivery = (row: TravellerColumns): TravellerDelivery => ({
+  settings: settingsFromRow(row.settings),
+  profileZone: row.timezone ?? 'UTC',
+  position: positionOf(row),
+  pushSubscribed: row.push_subscribed,
+  emailSends: { traveller: row.traveller_email_sends, address: row.address_email_sends },
+})
+
+/** The alerts and what their delivery decisions read about their travellers, in one statement. */
+export async function deliveryContexts(
+  db: Db,
+  alertIds: readonly string[],
+  emails: { now: Date; emailCap: number },
+): Promise<DeliveryContext[]> {
+  if (alertIds.length === 0) return []
+  const { rows } = await sql<Selectable<AlertsTable> & TravellerColumns>`
+    ${travellerOf(sql`alerts a`, emails)}
     where a.id = any(${sql.val(alertIds)}::uuid[])
     order by a.created_at, a.id`.execute(db)
-  return rows.map((row) => ({
-    alert: deliverable(row),
-    settings: settingsFromRow(row.settings),
-    profileZone: row.timezone ?? 'UTC',
-    position: positionOf(row),
-    pushSubscribed: row.push_subscribed,
-    emailSends: { traveller: row.traveller_email_sends, address: row.address_email_sends },
-  }))
+  return rows.map((row) => ({ alert: deliverable(row), ...travellerDelivery(row) }))
+}
+
+/** What a delivery decision would read about one traveller now, for an alert they do not have yet. */
+export async function travellerDeliveryOf(
+  db: Db,
+  userId: string,
+  emails: { now: Date; emailCap: number },
+): Promise<TravellerDelivery> {
+  const { rows } = await sql<TravellerColumns>`
+    ${travellerOf(sql`(select ${userId}::uuid as user_id) a`, emails)}`.execute(db)
+  const [row] = rows
+  if (!row) throw new Error(`no delivery context read for traveller ${userId}`)
+  return travellerDelivery(row)
 }
 
 /**

@@ -6,6 +6,7 @@ import { briefingJobId } from '../jobs/ai-job-ids.js'
 import { evaluationTrigger } from '../jobs/evaluation-trigger.js'
 import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
+import type { Schedule } from '../jobs/schedules.js'
 import { maintenanceService } from '../monitoring/monitors/maintenance/record-service.js'
 import type { Thresholds } from '../monitoring/registry.js'
 import type { QueueBackend } from '../platform/backend/backend.js'
@@ -35,7 +36,7 @@ import { scheduleRoutes } from './routes/internal/schedules.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { serviceIndexRoutes } from './routes/service-index.js'
 import { unsubscribeRoutes } from './routes/unsubscribe.js'
-import { v1Routes } from './routes/v1/index.js'
+import { type V1Deps, v1Routes } from './routes/v1/index.js'
 import type { Hub } from './stream/hub.js'
 import { validatorCompiler } from './validation.js'
 import { writeCommitter } from './writes.js'
@@ -71,6 +72,8 @@ export interface AppDeps {
   storeReady?: () => boolean
   /** The AI spending caps, shown by the usage endpoints. */
   aiCaps: Caps
+  /** The schedules the deployment runs, as configured: /metrics exports their cadences. */
+  schedules: readonly Schedule[]
   /** BRIEFING_REQUESTS_PER_HOUR: briefings one traveller may ask for per hour. */
   briefingRequestsPerHour: number
   /** Where queue-dashboard sessions are kept (the deployment's cache, shared by replicas); default: this process. */
@@ -83,8 +86,8 @@ export interface AppDeps {
   publicUrl?: string
   /** The web console's options (its demo sign-in in development). */
   console?: ConsoleOptions
-  /** Each monitor's default thresholds (`monitorThresholds(config)`): what a traveller's own values are resolved against. */
-  monitorThresholds: Thresholds
+  /** The deployment's monitor thresholds, channels and email cap: GET /v1/monitors/:kind/state explains with them. */
+  monitorState: V1Deps['monitorState']
 }
 
 const INFO_WRITTEN_AT = new Set(['trace', 'debug', 'info'])
@@ -199,7 +202,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await deps.enqueue('notify.confirm-email', { userId })
         },
         aiCaps: deps.aiCaps,
-        thresholds: deps.monitorThresholds,
+        monitorState: deps.monitorState,
         briefings: {
           requestsPerHour: deps.briefingRequestsPerHour,
           async queueBriefing(briefingId, userId) {

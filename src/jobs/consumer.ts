@@ -34,7 +34,7 @@ export interface ConsumerOptions {
   concurrency: number
   /** How long a job's lock lasts without renewal; a killed worker's job is re-run after about this long. */
   lockDurationMs: number
-  /** The tasks this worker runs, by name (handlers.ts' RUNNABLE_TASKS; tests pass their own). */
+  /** The tasks this worker runs, by name (handlers.ts' runnableTasks(); tests pass their own). */
   tasks: Readonly<Record<string, RunnableTask>>
   /** What the monitor tasks use besides the database. */
   services?: MonitorServices

@@ -2,8 +2,8 @@ import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
 import type { MonitorName } from './registry.js'
 
-// Marks are written by the monitored tables' triggers, in the statement that wrote the rows
-// (src/platform/db/migrations/*_evaluation_mark_triggers.ts): whoever writes, the mark exists exactly when
+// Marks are written by the monitored tables' triggers, in the statement that wrote the rows, for
+// the monitors `monitor_inputs` lists (monitor-inputs.ts): whoever writes, the mark exists exactly when
 // the write does. A newer write takes a new version; the first unevaluated write's time is kept
 // for the drainer. What follows reads and clears them.
 
@@ -67,9 +67,10 @@ export async function settleSeen(
   // on every evaluation; a data-modifying WITH runs whether or not the result reads it).
   const { rows } = await sql<{ user_id: string }>`
     with fenced as (
-      insert into evaluation_fences as f (user_id, monitor, applies)
-      select u, ${monitor}, a from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
-      on conflict (monitor, user_id) do update set applies = f.applies + 1 where f.applies = excluded.applies - 1
+      insert into evaluation_fences as f (user_id, monitor, applies, evaluated_at)
+      select u, ${monitor}, a, now() from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
+      on conflict (monitor, user_id) do update set applies = f.applies + 1, evaluated_at = excluded.evaluated_at
+        where f.applies = excluded.applies - 1
       returning f.user_id
     ), cleared as (
       delete from evaluation_marks m
@@ -97,6 +98,20 @@ export async function waitingUsers(db: Db, monitor: MonitorName, graceMs: number
     .limit(limit)
     .execute()
   return rows.map((row) => row.user_id)
+}
+
+/** When a monitor's latest evaluation of a user was applied, and since when a write waits for the next (null: none). */
+export async function evaluationTimes(
+  db: Db,
+  monitor: MonitorName,
+  userId: string,
+): Promise<{ evaluatedAt: Date | null; pendingSince: Date | null }> {
+  const { rows } = await sql<{ evaluated_at: Date | null; marked_at: Date | null }>`
+    select (select evaluated_at from evaluation_fences where monitor = ${monitor} and user_id = ${userId}) as evaluated_at,
+           (select marked_at from evaluation_marks where monitor = ${monitor} and user_id = ${userId}) as marked_at
+  `.execute(db)
+  const row = rows[0]
+  return { evaluatedAt: row?.evaluated_at ?? null, pendingSince: row?.marked_at ?? null }
 }
 
 /**

@@ -35,6 +35,21 @@ export interface Verdicts {
   degraded: boolean
 }
 
+/** One input a monitor read about a subject: its name, what it held, and when it was observed (null: a setting). */
+export interface StateInput {
+  name: string
+  at: string | null
+  value: Record<string, unknown> | null
+}
+
+/** One subject (a vehicle, a budget…) as its monitor sees it now: what it read, and its pure rule's evaluation of that alone. */
+export interface SubjectState {
+  /** The condition its alerts carry (the first part of their dedupe key). */
+  condition: string
+  inputs: StateInput[]
+  evaluation: Evaluation
+}
+
 /**
  * Everything about one monitor, declared in its folder (monitors/<name>/monitor.ts) beside its
  * pure rule and its snapshot query. The task declarations and payloads, the schedules, the
@@ -73,6 +88,15 @@ export interface Monitor<Name extends string = string, T = unknown> {
   dueWithTime?(window: TimeWindow, thresholds: T): DueWithTime
   /** Loads the users' snapshots, asks the providers, runs the pure rule per user. */
   evaluate(db: Db, userIds: readonly string[], providers: MonitorProviders, thresholds: T, now: Date): Promise<Verdicts>
+  /**
+   * How it explains itself (GET /v1/monitors/:kind/state: why, or why not): what its subjects are
+   * (a vehicle, a budget), and one subject of a traveller through its own snapshot query and pure
+   * rule, providers not asked (undefined: no such subject of theirs). Absent: not explained yet.
+   */
+  explain?: {
+    subject: string
+    state(db: Db, userId: string, subjectId: string, thresholds: T, now: Date): Promise<SubjectState | undefined>
+  }
 }
 
 /** Runs a monitor's pure evaluate over every user's snapshot. */

@@ -8,9 +8,11 @@ import { weather } from './monitors/weather/monitor.js'
 
 /**
  * The one registry of monitors: the ones PAM ships, then any registered with `registerMonitor`
- * (docs/architecture.md, "Adding a monitor"). Everything else about a monitor — its tasks and
- * their payloads, its schedule, which writes mark it, the API's `kind` enum, the demo's checklist,
- * its thresholds — is read from here when a role is built, so a monitor is registered before that.
+ * (PAM_MONITORS' modules, loaded by the CLI before any command; docs/architecture.md, "Adding a
+ * monitor"). Everything else about a monitor — its tasks and their payloads, its schedule, which
+ * writes mark it, the API's `kind` enum, the demo's checklist, its thresholds — is read from here
+ * when a role is built. The first read seals it: a monitor registered later would be half-known
+ * (enqueued by the API but run by no worker), so registering then throws.
  */
 const registered = new Map<string, Monitor>(
   [fuel, budget, weather, maintenance, context].map((monitor): [string, Monitor] => [monitor.name, monitor]),
@@ -21,8 +23,15 @@ export type MonitorName = string
 
 const NAME = /^[a-z][a-z0-9_]{0,49}$/
 
+let sealed = false
+
 /** Adds a monitor to the registry; refuses one that would clash with another or that PAM could not run. */
 export function registerMonitor(monitor: Monitor): void {
+  if (sealed) {
+    throw new Error(
+      `monitor ${monitor.name} not registered: the registry was read already; register monitors before building roles`,
+    )
+  }
   const problems: string[] = []
   if (!NAME.test(monitor.name)) problems.push(`its name must match ${NAME}`)
   if (!NAME.test(monitor.alertKind)) problems.push(`its alert kind must match ${NAME}`)
@@ -41,9 +50,15 @@ export function registerMonitor(monitor: Monitor): void {
 }
 
 /** Every registered monitor, in registry order. */
-export const monitors = (): readonly Monitor[] => [...registered.values()]
+export function monitors(): readonly Monitor[] {
+  sealed = true
+  return [...registered.values()]
+}
 
-export const monitorNamed = (name: MonitorName): Monitor | undefined => registered.get(name)
+export const monitorNamed = (name: MonitorName): Monitor | undefined => {
+  sealed = true
+  return registered.get(name)
+}
 
 /** The monitor whose alerts are of this kind. */
 export const monitorOpening = (kind: string): Monitor | undefined =>

@@ -148,7 +148,7 @@ export function createMetrics(sources: MetricSources = {}) {
     }),
     scheduleCadence: new Gauge({
       name: 'pam_schedule_cadence_seconds',
-      help: 'How often each schedule is due (its pattern as the scheduler set it), seconds, read when scraped: PamScheduleMissed compares the last run with it',
+      help: 'How often each schedule is due (its configured pattern), seconds: PamScheduleMissed compares the last run with it',
       labelNames: ['schedule'] as const,
       registers: [registry],
     }),

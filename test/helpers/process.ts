@@ -45,8 +45,13 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
  * process group of its own, so that stopping it stops everything it started. Whatever a test
  * leaves running is stopped after the file's tests, and killed if the test process ends first.
  */
-export function spawnPam(args: string[], env: Record<string, string>): PamProcess {
-  const child = spawn(process.execPath, pamArgs(args), {
+export function spawnPam(
+  args: string[],
+  env: Record<string, string>,
+  /** Run bin/pam.js on the TypeScript source, as `npm start` does: for modules only tsx can load (a .ts monitor). */
+  { fromSource = false } = {},
+): PamProcess {
+  const child = spawn(process.execPath, fromSource ? [PAM, ...args] : pamArgs(args), {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',

@@ -97,6 +97,10 @@ describe('the console in a browser', noBrowser ? { skip: noBrowser } : {}, () =>
         assert.match(await explanation.innerText(), /Text written by\s+(template|model)/)
         assert.match(await explanation.innerText(), /percent\s+8/)
         await explanation.getByText(/Deliveries/).waitFor()
+        // Why, as of now: the monitor's reading of the vehicle and each channel's decision (no browser subscribed).
+        await explanation.getByText('Why, as of now').waitFor()
+        assert.match(await explanation.innerText(), /Verdict now\s+high: /)
+        assert.match(await explanation.innerText(), /push\s+suppress\s+no subscription/)
         assert.deepEqual(await accessibilityProblems(page), [])
         shots.push(await screenshot(page, `traveller-1280-${mode}`))
 

@@ -202,10 +202,9 @@ describe('hostile input is refused with a bounded 400, never a 500', () => {
       fc.asyncProperty(request, async ({ operation, target, value, pick }) => {
         const key = `${operation.method} ${operation.path}` as keyof typeof EXAMPLES
         const example = EXAMPLES[key] as { body?: Record<string, unknown>; query?: Record<string, string> }
-        let url = operation.path.replace(
-          '{id}',
-          target === 'param' ? percentEncoded(asText(value)) : idFor(operation.path),
-        )
+        let url = operation.path
+          .replace('{id}', target === 'param' ? percentEncoded(asText(value)) : idFor(operation.path))
+          .replace('{kind}', target === 'param' ? percentEncoded(asText(value)) : 'fuel_low')
         let body: unknown = example.body === undefined ? undefined : { ...example.body }
         const bodyFields = Object.keys(example.body ?? {})
         if (target === 'field' && bodyFields.length > 0) {
@@ -272,6 +271,7 @@ const EXAMPLES = {
   'PATCH /v1/me': { body: { timezone: 'UTC', home: { lat: 1, lon: 2 }, preferences: { units: 'metric' } } },
   'GET /v1/me/notification-settings': {},
   'GET /v1/me/ai-usage': {},
+  'GET /v1/monitors/{kind}/state': {},
   'GET /v1/briefings': {},
   'POST /v1/briefings': {},
   'PUT /v1/me/notification-settings': {

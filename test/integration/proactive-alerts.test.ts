@@ -46,7 +46,7 @@ inBothModes('proactive alerts end to end', (mode) => {
       assert.equal(medium.data.vehicleId, vehicle.id)
       assert.equal(medium.data.rangeKm, 96)
       assert.equal(medium.data.threshold, 20)
-      assert.equal(medium.data.ruleVersion, 1)
+      assert.equal(medium.data.ruleVersion, 2)
       assert.deepEqual(
         medium.data.stations.map((s: Message) => s.name),
         ['fuel one', 'fuel two', 'fuel three'],

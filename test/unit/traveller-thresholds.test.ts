@@ -11,7 +11,13 @@ import {
   tunedFor,
 } from '../../src/monitoring/thresholds/traveller-thresholds.js'
 
-const FUEL = { mediumBelowPercent: 20, highBelowPercent: 10, stationRadiusKm: 50 }
+const FUEL = {
+  mediumBelowPercent: 20,
+  highBelowPercent: 10,
+  stationRadiusKm: 50,
+  roadFactor: 1.3,
+  tripMarginPercent: 15,
+}
 const BUDGET = { highRatio: 0.8, urgentRatio: 0.95 }
 const fuelTunable = monitorNamed('fuel')?.tunable ?? []
 const budgetTunable = monitorNamed('budget')?.tunable ?? []
@@ -129,6 +135,7 @@ describe('an alert at a traveller’s threshold', () => {
   it('is judged by their value and explains it in its data and body', () => {
     const snapshot = {
       vehicles: [van(17)],
+      trip: null,
       openConditions: [],
       thresholds: [row('mediumBelowPercent', 15, 'learned', 'you marked three alerts at 20 % not useful')],
     }
@@ -143,7 +150,7 @@ describe('an alert at a traveller’s threshold', () => {
   })
 
   it('at the default says so and adds nothing to the body', () => {
-    const snapshot = { vehicles: [van(12)], openConditions: [], thresholds: [] }
+    const snapshot = { vehicles: [van(12)], trip: null, openConditions: [], thresholds: [] }
     const tuned = tunedFor(FUEL, fuelTunable, snapshot)
     const plain = evaluateFuel(snapshot, new Map(), FUEL).drafts[0]
     const [draft] = explainEvaluation(evaluateFuel(snapshot, new Map(), tuned.values), tuned.resolved).drafts

@@ -18,7 +18,7 @@ export async function runMigrateCommand(config: Config, action: string | undefin
     }
     const applied = action === 'up' ? await migrateUp(deps.db) : await migrateDown(deps.db)
     if (action === 'up') {
-      await syncMonitorInputs(deps.db)
+      await syncMonitorInputs(deps.db, { prune: true })
       await deps.backend.migrate()
     }
     process.stdout.write(applied.length > 0 ? `${applied.join('\n')}\n` : `nothing to migrate ${action}\n`)

@@ -5,8 +5,9 @@ import type { HttpSettings } from '../../http/http-settings.js'
 import { allowedOrigins } from '../../http/plugins/cross-origin.js'
 import type { Hub } from '../../http/stream/hub.js'
 import type { Producer } from '../../jobs/producer.js'
+import { schedules } from '../../jobs/schedules.js'
 import { monitorThresholds } from '../../monitoring/registry.js'
-import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints } from '../../platform/config.js'
+import { aiCaps, isProduction, publicUrl, pushAllowsPrivateEndpoints, smtpSettings } from '../../platform/config.js'
 import { DEMO_USER } from '../commands/next-steps.js'
 import type { Deps } from './deps.js'
 
@@ -46,6 +47,7 @@ export function apiServices(
     internalToken: deps.secrets.internalToken,
     secureCookies: isProduction(deps.config),
     aiCaps: aiCaps(deps.config),
+    schedules: schedules(deps.config),
     briefingRequestsPerHour: deps.config.BRIEFING_REQUESTS_PER_HOUR,
     http,
     sessions: deps.cache,
@@ -53,7 +55,12 @@ export function apiServices(
     pushAllowPrivateEndpoints: pushAllowsPrivateEndpoints(deps.config),
     publicUrl: publicUrl(deps.config),
     console: consoleOptions(deps),
-    monitorThresholds: monitorThresholds(deps.config),
+    // The channels as worker-services.ts builds them (SMTP settings, VAPID keys), and its thresholds.
+    monitorState: {
+      thresholds: monitorThresholds(deps.config),
+      channels: { email: smtpSettings(deps.config) !== undefined, push: deps.secrets.vapid !== undefined },
+      emailCap: deps.config.EMAIL_ALERTS_PER_HOUR,
+    },
   }
 }
 

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { deploymentSpent } from '../../ai/ai-usage-repository.js'
 import { type Caps, utcDay } from '../../ai/budget.js'
-import { type Queues, queueCounts, scheduledJobs } from '../../jobs/inspection.js'
+import { type Queues, queueCounts } from '../../jobs/inspection.js'
 import { lastScheduleRuns } from '../../jobs/schedule-run-repository.js'
-import { schedulerPeriodMs } from '../../operations/operations-snapshot-repository.js'
+import { cadenceMs } from '../../operations/operations-snapshot-repository.js'
 import { QUEUE_NAMES } from '../../platform/backend/queue-names.js'
 import type { Db } from '../../platform/db/database.js'
 import { messageOf } from '../../platform/errors/error-message.js'
@@ -16,6 +16,8 @@ interface Store {
   queues: Queues
   /** AI_DAILY_BUDGET_USD and the rest: the budget gauge is today's spend against it. */
   aiCaps: Caps
+  /** The schedules this deployment runs (the registry's monitors' sweeps included), with their patterns. */
+  schedules: readonly { id: string; pattern: string }[]
 }
 
 /**
@@ -34,7 +36,7 @@ export function metricsRoutes(deps: { metrics: Metrics; internalAuth: InternalAu
 }
 
 async function readStoreFigures(store: Store, metrics: Metrics, log: FastifyBaseLogger): Promise<void> {
-  const [counts, live, runs, spent, scheduled] = await Promise.all([
+  const [counts, live, runs, spent] = await Promise.all([
     queueCounts(store.queues).catch((error) => {
       log.warn({ err: messageOf(error) }, 'queue counts unavailable for /metrics')
       return []
@@ -42,15 +44,14 @@ async function readStoreFigures(store: Store, metrics: Metrics, log: FastifyBase
     liveProcesses(store.db).catch(() => undefined),
     lastScheduleRuns(store.db).catch(() => undefined),
     deploymentSpent(store.db, utcDay(new Date())).catch(() => undefined),
-    scheduledJobs(store.queues).catch(() => undefined),
   ])
   metrics.scheduleLastRun.reset()
   for (const [schedule, at] of runs ?? []) metrics.scheduleLastRun.set({ schedule }, at.getTime() / 1000)
-  // Every schedule with its own cadence, a registered monitor's included: one alert rule covers them all.
-  metrics.scheduleCadence.reset()
+  // Every schedule with its cadence, a registered monitor's included: one alert rule covers them
+  // all. From the configuration, not the queues: a schedule lost with Redis's data still has one.
   const now = new Date()
-  for (const { id, cadence } of scheduled ?? [])
-    metrics.scheduleCadence.set({ schedule: id }, schedulerPeriodMs(cadence, now) / 1000)
+  for (const { id, pattern } of store.schedules)
+    metrics.scheduleCadence.set({ schedule: id }, cadenceMs(pattern, now) / 1000)
   if (spent !== undefined) {
     metrics.aiBudgetSpent.set(store.aiCaps.deploymentUsd > 0 ? spent / store.aiCaps.deploymentUsd : spent > 0 ? 1 : 0)
   }

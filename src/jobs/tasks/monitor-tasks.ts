@@ -34,13 +34,8 @@ function servicesOf(context: TaskContext): MonitorServices {
   return context.services
 }
 
-/** The monitor's thresholds as the worker read them from config when it started. */
-function thresholdsOf(services: MonitorServices, monitor: Monitor): unknown {
-  if (!services.thresholds.has(monitor.name)) {
-    throw new UnrecoverableError(`monitor ${monitor.name} was registered after this worker started`)
-  }
-  return services.thresholds.get(monitor.name)
-}
+/** The monitor's thresholds as the worker read them from config when it started (the registry is sealed by then). */
+const thresholdsOf = (services: MonitorServices, monitor: Monitor): unknown => services.thresholds.get(monitor.name)
 
 /**
  * Evaluate, store, publish: the same path for one user after a write, a sweep's page and the

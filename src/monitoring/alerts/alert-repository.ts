@@ -116,6 +116,31 @@ export async function addOpenConditions(
 }
 
 /**
+ * The traveller's current alert of a condition, if any: not resolved, as the alert store counts
+ * open (read, dismissed or expired, it still stands for the condition: no other opens while it
+ * does). The most pressing if several variants are.
+ */
+export async function currentAlertOf(
+  db: Db,
+  userId: string,
+  kind: AlertKind,
+  condition: string,
+): Promise<Alert | undefined> {
+  const row = await db
+    .selectFrom('alerts')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where(sql<string>`split_part(dedupe_key, '|', 1)`, '=', condition)
+    .where('resolved_at', 'is', null)
+    .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  return row && alerts.toItem(row)
+}
+
+/**
  * The snoozes still running on the users' conditions (`user|condition` → until), resolved alerts'
  * included: a condition that cleared and came back within the snooze stays snoozed. Read through
  * an index of snoozed alerts only, so a page of travellers with none costs a probe each.

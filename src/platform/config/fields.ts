@@ -60,6 +60,18 @@ export const NodeList = Type.Codec(
   )
   .Encode((nodes) => nodes.map((node) => `${node.host}:${node.port}`).join(','))
 
+/** Module specifiers, comma-separated: paths (relative to the working directory) or package names. */
+export const ModuleList = (description: string) =>
+  Type.Codec(
+    Type.String({
+      description,
+      pattern: '^\\s*[^\\s,]+\\s*(,\\s*[^\\s,]+\\s*)*$',
+      problem: 'must be a comma-separated list of module paths or package names',
+    }),
+  )
+    .Decode((value) => value.split(',').map((part) => part.trim()))
+    .Encode((list) => list.join(','))
+
 export const OriginList = Type.Codec(
   Type.String({ description: 'comma-separated allowed CORS origins ("*" only outside production)' }),
 )

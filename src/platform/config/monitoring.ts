@@ -1,8 +1,13 @@
 import Type from 'typebox'
-import { Cadence, Url } from './fields.js'
+import { Cadence, ModuleList, Url } from './fields.js'
 
 /** The monitors' thresholds, their sweeps' cadences and the providers they ask. */
 export const MonitoringFields = {
+  PAM_MONITORS: Type.Optional(
+    ModuleList(
+      'monitors of your own, beside the five PAM ships: modules each exporting `monitor` (docs/architecture.md, "Adding a monitor"); every process of a deployment must name the same',
+    ),
+  ),
   FUEL_MEDIUM_BELOW_PERCENT: Type.Number({
     exclusiveMinimum: 0,
     maximum: 100,
@@ -20,6 +25,20 @@ export const MonitoringFields = {
     maximum: 500,
     default: 50,
     description: 'fuel stations are searched within the smaller of the remaining range and this',
+  }),
+  FUEL_TRIP_ROAD_FACTOR: Type.Number({
+    minimum: 1,
+    maximum: 3,
+    default: 1.3,
+    description:
+      'on an active trip, the road distance to its destination is taken as the great-circle distance times this',
+  }),
+  FUEL_TRIP_MARGIN_PERCENT: Type.Number({
+    minimum: 0,
+    maximum: 100,
+    default: 15,
+    description:
+      "on an active trip, a vehicle's range must exceed the road distance to the destination by this % or fuel_low opens",
   }),
   BUDGET_HIGH_RATIO: Type.Number({
     exclusiveMinimum: 0,

@@ -225,6 +225,8 @@ export interface EvaluationFencesTable {
   user_id: string
   monitor: string
   applies: string
+  /** When the latest evaluation was applied (null: before this was recorded). */
+  evaluated_at: Date | null
 }
 
 export interface MonitorRunPagesTable {

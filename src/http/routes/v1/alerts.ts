@@ -26,7 +26,7 @@ function snoozeProblems(until: string | null | undefined, now: Date) {
 }
 
 /** An alert as the API shows it; `kinds` are the registered monitors' (registry order). */
-const alertSchema = (kinds: string[]) =>
+export const alertSchema = (kinds: string[]) =>
   Type.Object({
     id: Uuid('alert id'),
     kind: Type.Enum(kinds),

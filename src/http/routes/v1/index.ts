@@ -12,6 +12,7 @@ import type { Reads } from '../../../platform/db/reads.js'
 import { timeZoneCatalog } from '../../../travellers/users/time-zone-repository.js'
 import type { TokenVerifier } from '../../auth/token-verifier.js'
 import { HttpError } from '../../errors.js'
+import type { MonitorStateDeps } from '../../monitor-state.js'
 import { authenticate } from '../../plugins/authenticate.js'
 import { registerIdempotency } from '../../plugins/idempotency.js'
 import { throttle } from '../../plugins/throttle.js'
@@ -27,6 +28,7 @@ import { expenseRoutes } from './expenses.js'
 import { fuelReadingRoutes } from './fuel-readings.js'
 import { maintenanceItemRoutes } from './maintenance-items.js'
 import { meRoutes } from './me.js'
+import { monitorStateRoutes } from './monitor-state.js'
 import { monitorRoutes } from './monitors.js'
 import { notificationSettingsRoutes } from './notification-settings.js'
 import { pushRoutes } from './push.js'
@@ -57,8 +59,8 @@ export interface V1Deps {
   bus: Bus
   /** Queues the email that asks the owner of a traveller's new address to confirm it. */
   queueConfirmation(userId: string): Promise<void>
-  /** Each monitor's default thresholds (config): a traveller's own and learned ones are resolved against them. */
-  thresholds: Thresholds
+  /** The thresholds and channels a monitor's state is explained with (as the worker has them). */
+  monitorState: Omit<MonitorStateDeps, 'db'>
 }
 
 /**
@@ -116,7 +118,7 @@ export function v1Routes(deps: V1Deps) {
     const { db, commit, reads } = deps
     await app.register(streamRoutes, { db, hub: deps.hub })
     await app.register(meRoutes, { db, zones: timeZoneCatalog(db) })
-    await app.register(monitorRoutes, { db, commit, thresholds: deps.thresholds })
+    await app.register(monitorRoutes, { db, commit, thresholds: deps.monitorState.thresholds })
     await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
     await app.register(briefingRoutes, { db, ...deps.briefings })
     await app.register(notificationSettingsRoutes, { db, queueConfirmation: deps.queueConfirmation })
@@ -127,8 +129,14 @@ export function v1Routes(deps: V1Deps) {
     await app.register(expenseRoutes, { db, commit, reads })
     await app.register(tripRoutes, { db, commit, reads })
     await app.register(contextSignalRoutes, { commit })
-    await app.register(alertRoutes, { db, bus: deps.bus, thresholds: deps.thresholds, evaluate: deps.evaluate })
+    await app.register(alertRoutes, {
+      db,
+      bus: deps.bus,
+      thresholds: deps.monitorState.thresholds,
+      evaluate: deps.evaluate,
+    })
     await app.register(deliveryRoutes, { db })
+    await app.register(monitorStateRoutes, { db, ...deps.monitorState })
     await app.register(pushRoutes, {
       db,
       vapidPublicKey: deps.vapidPublicKey,

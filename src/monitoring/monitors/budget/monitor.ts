@@ -2,6 +2,7 @@ import { evaluateEach, type Monitor } from '../../monitor.js'
 import { explainEvaluation, type TunableThreshold, tunedFor } from '../../thresholds/traveller-thresholds.js'
 import { BUDGET_RULE_VERSION, type BudgetThresholds, evaluateBudgets } from './rule.js'
 import { budgetCandidates, budgetsDueWithTime, loadBudgetSnapshots } from './snapshot.js'
+import { budgetSubjectState } from './state.js'
 
 /** A traveller may move the share of a budget that alerts them; 'not useful' high alerts raise the high one 5 points at a time. */
 const BUDGET_TUNABLE: readonly TunableThreshold<keyof BudgetThresholds>[] = [
@@ -50,4 +51,5 @@ export const budget: Monitor<'budget', BudgetThresholds> = {
     })
     return { evaluations, degraded: false }
   },
+  explain: { subject: 'budget', state: budgetSubjectState },
 }

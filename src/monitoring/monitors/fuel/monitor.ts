@@ -5,6 +5,7 @@ import { thresholdValue } from '../../thresholds/snapshot-thresholds.js'
 import { explainEvaluation, type TunableThreshold, tunedFor } from '../../thresholds/traveller-thresholds.js'
 import { evaluateFuel, FUEL_RULE_VERSION, type FuelThresholds, stationSearches } from './rule.js'
 import { fuelCandidates, loadFuelSnapshots } from './snapshot.js'
+import { fuelSubjectState } from './state.js'
 
 /** A traveller may move the fuel levels that alert them; 'not useful' medium alerts lower the medium one, 5 points at a time. */
 const FUEL_MEDIUM: TunableThreshold<'mediumBelowPercent'> = {
@@ -44,9 +45,11 @@ export const fuel: Monitor<'fuel', FuelThresholds> = {
     mediumBelowPercent: config.FUEL_MEDIUM_BELOW_PERCENT,
     highBelowPercent: config.FUEL_HIGH_BELOW_PERCENT,
     stationRadiusKm: config.STATION_RADIUS_KM,
+    roadFactor: config.FUEL_TRIP_ROAD_FACTOR,
+    tripMarginPercent: config.FUEL_TRIP_MARGIN_PERCENT,
   }),
   tunable: FUEL_TUNABLE,
-  inputs: ['vehicles', 'fuel_readings'],
+  inputs: ['vehicles', 'fuel_readings', 'trips'],
   ruleVersion: FUEL_RULE_VERSION,
   candidates: (db, page, thresholds) =>
     fuelCandidates(db, {
@@ -65,4 +68,5 @@ export const fuel: Monitor<'fuel', FuelThresholds> = {
     })
     return { evaluations, degraded }
   },
+  explain: { subject: 'vehicle', state: fuelSubjectState },
 }

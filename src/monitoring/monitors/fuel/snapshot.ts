@@ -17,17 +17,33 @@ const latestReading = (eb: ExpressionBuilder<Database & { v: Database['vehicles'
     .limit(1)
     .as('latest')
 
+/** The user's active trip (the latest to depart, if several), joined laterally on `v`. */
+const activeTrip = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }, 'v'>) =>
+  eb
+    .selectFrom('trips as t')
+    .select(['t.id', 't.name', 't.destination_name', 't.destination_lat', 't.destination_lon'])
+    .whereRef('t.user_id', '=', 'v.user_id')
+    .where('t.status', '=', 'active')
+    .orderBy('t.depart_from', 'desc')
+    .orderBy('t.id', 'desc')
+    .limit(1)
+    .as('trip')
+
 /**
  * The fuel monitor's input for a set of users, in two queries whatever their number: every
- * vehicle with its latest reading and its traveller's thresholds, and the conditions of their
- * open fuel alerts.
+ * vehicle with its latest reading, its traveller's active trip and thresholds, and the
+ * conditions of their open fuel alerts. A traveller without a vehicle has no trip in their
+ * snapshot: nothing to reach it with.
  */
 export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Promise<Map<string, FuelSnapshot>> {
-  const snapshots = new Map<string, FuelSnapshot>(userIds.map((id) => [id, { vehicles: [], openConditions: [] }]))
+  const snapshots = new Map<string, FuelSnapshot>(
+    userIds.map((id) => [id, { vehicles: [], trip: null, openConditions: [] }]),
+  )
   if (userIds.length === 0) return snapshots
   const vehicles = await db
     .selectFrom('vehicles as v')
     .leftJoinLateral(latestReading, (join) => join.onTrue())
+    .leftJoinLateral(activeTrip, (join) => join.onTrue())
     .leftJoin(storedThresholdsOf(db, userIds, 'fuel').as('own'), 'own.user_id', 'v.user_id')
     .select([
       'v.id',
@@ -39,6 +55,11 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
       'latest.lat',
       'latest.lon',
       'latest.observed_at',
+      'trip.id as trip_id',
+      'trip.name as trip_name',
+      'trip.destination_name',
+      'trip.destination_lat',
+      'trip.destination_lon',
       'own.thresholds',
     ])
     .where('v.user_id', 'in', [...userIds])
@@ -59,6 +80,16 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
     snapshot.vehicles.push(vehicle)
     // The same array on each of the traveller's vehicles: read once.
     if (snapshot.vehicles.length === 1) snapshot.thresholds = storedFromJson(row.thresholds)
+    if (row.trip_id !== null && row.trip_name !== null && row.destination_name !== null)
+      snapshot.trip = {
+        id: row.trip_id,
+        name: row.trip_name,
+        destination: {
+          name: row.destination_name,
+          lat: Number(row.destination_lat),
+          lon: Number(row.destination_lon),
+        },
+      }
   }
   await addOpenConditions(db, snapshots, 'fuel_low')
   return snapshots
@@ -66,7 +97,8 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
 
 /**
  * One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold
- * (`below`: the traveller's, an expression on `u`, in the same statement).
+ * (`below`: the traveller's, an expression on `u`, in the same statement), or any reading while
+ * the traveller is on an active trip (its range may not reach the destination).
  */
 export const fuelCandidates = (db: Db, page: CandidatePage & { below: Expression<number> }) =>
   candidateUsers(db, page, 'fuel_low', (eb) =>
@@ -76,6 +108,17 @@ export const fuelCandidates = (db: Db, page: CandidatePage & { below: Expression
         .innerJoinLateral(latestReading, (join) => join.onTrue())
         .select(sql`1`.as('one'))
         .whereRef('v.user_id', '=', 'u.id')
-        .where(sql<boolean>`latest.percent < ${page.below}`),
+        .where((w) =>
+          w.or([
+            sql<boolean>`latest.percent < ${page.below}`,
+            w.exists(
+              w
+                .selectFrom('trips as t')
+                .select(sql`1`.as('one'))
+                .whereRef('t.user_id', '=', 'u.id')
+                .where('t.status', '=', 'active'),
+            ),
+          ]),
+        ),
     ),
   )

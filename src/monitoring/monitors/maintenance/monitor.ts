@@ -2,6 +2,7 @@ import { lookUpPlaces } from '../../../providers/lookups.js'
 import { evaluateEach, type Monitor } from '../../monitor.js'
 import { evaluateMaintenance, MAINTENANCE_RULE_VERSION, type MaintenanceThresholds, shopSearches } from './rule.js'
 import { loadMaintenanceSnapshots, maintenanceCandidates, maintenanceDueWithTime } from './snapshot.js'
+import { maintenanceSubjectState } from './state.js'
 
 /** The maintenance monitor: its alert kind, queue, tasks, schedule, thresholds, inputs, and how it evaluates. */
 export const maintenance: Monitor<'maintenance', MaintenanceThresholds> = {
@@ -29,4 +30,5 @@ export const maintenance: Monitor<'maintenance', MaintenanceThresholds> = {
     const { found, degraded } = await lookUpPlaces(providers.places, 'car_repair', searches)
     return { evaluations: evaluateEach(snapshots, (s) => evaluateMaintenance(s, now, found, thresholds)), degraded }
   },
+  explain: { subject: 'maintenance item', state: maintenanceSubjectState },
 }
