@@ -87,6 +87,12 @@ inBothModes('thresholds a traveller sees, sets, and teaches', (mode) => {
       )
       // Evaluated again at once: 15 % is no longer below the traveller's threshold.
       await stream.next((m) => m.type === 'alert.resolved' && m.alertId === alert.id, 15_000)
+      // 'Why (not)' reads the same threshold, with its source.
+      const why = (await call('GET', `/v1/monitors/fuel_low/state?subject=${vehicle.id}`)).body
+      assert.deepEqual(
+        why.thresholds.find((t: Message) => t.name === 'mediumBelowPercent'),
+        { name: 'mediumBelowPercent', value: 15, source: 'learned' },
+      )
 
       await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 17 })
       const explained = await fuel.low(12)
