@@ -243,29 +243,6 @@ export async function claimDeliveries(db: Db, holder: string, wanted: readonly W
 }
 
 /**
- * An alert whose snooze ended is delivered again, once: its settled deliveries (sent before the
- * snooze, or suppressed during it) are queued again for its next notify.deliver (or the drainer).
- * One a job holds now is left to it.
- */
-export async function queueAgainAfterSnooze(trx: Db, alertIds: readonly string[]): Promise<void> {
-  if (alertIds.length === 0) return
-  await trx
-    .updateTable('deliveries')
-    .set({
-      status: 'queued',
-      reason: null,
-      error: null,
-      defer_until: null,
-      claimed_by: null,
-      attempts: 0,
-      updated_at: new Date(),
-    })
-    .where('alert_id', 'in', [...alertIds])
-    .where('status', 'not in', ['queued', 'sending'])
-    .execute()
-}
-
-/**
  * Records what became of a delivery a worker is sending; only the worker holding the claim can.
  * False when it holds it no more (taken over: it looked dead).
  */
