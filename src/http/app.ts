@@ -8,6 +8,7 @@ import type { Queues } from '../jobs/inspection.js'
 import type { Producer } from '../jobs/producer.js'
 import type { Schedule } from '../jobs/schedules.js'
 import { maintenanceService } from '../monitoring/monitors/maintenance/record-service.js'
+import type { Thresholds } from '../monitoring/registry.js'
 import type { QueueBackend } from '../platform/backend/backend.js'
 import type { Cache } from '../platform/cache/cache.js'
 import { sharedHitCounter } from '../platform/cache/hit-counter.js'
@@ -178,10 +179,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       links: unsubscribeLinks(deps.internalToken, linksBase),
       confirmations: confirmationLinks(deps.internalToken, linksBase),
     })
+    const evaluate = evaluationTrigger(deps.enqueue, deps.logger)
     await api.register(
       v1Routes({
         db: deps.db,
-        commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger), reads),
+        commit: writeCommitter(deps.db, evaluate, reads),
+        evaluate,
         reads,
         hub: deps.hub,
         maintenance: maintenanceService({

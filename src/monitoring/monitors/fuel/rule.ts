@@ -1,6 +1,7 @@
 import { distanceKm } from '../../../providers/geo.js'
 import type { Place } from '../../../providers/places/places-provider.js'
 import type { AlertDraft, Evaluation } from '../../alerts/alert-draft.js'
+import type { StoredThreshold } from '../../thresholds/traveller-thresholds.js'
 
 // 2: an active trip's destination out of range opens the alert above the % threshold too.
 export const FUEL_RULE_VERSION = 2
@@ -38,6 +39,8 @@ export interface FuelSnapshot {
   trip: FuelTrip | null
   /** Conditions with an open fuel alert (a deleted vehicle's too), so they can clear. */
   openConditions: string[]
+  /** The traveller's own and learned thresholds (resolved against the defaults by the monitor). */
+  thresholds?: StoredThreshold[]
 }
 
 /** Per vehicle: the stations found around it, or 'unavailable' when the provider failed. */
