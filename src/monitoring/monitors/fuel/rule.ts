@@ -82,7 +82,9 @@ function vehicleVerdict(vehicle: FuelVehicle, trip: FuelTrip | null, thresholds:
   const range = rangeKm(vehicle, reading.percent)
   const destination = destinationReach(reading, trip, thresholds)
   const low = reading.percent < thresholds.mediumBelowPercent
-  const short = destination !== null && range < destination.neededKm
+  // A destination past a full tank's range is reached by refuelling on the way whatever the level
+  // now: it opens nothing a fill-up could clear, and the % thresholds alone say when to stop.
+  const short = destination !== null && range < destination.neededKm && destination.neededKm <= rangeKm(vehicle, 100)
   if (!low && !short) return null
   const high = reading.percent < thresholds.highBelowPercent
   // Short of the destination only: the % that would reach it is the threshold the reading is under.
