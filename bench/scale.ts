@@ -24,6 +24,7 @@ import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
 import type { PamProcess } from '../test/helpers/process.js'
 import { settleSeed, withBenchDatabase } from './bench-database.js'
 import { type Stack, startStack } from './bench-stack.js'
+import { ROUNDS, TUNED_TARGET_RATIO, thresholdSweeps, tunedEnabled } from './scale-thresholds.js'
 import { startWorkerProcess } from './worker-process.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -227,6 +228,14 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string, vehicles: nu
     await settle(stack)
     const afterWrites = await sweep(stack, worker)
     const peakRss = await peakRssMbOf(worker)
+    const running = worker
+    const thresholds = tunedEnabled
+      ? await thresholdSweeps(
+          stack.deps.db,
+          () => sweep(stack, running),
+          () => settle(stack),
+        )
+      : undefined
     const line = (name: string, s: Sweep) =>
       `  ${name.padEnd(22)} ${s.seconds.toFixed(2).padStart(7)} s  ${Math.round(vehicles / s.seconds)
         .toLocaleString('en')
@@ -250,6 +259,13 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string, vehicles: nu
           `; unchanged ≤ ${TARGETS.unchangedSeconds} s ${verdict(unchanged.seconds <= TARGETS.unchangedSeconds)}` +
           `; after writes ≤ ${TARGETS.afterWritesSeconds} s ${verdict(afterWrites.seconds <= TARGETS.afterWritesSeconds)}` +
           `; worker's peak RSS < ${TARGETS.peakRssMb} MB ${peakRss === undefined ? 'n/a' : verdict(peakRss < TARGETS.peakRssMb)}`,
+        ...(thresholds
+          ? [
+              line('full sweep, no own thresholds', thresholds.plain),
+              line(`full sweep, ${thresholds.travellers} travellers' own/learned thresholds`, thresholds.tuned),
+              `  traveller thresholds: ×${thresholds.ratio.toFixed(2)} the same full sweep without (best of ${ROUNDS} each, from no alerts); ≤ ${TUNED_TARGET_RATIO}× ${verdict(thresholds.ratio <= TUNED_TARGET_RATIO)}`,
+            ]
+          : []),
         '',
       ].join('\n'),
     )

@@ -771,6 +771,11 @@ export interface paths {
                                  */
                                 expiresAt: string | null;
                                 /**
+                                 * @description your verdict: three "not_useful" at one threshold move it one step (GET /v1/me/monitors)
+                                 * @enum {string|null}
+                                 */
+                                feedback: "useful" | "not_useful" | null;
+                                /**
                                  * Format: uuid
                                  * @description alert id
                                  */
@@ -789,6 +794,11 @@ export interface paths {
                                  * @description resolved: the condition cleared
                                  */
                                 resolvedAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description snoozed: out of the open list and no channel delivers its condition until then; when it ends and the condition still holds, it comes back once (alert.updated, unread, delivered again)
+                                 */
+                                snoozedUntil: string | null;
                                 /** @description "template", or the model that rewrote title and body (sent as alert.updated after the template) */
                                 textSource: string;
                                 title: string;
@@ -976,7 +986,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** mark an alert read or dismissed */
+        /** mark an alert read or dismissed, snooze it, or say whether it was useful */
         patch: {
             parameters: {
                 query?: never;
@@ -992,8 +1002,15 @@ export interface paths {
                     "application/json": {
                         /** @enum {boolean} */
                         dismissed?: true;
+                        /** @enum {unknown} */
+                        feedback?: "useful" | "not_useful";
                         /** @enum {boolean} */
                         read?: true;
+                        /**
+                         * Format: date-time
+                         * @description until when (ahead, at most 30 days); null: back in the open list now
+                         */
+                        snoozedUntil?: string | null;
                     };
                 };
             };
@@ -1031,6 +1048,11 @@ export interface paths {
                              */
                             expiresAt: string | null;
                             /**
+                             * @description your verdict: three "not_useful" at one threshold move it one step (GET /v1/me/monitors)
+                             * @enum {string|null}
+                             */
+                            feedback: "useful" | "not_useful" | null;
+                            /**
                              * Format: uuid
                              * @description alert id
                              */
@@ -1049,6 +1071,11 @@ export interface paths {
                              * @description resolved: the condition cleared
                              */
                             resolvedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description snoozed: out of the open list and no channel delivers its condition until then; when it ends and the condition still holds, it comes back once (alert.updated, unread, delivered again)
+                             */
+                            snoozedUntil: string | null;
                             /** @description "template", or the model that rewrote title and body (sent as alert.updated after the template) */
                             textSource: string;
                             title: string;
@@ -6053,6 +6080,487 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/monitors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** your monitors: the thresholds your alerts use, where each comes from, its bounds; your verdicts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @enum {unknown} */
+                                alertKind: "fuel_low" | "budget_threshold" | "weather_window" | "maintenance_due" | "context_suggestion";
+                                /** @description your verdicts on its alerts (PATCH /v1/alerts/:id feedback), all time */
+                                feedback: {
+                                    notUseful: number;
+                                    useful: number;
+                                };
+                                /** @description the monitor, e.g. fuel */
+                                monitor: string;
+                                /** @description empty: this monitor has nothing you can tune */
+                                thresholds: {
+                                    /**
+                                     * Format: date-time
+                                     * @description when you (or learning) last set it; null: never
+                                     */
+                                    changedAt: string | null;
+                                    default: number;
+                                    description: string;
+                                    /** @description whether your verdicts on those alerts move it */
+                                    learns: boolean;
+                                    /** @description the highest */
+                                    max: number;
+                                    /** @description the lowest value you may set (and learning may reach) */
+                                    min: number;
+                                    /** @description the name PATCH takes, e.g. mediumBelowPercent */
+                                    name: string;
+                                    /**
+                                     * @description the priority of the alerts it opens
+                                     * @enum {unknown}
+                                     */
+                                    priority: "low" | "medium" | "high" | "urgent";
+                                    /** @description why a learned value, e.g. "you marked three alerts at 20 % not useful"; null otherwise */
+                                    reason: string | null;
+                                    /**
+                                     * @description default: the deployment’s; own: you set it; learned: your “not useful” verdicts moved it
+                                     * @enum {unknown}
+                                     */
+                                    source: "default" | "own" | "learned";
+                                    /** @description how far one learning step moves it */
+                                    step: number;
+                                    /**
+                                     * @description ratio: a share of a budget (0.8 = 80 %)
+                                     * @enum {unknown}
+                                     */
+                                    unit: "percent" | "ratio";
+                                    /** @description what your alerts use now */
+                                    value: number;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description bad input: every bad field is named in details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description no token, or a token that is not a valid user token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description not found, or not yours */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description a request with this Idempotency-Key is still in progress */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description body over 1 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Idempotency-Key reused with a different body */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description rate limited: see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description a dependency is down; try again shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** set your own thresholds (a number within the bounds) or go back to the default (null) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        budget?: {
+                            /** @description a high alert once this share of a budget is spent in its period; 0.5…0.95; null: back to the default */
+                            highRatio?: number | null;
+                            /** @description an urgent alert (it may wake you in quiet hours) once this share is spent; 0.8…1.5; null: back to the default */
+                            urgentRatio?: number | null;
+                        };
+                        fuel?: {
+                            /** @description a high alert (it may wake you in quiet hours) below this percent; 5…25; null: back to the default */
+                            highBelowPercent?: number | null;
+                            /** @description a medium alert when a vehicle's fuel is below this percent; 10…50; null: back to the default */
+                            mediumBelowPercent?: number | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @enum {unknown} */
+                                alertKind: "fuel_low" | "budget_threshold" | "weather_window" | "maintenance_due" | "context_suggestion";
+                                /** @description your verdicts on its alerts (PATCH /v1/alerts/:id feedback), all time */
+                                feedback: {
+                                    notUseful: number;
+                                    useful: number;
+                                };
+                                /** @description the monitor, e.g. fuel */
+                                monitor: string;
+                                /** @description empty: this monitor has nothing you can tune */
+                                thresholds: {
+                                    /**
+                                     * Format: date-time
+                                     * @description when you (or learning) last set it; null: never
+                                     */
+                                    changedAt: string | null;
+                                    default: number;
+                                    description: string;
+                                    /** @description whether your verdicts on those alerts move it */
+                                    learns: boolean;
+                                    /** @description the highest */
+                                    max: number;
+                                    /** @description the lowest value you may set (and learning may reach) */
+                                    min: number;
+                                    /** @description the name PATCH takes, e.g. mediumBelowPercent */
+                                    name: string;
+                                    /**
+                                     * @description the priority of the alerts it opens
+                                     * @enum {unknown}
+                                     */
+                                    priority: "low" | "medium" | "high" | "urgent";
+                                    /** @description why a learned value, e.g. "you marked three alerts at 20 % not useful"; null otherwise */
+                                    reason: string | null;
+                                    /**
+                                     * @description default: the deployment’s; own: you set it; learned: your “not useful” verdicts moved it
+                                     * @enum {unknown}
+                                     */
+                                    source: "default" | "own" | "learned";
+                                    /** @description how far one learning step moves it */
+                                    step: number;
+                                    /**
+                                     * @description ratio: a share of a budget (0.8 = 80 %)
+                                     * @enum {unknown}
+                                     */
+                                    unit: "percent" | "ratio";
+                                    /** @description what your alerts use now */
+                                    value: number;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description bad input: every bad field is named in details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description no token, or a token that is not a valid user token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description not found, or not yours */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description a request with this Idempotency-Key is still in progress */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description body over 1 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Idempotency-Key reused with a different body */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description rate limited: see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description a dependency is down; try again shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            details?: {
+                                field: string;
+                                problem: string;
+                            }[];
+                            /** @description machine code */
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/v1/me/notification-settings": {
         parameters: {
             query?: never;
@@ -6629,6 +7137,11 @@ export interface paths {
                                  */
                                 expiresAt: string | null;
                                 /**
+                                 * @description your verdict: three "not_useful" at one threshold move it one step (GET /v1/me/monitors)
+                                 * @enum {string|null}
+                                 */
+                                feedback: "useful" | "not_useful" | null;
+                                /**
                                  * Format: uuid
                                  * @description alert id
                                  */
@@ -6647,6 +7160,11 @@ export interface paths {
                                  * @description resolved: the condition cleared
                                  */
                                 resolvedAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description snoozed: out of the open list and no channel delivers its condition until then; when it ends and the condition still holds, it comes back once (alert.updated, unread, delivered again)
+                                 */
+                                snoozedUntil: string | null;
                                 /** @description "template", or the model that rewrote title and body (sent as alert.updated after the template) */
                                 textSource: string;
                                 title: string;

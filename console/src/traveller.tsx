@@ -148,13 +148,19 @@ const stateOf = (alert: Alert) =>
       ? 'resolved'
       : alert.expiresAt && alert.expiresAt < new Date().toISOString()
         ? 'expired'
-        : 'open'
+        : alert.snoozedUntil && alert.snoozedUntil > new Date().toISOString()
+          ? 'snoozed'
+          : 'open'
+
+const SNOOZE_MS = 3_600_000
+
+type Marks = { read?: true; dismissed?: true; snoozedUntil?: string | null; feedback?: 'useful' | 'not_useful' }
 
 function AlertRow(props: { alert: Alert; pam: PamClient; onChange: (alert: Alert) => void }) {
   const { alert } = props
   const [open, setOpen] = useState(false)
   const [error, setError] = useState<string | undefined>()
-  const mark = async (change: { read: true } | { dismissed: true }) => {
+  const mark = async (change: Marks) => {
     const {
       data,
       error: refused,
@@ -179,6 +185,7 @@ function AlertRow(props: { alert: Alert; pam: PamClient; onChange: (alert: Alert
       <p class="meta">
         {alert.kind.replace('_', ' ')} · {when(alert.createdAt)} · <span class="state">{state}</span>
         {alert.readAt ? ' · read' : ''}
+        {state === 'snoozed' && alert.snoozedUntil ? ` until ${when(alert.snoozedUntil)}` : ''}
       </p>
       <div class="actions">
         <button type="button" aria-expanded={open} aria-controls={detailsId} onClick={() => setOpen(!open)}>
@@ -194,6 +201,36 @@ function AlertRow(props: { alert: Alert; pam: PamClient; onChange: (alert: Alert
             Dismiss
           </button>
         )}
+        {state === 'open' && (
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => mark({ snoozedUntil: new Date(Date.now() + SNOOZE_MS).toISOString() })}
+          >
+            Snooze 1 h
+          </button>
+        )}
+        {state === 'snoozed' && (
+          <button type="button" class="secondary" onClick={() => mark({ snoozedUntil: null })}>
+            Unsnooze
+          </button>
+        )}
+        <button
+          type="button"
+          class="secondary"
+          aria-pressed={alert.feedback === 'useful'}
+          onClick={() => mark({ feedback: 'useful' })}
+        >
+          Useful
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          aria-pressed={alert.feedback === 'not_useful'}
+          onClick={() => mark({ feedback: 'not_useful' })}
+        >
+          Not useful
+        </button>
       </div>
       {error && (
         <p role="alert" class="error">

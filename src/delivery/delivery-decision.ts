@@ -17,6 +17,8 @@ export interface AlertForDelivery {
   dismissedAt: string | null
   resolvedAt: string | null
   expiresAt: string | null
+  /** Until then no channel delivers it (the traveller said "not now"). */
+  snoozedUntil: string | null
 }
 
 export type SuppressReason =
@@ -30,6 +32,7 @@ export type SuppressReason =
   | 'read'
   | 'dismissed'
   | 'expired'
+  | 'snoozed'
 
 export type DeferReason = 'quiet hours' | 'hourly email limit'
 
@@ -80,6 +83,8 @@ export function decideDelivery({
   if (alert.dismissedAt) return { action: 'suppress', reason: 'dismissed' }
   if (alert.readAt) return { action: 'suppress', reason: 'read' }
   if (alert.expiresAt && Date.parse(alert.expiresAt) <= now.getTime()) return { action: 'suppress', reason: 'expired' }
+  // Suppressed, not deferred: when the snooze ends the alert is queued again (endSnoozes) only if still open.
+  if (isSnoozed(alert, now)) return { action: 'suppress', reason: 'snoozed' }
   const preference = settings[channel]
   if (!preference.enabled) return { action: 'suppress', reason: 'channel off' }
   if (rank(alert.priority) < rank(preference.minPriority))
@@ -93,8 +98,12 @@ export function decideDelivery({
   return { action: 'send' }
 }
 
+const isSnoozed = (alert: AlertForDelivery, now: Date) =>
+  alert.snoozedUntil !== null && Date.parse(alert.snoozedUntil) > now.getTime()
+
 /** Whether a deferred alert still belongs in the digest when it goes out. */
 export const stillOpen = (alert: AlertForDelivery, now: Date) =>
+  !isSnoozed(alert, now) &&
   !alert.resolvedAt &&
   !alert.dismissedAt &&
   !alert.readAt &&

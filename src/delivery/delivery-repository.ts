@@ -29,6 +29,7 @@ const deliverable = (row: Selectable<AlertsTable>): DeliverableAlert => ({
   dismissedAt: iso(row.dismissed_at),
   resolvedAt: iso(row.resolved_at),
   expiresAt: iso(row.expires_at),
+  snoozedUntil: iso(row.snoozed_until),
 })
 
 const summaryOf = (
@@ -52,6 +53,7 @@ export async function openAlertsOf(db: Db, userId: string, now: Date, limit: num
     .where('resolved_at', 'is', null)
     .where('dismissed_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .where((eb) => eb.or([eb('snoozed_until', 'is', null), eb('snoozed_until', '<=', now)]))
     .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
     .orderBy('created_at', 'desc')
     .limit(limit)

@@ -180,10 +180,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       links: unsubscribeLinks(deps.internalToken, linksBase),
       confirmations: confirmationLinks(deps.internalToken, linksBase),
     })
+    const evaluate = evaluationTrigger(deps.enqueue, deps.logger)
     await api.register(
       v1Routes({
         db: deps.db,
-        commit: writeCommitter(deps.db, evaluationTrigger(deps.enqueue, deps.logger), reads),
+        commit: writeCommitter(deps.db, evaluate, reads),
+        evaluate,
         reads,
         hub: deps.hub,
         maintenance: maintenanceService({

@@ -68,7 +68,15 @@ async function channelStates(
 ): Promise<ChannelState[]> {
   const emails = { now, emailCap: deps.emailCap }
   const [context] = openAlert ? await deliveryContexts(deps.db, [openAlert.id], emails) : []
-  const wanted = draft && { ...draft, userId, readAt: null, dismissedAt: null, resolvedAt: null, expiresAt: null }
+  const wanted = draft && {
+    ...draft,
+    userId,
+    readAt: null,
+    dismissedAt: null,
+    resolvedAt: null,
+    expiresAt: null,
+    snoozedUntil: null,
+  }
   const alert = context?.alert ?? wanted
   if (!alert) return CHANNELS.map((channel) => channelState(channel, null, null))
   const traveller = context ?? (await travellerDeliveryOf(deps.db, userId, emails))
@@ -94,7 +102,7 @@ export async function monitorState(
 ): Promise<MonitorState | undefined> {
   const { db } = deps
   if (!monitor.explain) return undefined
-  const thresholds = await travellerThresholds(db, userId, deps.thresholds.get(monitor.name))
+  const thresholds = await travellerThresholds(db, monitor, userId, deps.thresholds.get(monitor.name))
   const state = await monitor.explain.state(db, userId, subjectId, thresholds.values, now)
   if (!state) return undefined
   const [openAlert, times] = await Promise.all([

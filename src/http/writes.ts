@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { Evaluate } from '../jobs/evaluation-trigger.js'
 import type { InputTable } from '../monitoring/monitor.js'
-import { monitorsReading } from '../monitoring/registry.js'
+import { type MonitorName, monitorsReading } from '../monitoring/registry.js'
 import type { Db } from '../platform/db/database.js'
 import type { Reads } from '../platform/db/reads.js'
 import { completeKey } from '../platform/idempotency-repository.js'
@@ -14,6 +14,11 @@ export interface WriteOptions<T> {
    * triggers write them with the rows.
    */
   writes: readonly InputTable[]
+  /**
+   * Monitors whose verdict the write changes without touching an input table (a traveller's own
+   * thresholds): the write marks them itself (markForEvaluation), and their evaluations are asked for too.
+   */
+  evaluates?: readonly MonitorName[]
   /** The status of the response that reports the write: stored with its Idempotency-Key. */
   statusCode: number
   /** What the response carries of the result, when that is not the result itself. */
@@ -60,7 +65,8 @@ export function writeCommitter(db: Db, evaluate: Evaluate, reads: Reads): Commit
     // Stored with the write: the idempotency hook has nothing left to store.
     if (held) request.idempotency = undefined
     await reads.wrote(request.userId)
-    for (const monitor of monitorsReading(...options.writes)) evaluate(monitor, request.userId)
+    const monitors = new Set([...monitorsReading(...options.writes), ...(options.evaluates ?? [])])
+    for (const monitor of monitors) evaluate(monitor, request.userId)
     return result
   }
 }

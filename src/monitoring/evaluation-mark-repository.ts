@@ -113,3 +113,14 @@ export async function evaluationTimes(
   const row = rows[0]
   return { evaluatedAt: row?.evaluated_at ?? null, pendingSince: row?.marked_at ?? null }
 }
+
+/**
+ * Marks a user for a monitor's evaluation from code, for a change no input table's trigger sees
+ * (their thresholds): in the caller's transaction, as a trigger would.
+ */
+export async function markForEvaluation(trx: Db, userId: string, monitor: string): Promise<void> {
+  await sql`
+    insert into evaluation_marks (user_id, monitor, version)
+    values (${userId}, ${monitor}, nextval('evaluation_mark_versions'))
+    on conflict (monitor, user_id) do update set version = excluded.version`.execute(trx)
+}

@@ -6,6 +6,7 @@ import type { PlacesProvider } from '../providers/places/places-provider.js'
 import type { WeatherProvider } from '../providers/weather/weather-provider.js'
 import type { Evaluation } from './alerts/alert-draft.js'
 import type { CandidatePage, DueWithTime, TimeWindow } from './candidates.js'
+import type { ThresholdName, TunableThreshold } from './thresholds/traveller-thresholds.js'
 
 /** The outside answers a monitor may need besides its snapshot. */
 export interface MonitorProviders {
@@ -69,6 +70,11 @@ export interface Monitor<Name extends string = string, T = unknown> {
   /** The sweep's schedule: its BullMQ scheduler id and its cadence (a cron pattern, usually a SCHEDULE_* setting). */
   schedule: { id: `pam-${string}`; pattern(config: Config): string }
   thresholds(config: Config): T
+  /**
+   * The thresholds a traveller may set for themselves and that their verdicts may move, from the
+   * lowest priority's up (GET /v1/me/monitors). Absent or empty: everyone has the defaults.
+   */
+  tunable?: readonly TunableThreshold<ThresholdName<T>>[]
   /** The tables whose writes can change its verdict: a write to one marks the user for it. */
   inputs: readonly InputTable[]
   /** The pure rule's version: bump it when the rule changes, and the next sweep looks at every candidate. */

@@ -14,6 +14,7 @@ const ALERT: AlertForDelivery & { userId: string } = {
   dismissedAt: null,
   resolvedAt: null,
   expiresAt: null,
+  snoozedUntil: null,
 }
 const BOTH = { email: true, push: true }
 const traveller = (change: Partial<TravellerDelivery> = {}): TravellerDelivery => ({

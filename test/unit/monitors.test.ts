@@ -168,6 +168,14 @@ describe('fuel monitor on an active trip', () => {
     assert.equal(evaluate(5, tripTo(200)).drafts[0]?.priority, 'high')
   })
 
+  it('leaves a destination past a full tank (640 km) to the % rule: nothing at 100 %, the % threshold below it', () => {
+    assert.deepEqual(evaluate(100, tripTo(600)).drafts, [])
+    assert.deepEqual(evaluate(40, tripTo(600)).drafts, [])
+    const low = evaluate(15, tripTo(600)).drafts[0]
+    assert.equal(low?.priority, 'medium')
+    assert.equal(low?.data.threshold, 20)
+  })
+
   it('ignores the trip without a position to measure from', () => {
     const result = evaluateFuel(
       { vehicles: [van(40, { lat: null, lon: null })], trip: tripTo(500), openConditions: [] },

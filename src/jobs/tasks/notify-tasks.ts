@@ -4,6 +4,8 @@ import { deliverAlerts } from '../../delivery/deliver-alert.js'
 import { overdueDeliveries } from '../../delivery/delivery-repository.js'
 import type { DeliveryServices } from '../../delivery/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../delivery/digests.js'
+import { queueAgainAfterSnooze } from '../../delivery/snooze-redelivery.js'
+import { announceAlertEvents, endSnoozes } from '../../monitoring/alerts/alert-store.js'
 import type { NoPayload, PayloadOf } from '../payloads.js'
 import type { TaskContext, TaskHandler } from '../task.js'
 
@@ -34,14 +36,26 @@ export const confirmEmailTask: TaskHandler<
 }
 
 /**
- * `notify.drain`, every few seconds: alerts whose delivery job never ran (lost with a queue
- * outage, or never queued because the queue was down when the alert was made) get one now.
+ * `notify.drain`, every few seconds: alerts whose snooze ended come back (on the stream, and
+ * delivered again once: their deliveries queued again with the snooze's end, so a lost job is
+ * found like any other), and alerts whose delivery job never ran (lost with a queue outage, or
+ * never queued because the queue was down when the alert was made) get one now.
  */
-export const drainDeliveriesTask: TaskHandler<NoPayload, { queued: number }> = async (_payload, context) => {
+export const drainDeliveriesTask: TaskHandler<NoPayload, { queued: number; woken: number }> = async (
+  _payload,
+  context,
+) => {
   const delivery = deliveryOf(context)
+  const { woken, events } = await context.db.transaction().execute(async (trx) => {
+    const ended = await endSnoozes(trx, DRAIN_PAGE_SIZE)
+    await queueAgainAfterSnooze(trx, ended.woken)
+    return ended
+  })
+  if (context.services) await announceAlertEvents(context.services.bus, events, context.logger, 'snoozes ended')
+  await delivery.enqueueDeliveries(woken)
   const alertIds = await overdueDeliveries(context.db, delivery.drainGraceMs, DRAIN_PAGE_SIZE)
   await delivery.enqueueDeliveries(alertIds)
-  return { queued: alertIds.length }
+  return { queued: alertIds.length, woken: woken.length }
 }
 
 /**

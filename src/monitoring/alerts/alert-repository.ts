@@ -2,7 +2,7 @@ import { type ExpressionBuilder, sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import { toIso } from '../../platform/db/mapping.js'
 import { type Filter, ownedResource } from '../../platform/db/owned-rows.js'
-import type { AlertKind, AlertPriority, Database } from '../../platform/db/schema.js'
+import type { AlertFeedback, AlertKind, AlertPriority, Database } from '../../platform/db/schema.js'
 
 export interface Alert {
   id: string
@@ -22,6 +22,19 @@ export interface Alert {
   version: number
   /** When the latest change was made (server time): what a reconnecting stream passes as `since`. */
   changedAt: string
+  /** Until then it is out of the open list and no channel delivers its condition; null once it came back. */
+  snoozedUntil: string | null
+  /** The traveller's verdict on it: what their thresholds learn from. */
+  feedback: AlertFeedback | null
+}
+
+/** What a traveller changes of their alert (PATCH /v1/alerts/:id). */
+export interface AlertMarks {
+  readAt: string
+  dismissedAt: string
+  /** null: back in the open list now. */
+  snoozedUntil: string | null
+  feedback: AlertFeedback
 }
 
 export interface AlertFilter {
@@ -50,19 +63,24 @@ export const alerts = ownedResource('alerts', {
     textSource: row.text_source,
     version: Number(row.version),
     changedAt: toIso(row.changed_at) ?? '',
+    snoozedUntil: toIso(row.snoozed_until),
+    feedback: row.feedback,
   }),
-  columns: (input: Partial<{ readAt: string; dismissedAt: string }>) => ({
+  columns: (input: Partial<AlertMarks>) => ({
     ...(input.readAt ? { read_at: sql`coalesce(read_at, ${input.readAt}::timestamptz)` } : {}),
     ...(input.dismissedAt ? { dismissed_at: sql`coalesce(dismissed_at, ${input.dismissedAt}::timestamptz)` } : {}),
+    ...(input.snoozedUntil !== undefined ? { snoozed_until: input.snoozedUntil } : {}),
+    ...(input.feedback ? { feedback: input.feedback, feedback_at: sql`now()` } : {}),
   }),
 })
 
-/** Open: neither resolved nor dismissed, and not past its expiry. */
+/** Open: neither resolved nor dismissed, not past its expiry, and not snoozed. */
 export const isOpen = (eb: ExpressionBuilder<Database, 'alerts'>) =>
   eb.and([
     eb('resolved_at', 'is', null),
     eb('dismissed_at', 'is', null),
     eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]),
+    eb.or([eb('snoozed_until', 'is', null), eb('snoozed_until', '<=', sql<Date>`now()`)]),
   ])
 
 export const alertFilter =
@@ -120,4 +138,22 @@ export async function currentAlertOf(
     .limit(1)
     .executeTakeFirst()
   return row && alerts.toItem(row)
+}
+
+/**
+ * The snoozes still running on the users' conditions (`user|condition` → until), resolved alerts'
+ * included: a condition that cleared and came back within the snooze stays snoozed. Read through
+ * an index of snoozed alerts only, so a page of travellers with none costs a probe each.
+ */
+export async function activeSnoozes(db: Db, userIds: readonly string[]): Promise<Map<string, Date>> {
+  if (userIds.length === 0) return new Map()
+  const condition = sql<string>`split_part(dedupe_key, '|', 1)`
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['user_id', condition.as('condition'), (eb) => eb.fn.max('snoozed_until').as('until')])
+    .where('user_id', 'in', [...userIds])
+    .where('snoozed_until', '>', sql<Date>`now()`)
+    .groupBy(['user_id', condition])
+    .execute()
+  return new Map(rows.flatMap((row) => (row.until ? [[`${row.user_id}|${row.condition}`, row.until]] : [])))
 }

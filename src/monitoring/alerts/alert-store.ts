@@ -26,7 +26,7 @@ import type { Db } from '../../platform/db/database.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
 import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
-import { type Alert, alerts, isOpen } from './alert-repository.js'
+import { type Alert, type AlertMarks, activeSnoozes, alerts, isOpen } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
@@ -149,7 +149,15 @@ export async function applyEvaluations(
         resolvedKinds.push(row.kind)
       }
     }
-    const rows = users.flatMap((userId) => (evaluations.get(userId)?.drafts ?? []).map((draft) => toRow(userId, draft)))
+    const drafts = users.flatMap((userId) =>
+      (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft })),
+    )
+    // A snooze holds for the condition, not one alert: an escalation or a return of it meanwhile
+    // comes back with the snoozed one. One read for the page, only when there is something to insert.
+    const snoozes = drafts.length > 0 ? await activeSnoozes(trx, users) : new Map<string, Date>()
+    const rows = drafts.map(({ userId, draft }) =>
+      toRow(userId, draft, snoozes.get(`${userId}|${draft.condition}`) ?? null),
+    )
     if (rows.length > 0) {
       const inserted = await trx
         .insertInto('alerts')
@@ -175,7 +183,7 @@ export async function applyEvaluation(db: Db, userId: string, evaluation: Evalua
   return (await applyEvaluations(db, new Map([[userId, evaluation]]))).get(userId) ?? { created: [], resolved: [] }
 }
 
-const toRow = (userId: string, draft: AlertDraft) => ({
+const toRow = (userId: string, draft: AlertDraft, snoozedUntil: Date | null) => ({
   user_id: userId,
   kind: draft.kind,
   priority: draft.priority,
@@ -184,6 +192,7 @@ const toRow = (userId: string, draft: AlertDraft) => ({
   data: JSON.stringify(draft.data),
   dedupe_key: dedupeKey(draft),
   expires_at: draft.expiresAt ?? null,
+  snoozed_until: snoozedUntil,
 })
 
 /** An evaluation's changes as events: what was resolved first, then what was created. */
@@ -308,25 +317,64 @@ export async function updateAlertText(
 }
 
 /**
- * The traveller read or dismissed an alert: stored (an alert read twice keeps its first time),
- * and the `alert.updated` event for their other devices returned, none when nothing changed.
- * Undefined when the alert is not theirs.
+ * The traveller read, dismissed, snoozed or judged an alert: stored (an alert read twice keeps
+ * its first time), and the `alert.updated` event for their other devices returned, none when
+ * nothing changed. Undefined when the alert is not theirs.
  */
 export async function markAlert(
   db: Db,
   userId: string,
   alertId: string,
-  marks: { read?: boolean; dismissed?: boolean },
+  marks: { read?: boolean; dismissed?: boolean } & Partial<Pick<AlertMarks, 'snoozedUntil' | 'feedback'>>,
   now = new Date(),
 ): Promise<{ alert: Alert; events: AlertEvent[] } | undefined> {
   const at = now.toISOString()
+  const { snoozedUntil, feedback } = marks
   const alert = await alerts.update(db, userId, alertId, {
     ...(marks.read ? { readAt: at } : {}),
     ...(marks.dismissed ? { dismissedAt: at } : {}),
+    ...(snoozedUntil !== undefined ? { snoozedUntil } : {}),
+    ...(feedback ? { feedback } : {}),
   })
   if (!alert) return undefined
-  const changed = (marks.read && alert.readAt === at) || (marks.dismissed && alert.dismissedAt === at)
+  const changed =
+    (marks.read && alert.readAt === at) ||
+    (marks.dismissed && alert.dismissedAt === at) ||
+    snoozedUntil !== undefined ||
+    feedback !== undefined
   return { alert, events: changed ? [alertEvent('alert.updated', userId, alert)] : [] }
+}
+
+/**
+ * Ends the snoozes whose time came, in the caller's transaction: each such alert is back in the
+ * open list, unread, and (if its condition still holds: it is still open) returned with its
+ * `alert.updated` event, so the caller delivers it again once. A snoozed alert that closed
+ * meanwhile only loses its snooze.
+ */
+export async function endSnoozes(trx: Db, limit: number): Promise<{ woken: string[]; events: AlertEvent[] }> {
+  const rows = await trx
+    .updateTable('alerts')
+    .set({ snoozed_until: null, read_at: null })
+    .where(
+      'id',
+      'in',
+      trx
+        .selectFrom('alerts')
+        .select('id')
+        .where('snoozed_until', '<=', sql<Date>`now()`)
+        .where('resolved_at', 'is', null)
+        .orderBy('snoozed_until')
+        .limit(limit),
+    )
+    .returningAll()
+    .execute()
+  const woken = rows.filter(
+    (row) => row.dismissed_at === null && (row.expires_at === null || row.expires_at > new Date()),
+  )
+  return {
+    woken: woken.map((row) => row.id),
+    events: woken.map((row) => alertEvent('alert.updated', row.user_id, alerts.toItem(row))),
+  }
 }
 
 /** Marks every open, unread alert of the traveller read; one `alert.updated` per alert changed. */

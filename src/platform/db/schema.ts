@@ -130,6 +130,24 @@ export interface AlertsTable {
   version: Generated<string>
   /** When the latest change was made, by the database's clock (the same trigger). */
   changed_at: Generated<Date>
+  /** Until then the alert is out of the open list and no channel delivers its condition. */
+  snoozed_until: Timestamp | null
+  feedback: AlertFeedback | null
+  feedback_at: Timestamp | null
+}
+
+export type AlertFeedback = 'useful' | 'not_useful'
+
+/** A traveller's own or learned value of a monitor's tunable threshold ('default': they went back to it). */
+export interface TravellerThresholdsTable {
+  user_id: string
+  monitor: string
+  name: string
+  /** Null exactly when the source is 'default'. */
+  value: Numeric | null
+  source: 'own' | 'learned' | 'default'
+  reason: string | null
+  changed_at: Generated<Date>
 }
 
 export interface IdempotencyKeysTable {
@@ -363,4 +381,5 @@ export interface Database {
   time_zones: TimeZonesTable
   rate_limit_hits: RateLimitHitsTable
   email_sends: EmailSendsTable
+  traveller_thresholds: TravellerThresholdsTable
 }

@@ -1,13 +1,29 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import type { Evaluate } from '../../../jobs/evaluation-trigger.js'
 import { alertFilter, alerts } from '../../../monitoring/alerts/alert-repository.js'
 import { announceAlertEvents, markAlert, markAllRead } from '../../../monitoring/alerts/alert-store.js'
-import { alertKinds } from '../../../monitoring/registry.js'
+import { alertKinds, type Thresholds } from '../../../monitoring/registry.js'
+import { learnFromVerdict } from '../../../monitoring/thresholds/learn-from-verdict.js'
 import type { Bus } from '../../../platform/backend/backend.js'
 import type { Db } from '../../../platform/db/database.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, NullableTime, Time, Uuid, v1Schema } from '../../schemas.js'
-import { notFound } from './crud.js'
+import { notFound, refuseIfAny } from './crud.js'
+
+/** The longest a traveller may put an alert aside: past that, dismissing it says what they mean. */
+const MAX_SNOOZE_DAYS = 30
+const DAY_MS = 24 * 3_600_000
+
+/** What is wrong with a snooze's end, if anything: it must be ahead, and within MAX_SNOOZE_DAYS. */
+function snoozeProblems(until: string | null | undefined, now: Date) {
+  if (until === undefined || until === null) return []
+  const at = Date.parse(until)
+  if (at <= now.getTime()) return [{ field: 'snoozedUntil', problem: 'must be in the future' }]
+  if (at > now.getTime() + MAX_SNOOZE_DAYS * DAY_MS)
+    return [{ field: 'snoozedUntil', problem: `must be within ${MAX_SNOOZE_DAYS} days` }]
+  return []
+}
 
 /** An alert as the API shows it; `kinds` are the registered monitors' (registry order). */
 export const alertSchema = (kinds: string[]) =>
@@ -33,9 +49,22 @@ export const alertSchema = (kinds: string[]) =>
       description: 'grows with every change of the alert: of two copies, the one with the higher version is newer',
     }),
     changedAt: Time('when the latest change was made (server time); /v1/stream takes it as since'),
+    snoozedUntil: NullableTime(
+      'snoozed: out of the open list and no channel delivers its condition until then; when it ends and the condition still holds, it comes back once (alert.updated, unread, delivered again)',
+    ),
+    feedback: Type.Unsafe<'useful' | 'not_useful' | null>({
+      type: ['string', 'null'],
+      enum: ['useful', 'not_useful', null],
+      description: 'your verdict: three "not_useful" at one threshold move it one step (GET /v1/me/monitors)',
+    }),
   })
 
-export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus }> = async (app, { db, bus }) => {
+export const alertRoutes: FastifyPluginAsyncTypebox<{
+  db: Db
+  bus: Bus
+  thresholds: Thresholds
+  evaluate: Evaluate
+}> = async (app, { db, bus, thresholds, evaluate }) => {
   // Read when the app is built, after every monitor is registered.
   const kinds = alertKinds()
   const Alert = alertSchema(kinds)
@@ -68,19 +97,42 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ db: Db; bus: Bus }> = asyn
     '/v1/alerts/:id',
     {
       schema: v1Schema({
-        summary: 'mark an alert read or dismissed',
+        summary: 'mark an alert read or dismissed, snooze it, or say whether it was useful',
         tags: ['alerts'],
         params: IdParams,
         body: Type.Object(
-          { read: Type.Optional(Type.Literal(true)), dismissed: Type.Optional(Type.Literal(true)) },
-          { additionalProperties: false, minProperties: 1, maxProperties: 2 },
+          {
+            read: Type.Optional(Type.Literal(true)),
+            dismissed: Type.Optional(Type.Literal(true)),
+            snoozedUntil: Type.Optional(
+              Type.Unsafe<string | null>({
+                type: ['string', 'null'],
+                format: 'date-time',
+                description: `until when (ahead, at most ${MAX_SNOOZE_DAYS} days); null: back in the open list now`,
+              }),
+            ),
+            feedback: Type.Optional(Type.Enum(['useful', 'not_useful'])),
+          },
+          { additionalProperties: false, minProperties: 1, maxProperties: 4 },
         ),
         response: { 200: Alert },
       }),
     },
     async (request) => {
-      const marked = await markAlert(db, request.userId, request.params.id, request.body)
+      const { userId, body } = request
+      refuseIfAny(snoozeProblems(body.snoozedUntil, new Date()))
+      // The verdict and what it teaches the traveller's thresholds: one transaction.
+      const { marked, learned } = await db.transaction().execute(async (trx) => {
+        const marked = await markAlert(trx, userId, request.params.id, body)
+        const learned =
+          marked && body.feedback === 'not_useful'
+            ? await learnFromVerdict(trx, userId, marked.alert, thresholds)
+            : undefined
+        return { marked, learned }
+      })
       if (!marked) throw notFound('alert')
+      // The moved threshold's mark is written; its evaluation now rather than at the drainer's next look.
+      if (learned) evaluate(learned.monitor, userId)
       await announceAlertEvents(bus, marked.events, request.log, 'alert marked')
       return marked.alert
     },

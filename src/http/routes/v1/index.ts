@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { Caps } from '../../../ai/budget.js'
+import type { Evaluate } from '../../../jobs/evaluation-trigger.js'
 import type { MaintenanceService } from '../../../monitoring/monitors/maintenance/record-service.js'
 import type { Bus, RedisClient } from '../../../platform/backend/backend.js'
 import type { HitCounter } from '../../../platform/cache/hit-counter.js'
@@ -27,6 +28,7 @@ import { fuelReadingRoutes } from './fuel-readings.js'
 import { maintenanceItemRoutes } from './maintenance-items.js'
 import { meRoutes } from './me.js'
 import { monitorStateRoutes } from './monitor-state.js'
+import { monitorRoutes } from './monitors.js'
 import { notificationSettingsRoutes } from './notification-settings.js'
 import { pushRoutes } from './push.js'
 import { MAX_CLIENT_MESSAGE_BYTES, streamRoutes } from './stream.js'
@@ -37,6 +39,8 @@ import { vehicleRoutes } from './vehicles.js'
 export interface V1Deps {
   db: Db
   commit: CommitWrite
+  /** Asks for a monitor's evaluation of a traveller whose thresholds their verdicts moved (a write commit does the rest). */
+  evaluate: Evaluate
   reads: Reads
   /** The API process's live sockets, fed from the bus. */
   hub: Hub
@@ -113,6 +117,7 @@ export function v1Routes(deps: V1Deps) {
     const { db, commit, reads } = deps
     await app.register(streamRoutes, { db, hub: deps.hub })
     await app.register(meRoutes, { db, zones: timeZoneCatalog(db) })
+    await app.register(monitorRoutes, { db, commit, thresholds: deps.monitorState.thresholds })
     await app.register(aiUsageRoutes, { db, caps: deps.aiCaps })
     await app.register(briefingRoutes, { db, ...deps.briefings })
     await app.register(notificationSettingsRoutes, { db, queueConfirmation: deps.queueConfirmation })
@@ -123,7 +128,12 @@ export function v1Routes(deps: V1Deps) {
     await app.register(expenseRoutes, { db, commit, reads })
     await app.register(tripRoutes, { db, commit, reads })
     await app.register(contextSignalRoutes, { commit })
-    await app.register(alertRoutes, { db, bus: deps.bus })
+    await app.register(alertRoutes, {
+      db,
+      bus: deps.bus,
+      thresholds: deps.monitorState.thresholds,
+      evaluate: deps.evaluate,
+    })
     await app.register(deliveryRoutes, { db })
     await app.register(monitorStateRoutes, { db, ...deps.monitorState })
     await app.register(pushRoutes, {

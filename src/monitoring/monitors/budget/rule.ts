@@ -1,5 +1,6 @@
 import { type BudgetPeriod, budgetStatus } from '../../../travellers/budgets/budget-period.js'
 import type { AlertDraft, Evaluation } from '../../alerts/alert-draft.js'
+import type { StoredThreshold } from '../../thresholds/traveller-thresholds.js'
 
 export const BUDGET_RULE_VERSION = 1
 
@@ -24,6 +25,8 @@ export interface BudgetState {
 export interface BudgetSnapshot {
   budgets: BudgetState[]
   openConditions: string[]
+  /** The traveller's own and learned thresholds (resolved against the defaults by the monitor). */
+  thresholds?: StoredThreshold[]
 }
 
 export const budgetCondition = (budgetId: string) => `budget:${budgetId}`

@@ -3,13 +3,14 @@ import type { Db } from '../../../platform/db/database.js'
 import { budgetPeriod } from '../../../travellers/budgets/budget-period.js'
 import { addOpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../../candidates.js'
+import { storedFromJson, storedThresholdsOf } from '../../thresholds/snapshot-thresholds.js'
 import type { BudgetSnapshot, BudgetState } from './rule.js'
 
 const TOP_CATEGORIES = 3
 
 /**
  * The budget monitor's input for a set of users in three queries: their budgets (with the
- * user's timezone), what was spent per budget and category in each budget's current period
+ * user's timezone and thresholds), what was spent per budget and category in each budget's current period
  * (summed in NUMERIC), and the conditions of their open budget alerts. Periods are computed here, in the user's
  * timezone, by the same function the status endpoint uses.
  */
@@ -23,7 +24,8 @@ export async function loadBudgetSnapshots(
   const budgets = await db
     .selectFrom('budgets as b')
     .innerJoin('users as u', 'u.id', 'b.user_id')
-    .select(['b.id', 'b.user_id', 'b.category', 'b.amount', 'b.currency', 'b.period', 'u.timezone'])
+    .leftJoin(storedThresholdsOf(db, userIds, 'budget').as('own'), 'own.user_id', 'b.user_id')
+    .select(['b.id', 'b.user_id', 'b.category', 'b.amount', 'b.currency', 'b.period', 'u.timezone', 'own.thresholds'])
     .where('b.user_id', 'in', [...userIds])
     .execute()
   const periods = new Map(budgets.map((b) => [b.id, budgetPeriod(b.period, b.timezone, now)]))
@@ -64,7 +66,11 @@ export async function loadBudgetSnapshots(
       lastSpentAt: last?.toISOString() ?? null,
       topCategories: byCategory.slice(0, TOP_CATEGORIES),
     }
-    snapshots.get(budget.user_id)?.budgets.push(state)
+    const snapshot = snapshots.get(budget.user_id)
+    if (!snapshot) continue
+    snapshot.budgets.push(state)
+    // The same array on each of the traveller's budgets: read once.
+    if (snapshot.budgets.length === 1) snapshot.thresholds = storedFromJson(budget.thresholds)
   }
   await addOpenConditions(db, snapshots, 'budget_threshold')
   return snapshots

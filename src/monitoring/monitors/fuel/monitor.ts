@@ -1,8 +1,36 @@
+import { sql } from 'kysely'
 import { lookUpPlaces } from '../../../providers/lookups.js'
 import { evaluateEach, type Monitor } from '../../monitor.js'
+import { thresholdValue } from '../../thresholds/snapshot-thresholds.js'
+import { explainEvaluation, type TunableThreshold, tunedFor } from '../../thresholds/traveller-thresholds.js'
 import { evaluateFuel, FUEL_RULE_VERSION, type FuelThresholds, stationSearches } from './rule.js'
 import { fuelCandidates, loadFuelSnapshots } from './snapshot.js'
 import { fuelSubjectState } from './state.js'
+
+/** A traveller may move the fuel levels that alert them; 'not useful' medium alerts lower the medium one, 5 points at a time. */
+const FUEL_MEDIUM: TunableThreshold<'mediumBelowPercent'> = {
+  name: 'mediumBelowPercent',
+  priority: 'medium',
+  min: 10,
+  max: 50,
+  step: 5,
+  quieter: 'down',
+  learns: true,
+  unit: 'percent',
+  description: "a medium alert when a vehicle's fuel is below this percent",
+}
+const FUEL_HIGH: TunableThreshold<'highBelowPercent'> = {
+  name: 'highBelowPercent',
+  priority: 'high',
+  min: 5,
+  max: 25,
+  step: 5,
+  quieter: 'down',
+  learns: false,
+  unit: 'percent',
+  description: 'a high alert (it may wake you in quiet hours) below this percent',
+}
+const FUEL_TUNABLE = [FUEL_MEDIUM, FUEL_HIGH]
 
 /** The fuel monitor: its alert kind, queue, tasks, schedule, thresholds, inputs, and how it evaluates. */
 export const fuel: Monitor<'fuel', FuelThresholds> = {
@@ -20,14 +48,25 @@ export const fuel: Monitor<'fuel', FuelThresholds> = {
     roadFactor: config.FUEL_TRIP_ROAD_FACTOR,
     tripMarginPercent: config.FUEL_TRIP_MARGIN_PERCENT,
   }),
+  tunable: FUEL_TUNABLE,
   inputs: ['vehicles', 'fuel_readings', 'trips'],
   ruleVersion: FUEL_RULE_VERSION,
-  candidates: (db, page, thresholds) => fuelCandidates(db, { ...page, belowPercent: thresholds.mediumBelowPercent }),
+  candidates: (db, page, thresholds) =>
+    fuelCandidates(db, {
+      ...page,
+      below: thresholdValue(sql.ref('u.id'), 'fuel', FUEL_MEDIUM, thresholds.mediumBelowPercent),
+    }),
   async evaluate(db, userIds, providers, thresholds) {
     const snapshots = await loadFuelSnapshots(db, userIds)
-    const searches = [...snapshots.values()].flatMap((s) => stationSearches(s, thresholds))
+    const searches = [...snapshots.values()].flatMap((s) =>
+      stationSearches(s, tunedFor(thresholds, FUEL_TUNABLE, s).values),
+    )
     const { found, degraded } = await lookUpPlaces(providers.places, 'fuel', searches)
-    return { evaluations: evaluateEach(snapshots, (s) => evaluateFuel(s, found, thresholds)), degraded }
+    const evaluations = evaluateEach(snapshots, (s) => {
+      const tuned = tunedFor(thresholds, FUEL_TUNABLE, s)
+      return explainEvaluation(evaluateFuel(s, found, tuned.values), tuned.resolved)
+    })
+    return { evaluations, degraded }
   },
   explain: { subject: 'vehicle', state: fuelSubjectState },
 }

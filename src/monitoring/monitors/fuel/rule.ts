@@ -1,6 +1,7 @@
 import { distanceKm } from '../../../providers/geo.js'
 import type { Place } from '../../../providers/places/places-provider.js'
 import type { AlertDraft, Evaluation } from '../../alerts/alert-draft.js'
+import type { StoredThreshold } from '../../thresholds/traveller-thresholds.js'
 
 // 2: an active trip's destination out of range opens the alert above the % threshold too.
 export const FUEL_RULE_VERSION = 2
@@ -38,6 +39,8 @@ export interface FuelSnapshot {
   trip: FuelTrip | null
   /** Conditions with an open fuel alert (a deleted vehicle's too), so they can clear. */
   openConditions: string[]
+  /** The traveller's own and learned thresholds (resolved against the defaults by the monitor). */
+  thresholds?: StoredThreshold[]
 }
 
 /** Per vehicle: the stations found around it, or 'unavailable' when the provider failed. */
@@ -79,7 +82,9 @@ function vehicleVerdict(vehicle: FuelVehicle, trip: FuelTrip | null, thresholds:
   const range = rangeKm(vehicle, reading.percent)
   const destination = destinationReach(reading, trip, thresholds)
   const low = reading.percent < thresholds.mediumBelowPercent
-  const short = destination !== null && range < destination.neededKm
+  // A destination past a full tank's range is reached by refuelling on the way whatever the level
+  // now: it opens nothing a fill-up could clear, and the % thresholds alone say when to stop.
+  const short = destination !== null && range < destination.neededKm && destination.neededKm <= rangeKm(vehicle, 100)
   if (!low && !short) return null
   const high = reading.percent < thresholds.highBelowPercent
   // Short of the destination only: the % that would reach it is the threshold the reading is under.

@@ -1,8 +1,9 @@
-import { type ExpressionBuilder, sql } from 'kysely'
+import { type Expression, type ExpressionBuilder, sql } from 'kysely'
 import type { Db } from '../../../platform/db/database.js'
 import type { Database } from '../../../platform/db/schema.js'
 import { addOpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers } from '../../candidates.js'
+import { storedFromJson, storedThresholdsOf } from '../../thresholds/snapshot-thresholds.js'
 import type { FuelSnapshot, FuelVehicle } from './rule.js'
 
 /** Each vehicle's latest reading (newest observation, then newest row), joined laterally on `v`. */
@@ -30,8 +31,9 @@ const activeTrip = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }
 
 /**
  * The fuel monitor's input for a set of users, in two queries whatever their number: every
- * vehicle with its latest reading and its traveller's active trip, and the conditions of their
- * open fuel alerts. A traveller without a vehicle has no trip in their snapshot: nothing to reach it with.
+ * vehicle with its latest reading, its traveller's active trip and thresholds, and the
+ * conditions of their open fuel alerts. A traveller without a vehicle has no trip in their
+ * snapshot: nothing to reach it with.
  */
 export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Promise<Map<string, FuelSnapshot>> {
   const snapshots = new Map<string, FuelSnapshot>(
@@ -42,6 +44,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
     .selectFrom('vehicles as v')
     .leftJoinLateral(latestReading, (join) => join.onTrue())
     .leftJoinLateral(activeTrip, (join) => join.onTrue())
+    .leftJoin(storedThresholdsOf(db, userIds, 'fuel').as('own'), 'own.user_id', 'v.user_id')
     .select([
       'v.id',
       'v.user_id',
@@ -57,6 +60,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
       'trip.destination_name',
       'trip.destination_lat',
       'trip.destination_lon',
+      'own.thresholds',
     ])
     .where('v.user_id', 'in', [...userIds])
     .execute()
@@ -74,6 +78,8 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
     const snapshot = snapshots.get(row.user_id)
     if (!snapshot) continue
     snapshot.vehicles.push(vehicle)
+    // The same array on each of the traveller's vehicles: read once.
+    if (snapshot.vehicles.length === 1) snapshot.thresholds = storedFromJson(row.thresholds)
     if (row.trip_id !== null && row.trip_name !== null && row.destination_name !== null)
       snapshot.trip = {
         id: row.trip_id,
@@ -90,10 +96,11 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
 }
 
 /**
- * One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold,
- * or any reading while the traveller is on an active trip (its range may not reach the destination).
+ * One keyset page of the fuel sweep's candidates: a vehicle's latest reading below the threshold
+ * (`below`: the traveller's, an expression on `u`, in the same statement), or any reading while
+ * the traveller is on an active trip (its range may not reach the destination).
  */
-export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: number }) =>
+export const fuelCandidates = (db: Db, page: CandidatePage & { below: Expression<number> }) =>
   candidateUsers(db, page, 'fuel_low', (eb) =>
     eb.exists(
       eb
@@ -103,7 +110,7 @@ export const fuelCandidates = (db: Db, page: CandidatePage & { belowPercent: num
         .whereRef('v.user_id', '=', 'u.id')
         .where((w) =>
           w.or([
-            w('latest.percent', '<', String(page.belowPercent)),
+            sql<boolean>`latest.percent < ${page.below}`,
             w.exists(
               w
                 .selectFrom('trips as t')

@@ -15,6 +15,7 @@ import * as timeZones from './2026_12_04_0013_time_zones.js'
 import * as rateLimitHits from './2026_12_04_0014_rate_limit_hits.js'
 import * as emailConfirmation from './2026_12_04_0015_email_confirmation.js'
 import * as monitorsAsData from './2026_12_06_0016_monitors_as_data.js'
+import * as snoozeFeedbackThresholds from './2026_12_06_0017_snooze_feedback_thresholds.js'
 import * as evaluationTimes from './2026_12_06_0018_evaluation_times.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
@@ -35,5 +36,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0014_rate_limit_hits': rateLimitHits,
   '2026_12_04_0015_email_confirmation': emailConfirmation,
   '2026_12_06_0016_monitors_as_data': monitorsAsData,
+  '2026_12_06_0017_snooze_feedback_thresholds': snoozeFeedbackThresholds,
   '2026_12_06_0018_evaluation_times': evaluationTimes,
 }
