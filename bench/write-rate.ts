@@ -8,12 +8,15 @@
  * alert.resolved arrives on its socket, and the CPU each process spent is divided by the writes. Needs
  * PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL, else the local services). Prints
  * figures, conditions and whether the write-rate target holds (docs/performance.md).
+ * The yardstick in the same run (layout `minimal`, on by default): the minimal pipeline of
+ * `bench/minimal-pipeline/` (the same durable steps on bare pg, BullMQ and ws, Redis mode) under the
+ * same travellers and rates; at the end the targets' ratios: PAM's API + worker CPU per write against
+ * the minimal pipeline's (≤ 1.5×), PostgreSQL's CPU per write Postgres-only against Redis mode (≤ 2×).
  * BENCH_MODES=redis,cluster adds the layout past one machine beside it, in the same run: Redis mode on
  * a local Redis Cluster (three masters, three replicas) with DATABASE_URL through PgBouncer in
  * transaction mode (DATABASE_DIRECT_URL to the server), both started by the test harness.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
@@ -24,7 +27,9 @@ import { redisCluster } from '../test/helpers/redis-cluster.js'
 import { dropRedisPrefix } from '../test/helpers/services.js'
 import { openStream, type StreamClient } from '../test/helpers/stream.js'
 import { withBenchDatabase } from './bench-database.js'
+import { type MinimalPipeline, startMinimalPipeline } from './minimal-pipeline/processes.js'
 import { pamEnv } from './pam-env.js'
+import { cpuSeconds, databaseCpu } from './process-cpu.js'
 import { waitFor } from './wait-for.js'
 import { startWorkerProcess } from './worker-process.js'
 import { percentile } from './write-to-socket.js'
@@ -36,52 +41,17 @@ const TRAVELLERS = Number(process.env.BENCH_TRAVELLERS ?? 200)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
 const WARMUP_SECONDS = 3
 const CONCURRENCY = 8
-type Layout = 'redis' | 'postgres' | 'cluster'
-const MODES = (process.env.BENCH_MODES ?? 'redis,postgres').split(',') as Layout[]
+type Layout = 'redis' | 'postgres' | 'cluster' | 'minimal'
+const MODES = (process.env.BENCH_MODES ?? 'redis,postgres,minimal').split(',') as Layout[]
 const SECRET = randomBytes(32).toString('base64url')
 const PORT = 19_000 + Math.floor(Math.random() * 1000)
 
 interface Traveller {
+  userId: string
   headers: Record<string, string>
   vehicleId: string
   stream: StreamClient
   writes: number
-}
-
-/**
- * CPU seconds (user + system) so far of each process: PAM's by pid, PostgreSQL's and Redis's
- * summed over every process of that name (backends, WAL writer…). Linux's /proc; empty elsewhere.
- */
-function cpuSeconds(pids: Record<string, number | undefined>): Record<string, number> {
-  const ticks = (stat: string) => {
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime; USER_HZ is 100 on Linux
-  }
-  const seconds: Record<string, number> = {}
-  const read = (pid: number | string) => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      return undefined
-    }
-  }
-  for (const [name, pid] of Object.entries(pids)) {
-    const stat = pid === undefined ? undefined : read(pid)
-    if (stat) seconds[name] = ticks(stat)
-  }
-  let entries: string[] = []
-  try {
-    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))
-  } catch {
-    return seconds
-  }
-  for (const pid of entries) {
-    const stat = read(pid)
-    const name = stat?.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-    if (stat && (name === 'postgres' || name === 'redis-server' || name === 'pgbouncer'))
-      seconds[name] = (seconds[name] ?? 0) + ticks(stat)
-  }
-  return seconds
 }
 
 /** Until no write waits for its evaluation (every mark cleared). */
@@ -98,7 +68,8 @@ async function evaluated(databaseUrl: string) {
 }
 
 async function traveller(base: string): Promise<Traveller> {
-  const token = await mintDevToken({ secret: SECRET, userId: randomUUID(), ttl: '1h', audience: 'authenticated' })
+  const userId = randomUUID()
+  const token = await mintDevToken({ secret: SECRET, userId, ttl: '1h', audience: 'authenticated' })
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   const response = await fetch(`${base}/v1/vehicles`, {
     method: 'POST',
@@ -109,8 +80,11 @@ async function traveller(base: string): Promise<Traveller> {
   const { id } = (await response.json()) as { id: string }
   const stream = await openStream(`${base.replace('http', 'ws')}/v1/stream`, { authorization: headers.authorization })
   await stream.next((m) => m.type === 'hello')
-  return { headers, vehicleId: id, stream, writes: 0 }
+  return { userId, headers, vehicleId: id, stream, writes: 0 }
 }
+
+/** Writes refused with a 503 at the rate being measured. */
+let refused = 0
 
 /** One reading, timed until its own alert event is on the traveller's socket; undefined if it never came. */
 async function write(base: string, who: Traveller): Promise<number | undefined> {
@@ -127,6 +101,12 @@ async function write(base: string, who: Traveller): Promise<number | undefined> 
     headers: who.headers,
     body: JSON.stringify({ percent: low ? 15 : 90 }),
   })
+  // A full machine answers 503 (no database connection free in time): a write that never reached its socket.
+  if (response.status === 503) {
+    refused++
+    await response.body?.cancel()
+    return undefined
+  }
   if (response.status !== 201) throw new Error(`reading: ${response.status} ${await response.text()}`)
   return event.then(
     () => performance.now() - started,
@@ -149,6 +129,97 @@ async function paced(base: string, travellers: Traveller[], rate: number, second
   return { latencies: await Promise.all(results), achieved }
 }
 
+/** What one rate measured: CPU ms per write of each process, and write→socket percentiles. */
+interface RateFigures {
+  cpuMs: Record<string, number>
+  p50: number
+  p99: number
+}
+const measured = new Map<Layout, Map<number, RateFigures>>()
+/** The bench database's own backends: `postgres` and `redis-server` are every such process on the machine. */
+const THIS_DB = 'postgres (this db)'
+
+/** The processes under test (PAM's API and worker, or the minimal pipeline's) by name. */
+type Pids = Record<string, number | undefined>
+
+const LABELS: Record<Layout, string> = {
+  redis: 'Redis mode',
+  postgres: 'Postgres-only mode',
+  cluster: 'Redis Cluster (3 masters, 3 replicas) + PgBouncer (transaction mode)',
+  minimal: 'Minimal pipeline (bare pg, BullMQ, ws; Redis)',
+}
+
+/** Each rate of RATES after a warm-up at it: latencies on the socket and CPU per write of each process. */
+async function measureRates(mode: Layout, base: string, databaseUrl: string, travellers: Traveller[], pids: Pids) {
+  const figures = new Map<number, RateFigures>()
+  measured.set(mode, figures)
+  for (const rate of RATES) {
+    // Each traveller's vehicle create (or the rate before) queued evaluations: none is left behind.
+    await evaluated(databaseUrl)
+    await paced(base, travellers, rate, WARMUP_SECONDS)
+    refused = 0
+    const database = await databaseCpu(databaseUrl)
+    const cpuBefore = cpuSeconds(pids)
+    const ownBefore = process.cpuUsage()
+    const windowStart = performance.now()
+    const { latencies, achieved } = await paced(base, travellers, rate, SECONDS)
+    const windowSeconds = (performance.now() - windowStart) / 1000
+    const cpuAfter: Record<string, number> = { ...cpuSeconds(pids), [THIS_DB]: await database() }
+    const own = process.cpuUsage(ownBefore)
+    const arrived = latencies.filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b)
+    const p50 = percentile(arrived, 50)
+    const p99 = percentile(arrived, 99)
+    const holds = arrived.length === latencies.length && p50 <= 10 && p99 <= 25
+    const used = Object.fromEntries(
+      Object.keys(cpuAfter).map((name) => [name, (cpuAfter[name] ?? 0) - (cpuBefore[name] ?? 0)]),
+    )
+    used.clients = (own.user + own.system) / 1e6
+    // CPU per write, in ms, of each process over the timed writes (and the tail they left).
+    // A sum over processes of a name loses what a process that exited had used: shown as n/a.
+    const cpuMs = Object.fromEntries(
+      Object.entries(used).map(([name, seconds]) => [name, (seconds * 1000) / latencies.length]),
+    )
+    figures.set(rate, { cpuMs, p50, p99 })
+    const cpu = Object.entries(cpuMs).map(
+      ([name, ms]) => `${name} ${ms < 0 ? 'n/a (processes came and went)' : ms.toFixed(1)}`,
+    )
+    // Where the machine is full, per-write figures read low: the window had no more CPU to give.
+    const busy = Object.values(used).reduce((sum, seconds) => sum + Math.max(0, seconds), 0) / windowSeconds
+    process.stdout.write(
+      `${LABELS[mode]}, ${latencies.length} writes at ${achieved.toFixed(0)} writes/s over ${TRAVELLERS} travellers: ` +
+        `on the socket ${arrived.length} / ${latencies.length}${refused ? ` (${refused} refused with 503)` : ''}, p50 ${p50.toFixed(1)} ms, ` +
+        `p90 ${percentile(arrived, 90).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms` +
+        (rate >= 200 && mode !== 'minimal'
+          ? ` (target at 200 writes/s p50 ≤ 10 ms, p99 ≤ 25 ms: ${holds ? 'holds' : 'MISSED'})`
+          : '') +
+        `\n  CPU ms per write: ${cpu.join(', ')}; all of them ${(busy * 100).toFixed(0)} % of one core ` +
+        `over the ${windowSeconds.toFixed(1)} s until the last event (${cpus().length} cores); ` +
+        `load average ${(loadavg()[0] ?? 0).toFixed(1)}\n`,
+    )
+  }
+}
+
+/**
+ * The minimal pipeline on a PAM-migrated database: `pam api` migrates it and makes the travellers
+ * (their users and vehicles), then gives way to the pipeline's API on the same port, where each
+ * traveller opens its socket again and names itself in `x-user-id` (the pipeline has no auth).
+ */
+async function minimalDeployment(env: Record<string, string>, databaseUrl: string, travellers: Traveller[]) {
+  const pipeline = await startMinimalPipeline({
+    port: PORT,
+    databaseUrl,
+    redisUrl: env.REDIS_URL ?? REDIS_URL,
+    prefix: env.REDIS_PREFIX ?? '',
+  })
+  const ws = `ws://127.0.0.1:${PORT}/v1/stream`
+  for (const who of travellers) {
+    who.headers = { 'x-user-id': who.userId, 'content-type': 'application/json' }
+    who.stream = await openStream(ws, { 'x-user-id': who.userId })
+    await who.stream.next((m) => m.type === 'hello')
+  }
+  return pipeline
+}
+
 async function run(mode: Layout, databaseUrl: string) {
   const prefix = `pambench${randomBytes(3).toString('hex')}`
   const cluster = mode === 'cluster' ? await redisCluster() : undefined
@@ -163,69 +234,78 @@ async function run(mode: Layout, databaseUrl: string) {
     }),
     ...(cluster ? { REDIS_CLUSTER: 'true', DATABASE_DIRECT_URL: databaseUrl } : {}),
   }
-  const api = spawnPam(['api'], env)
+  let api: PamProcess | undefined = spawnPam(['api'], env)
   const base = `http://127.0.0.1:${PORT}`
   let worker: PamProcess | undefined
+  let minimal: MinimalPipeline | undefined
+  const travellers: Traveller[] = []
   try {
     // The API migrates; the worker starts once it has, and /ready waits for the worker's heartbeat.
     await waitFor(`${base}/health`, {}, api.output)
-    worker = await startWorkerProcess(env, CONCURRENCY)
-    await waitFor(`${base}/ready`, {}, api.output)
-    const travellers: Traveller[] = []
+    if (mode === 'minimal') {
+      // No worker here, so no /ready: a user's first request answers once the migrations have run.
+      const token = await mintDevToken({ secret: SECRET, userId: randomUUID(), ttl: '1h', audience: 'authenticated' })
+      await waitFor(`${base}/v1/me`, { authorization: `Bearer ${token}` }, api.output)
+    } else {
+      worker = await startWorkerProcess(env, CONCURRENCY)
+      await waitFor(`${base}/ready`, {}, api.output)
+    }
     for (let i = 0; i < TRAVELLERS; i += 50) {
       travellers.push(
         ...(await Promise.all(Array.from({ length: Math.min(50, TRAVELLERS - i) }, () => traveller(base)))),
       )
     }
-    const label = {
-      redis: 'Redis mode',
-      postgres: 'Postgres-only mode',
-      cluster: 'Redis Cluster (3 masters, 3 replicas) + PgBouncer (transaction mode)',
-    }[mode]
-    for (const rate of RATES) {
-      // Each traveller's vehicle create (or the rate before) queued evaluations: none is left behind.
-      await evaluated(databaseUrl)
-      await paced(base, travellers, rate, WARMUP_SECONDS)
-      const pids = { api: api.child.pid, worker: worker.child.pid }
-      const cpuBefore = cpuSeconds(pids)
-      const ownBefore = process.cpuUsage()
-      const windowStart = performance.now()
-      const { latencies, achieved } = await paced(base, travellers, rate, SECONDS)
-      const windowSeconds = (performance.now() - windowStart) / 1000
-      const cpuAfter = cpuSeconds(pids)
-      const own = process.cpuUsage(ownBefore)
-      const arrived = latencies.filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b)
-      const p50 = percentile(arrived, 50)
-      const p99 = percentile(arrived, 99)
-      const holds = arrived.length === latencies.length && p50 <= 10 && p99 <= 25
-      // CPU per write, in ms, of each process over the timed writes (and the tail they left).
-      // A sum over processes of a name loses what a process that exited had used: shown as n/a.
-      const perWrite = (seconds: number) =>
-        seconds < 0 ? 'n/a (processes came and went)' : ((seconds * 1000) / latencies.length).toFixed(1)
-      const used = Object.fromEntries(
-        Object.keys(cpuAfter).map((name) => [name, (cpuAfter[name] ?? 0) - (cpuBefore[name] ?? 0)]),
-      )
-      used.clients = (own.user + own.system) / 1e6
-      const cpu = Object.entries(used).map(([name, seconds]) => `${name} ${perWrite(seconds)}`)
-      // Where the machine is full, per-write figures read low: the window had no more CPU to give.
-      const busy = Object.values(used).reduce((sum, seconds) => sum + Math.max(0, seconds), 0) / windowSeconds
-      process.stdout.write(
-        `${label}, ${latencies.length} writes at ${achieved.toFixed(0)} writes/s over ${TRAVELLERS} travellers: ` +
-          `on the socket ${arrived.length} / ${latencies.length}, p50 ${p50.toFixed(1)} ms, ` +
-          `p90 ${percentile(arrived, 90).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms` +
-          (rate >= 200 ? ` (target at 200 writes/s p50 ≤ 10 ms, p99 ≤ 25 ms: ${holds ? 'holds' : 'MISSED'})` : '') +
-          `\n  CPU ms per write: ${cpu.join(', ')}; all of them ${(busy * 100).toFixed(0)} % of one core ` +
-          `over the ${windowSeconds.toFixed(1)} s until the last event (${cpus().length} cores)\n`,
-      )
+    let pids: Pids = { api: api.child.pid, worker: worker?.child.pid }
+    if (mode === 'minimal') {
+      for (const who of travellers) who.stream.close()
+      await api.stop('SIGTERM')
+      api = undefined
+      // The vehicles' creation marked their travellers for PAM's worker, which is not running.
+      const db = new pg.Client({ connectionString: databaseUrl })
+      await db.connect()
+      await db.query('truncate evaluation_marks')
+      await db.end()
+      minimal = await minimalDeployment(env, databaseUrl, travellers)
+      pids = { api: minimal.api.pid, worker: minimal.worker.pid }
     }
-    for (const who of travellers) who.stream.close()
+    await measureRates(mode, base, databaseUrl, travellers, pids)
   } finally {
+    for (const who of travellers) who.stream.close()
+    await minimal?.stop()
     await worker?.stop('SIGTERM')
-    await api.stop('SIGTERM')
-    if (mode === 'redis') await dropRedisPrefix(REDIS_URL, prefix)
+    await api?.stop('SIGTERM')
+    if (mode === 'redis' || mode === 'minimal') await dropRedisPrefix(REDIS_URL, prefix)
     await pooler?.stop()
     await cluster?.stop()
   }
+}
+
+/** The targets' ratios from the same run, at each rate both sides measured. */
+function printTargets() {
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b <= 0 ? undefined : a / b
+  const shown = (value: number | undefined, target: number) =>
+    value === undefined ? 'n/a' : `${value.toFixed(2)}× (target ≤ ${target}: ${value <= target ? 'holds' : 'MISSED'})`
+  const own = (f: RateFigures | undefined) => (f ? (f.cpuMs.api ?? 0) + (f.cpuMs.worker ?? 0) : undefined)
+  const servers = (f: RateFigures | undefined) =>
+    f ? (own(f) ?? 0) + (f.cpuMs[THIS_DB] ?? 0) + (f.cpuMs['redis-server'] ?? 0) : undefined
+  const lines = ['targets, same run:']
+  for (const rate of RATES) {
+    const redis = measured.get('redis')?.get(rate)
+    const minimal = measured.get('minimal')?.get(rate)
+    const postgres = measured.get('postgres')?.get(rate)
+    lines.push(
+      `  ${rate} writes/s: PAM API + worker CPU per write ${own(redis)?.toFixed(1) ?? 'n/a'} ms vs the minimal ` +
+        `pipeline's ${own(minimal)?.toFixed(1) ?? 'n/a'} ms: ${shown(ratio(own(redis), own(minimal)), 1.5)}; ` +
+        `with this database's backends and Redis ${servers(redis)?.toFixed(1) ?? 'n/a'} vs ${servers(minimal)?.toFixed(1) ?? 'n/a'} ms ` +
+        `(${ratio(servers(redis), servers(minimal))?.toFixed(2) ?? 'n/a'}×); minimal p50 ${minimal?.p50.toFixed(1) ?? 'n/a'} ms, ` +
+        `p99 ${minimal?.p99.toFixed(1) ?? 'n/a'} ms`,
+      `  ${rate} writes/s: PostgreSQL CPU per write (the bench database's backends) Postgres-only ` +
+        `${postgres?.cpuMs[THIS_DB]?.toFixed(1) ?? 'n/a'} ms vs Redis mode ${redis?.cpuMs[THIS_DB]?.toFixed(1) ?? 'n/a'} ms: ` +
+        shown(ratio(postgres?.cpuMs[THIS_DB], redis?.cpuMs[THIS_DB]), 2),
+    )
+  }
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 process.stdout.write(
@@ -235,4 +315,5 @@ process.stdout.write(
     `load average ${(loadavg()[0] ?? 0).toFixed(1)} before\n`,
 )
 for (const mode of MODES) await withBenchDatabase(ADMIN_URL, (url) => run(mode, url))
+printTargets()
 process.stdout.write(`load average ${(loadavg()[0] ?? 0).toFixed(1)} after\n`)

@@ -68,33 +68,20 @@ async function send(db: Db, services: DeliveryServices, channel: Channel, alert:
   await email.send({ to: address, unsubscribeUrl, ...alertEmail(alert, unsubscribeUrl) })
 }
 
-/** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
-const SENDS_AT_ONCE = 8
+type Outcomes = Record<Channel, Record<string, number>>
+
+const emptyOutcomes = (): Outcomes => ({ email: {}, push: {} })
+
+function count(services: DeliveryServices, outcomes: Outcomes, channel: Channel, outcome: string) {
+  outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
+  services.deliveries.inc({ channel, outcome })
+}
 
 /**
- * `notify.deliver` for a batch of alerts (a write's, or a sweep page's): per alert and channel,
- * decide (send now, defer to the end of quiet hours, or suppress), claim its delivery row for
- * this worker, and record the outcome. However many jobs run for an alert, each channel is
- * claimed by one of them. The contexts, and the claims with every outcome that needs no send, are
- * one statement each for the whole batch; a send is recorded as soon as it is done, so a worker
- * dying mid-batch leaves the sent ones sent, and one the database cannot take now is kept and
- * recorded once it can (settlements.ts), never sent again. A transient failure leaves its row
- * queued and fails the job once every other delivery had its turn, so BullMQ retries it with
- * backoff (and the retry claims only what is queued); a permanent one is recorded as failed.
+ * Every channel's decision for each alert (send now, defer to the end of quiet hours, or
+ * suppress) at `now`, from one read of the alerts' contexts: what a send needs stays in `contexts`.
  */
-export async function deliverAlerts(
-  db: Db,
-  services: DeliveryServices,
-  logger: Logger,
-  alertIds: readonly string[],
-  signal?: AbortSignal,
-): Promise<Record<Channel, Record<string, number>>> {
-  const { settlements } = services
-  const outcomes = { email: {}, push: {} } as Record<Channel, Record<string, number>>
-  const count = (channel: Channel, outcome: string) => {
-    outcomes[channel][outcome] = (outcomes[channel][outcome] ?? 0) + 1
-    services.deliveries.inc({ channel, outcome })
-  }
+async function decide(db: Db, services: DeliveryServices, alertIds: readonly string[]) {
   const now = services.now()
   const contexts = new Map(
     (await deliveryContexts(db, alertIds, { now, emailCap: services.emailCap })).map((context) => [
@@ -118,10 +105,58 @@ export async function deliverAlerts(
       return ids
     })
   })
+  return { contexts, wanted, now }
+}
+
+/**
+ * Records, where an alert is made, the deliveries of the alerts none of whose channels sends now
+ * (each suppressed or deferred, as for most alerts of most travellers): a notify.deliver job for
+ * them would only have made this same decision and claim, at the cost of a job. Returns the
+ * alerts that have something to send, for their job, which decides again when it runs.
+ */
+export async function settleAlertsWithoutSends(
+  db: Db,
+  services: DeliveryServices,
+  alertIds: readonly string[],
+): Promise<string[]> {
+  const { contexts, wanted } = await decide(db, services, alertIds)
+  const sending = new Set(wanted.filter((want) => !want.settlement).map((want) => want.alertId))
+  const settled = wanted.filter((want) => !sending.has(want.alertId))
+  for (const claim of await claimDeliveries(db, services.settlements.holder, settled)) {
+    services.deliveries.inc({ channel: claim.channel, outcome: claim.status })
+  }
+  // An alert with no context (gone meanwhile) is left to its job, as before.
+  return alertIds.filter((id) => sending.has(id) || !contexts.has(id))
+}
+
+/** Sends in flight at once per job: the SMTP pool's connections, and a push service's patience. */
+const SENDS_AT_ONCE = 8
+
+/**
+ * `notify.deliver` for a batch of alerts (a write's, or a sweep page's): per alert and channel,
+ * decide (send now, defer to the end of quiet hours, or suppress), claim its delivery row for
+ * this worker, and record the outcome. However many jobs run for an alert, each channel is
+ * claimed by one of them. The contexts, and the claims with every outcome that needs no send, are
+ * one statement each for the whole batch; a send is recorded as soon as it is done, so a worker
+ * dying mid-batch leaves the sent ones sent, and one the database cannot take now is kept and
+ * recorded once it can (settlements.ts), never sent again. A transient failure leaves its row
+ * queued and fails the job once every other delivery had its turn, so BullMQ retries it with
+ * backoff (and the retry claims only what is queued); a permanent one is recorded as failed.
+ */
+export async function deliverAlerts(
+  db: Db,
+  services: DeliveryServices,
+  logger: Logger,
+  alertIds: readonly string[],
+  signal?: AbortSignal,
+): Promise<Outcomes> {
+  const { settlements } = services
+  const outcomes = emptyOutcomes()
+  const { contexts, wanted, now } = await decide(db, services, alertIds)
   const sends: Claimed[] = []
   for (const claim of await claimDeliveries(db, settlements.holder, wanted)) {
     if (claim.status === 'sending') sends.push(claim)
-    else count(claim.channel, claim.status)
+    else count(services, outcomes, claim.channel, claim.status)
   }
 
   const retry = retriedSends('delivery')
@@ -129,7 +164,7 @@ export async function deliverAlerts(
     const { channel } = claim
     const { alert, settings } = contexts.get(claim.alertId) as DeliveryContext
     const settle = (settlement: Settlement, outcome: string) => {
-      count(channel, outcome)
+      count(services, outcomes, channel, outcome)
       return settlements.record(claim.id, settlement)
     }
     const address = settings.email.address ?? ''

@@ -27,6 +27,7 @@ import { requireInternalToken } from './plugins/internal-auth.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
 import { registerShutdownResponse } from './plugins/shutdown-response.js'
+import { deferredRequestLogger } from './request-logger.js'
 import { healthRoutes } from './routes/health.js'
 import { internalAiUsageRoutes } from './routes/internal/ai-usage.js'
 import { internalDeliveryRoutes } from './routes/internal/delivery-attempts.js'
@@ -110,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Fastify logs two entries per request (each a block of lines when pretty): one line is
     // written below, once the response is sent.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: deferredRequestLogger,
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID()

@@ -29,6 +29,7 @@ export async function registerCrossOrigin(app: FastifyInstance, origin: ReturnTy
     credentials: false,
     methods,
     allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    // One string: @fastify/cors joins a list again for every response.
     exposedHeaders: [
       'Retry-After',
       'X-RateLimit-Limit',
@@ -36,7 +37,7 @@ export async function registerCrossOrigin(app: FastifyInstance, origin: ReturnTy
       'X-RateLimit-Reset',
       'Idempotent-Replayed',
       'X-Request-Id',
-    ],
+    ].join(', '),
     maxAge: 600,
     // An OPTIONS without Origin is no preflight: answered like any other, not with a text/plain 400.
     strictPreflight: false,

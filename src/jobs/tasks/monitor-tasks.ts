@@ -43,7 +43,12 @@ const thresholdsOf = (services: MonitorServices, monitor: Monitor): unknown => s
  * alerts are stored only if no other evaluation of the user was applied since (it may have read
  * newer data), and the marks cleared only where no write came in meanwhile.
  */
-async function runMonitor(monitor: Monitor, context: TaskContext, userIds: readonly string[]): Promise<MonitorResult> {
+async function runMonitor(
+  monitor: Monitor,
+  context: TaskContext,
+  userIds: readonly string[],
+  from: 'a write' | 'a page',
+): Promise<MonitorResult> {
   const services = servicesOf(context)
   const seen = await readSeen(context.db, monitor.name, userIds)
   const thresholds = thresholdsOf(services, monitor)
@@ -78,12 +83,18 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
       services.observers.writeToAlert(Math.max(0, (Date.parse(alert.createdAt) - writtenAt.getTime()) / 1000))
     }
   }
-  // The page's deliveries in batches, queued, not awaited: a queue outage must not hold up the
-  // evaluation (notify.drain catches up).
-  delivery.deliver([...applied.values()].flatMap((changes) => changes.created.map((alert) => alert.id)))
   // The page's events in as few bus messages as fit, each user's in order.
   const events = [...applied].flatMap(([userId, changes]) => appliedEvents(userId, changes))
   await announceAlertEvents(services.bus, events, context.logger, 'alerts stored')
+  // Then their deliveries (the socket never waits for them), queued in batches, not awaited: a
+  // queue outage must not hold up the evaluation (notify.drain catches up). A write's alerts with
+  // nothing to send now are recorded here instead, saving each its own job; a page's share jobs of
+  // 200 already, and keep the sweep's time to its alerts.
+  await delivery.deliverNew(
+    context.db,
+    from === 'a write' ? context.delivery : undefined,
+    [...applied.values()].flatMap((changes) => changes.created.map((alert) => alert.id)),
+  )
   // After the alerts are out with their template text: their AI text never delays them.
   await Promise.all(
     [...applied].map(([userId, changes]) => queueAlertTexts(services.enqueue, context.logger, userId, changes.created)),
@@ -95,7 +106,7 @@ async function runMonitor(monitor: Monitor, context: TaskContext, userIds: reado
 export const evaluateTask =
   (monitor: Monitor): TaskHandler<UserPayload, MonitorResult> =>
   async ({ userId }, context) =>
-    runMonitor(monitor, context, [userId])
+    runMonitor(monitor, context, [userId], 'a write')
 
 /**
  * `monitor.<name>.sweep`: the periodic safety net. Visits, in keyset pages (one query each), the
@@ -154,7 +165,7 @@ export const pageTask =
     if ((runId === undefined) !== (page === undefined)) {
       throw new UnrecoverableError("a sweep's page needs runId and its page number")
     }
-    const result = await runMonitor(monitor, context, userIds)
+    const result = await runMonitor(monitor, context, userIds, 'a page')
     if (runId !== undefined && page !== undefined) {
       const closed = await recordPage(context.db, runId, page, result)
       if (closed) context.services?.observers?.sweepFinished(monitor.name, closed === 'degraded' ? 'degraded' : 'ok')

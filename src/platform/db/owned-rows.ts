@@ -83,7 +83,9 @@ export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn:
       const page = rows.slice(0, request.limit)
       const last = page.at(-1)
       return {
-        rows: page.map(({ page_key: _, ...row }) => row as Row),
+        // page_key rides along in each row: the resource maps rows by their columns (toItem), and
+        // copying 50 rows of 20 columns to drop it was a tenth of a list page's own work.
+        rows: page as Row[],
         next: rows.length > request.limit && last ? { at: last.page_key, id: last.id } : null,
       }
     },
