@@ -11,15 +11,7 @@ import {
   stationSearches,
 } from '../../src/monitoring/monitors/fuel/rule.js'
 import { budgetPeriod } from '../../src/travellers/budgets/budget-period.js'
-
-const FUEL = {
-  mediumBelowPercent: 20,
-  highBelowPercent: 10,
-  stationRadiusKm: 50,
-  roadFactor: 1.3,
-  tripMarginPercent: 15,
-}
-const BUDGET = { highRatio: 0.8, urgentRatio: 0.95 }
+import { BUDGET, FUEL } from '../helpers/default-thresholds.js'
 
 const van = (
   percent: number | null,

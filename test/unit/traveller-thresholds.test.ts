@@ -10,15 +10,8 @@ import {
   thresholdProblems,
   tunedFor,
 } from '../../src/monitoring/thresholds/traveller-thresholds.js'
+import { BUDGET, FUEL } from '../helpers/default-thresholds.js'
 
-const FUEL = {
-  mediumBelowPercent: 20,
-  highBelowPercent: 10,
-  stationRadiusKm: 50,
-  roadFactor: 1.3,
-  tripMarginPercent: 15,
-}
-const BUDGET = { highRatio: 0.8, urgentRatio: 0.95 }
 const fuelTunable = monitorNamed('fuel')?.tunable ?? []
 const budgetTunable = monitorNamed('budget')?.tunable ?? []
 const at = '2026-12-01T00:00:00.000Z'
