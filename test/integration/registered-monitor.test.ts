@@ -46,7 +46,7 @@ inBothModes('a monitor registered from outside src/', (mode) => {
     assert.equal(moved.status, 200, JSON.stringify(moved.body))
     const created: Message = await stream.next(
       (m: Message) => m.type === 'alert.created' && m.alert.kind === 'mileage_over_allowance',
-      15_000,
+      30_000,
     )
     assert.equal(created.alert.title, 'Campervan is past its 100000 km allowance')
     assert.equal(created.alert.data.vehicleId, vehicle.body.id)
@@ -59,7 +59,7 @@ inBothModes('a monitor registered from outside src/', (mode) => {
     )
 
     assert.equal((await call('DELETE', `/v1/vehicles/${vehicle.body.id}`)).status, 204)
-    await stream.next((m: Message) => m.type === 'alert.resolved' && m.alertId === created.alert.id, 15_000)
+    await stream.next((m: Message) => m.type === 'alert.resolved' && m.alertId === created.alert.id, 30_000)
     assert.deepEqual((await call('GET', '/v1/alerts?kind=mileage_over_allowance')).body.items, [])
   })
 
