@@ -36,6 +36,7 @@ const TABLES = [
   'schedule_runs',
   'task_leases',
   'time_zones',
+  'traveller_thresholds',
   'trips',
   'unsubscribe_uses',
   'users',

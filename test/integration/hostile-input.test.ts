@@ -272,6 +272,8 @@ const EXAMPLES = {
   'GET /v1/me/notification-settings': {},
   'GET /v1/me/ai-usage': {},
   'GET /v1/monitors/{kind}/state': {},
+  'GET /v1/me/monitors': {},
+  'PATCH /v1/me/monitors': { body: { fuel: { mediumBelowPercent: 25 } } },
   'GET /v1/briefings': {},
   'POST /v1/briefings': {},
   'PUT /v1/me/notification-settings': {
