@@ -12,7 +12,7 @@ import { type Alert, currentAlertOf } from '../monitoring/alerts/alert-repositor
 import { evaluationTimes } from '../monitoring/evaluation-mark-repository.js'
 import type { Monitor, StateInput } from '../monitoring/monitor.js'
 import type { MonitorName, Thresholds } from '../monitoring/registry.js'
-import { type TravellerThreshold, travellerThresholds } from '../monitoring/traveller-thresholds.js'
+import { type TravellerThreshold, travellerThresholds } from '../monitoring/thresholds/threshold-repository.js'
 import type { Db } from '../platform/db/database.js'
 import type { AlertPriority } from '../platform/db/schema.js'
 

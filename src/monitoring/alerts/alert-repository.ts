@@ -4,6 +4,9 @@ import { toIso } from '../../platform/db/mapping.js'
 import { type Filter, ownedResource } from '../../platform/db/owned-rows.js'
 import type { AlertFeedback, AlertKind, AlertPriority, Database } from '../../platform/db/schema.js'
 
+/** An alert's condition in SQL: the dedupe key before its variant (alert-draft.ts' `conditionOf`). */
+export const conditionColumn = sql<string>`split_part(dedupe_key, '|', 1)`
+
 export interface Alert {
   id: string
   kind: AlertKind
@@ -105,7 +108,7 @@ export async function addOpenConditions(
   if (snapshots.size === 0) return []
   const rows = await db
     .selectFrom('alerts')
-    .select(['user_id', sql<string>`split_part(dedupe_key, '|', 1)`.as('condition')])
+    .select(['user_id', conditionColumn.as('condition')])
     .distinct()
     .where('user_id', 'in', [...snapshots.keys()])
     .where('kind', '=', kind)
@@ -131,7 +134,7 @@ export async function currentAlertOf(
     .selectAll()
     .where('user_id', '=', userId)
     .where('kind', '=', kind)
-    .where(sql<string>`split_part(dedupe_key, '|', 1)`, '=', condition)
+    .where(conditionColumn, '=', condition)
     .where('resolved_at', 'is', null)
     .orderBy(sql`array_position(array['urgent','high','medium','low'], priority::text)`)
     .orderBy('created_at', 'desc')
@@ -147,13 +150,12 @@ export async function currentAlertOf(
  */
 export async function activeSnoozes(db: Db, userIds: readonly string[]): Promise<Map<string, Date>> {
   if (userIds.length === 0) return new Map()
-  const condition = sql<string>`split_part(dedupe_key, '|', 1)`
   const rows = await db
     .selectFrom('alerts')
-    .select(['user_id', condition.as('condition'), (eb) => eb.fn.max('snoozed_until').as('until')])
+    .select(['user_id', conditionColumn.as('condition'), (eb) => eb.fn.max('snoozed_until').as('until')])
     .where('user_id', 'in', [...userIds])
     .where('snoozed_until', '>', sql<Date>`now()`)
-    .groupBy(['user_id', condition])
+    .groupBy(['user_id', conditionColumn])
     .execute()
   return new Map(rows.flatMap((row) => (row.until ? [[`${row.user_id}|${row.condition}`, row.until]] : [])))
 }

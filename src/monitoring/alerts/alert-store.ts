@@ -26,7 +26,7 @@ import type { Db } from '../../platform/db/database.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
 import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
-import { type Alert, type AlertMarks, activeSnoozes, alerts, isOpen } from './alert-repository.js'
+import { type Alert, type AlertMarks, activeSnoozes, alerts, conditionColumn, isOpen } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
@@ -124,7 +124,7 @@ export async function applyEvaluations(
       .select(['id', 'user_id', 'dedupe_key', 'kind'])
       .where('user_id', 'in', users)
       .where('resolved_at', 'is', null)
-      .where(sql<boolean>`split_part(dedupe_key, '|', 1) = any(${sql.val(conditions)}::text[])`)
+      .where(conditionColumn, '=', sql<string>`any(${sql.val(conditions)}::text[])`)
       .execute()
     // What each user's evaluation looked at, and what it wants open: `user|condition`, `user|dedupe key`.
     const looked = new Set(users.flatMap((u) => (evaluations.get(u)?.conditions ?? []).map((c) => `${u}|${c}`)))

@@ -7,7 +7,9 @@ import {
   type ResolvedThreshold,
   resolveThresholds,
   type StoredThreshold,
+  type ThresholdSource,
   type TunableThreshold,
+  travellerValues,
 } from './traveller-thresholds.js'
 
 /** What the thresholds' SQL needs of a monitor. */
@@ -48,6 +50,35 @@ export async function thresholdsForTraveller(
   const tunable = monitor.tunable ?? []
   if (tunable.length === 0) return []
   return resolveThresholds(defaults, tunable, await storedThresholds(db, userId, monitor.name))
+}
+
+/** One of a monitor's thresholds for a traveller, with its source. */
+export interface TravellerThreshold {
+  name: string
+  value: number
+  source: ThresholdSource
+}
+
+/**
+ * All of a monitor's thresholds for one traveller, each with its source: what
+ * GET /v1/monitors/:kind/state shows and the values its verdict is computed with. The tunable ones
+ * resolve as the evaluation resolves them (own, else learned, else default); the others are the
+ * deployment's. `configured` is the monitor's thresholds object (`monitor.thresholds(config)`).
+ */
+export async function travellerThresholds(
+  db: Db,
+  monitor: TunableMonitor,
+  userId: string,
+  configured: unknown,
+): Promise<{ values: unknown; listed: TravellerThreshold[] }> {
+  if (typeof configured !== 'object' || configured === null) return { values: configured, listed: [] }
+  const resolved = await thresholdsForTraveller(db, monitor, configured, userId)
+  const listed = Object.entries(configured).flatMap(([name, value]): TravellerThreshold[] => {
+    const mine = resolved.find((t) => t.name === name)
+    if (mine) return [{ name, value: mine.value, source: mine.source }]
+    return typeof value === 'number' ? [{ name, value, source: 'default' }] : []
+  })
+  return { values: travellerValues(configured, resolved), listed }
 }
 
 /**
