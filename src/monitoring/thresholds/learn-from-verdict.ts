@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { Alert } from '../alerts/alert-repository.js'
-import { monitors, type Thresholds } from '../registry.js'
+import { monitorOpening, type Thresholds } from '../registry.js'
 import { LEARN_WITHIN_DAYS, learnedStep } from './threshold-learning.js'
 import { notUsefulVerdicts, saveLearnedThreshold, thresholdsForTraveller } from './threshold-repository.js'
 
@@ -17,7 +17,7 @@ export async function learnFromVerdict(
   alert: Pick<Alert, 'kind' | 'priority'>,
   defaults: Thresholds,
 ): Promise<{ monitor: string; threshold: string } | undefined> {
-  const monitor = monitors().find((m) => m.alertKind === alert.kind)
+  const monitor = monitorOpening(alert.kind)
   const tunable = monitor?.tunable ?? []
   const learning = tunable.find((t) => t.priority === alert.priority && t.learns)
   if (!monitor || !learning) return undefined

@@ -19,21 +19,50 @@ interface TunableMonitor {
   tunable?: readonly TunableThreshold[]
 }
 
-/** A traveller's stored thresholds of one monitor. */
-export async function storedThresholds(db: Db, userId: string, monitor: string): Promise<StoredThreshold[]> {
+/** A traveller's stored thresholds, of every monitor (`monitor` names it) or of one. */
+async function storedThresholds(
+  db: Db,
+  userId: string,
+  monitor?: string,
+): Promise<(StoredThreshold & { monitor: string })[]> {
   const rows = await db
     .selectFrom('traveller_thresholds')
-    .select(['name', 'value', 'source', 'reason', 'changed_at'])
+    .select(['monitor', 'name', 'value', 'source', 'reason', 'changed_at'])
     .where('user_id', '=', userId)
-    .where('monitor', '=', monitor)
+    .$if(monitor !== undefined, (q) => q.where('monitor', '=', monitor ?? ''))
     .execute()
   return rows.map((row) => ({
+    monitor: row.monitor,
     name: row.name,
     value: row.value === null ? null : Number(row.value),
     source: row.source,
     reason: row.reason,
     changedAt: toIso(row.changed_at) ?? '',
   }))
+}
+
+/**
+ * Each monitor's tunable thresholds for one traveller, as thresholdsForTraveller resolves them,
+ * from one read of their stored values (GET and PATCH /v1/me/monitors list every monitor).
+ */
+export async function thresholdsOfEachMonitor(
+  db: Db,
+  registered: readonly TunableMonitor[],
+  defaults: ReadonlyMap<string, unknown>,
+  userId: string,
+): Promise<Map<string, ResolvedThreshold[]>> {
+  const tunableOnes = registered.filter((monitor) => (monitor.tunable ?? []).length > 0)
+  const stored = tunableOnes.length > 0 ? await storedThresholds(db, userId) : []
+  return new Map(
+    registered.map((monitor) => [
+      monitor.name,
+      resolveThresholds(
+        defaults.get(monitor.name),
+        monitor.tunable ?? [],
+        stored.filter((row) => row.monitor === monitor.name),
+      ),
+    ]),
+  )
 }
 
 /**

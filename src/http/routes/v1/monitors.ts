@@ -5,7 +5,7 @@ import { alertKinds, monitors, type Thresholds } from '../../../monitoring/regis
 import {
   feedbackCounts,
   saveOwnThresholds,
-  thresholdsForTraveller,
+  thresholdsOfEachMonitor,
 } from '../../../monitoring/thresholds/threshold-repository.js'
 import { thresholdProblems } from '../../../monitoring/thresholds/traveller-thresholds.js'
 import type { Db } from '../../../platform/db/database.js'
@@ -87,16 +87,16 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
   const Changes = changesSchema(registered)
   /** What GET answers, read from `from` (the PATCH's transaction: its answer is what an Idempotency-Key replays). */
   const view = async (from: Db, userId: string) => {
-    const feedback = await feedbackCounts(from, userId)
-    const items = []
-    for (const monitor of registered) {
-      items.push({
-        monitor: monitor.name,
-        alertKind: monitor.alertKind,
-        thresholds: await thresholdsForTraveller(from, monitor, thresholds.get(monitor.name), userId),
-        feedback: feedback.get(monitor.alertKind) ?? { useful: 0, notUseful: 0 },
-      })
-    }
+    const [feedback, resolved] = await Promise.all([
+      feedbackCounts(from, userId),
+      thresholdsOfEachMonitor(from, registered, thresholds, userId),
+    ])
+    const items = registered.map((monitor) => ({
+      monitor: monitor.name,
+      alertKind: monitor.alertKind,
+      thresholds: resolved.get(monitor.name) ?? [],
+      feedback: feedback.get(monitor.alertKind) ?? { useful: 0, notUseful: 0 },
+    }))
     return { items }
   }
 
@@ -138,8 +138,9 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<{ db: Db; commit: CommitWr
       })
       // Each monitor's thresholds as they would be, checked together: one must still sound before the next.
       const problems: { field: string; problem: string }[] = []
+      const resolved = await thresholdsOfEachMonitor(db, registered, thresholds, userId)
       for (const { monitor, changes } of changed) {
-        const current = await thresholdsForTraveller(db, monitor, thresholds.get(monitor.name), userId)
+        const current = resolved.get(monitor.name) ?? []
         const after = new Map(
           current.map((t) => [t.name, changes.has(t.name) ? (changes.get(t.name) ?? t.default) : t.value]),
         )

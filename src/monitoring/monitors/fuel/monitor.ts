@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { lookUpPlaces } from '../../../providers/lookups.js'
-import { evaluateEach, type Monitor } from '../../monitor.js'
+import type { Monitor } from '../../monitor.js'
 import { thresholdValue } from '../../thresholds/snapshot-thresholds.js'
 import { explainEvaluation, type TunableThreshold, tunedFor } from '../../thresholds/traveller-thresholds.js'
 import { evaluateFuel, FUEL_RULE_VERSION, type FuelThresholds, stationSearches } from './rule.js'
@@ -58,14 +58,20 @@ export const fuel: Monitor<'fuel', FuelThresholds> = {
     }),
   async evaluate(db, userIds, providers, thresholds) {
     const snapshots = await loadFuelSnapshots(db, userIds)
-    const searches = [...snapshots.values()].flatMap((s) =>
-      stationSearches(s, tunedFor(thresholds, FUEL_TUNABLE, s).values),
-    )
+    // Each traveller's thresholds resolved once: the station searches and the rule both use them.
+    const tuned = [...snapshots].map(([userId, snapshot]) => ({
+      userId,
+      snapshot,
+      ...tunedFor(thresholds, FUEL_TUNABLE, snapshot),
+    }))
+    const searches = tuned.flatMap(({ snapshot, values }) => stationSearches(snapshot, values))
     const { found, degraded } = await lookUpPlaces(providers.places, 'fuel', searches)
-    const evaluations = evaluateEach(snapshots, (s) => {
-      const tuned = tunedFor(thresholds, FUEL_TUNABLE, s)
-      return explainEvaluation(evaluateFuel(s, found, tuned.values), tuned.resolved)
-    })
+    const evaluations = new Map(
+      tuned.map(({ userId, snapshot, values, resolved }) => [
+        userId,
+        explainEvaluation(evaluateFuel(snapshot, found, values), resolved),
+      ]),
+    )
     return { evaluations, degraded }
   },
   explain: { subject: 'vehicle', state: fuelSubjectState },
