@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { appendFileSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { atExit, TEST_FOLDER_PREFIX, TEST_RUN } from './cleanup.js'
 import { freePort } from './process.js'
@@ -95,6 +96,15 @@ export async function startStreamingReplica(): Promise<StreamingReplica> {
         await client.connect()
         try {
           await client.query(paused ? 'select pg_wal_replay_pause()' : 'select pg_wal_replay_resume()')
+          // pg_wal_replay_pause only asks: recovery may replay what arrives next before it stops.
+          // Paused means 'paused', so a write made after this returns is not replayed.
+          const deadline = Date.now() + 30_000
+          while (paused) {
+            const { rows } = await client.query<{ state: string }>('select pg_get_wal_replay_pause_state() as state')
+            if (rows[0]?.state === 'paused') break
+            if (Date.now() > deadline) throw new Error(`replay not paused after 30 s: ${rows[0]?.state}`)
+            await sleep(20)
+          }
         } finally {
           await client.end()
         }
