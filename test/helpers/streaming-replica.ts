@@ -19,6 +19,8 @@ export interface StreamingReplica {
   stopReplica(): void
   /** Stops (or resumes) the replica's replay of the primary's WAL: its reads stay as they are. */
   pauseReplay(paused: boolean): Promise<void>
+  /** Resolves once the replica has replayed everything the primary had written when it was called. */
+  caughtUp(): Promise<void>
   stop(): void
 }
 
@@ -91,6 +93,26 @@ export async function startStreamingReplica(): Promise<StreamingReplica> {
       primaryUrl: url(primaryPort),
       replicaUrl: url(replicaPort),
       stopReplica: () => stopServer(replica),
+      async caughtUp() {
+        const primary = new pg.Client({ connectionString: url(primaryPort) })
+        const replica = new pg.Client({ connectionString: url(replicaPort) })
+        await Promise.all([primary.connect(), replica.connect()])
+        try {
+          const { rows } = await primary.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')
+          const deadline = Date.now() + 30_000
+          for (;;) {
+            const replayed = await replica.query<{ done: boolean }>(
+              'select pg_last_wal_replay_lsn() >= $1::pg_lsn as done',
+              [rows[0]?.lsn],
+            )
+            if (replayed.rows[0]?.done) return
+            if (Date.now() > deadline) throw new Error('the replica did not catch up within 30 s')
+            await sleep(20)
+          }
+        } finally {
+          await Promise.all([primary.end(), replica.end()])
+        }
+      },
       async pauseReplay(paused) {
         const client = new pg.Client({ connectionString: url(replicaPort) })
         await client.connect()
