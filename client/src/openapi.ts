@@ -266,6 +266,8 @@ export interface paths {
                                 deferredUntil: string | null;
                                 /** @description the last send error */
                                 error: string | null;
+                                /** @description an attempt’s worker stopped before it could record what it did, and another took the delivery over: that attempt may have sent it (so it may have reached you although the status says otherwise, or twice) */
+                                inDoubt: boolean;
                                 /** @description why deferred or suppressed */
                                 reason: string | null;
                                 /**
@@ -1279,6 +1281,8 @@ export interface paths {
                                 deferredUntil: string | null;
                                 /** @description the last send error */
                                 error: string | null;
+                                /** @description an attempt’s worker stopped before it could record what it did, and another took the delivery over: that attempt may have sent it (so it may have reached you although the status says otherwise, or twice) */
+                                inDoubt: boolean;
                                 /** @description why deferred or suppressed */
                                 reason: string | null;
                                 /**
@@ -7061,6 +7065,8 @@ export interface paths {
                                     deferredUntil: string | null;
                                     /** @description the last send error */
                                     error: string | null;
+                                    /** @description an attempt’s worker stopped before it could record what it did, and another took the delivery over: that attempt may have sent it (so it may have reached you although the status says otherwise, or twice) */
+                                    inDoubt: boolean;
                                     /** @description why deferred or suppressed */
                                     reason: string | null;
                                     /**

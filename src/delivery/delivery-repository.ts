@@ -209,7 +209,8 @@ export interface Claimed {
  * A channel's row is made if it has none yet (what the drainer looks for) or taken if it is
  * queued, or `sending` for a worker that is dead. A live worker's claim is left alone, even to a
  * retry of the job that took it: that worker may have sent it and be waiting to record it. A
- * settled row is left alone. Returns what was taken.
+ * settled row is left alone. A dead worker's claim taken over is marked in doubt for good: whatever
+ * this claim becomes, that worker may have sent it. Returns what was taken.
  */
 export async function claimDeliveries(db: Db, holder: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
   if (wanted.length === 0) return []
@@ -230,7 +231,8 @@ export async function claimDeliveries(db: Db, holder: string, wanted: readonly W
          as wanted (alert_id, user_id, channel, status, reason, defer_until)
     on conflict (alert_id, channel) do update
       set status = excluded.status, reason = excluded.reason, error = null, defer_until = excluded.defer_until,
-          claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${new Date()}
+          claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${new Date()},
+          in_doubt = d.in_doubt or d.status = 'sending'
       where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
     returning id, alert_id, channel, status, attempts`.execute(db)
   return rows.map((row) => ({
@@ -243,8 +245,11 @@ export async function claimDeliveries(db: Db, holder: string, wanted: readonly W
 }
 
 /**
- * Records what became of a delivery a worker is sending; only the worker holding the claim can.
- * False when it holds it no more (taken over: it looked dead).
+ * Records what became of a delivery a worker is sending; only the worker holding the claim can,
+ * except that a send is recorded even after the claim was taken over (this worker looked dead: it
+ * was stopped, or cut off from the database, for the heartbeat window) unless the row already says
+ * sent: what the traveller got wins over what the other worker decided without sending (suppressed,
+ * deferred, failed). False when the row says something else, or was sent by the other worker too.
  */
 export async function settleDelivery(db: Db, id: string, holder: string, settlement: Settlement): Promise<boolean> {
   const { emailSent } = settlement
@@ -269,8 +274,10 @@ async function settleClaim(db: Db, id: string, holder: string, settlement: Settl
       ...(settlement.untried ? { attempts: eb('attempts', '-', 1) } : {}),
     }))
     .where('id', '=', id)
-    .where('status', '=', 'sending')
-    .where('claimed_by', '=', holder)
+    .where((eb) => {
+      const held = eb.and([eb('status', '=', 'sending'), eb('claimed_by', '=', holder)])
+      return settlement.status === 'sent' ? eb.or([held, eb('status', '!=', 'sent')]) : held
+    })
     .executeTakeFirst()
   return result.numUpdatedRows > 0n
 }
@@ -283,6 +290,7 @@ export interface DeliveryView {
   sentAt: string | null
   deferredUntil: string | null
   error: string | null
+  inDoubt: boolean
 }
 
 const view = (row: {
@@ -293,6 +301,7 @@ const view = (row: {
   sent_at: Date | null
   defer_until: Date | null
   error: string | null
+  in_doubt: boolean
 }): DeliveryView => ({
   channel: row.channel,
   // 'sending' is an instant inside a job; to the traveller it is still queued
@@ -302,6 +311,7 @@ const view = (row: {
   sentAt: iso(row.sent_at),
   deferredUntil: iso(row.defer_until),
   error: row.error,
+  inDoubt: row.in_doubt,
 })
 
 /** The deliveries of one of this traveller's alerts; undefined when the alert is not theirs. */

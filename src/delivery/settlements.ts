@@ -34,10 +34,10 @@ export function createSettlementKeeper(db: Db, holder: string, logger: Logger): 
 
   const write = async (deliveryId: string, settlement: Settlement) => {
     const recorded = await settleDelivery(db, deliveryId, holder, settlement)
-    // Taken over meanwhile: this worker looked dead to another (no heartbeat for a while) and it
-    // sent again. The one way a retry duplicates a send; rare, and worth seeing.
+    // Taken over meanwhile (this worker looked dead to another: no heartbeat for a while), and the
+    // other worker sent it too. The one way a retry duplicates a send; rare, and worth seeing.
     if (!recorded && settlement.status === 'sent') {
-      log.warn({ deliveryId }, 'a delivery this worker sent was taken over before it was recorded; it may go out twice')
+      log.warn({ deliveryId }, 'a delivery this worker sent was taken over and sent again before it was recorded')
     }
   }
 

@@ -36,7 +36,7 @@ export interface Observations {
     open: boolean
   }[]
   /** Email deliveries only: the channel whose far end the run can see. */
-  deliveries: { alertId: string; status: string; reason: string | null; attempts: number }[]
+  deliveries: { alertId: string; status: string; reason: string | null; attempts: number; inDoubt: boolean }[]
   mails: { to: string; subject: string }[]
   processes: { name: string; serving: boolean; detail: string; unexpectedExits: string[] }[]
   /** Secrets found in the logs (by name, never by value), and how much was read; absent while settling. */
@@ -66,9 +66,13 @@ export async function readDatabase(client: pg.ClientBase) {
             resolved_at is null and (expires_at is null or expires_at > now()) as open
      from alerts`,
   )
-  const deliveries = await client.query<{ alert_id: string; status: string; reason: string | null; attempts: number }>(
-    `select alert_id, status, reason, attempts from deliveries where channel = 'email'`,
-  )
+  const deliveries = await client.query<{
+    alert_id: string
+    status: string
+    reason: string | null
+    attempts: number
+    in_doubt: boolean
+  }>(`select alert_id, status, reason, attempts, in_doubt from deliveries where channel = 'email'`)
   return {
     readings: readings.rows.map((r) => ({
       id: r.id,
@@ -94,6 +98,7 @@ export async function readDatabase(client: pg.ClientBase) {
       status: d.status,
       reason: d.reason,
       attempts: d.attempts,
+      inDoubt: d.in_doubt,
     })),
   }
 }

@@ -7,6 +7,7 @@ import { sendAddressConfirmation } from '../../src/delivery/address-confirmation
 import { createPushChannel } from '../../src/delivery/channels/push-channel.js'
 import type { Lookup } from '../../src/delivery/channels/push-endpoint.js'
 import { deliverAlerts } from '../../src/delivery/deliver-alert.js'
+import { claimDeliveries, settleDelivery } from '../../src/delivery/delivery-repository.js'
 import type { DeliveryServices } from '../../src/delivery/delivery-services.js'
 import { sendDailyDigests, sendDueDigests } from '../../src/delivery/digests.js'
 import { unsubscribeLinks } from '../../src/delivery/unsubscribe-link.js'
@@ -109,6 +110,14 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
         d.channel,
         d.reason ? `${d.status}: ${d.reason}` : d.status,
       ]),
+    )
+  }
+
+  const inDoubt = async (call: Client, alertId: string) => {
+    const response = await call('GET', `/v1/alerts/${alertId}/deliveries`)
+    assert.equal(response.status, 200)
+    return Object.fromEntries(
+      (response.body.items as Array<{ channel: string; inDoubt: boolean }>).map((d) => [d.channel, d.inDoubt]),
     )
   }
 
@@ -372,9 +381,45 @@ inBothModes('alert delivery by email and Web Push', (mode) => {
       )
       assert.deepEqual(await statuses(call, abandoned), { email: 'sent', push: 'sent' })
       assert.deepEqual(await statuses(call, live), { email: 'queued', push: 'queued' }, 'still the other worker’s')
+      // The dead worker may have sent them before it died: the traveller is told so.
+      assert.deepEqual(await inDoubt(call, abandoned), { email: true, push: true })
+      assert.deepEqual(await inDoubt(call, live), { email: false, push: false })
     } finally {
       await other.stop()
     }
+  })
+
+  it('records a send learnt after its claim was taken over, over what the other worker decided without sending', async () => {
+    const { userId, call, address } = await traveller()
+    const id = await alert(userId, 'high', { title: 'Sent by a worker stopped for a while' })
+    // A worker claims the email and sends it, then stops (SIGSTOP, or cut off from PostgreSQL)
+    // for longer than the heartbeat window before it can record the send: it looks dead.
+    const stopped = 'worker-host-4343-stopped'
+    const [claim] = await claimDeliveries(db(), stopped, [{ alertId: id, userId, channel: 'email' }])
+    assert.equal(claim?.status, 'sending')
+    // Meanwhile the condition cleared: the worker that takes the claim over sends nothing.
+    await db().updateTable('alerts').set({ resolved_at: clock.now }).where('id', '=', id).execute()
+    await deliver(id)
+    assert.deepEqual((await statuses(call, id)).email, 'suppressed: resolved')
+    assert.equal(mailsTo(address).length, 0)
+
+    // The stopped worker resumes and records what it did: the row says what the traveller got.
+    const emailSent = { userId, address, at: clock.now }
+    assert.equal(await settleDelivery(db(), claim.id, stopped, { status: 'sent', sentAt: clock.now, emailSent }), true)
+    assert.deepEqual((await statuses(call, id)).email, 'sent')
+    assert.deepEqual(await inDoubt(call, id), { email: true, push: false })
+    const counted = await db()
+      .selectFrom('email_sends')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('user_id', '=', userId)
+      .where('kind', '=', 'alert')
+      .executeTakeFirstOrThrow()
+    assert.equal(Number(counted.n), 1, 'counted against the hourly cap')
+    // A second late record (the other worker had sent it too) changes nothing.
+    assert.equal(
+      await settleDelivery(db(), claim.id, 'worker-host-4444-other', { status: 'sent', sentAt: clock.now }),
+      false,
+    )
   })
 
   it('removes a subscription the push service says is gone (404/410) and keeps pushing to the others', async () => {

@@ -315,6 +315,8 @@ export interface DeliveriesTable {
   digest_id: string | null
   /** The worker (heartbeat id) holding the claim: only a dead one's `sending` claim is taken over. */
   claimed_by: string | null
+  /** Taken over from a worker that stopped mid-send: that attempt may have gone out unrecorded. */
+  in_doubt: Generated<boolean>
   sent_at: Timestamp | null
   created_at: CreatedAt
   updated_at: UpdatedAt

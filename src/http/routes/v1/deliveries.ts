@@ -13,6 +13,10 @@ export const Delivery = Type.Object({
   sentAt: NullableTime('sent (alone, or in a digest)'),
   deferredUntil: NullableTime('deferred: the end of quiet hours it waits for'),
   error: Type.Union([Type.String(), Type.Null()], { description: 'the last send error' }),
+  inDoubt: Type.Boolean({
+    description:
+      'an attempt’s worker stopped before it could record what it did, and another took the delivery over: that attempt may have sent it (so it may have reached you although the status says otherwise, or twice)',
+  }),
 })
 
 export const deliveryRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
