@@ -94,6 +94,28 @@ inBothModes('every accepted write is evaluated', (mode) => {
         for (const t of [one, ...many]) t.stream.close()
       }
     })
+
+    it("a write's evaluation job is not kept once done: its outcome is the alert and the fence", async () => {
+      const who = await stack.traveller()
+      try {
+        const vehicle = (await who.call('POST', '/v1/vehicles', VEHICLE)).body.id
+        await who.call('POST', `/v1/vehicles/${vehicle}/fuel-readings`, { percent: 15 })
+        await who.stream.next((m) => m.type === 'alert.created', 15_000)
+        const queue = stack.producer.queues.get(fuel.queue)
+        const ours = (jobs: { name: string; data: unknown }[] = []) =>
+          jobs.filter((job) => job.name === fuel.tasks.evaluate && (job.data as { userId?: string }).userId === who.id)
+        // The alert is published before its job is marked done.
+        await eventually(
+          async () =>
+            ours(await queue?.getJobs(['active', 'waiting', 'prioritized'], 0, 99)).length === 0 ? true : undefined,
+          15_000,
+          "the traveller's evaluations to finish",
+        )
+        assert.deepEqual(ours(await queue?.getCompleted(0, 99)), [])
+      } finally {
+        who.stream.close()
+      }
+    })
   })
 
   describe('when the evaluation job is lost', () => {
