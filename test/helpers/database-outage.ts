@@ -12,9 +12,13 @@ export async function admin(...statements: string[]) {
   }
 }
 
-/** The statement that ends every session of `database` but the caller's (57P01, as a restart does). */
-export const cutOffSessions = (database: string) =>
-  `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${database}' and pid <> pg_backend_pid()`
+/**
+ * The statement that ends every session of `database` but the caller's and those `spared` (57P01,
+ * as a restart does).
+ */
+export const cutOffSessions = (database: string, spared: readonly number[] = []) =>
+  `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${database}' and pid <> pg_backend_pid()
+   and pid <> all('{${spared.join(',')}}'::int[])`
 
 export interface DatabaseOutage {
   /** Lets sessions in again. */
@@ -23,10 +27,11 @@ export interface DatabaseOutage {
 
 /**
  * Takes one test's database away as a PostgreSQL restart does, without touching the server or
- * other tests' databases: every session ends, and new ones are refused (55000) until `restore`.
+ * other tests' databases: every session ends (but the `spared`, a test's own lock holder, say),
+ * and new ones are refused (55000) until `restore`.
  */
-export async function databaseOutage(databaseUrl: string): Promise<DatabaseOutage> {
+export async function databaseOutage(databaseUrl: string, spared: readonly number[] = []): Promise<DatabaseOutage> {
   const name = new URL(databaseUrl).pathname.slice(1)
-  await admin(`alter database "${name}" allow_connections false`, cutOffSessions(name))
+  await admin(`alter database "${name}" allow_connections false`, cutOffSessions(name, spared))
   return { restore: () => admin(`alter database "${name}" allow_connections true`) }
 }

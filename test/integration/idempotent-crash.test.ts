@@ -119,13 +119,18 @@ inBothModes('idempotent writes across a crash or an outage', (mode) => {
     await locker.connect()
     await locker.query('begin')
     await locker.query('lock table fuel_readings in share mode')
+    const { rows } = await locker.query<{ pid: number }>('select pg_backend_pid() as pid')
     return {
+      /** The lock holder's session: an outage that ended it could let a waiting write through first. */
+      pid: rows[0]?.pid ?? 0,
       /** Until `count` statements wait for the lock. */
       waiting: (count: number) =>
         eventually(
           async () => {
             const { rows } = await locker.query(
-              "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+              // Waiting for this lock only: an evaluation waiting for a traveller's lock is not a write.
+              `select 1 from pg_locks where not granted and relation = 'fuel_readings'::regclass
+                 and database = (select oid from pg_database where datname = current_database())`,
             )
             return rows.length >= count ? true : undefined
           },
@@ -176,7 +181,9 @@ inBothModes('idempotent writes across a crash or an outage', (mode) => {
     const locker = await lockReadings()
     const cutOff = post(path, body, key)
     await locker.waiting(1)
-    const outage = await databaseOutage(harness.databaseUrl)
+    // The lock is held through the outage: were its session ended with the others, the write
+    // could take the lock, store and commit before its own session's turn to be ended.
+    const outage = await databaseOutage(harness.databaseUrl, [locker.pid])
     try {
       assert.equal((await cutOff).status, 503, 'the write failed with the database')
       await sleep(1_000)

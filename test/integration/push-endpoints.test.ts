@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { lookup } from 'node:dns'
 import { after, before, it } from 'node:test'
 import { type ApiHarness, client, startApiHarness, userToken } from '../helpers/api.js'
 import { inBothModes } from '../helpers/harness.js'
@@ -32,8 +33,17 @@ const INSIDE = [
   'https://user:secret@push.example.org/push',
   'http://push.example.org/push',
   'https://push-service-that-does-not-exist.invalid/push',
-  'https://no-such-host-for-pam-tests.example/push',
 ]
+
+/**
+ * A name only DNS can say is not a host. On a machine without a resolver (no network) the check
+ * cannot tell, and leaves it to the send, which checks again where it connects: then it is kept.
+ */
+const UNRESOLVED = 'https://no-such-host-for-pam-tests.example/push'
+const resolverAnswers = () =>
+  new Promise<boolean>((resolve) =>
+    lookup(new URL(UNRESOLVED).hostname, (error) => resolve(error?.code !== 'EAI_AGAIN' && error?.code !== 'ETIMEOUT')),
+  )
 
 inBothModes('push endpoints reach only public push services', (mode) => {
   let api: ApiHarness
@@ -58,5 +68,16 @@ inBothModes('push endpoints reach only public push services', (mode) => {
     }
     const stored = await api.harness.deps.db.selectFrom('push_subscriptions').select('endpoint').execute()
     assert.deepEqual(stored, [])
+  })
+
+  it('refuses a name that does not resolve, and keeps it when no resolver answers', async () => {
+    const call = client(api.app, await userToken())
+    const answered = await call('POST', '/v1/push-subscriptions', { endpoint: UNRESOLVED, keys: KEYS })
+    if (await resolverAnswers()) {
+      assert.equal(answered.status, 400, JSON.stringify(answered.body))
+      assert.match(answered.body.details[0].problem, /does not resolve/)
+    } else {
+      assert.equal(answered.status, 201, JSON.stringify(answered.body))
+    }
   })
 })

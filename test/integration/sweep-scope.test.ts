@@ -113,6 +113,20 @@ inBothModes('sweeps visit what changed', (mode) => {
       .executeTakeFirstOrThrow()
     assert.equal(Number(open.count), 1_000, 'an alert for each of the 1,000 low readings')
     assert.deepEqual(await waitingFor('fuel', ids), [], 'the sweep cleared their fuel marks')
+    // The pages' delivery jobs decide each alert's channels after the run has closed: until they
+    // have, deleting their travellers would race their inserts (a deadlock, on a loaded machine).
+    await eventually(
+      async () => {
+        const decided = await db()
+          .selectFrom('deliveries')
+          .select(({ fn }) => fn.count<string>('alert_id').distinct().as('alerts'))
+          .where('user_id', 'in', ids)
+          .executeTakeFirstOrThrow()
+        return Number(decided.alerts) === 1_000 ? true : undefined
+      },
+      60_000,
+      "every alert's delivery decided",
+    )
     // Their vans are marked for maintenance too: gone, so the next tests' sweeps see only their own.
     await db().deleteFrom('users').where('id', 'in', ids).execute()
   })
