@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
  * What a JSON response needs (OWASP's REST cheat sheet): no sniffing it into something a browser
  * runs, no framing, HTTPS only, and nothing it could load were it opened as a document. Helmet's
  * full set (a long CSP, cross-origin policies, legacy switches) is for HTML pages; on every API
- * response it tripled the header block the kernel sends.
+ * response it made the security headers 2.5 times as long (663 bytes against 262).
  */
 export const API_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
