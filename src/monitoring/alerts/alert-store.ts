@@ -26,7 +26,7 @@ import type { Db } from '../../platform/db/database.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
 import { type AlertDraft, dedupeKey, type Evaluation } from './alert-draft.js'
-import { type Alert, type AlertMarks, alerts, conditionColumn, isOpen } from './alert-repository.js'
+import { type Alert, type AlertMarks, activeSnoozes, alerts, conditionColumn, isOpen } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
@@ -156,7 +156,14 @@ export async function applyEvaluations(
       applied.get(row.user_id)?.resolved.push(row)
       resolvedKinds.push(row.kind)
     }
-    const rows = drafts.map(({ userId, draft }) => toRow(userId, draft))
+    // A snooze holds for the condition, not one alert: an escalation or a return of it meanwhile
+    // comes back with the snoozed one. One read for the page, only when there is something to
+    // insert. Not a subquery per row in the INSERT: a sweep page's hundreds of them made the
+    // statement's plan cost past PostgreSQL's JIT threshold, and compiling it took minutes.
+    const snoozes = drafts.length > 0 ? await activeSnoozes(trx, users) : new Map<string, Date>()
+    const rows = drafts.map(({ userId, draft }) =>
+      toRow(userId, draft, snoozes.get(`${userId}|${draft.condition}`) ?? null),
+    )
     if (rows.length > 0) {
       const inserted = await trx
         .insertInto('alerts')
@@ -182,12 +189,7 @@ export async function applyEvaluation(db: Db, userId: string, evaluation: Evalua
   return (await applyEvaluations(db, new Map([[userId, evaluation]]))).get(userId) ?? { created: [], resolved: [] }
 }
 
-/**
- * A draft as its row. A snooze holds for the condition, not one alert: an escalation or a return
- * of it within the snooze (resolved alerts' snoozes count) comes back snoozed as long, read in
- * the insert itself through the index of snoozed alerts (a probe for a user with none).
- */
-const toRow = (userId: string, draft: AlertDraft) => ({
+const toRow = (userId: string, draft: AlertDraft, snoozedUntil: Date | null) => ({
   user_id: userId,
   kind: draft.kind,
   priority: draft.priority,
@@ -196,8 +198,7 @@ const toRow = (userId: string, draft: AlertDraft) => ({
   data: JSON.stringify(draft.data),
   dedupe_key: dedupeKey(draft),
   expires_at: draft.expiresAt ?? null,
-  snoozed_until: sql<Date | null>`(select max(snoozed_until) from alerts
-    where user_id = ${userId} and ${conditionColumn} = ${draft.condition} and snoozed_until > now())`,
+  snoozed_until: snoozedUntil,
 })
 
 /** An evaluation's changes as events: what was resolved first, then what was created. */
