@@ -24,8 +24,9 @@ import { type ConsoleOptions, consolePages } from './plugins/console.js'
 import { type allowedOrigins, registerCrossOrigin } from './plugins/cross-origin.js'
 import { registerErrorHandler } from './plugins/error-handler.js'
 import { requireInternalToken } from './plugins/internal-auth.js'
-import { registerOpenApi } from './plugins/openapi.js'
+import { registerDocsPages, registerOpenApi } from './plugins/openapi.js'
 import { queueDashboard } from './plugins/queue-dashboard.js'
+import { API_HEADERS, pageHeaders, sendSecurityHeaders } from './plugins/security-headers.js'
 import { registerShutdownResponse } from './plugins/shutdown-response.js'
 import { deferredRequestLogger } from './request-logger.js'
 import { healthRoutes } from './routes/health.js'
@@ -139,10 +140,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerJsonBodies(app)
   // WebSocket requests whose line was written when they opened.
   const upgraded = new WeakSet<FastifyRequest>()
-  app.addHook('onSend', async (request, reply) => {
+  // Callback hooks, not async ones: these run on every request, and an async hook costs a promise
+  // and a microtask turn each for steps that never wait.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    done(null, payload)
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: ids in paths would make unbounded label values.
     const route = request.routeOptions.url ?? 'unmatched'
     deps.metrics.httpDuration.observe(
@@ -150,13 +154,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     )
     if (!upgraded.has(request)) logRequest(request, reply.statusCode, reply.elapsedTime)
+    done()
   })
   // A WebSocket's response ends only when the socket closes: its line is written when it opens
   // (past authentication, which runs before this hook; a refused upgrade is logged as above).
-  app.addHook('preHandler', async (request, reply) => {
-    if (!request.ws) return
-    upgraded.add(request)
-    logRequest(request, 101, reply.elapsedTime)
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.ws) {
+      upgraded.add(request)
+      logRequest(request, 101, reply.elapsedTime)
+    }
+    done()
   })
   registerErrorHandler(app, deps.errors, deps.storeReady)
   registerShutdownResponse(app)
@@ -164,54 +171,63 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const hits = sharedHitCounter({ db: deps.db, redis: deps.backend.redis, prefix: deps.redisPrefix })
   const internalAuth = requireInternalToken(deps.internalToken, hits)
   const reads = deps.reads ?? primaryReads(deps.db)
+  const pageSecurity = await pageHeaders()
   // The public API: documented, CORS and security headers. Metrics and the dashboard sit beside it.
   await app.register(async (api) => {
     await registerOpenApi(api)
     await registerCrossOrigin(api, deps.corsOrigin)
-    await api.register(serviceIndexRoutes)
-    await api.register(healthRoutes({ ...deps, internalAuth }))
-    await api.register(scheduleRoutes({ ...deps, internalAuth }))
-    await api.register(queueBacklogRoutes({ ...deps, internalAuth }))
-    await api.register(internalAiUsageRoutes({ ...deps, internalAuth, caps: deps.aiCaps }))
-    await api.register(internalDeliveryRoutes, { db: deps.db, internalAuth })
-    const linksBase = deps.publicUrl ?? 'http://localhost:8000'
-    await api.register(unsubscribeRoutes, {
-      db: deps.db,
-      links: unsubscribeLinks(deps.internalToken, linksBase),
-      confirmations: confirmationLinks(deps.internalToken, linksBase),
-    })
-    const evaluate = evaluationTrigger(deps.enqueue, deps.logger)
-    await api.register(
-      v1Routes({
+    // Its HTML pages (the docs, the links in emails) with helmet's full set of headers.
+    await api.register(async (pages) => {
+      sendSecurityHeaders(pages, pageSecurity)
+      await registerDocsPages(pages)
+      const linksBase = deps.publicUrl ?? 'http://localhost:8000'
+      await pages.register(unsubscribeRoutes, {
         db: deps.db,
-        commit: writeCommitter(deps.db, evaluate, reads),
-        evaluate,
-        reads,
-        hub: deps.hub,
-        maintenance: maintenanceService({
+        links: unsubscribeLinks(deps.internalToken, linksBase),
+        confirmations: confirmationLinks(deps.internalToken, linksBase),
+      })
+    })
+    await api.register(async (json) => {
+      sendSecurityHeaders(json, API_HEADERS)
+      await json.register(serviceIndexRoutes)
+      await json.register(healthRoutes({ ...deps, internalAuth }))
+      await json.register(scheduleRoutes({ ...deps, internalAuth }))
+      await json.register(queueBacklogRoutes({ ...deps, internalAuth }))
+      await json.register(internalAiUsageRoutes({ ...deps, internalAuth, caps: deps.aiCaps }))
+      await json.register(internalDeliveryRoutes, { db: deps.db, internalAuth })
+      const evaluate = evaluationTrigger(deps.enqueue, deps.logger)
+      await json.register(
+        v1Routes({
+          db: deps.db,
+          commit: writeCommitter(deps.db, evaluate, reads),
+          evaluate,
+          reads,
+          hub: deps.hub,
+          maintenance: maintenanceService({
+            bus: deps.backend.bus,
+            logger: deps.logger,
+            observe: countAlertChanges(deps.metrics),
+          }),
+          verifier: deps.verifier,
+          rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
+          hits,
+          vapidPublicKey: deps.vapidPublicKey,
+          pushAllowPrivateEndpoints: deps.pushAllowPrivateEndpoints ?? false,
           bus: deps.backend.bus,
-          logger: deps.logger,
-          observe: countAlertChanges(deps.metrics),
-        }),
-        verifier: deps.verifier,
-        rateLimit: { perMinute: deps.rateLimitPerMinute, redis: deps.backend.redis, prefix: deps.redisPrefix },
-        hits,
-        vapidPublicKey: deps.vapidPublicKey,
-        pushAllowPrivateEndpoints: deps.pushAllowPrivateEndpoints ?? false,
-        bus: deps.backend.bus,
-        async queueConfirmation(userId) {
-          await deps.enqueue('notify.confirm-email', { userId })
-        },
-        aiCaps: deps.aiCaps,
-        monitorState: deps.monitorState,
-        briefings: {
-          requestsPerHour: deps.briefingRequestsPerHour,
-          async queueBriefing(briefingId, userId) {
-            await deps.enqueue('ai.briefing', { briefingId, userId }, { jobId: briefingJobId(briefingId) })
+          async queueConfirmation(userId) {
+            await deps.enqueue('notify.confirm-email', { userId })
           },
-        },
-      }),
-    )
+          aiCaps: deps.aiCaps,
+          monitorState: deps.monitorState,
+          briefings: {
+            requestsPerHour: deps.briefingRequestsPerHour,
+            async queueBriefing(briefingId, userId) {
+              await deps.enqueue('ai.briefing', { briefingId, userId }, { jobId: briefingJobId(briefingId) })
+            },
+          },
+        }),
+      )
+    })
   })
   await app.register(metricsRoutes({ metrics: deps.metrics, internalAuth, store: deps }))
   await app.register(queueDashboard({ ...deps, hits }))

@@ -19,12 +19,18 @@ export function evaluationTrigger(enqueue: Producer['enqueue'], logger: Logger):
       logger.error({ monitor }, 'no such monitor is registered; the drainer cannot evaluate it either')
       return
     }
-    enqueue(task, { userId }, { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true } }).catch(
-      (error) =>
-        logger.warn(
-          { monitor, err: messageOf(error) },
-          'could not queue an evaluation; the drainer evaluates this write',
-        ),
+    // Not kept once done, unlike other jobs: one a write, and what it did is in the fence
+    // (evaluated_at) and the alerts. Keeping them costs BullMQ's PostgreSQL backend a scan of
+    // the kept jobs at each completion (its count-based trim), the larger part of a job's cost.
+    enqueue(
+      task,
+      { userId },
+      { deduplication: { id: `${monitor}:${userId}`, keepLastIfActive: true }, removeOnComplete: true },
+    ).catch((error) =>
+      logger.warn(
+        { monitor, err: messageOf(error) },
+        'could not queue an evaluation; the drainer evaluates this write',
+      ),
     )
   }
 }

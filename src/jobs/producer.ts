@@ -11,7 +11,7 @@ export interface Producer {
   enqueue<T extends TaskName>(
     task: T,
     payload: PayloadOf<T>,
-    options?: Pick<JobsOptions, 'jobId' | 'delay' | 'deduplication'>,
+    options?: Pick<JobsOptions, 'jobId' | 'delay' | 'deduplication' | 'removeOnComplete'>,
   ): Promise<{ id: string; queue: QueueName }>
   close(): Promise<void>
 }

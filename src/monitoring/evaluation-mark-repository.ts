@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
+import type { UserLocks } from './alerts/alert-store.js'
 import type { MonitorName } from './registry.js'
 
 // Marks are written by the monitored tables' triggers, in the statement that wrote the rows, for
@@ -44,16 +45,18 @@ export async function readSeen(
 }
 
 /**
- * In the alert store's transaction, under its user locks: the users whose evaluation is still
- * current (no other evaluation of them was applied since `seen` was read) are counted as applied
- * and their marks cleared where no write came in meanwhile (a newer write keeps its mark).
- * Returns those users; the others' evaluations are stale and must not be applied.
+ * The alert store's guard, in its transaction: takes its user locks (`locks`), then the users
+ * whose evaluation is still current (no other evaluation of them was applied since `seen` was
+ * read) are counted as applied and their marks cleared where no write came in meanwhile (a newer
+ * write keeps its mark). Returns those users; the others' evaluations are stale and must not be
+ * applied.
  */
 export async function settleSeen(
   trx: Db,
   monitor: MonitorName,
   seen: ReadonlyMap<string, Seen>,
   userIds: readonly string[],
+  locks: UserLocks,
 ): Promise<Set<string>> {
   const users = userIds.filter((userId) => seen.has(userId))
   if (users.length === 0) return new Set()
@@ -63,12 +66,15 @@ export async function settleSeen(
     const version = seen.get(userId)?.version
     return version ? [{ userId, version }] : []
   })
-  // One statement: the fence, then the marks of the users it let through (one round trip less
-  // on every evaluation; a data-modifying WITH runs whether or not the result reads it).
+  // One statement: the locks, the fence, then the marks of the users it let through (one round
+  // trip where there were three; a data-modifying WITH runs whether or not the result reads it). The locks are all taken before the fence's first row: its scalar subquery reads them
+  // whole. The statement's snapshot predates them, which the fence does not mind: ON CONFLICT DO
+  // UPDATE judges the newest committed row, and the marks' DELETE rechecks a row changed since.
   const { rows } = await sql<{ user_id: string }>`
-    with fenced as (
+    with locked as materialized (${locks}), fenced as (
       insert into evaluation_fences as f (user_id, monitor, applies, evaluated_at)
       select u, ${monitor}, a, now() from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
+      where (select count(*) from locked) >= 0
       on conflict (monitor, user_id) do update set applies = f.applies + 1, evaluated_at = excluded.evaluated_at
         where f.applies = excluded.applies - 1
       returning f.user_id

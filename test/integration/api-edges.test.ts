@@ -115,7 +115,31 @@ inBothModes('idempotency, rate limits, CORS, docs and outages', (mode) => {
     assert.equal(denied.headers['access-control-allow-origin'], undefined)
     const simple = await api.app.inject({ url: '/health', headers: { origin: ORIGIN } })
     assert.equal(simple.headers['access-control-allow-origin'], ORIGIN)
-    assert.equal(simple.headers['x-content-type-options'], 'nosniff', 'helmet headers')
+    assert.equal(simple.headers['x-content-type-options'], 'nosniff', 'security headers')
+  })
+
+  it("sends a JSON response the API's few security headers, and its HTML pages helmet's full set", async () => {
+    for (const url of ['/health', '/v1/alerts', '/v1/alerts?limit=0']) {
+      const response = await api.app.inject({ url, headers: { authorization: `Bearer ${await userToken()}` } })
+      assert.equal(response.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'", url)
+      assert.equal(response.headers['x-content-type-options'], 'nosniff', url)
+      assert.equal(response.headers['x-frame-options'], 'DENY', url)
+      assert.equal(response.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', url)
+      assert.equal(response.headers['referrer-policy'], 'no-referrer', url)
+      assert.equal(response.headers['cross-origin-resource-policy'], 'same-origin', url)
+      // Helmet's page headers (legacy switches, cross-origin isolation) stay off JSON.
+      assert.equal(response.headers['x-dns-prefetch-control'], undefined, url)
+      assert.equal(response.headers['origin-agent-cluster'], undefined, url)
+    }
+    // The email links' pages: an inline style and a form, under helmet's CSP.
+    const page = await api.app.inject({ url: '/unsubscribe?token=nonsense' })
+    assert.equal(page.statusCode, 400)
+    assert.match(String(page.headers['content-type']), /text\/html/)
+    assert.match(String(page.headers['content-security-policy']), /style-src 'self' https: 'unsafe-inline'/)
+    assert.equal(page.headers['x-frame-options'], 'SAMEORIGIN')
+    assert.equal(page.headers['x-dns-prefetch-control'], 'off')
+    const docs = await api.app.inject({ url: '/docs/json' })
+    assert.equal(docs.headers['x-dns-prefetch-control'], 'off')
   })
 
   it('allows in a preflight every method the routes take (PUT included), derived from the routes', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
+import pg from 'pg'
 import { buildApiApp } from '../../src/app/roles/api.js'
 import { startWorker } from '../../src/app/roles/worker.js'
 import { createProducer } from '../../src/jobs/producer.js'
@@ -93,6 +94,28 @@ inBothModes('every accepted write is evaluated', (mode) => {
         for (const t of [one, ...many]) t.stream.close()
       }
     })
+
+    it("a write's evaluation job is not kept once done: its outcome is the alert and the fence", async () => {
+      const who = await stack.traveller()
+      try {
+        const vehicle = (await who.call('POST', '/v1/vehicles', VEHICLE)).body.id
+        await who.call('POST', `/v1/vehicles/${vehicle}/fuel-readings`, { percent: 15 })
+        await who.stream.next((m) => m.type === 'alert.created', 15_000)
+        const queue = stack.producer.queues.get(fuel.queue)
+        const ours = (jobs: { name: string; data: unknown }[] = []) =>
+          jobs.filter((job) => job.name === fuel.tasks.evaluate && (job.data as { userId?: string }).userId === who.id)
+        // The alert is published before its job is marked done.
+        await eventually(
+          async () =>
+            ours(await queue?.getJobs(['active', 'waiting', 'prioritized'], 0, 99)).length === 0 ? true : undefined,
+          15_000,
+          "the traveller's evaluations to finish",
+        )
+        assert.deepEqual(ours(await queue?.getCompleted(0, 99)), [])
+      } finally {
+        who.stream.close()
+      }
+    })
   })
 
   describe('when the evaluation job is lost', () => {
@@ -165,12 +188,56 @@ inBothModes('every accepted write is evaluated', (mode) => {
       await applyEvaluations(
         db,
         new Map([early, late].map((id) => [id, { conditions: [], drafts: [] }])),
-        (trx, users) => settleSeen(trx, 'fuel', seen, users),
+        (trx, users, locks) => settleSeen(trx, 'fuel', seen, users, locks),
       )
       const waiting = async (monitor: 'fuel' | 'maintenance') =>
         (await waitingUsers(db, monitor, 0, 100)).filter((id) => id === early || id === late).sort()
       assert.deepEqual(await waiting('fuel'), [late])
       assert.deepEqual(await waiting('maintenance'), [early, late].sort(), 'other monitors keep their marks')
+    })
+
+    it("a guarded evaluation waits for the user's alert lock before its fence and marks", async () => {
+      const db = harness.deps.db
+      const userId = randomUUID()
+      await db.insertInto('users').values({ id: userId }).execute()
+      await db
+        .insertInto('vehicles')
+        .values({ user_id: userId, name: 'van', fuel_capacity_l: 80, consumption_l_per_100km: 12, odometer_km: 0 })
+        .execute()
+      const seen = await readSeen(db, 'fuel', [userId])
+      // Another evaluation of the user holds its lock, as the store's transaction does.
+      const holder = new pg.Client({ connectionString: harness.databaseUrl })
+      await holder.connect()
+      try {
+        await holder.query('begin')
+        await holder.query(`select pg_advisory_xact_lock(hashtext('alerts:' || $1::text))`, [userId])
+        const applying = applyEvaluations(
+          db,
+          new Map([[userId, { conditions: [], drafts: [] }]]),
+          (trx, users, locks) => settleSeen(trx, 'fuel', seen, users, locks),
+        )
+        await eventually(
+          async () => {
+            const { rows } = await holder.query(
+              `select 1 from pg_locks l join pg_database d on d.oid = l.database
+               where d.datname = current_database() and l.locktype = 'advisory' and not l.granted`,
+            )
+            return rows.length > 0 ? true : undefined
+          },
+          15_000,
+          'the evaluation to wait for the lock',
+        )
+        const { rows: fence } = await holder.query(
+          "select 1 from evaluation_fences where monitor = 'fuel' and user_id = $1",
+          [userId],
+        )
+        assert.equal(fence.length, 0, 'nothing fenced while the lock is held')
+        await holder.query('commit')
+        await applying
+        assert.deepEqual((await waitingUsers(db, 'fuel', 0, 1000)).includes(userId), false, 'its mark cleared')
+      } finally {
+        await holder.end()
+      }
     })
 
     it('an evaluation that read older data and arrives after a newer one does not undo it', async () => {
@@ -202,7 +269,8 @@ inBothModes('every accepted write is evaluated', (mode) => {
             fuel.thresholds(harness.config),
             new Date(),
           )
-          return () => applyEvaluations(db, evaluations, (trx, users) => settleSeen(trx, 'fuel', seen, users))
+          return () =>
+            applyEvaluations(db, evaluations, (trx, users, locks) => settleSeen(trx, 'fuel', seen, users, locks))
         }
         // A slow evaluation reads the data now: the second van has no reading yet.
         const slow = await evaluateNow()

@@ -1,6 +1,5 @@
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 
 // Browser apps on a developer's machine (Vite, CRA, Next dev servers) when no allowlist is set.
 const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/
@@ -42,28 +41,4 @@ export async function registerCrossOrigin(app: FastifyInstance, origin: ReturnTy
     // An OPTIONS without Origin is no preflight: answered like any other, not with a text/plain 400.
     strictPreflight: false,
   })
-  const security = await helmetHeaders()
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(security)
-  })
-}
-
-/**
- * The headers helmet adds with its defaults, worked out once by helmet itself on a probe app:
- * they are the same for every response, and helmet working them out again per request (parsing
- * its CSP directives each time) was a tenth of what `GET /health` cost.
- */
-async function helmetHeaders(): Promise<Record<string, string>> {
-  const probe = async (withHelmet: boolean) => {
-    const app = Fastify()
-    if (withHelmet) await app.register(helmet)
-    app.get('/', async () => 'ok')
-    const response = await app.inject('/')
-    await app.close()
-    return response.headers
-  }
-  const [plain, secured] = await Promise.all([probe(false), probe(true)])
-  return Object.fromEntries(
-    Object.entries(secured).flatMap(([name, value]) => (name in plain ? [] : [[name, String(value)]])),
-  )
 }

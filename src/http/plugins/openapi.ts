@@ -4,8 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { VERSION } from '../../platform/version.js'
 
 /**
- * The OpenAPI 3.1 document at /docs/json, built from the same TypeBox schemas that validate and
- * serialize, and the Swagger UI at /docs. Registered first in its scope so it sees every route.
+ * The OpenAPI 3.1 document, built from the same TypeBox schemas that validate and serialize.
+ * Registered first in its scope so it sees every route, the sibling scopes' too.
  */
 export async function registerOpenApi(app: FastifyInstance) {
   await app.register(swagger, {
@@ -27,5 +27,9 @@ export async function registerOpenApi(app: FastifyInstance) {
       },
     },
   })
+}
+
+/** The Swagger UI at /docs and the document at /docs/json: pages, with a page's security headers. */
+export async function registerDocsPages(app: FastifyInstance) {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
 }

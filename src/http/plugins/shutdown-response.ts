@@ -13,8 +13,9 @@ export function registerShutdownResponse(app: FastifyInstance) {
   app.addHook('preClose', async () => {
     closing = true
   })
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return
-    return reply.code(503).header('connection', 'close').type('application/json; charset=utf-8').send(SHUTTING_DOWN)
+  // A callback hook: every request passes it, and an async one would cost a promise each.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done()
+    reply.code(503).header('connection', 'close').type('application/json; charset=utf-8').send(SHUTTING_DOWN)
   })
 }

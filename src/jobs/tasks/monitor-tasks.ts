@@ -57,8 +57,8 @@ async function runMonitor(
   const applied = await applyEvaluations(
     context.db,
     evaluations,
-    async (trx, users) => {
-      const current = await settleSeen(trx, monitor.name, seen, users)
+    async (trx, users, locks) => {
+      const current = await settleSeen(trx, monitor.name, seen, users, locks)
       overtaken = users.filter((userId) => !current.has(userId))
       return current
     },

@@ -25,8 +25,8 @@ import type { Bus } from '../../platform/backend/backend.js'
 import type { Db } from '../../platform/db/database.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
-import { type AlertDraft, conditionOf, dedupeKey, type Evaluation } from './alert-draft.js'
-import { type Alert, type AlertMarks, activeSnoozes, alerts, conditionColumn, isOpen } from './alert-repository.js'
+import { type AlertDraft, dedupeKey, type Evaluation } from './alert-draft.js'
+import { type Alert, type AlertMarks, alerts, conditionColumn, isOpen } from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
@@ -89,7 +89,19 @@ export interface Applied {
  * still be applied: an evaluation another one overtook (it read older data but got here later)
  * must not undo what the newer one stored.
  */
-export type ApplyGuard = (trx: Db, userIds: readonly string[]) => Promise<ReadonlySet<string>>
+export type ApplyGuard = (trx: Db, userIds: readonly string[], locks: UserLocks) => Promise<ReadonlySet<string>>
+
+/**
+ * A query that takes the users' alert locks, one a row, in order (so concurrent evaluations of
+ * overlapping pages never deadlock), held until the transaction ends. The guard must run it in
+ * its statement before it decides (as a materialized CTE it reads): one round trip for both on
+ * every evaluation. Without a guard the store runs it alone.
+ */
+export type UserLocks = ReturnType<typeof userLocks>
+
+const userLocks = (userIds: readonly string[]) =>
+  sql`select pg_advisory_xact_lock(hashtext('alerts:' || u))
+      from (select u from unnest(${sql.val(userIds)}::text[]) u order by u) ordered`
 
 /**
  * Makes the open alerts of the evaluated conditions match the evaluations, for a page of users
@@ -110,54 +122,41 @@ export async function applyEvaluations(
   if (evaluated.length === 0) return new Map()
   const resolvedKinds: AlertKind[] = []
   const applied = await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext('alerts:' || u))
-              from (select u from unnest(${sql.val(evaluated)}::text[]) u order by u) ordered`.execute(trx)
-    const current = guard ? await guard(trx, evaluated) : new Set(evaluated)
+    const locks = userLocks(evaluated)
+    if (!guard) await locks.execute(trx)
+    const current = guard ? await guard(trx, evaluated, locks) : new Set(evaluated)
     const users = evaluated.filter(
       (userId) => current.has(userId) && (evaluations.get(userId)?.conditions.length ?? 0) > 0,
     )
     const applied = new Map<string, Applied>(users.map((userId) => [userId, { created: [], resolved: [] }]))
     if (users.length === 0) return applied
-    const conditions = [...new Set(users.flatMap((userId) => evaluations.get(userId)?.conditions ?? []))]
-    const open = await trx
-      .selectFrom('alerts')
-      .select(['id', 'user_id', 'dedupe_key', 'kind'])
-      .where('user_id', 'in', users)
-      .where('resolved_at', 'is', null)
-      .where(conditionColumn, '=', sql<string>`any(${sql.val(conditions)}::text[])`)
-      .execute()
-    // What each user's evaluation looked at, and what it wants open: `user|condition`, `user|dedupe key`.
-    const looked = new Set(users.flatMap((u) => (evaluations.get(u)?.conditions ?? []).map((c) => `${u}|${c}`)))
-    const wanted = new Set(users.flatMap((u) => (evaluations.get(u)?.drafts ?? []).map((d) => `${u}|${dedupeKey(d)}`)))
-    const stale = open.filter(
-      (row) =>
-        looked.has(`${row.user_id}|${conditionOf(row.dedupe_key)}`) && !wanted.has(`${row.user_id}|${row.dedupe_key}`),
-    )
-    if (stale.length > 0) {
-      const resolved = await trx
-        .updateTable('alerts')
-        .set({ resolved_at: new Date() })
-        .where(
-          'id',
-          'in',
-          stale.map((row) => row.id),
-        )
-        .returning(['id', 'user_id', 'kind', 'version', 'changed_at'])
-        .execute()
-      for (const row of resolved) {
-        applied.get(row.user_id)?.resolved.push(row)
-        resolvedKinds.push(row.kind)
-      }
-    }
+    // What each user's evaluation looked at, and what it wants open: pairs of user and condition,
+    // of user and dedupe key. The open alerts of a looked-at condition that no draft wants are
+    // resolved, found and closed in the one statement.
+    const looked = users.flatMap((u) => (evaluations.get(u)?.conditions ?? []).map((c) => ({ u, c })))
     const drafts = users.flatMap((userId) =>
       (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft })),
     )
-    // A snooze holds for the condition, not one alert: an escalation or a return of it meanwhile
-    // comes back with the snoozed one. One read for the page, only when there is something to insert.
-    const snoozes = drafts.length > 0 ? await activeSnoozes(trx, users) : new Map<string, Date>()
-    const rows = drafts.map(({ userId, draft }) =>
-      toRow(userId, draft, snoozes.get(`${userId}|${draft.condition}`) ?? null),
-    )
+    const resolved = await trx
+      .updateTable('alerts')
+      .set({ resolved_at: new Date() })
+      .where('user_id', 'in', users)
+      .where('resolved_at', 'is', null)
+      .where(
+        sql<boolean>`(user_id, ${conditionColumn}) in (select * from unnest(
+          ${sql.val(looked.map((l) => l.u))}::uuid[], ${sql.val(looked.map((l) => l.c))}::text[]))`,
+      )
+      .where(
+        sql<boolean>`(user_id, dedupe_key) not in (select * from unnest(
+          ${sql.val(drafts.map((d) => d.userId))}::uuid[], ${sql.val(drafts.map((d) => dedupeKey(d.draft)))}::text[]))`,
+      )
+      .returning(['id', 'user_id', 'kind', 'version', 'changed_at'])
+      .execute()
+    for (const row of resolved) {
+      applied.get(row.user_id)?.resolved.push(row)
+      resolvedKinds.push(row.kind)
+    }
+    const rows = drafts.map(({ userId, draft }) => toRow(userId, draft))
     if (rows.length > 0) {
       const inserted = await trx
         .insertInto('alerts')
@@ -183,7 +182,12 @@ export async function applyEvaluation(db: Db, userId: string, evaluation: Evalua
   return (await applyEvaluations(db, new Map([[userId, evaluation]]))).get(userId) ?? { created: [], resolved: [] }
 }
 
-const toRow = (userId: string, draft: AlertDraft, snoozedUntil: Date | null) => ({
+/**
+ * A draft as its row. A snooze holds for the condition, not one alert: an escalation or a return
+ * of it within the snooze (resolved alerts' snoozes count) comes back snoozed as long, read in
+ * the insert itself through the index of snoozed alerts (a probe for a user with none).
+ */
+const toRow = (userId: string, draft: AlertDraft) => ({
   user_id: userId,
   kind: draft.kind,
   priority: draft.priority,
@@ -192,7 +196,8 @@ const toRow = (userId: string, draft: AlertDraft, snoozedUntil: Date | null) => 
   data: JSON.stringify(draft.data),
   dedupe_key: dedupeKey(draft),
   expires_at: draft.expiresAt ?? null,
-  snoozed_until: snoozedUntil,
+  snoozed_until: sql<Date | null>`(select max(snoozed_until) from alerts
+    where user_id = ${userId} and ${conditionColumn} = ${draft.condition} and snoozed_until > now())`,
 })
 
 /** An evaluation's changes as events: what was resolved first, then what was created. */
