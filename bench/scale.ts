@@ -12,6 +12,9 @@
  *      transaction, as PAM's write path commits them (the table's trigger marks the user).
  * Prints seconds, vehicles/s, the ratio to the anchor, rows the database read (pg_stat) and the
  * worker's peak RSS (Linux's VmHWM), then whether the scale targets hold (docs/performance.md). Asserts nothing.
+ * Beside the seconds, the CPU seconds each took (Linux's /proc): the anchor's of the bench database's
+ * backends, the sweep's of the worker and of those backends. On a shared machine the seconds swing
+ * with the load average, the CPU much less: compare a change's CPU.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -24,6 +27,7 @@ import { startFakeOverpass } from '../test/helpers/fake-overpass.js'
 import type { PamProcess } from '../test/helpers/process.js'
 import { settleSeed, withBenchDatabase } from './bench-database.js'
 import { type Stack, startStack } from './bench-stack.js'
+import { cpuSeconds, databaseCpu } from './process-cpu.js'
 import { ROUNDS, TUNED_TARGET_RATIO, thresholdSweeps, tunedEnabled } from './scale-thresholds.js'
 import { startWorkerProcess } from './worker-process.js'
 
@@ -62,7 +66,11 @@ async function seed(db: Db, vehicles: number) {
 }
 
 /** The same candidates and alerts in plain SQL, rolled back: what the database alone needs. */
-async function anchor(db: Db): Promise<{ seconds: number; candidates: number; alerts: number }> {
+async function anchor(
+  db: Db,
+  databaseUrl: string,
+): Promise<{ seconds: number; databaseCpu: number; candidates: number; alerts: number }> {
+  const databaseUsed = await databaseCpu(databaseUrl)
   const started = performance.now()
   let candidates = 0
   let alerts = 0
@@ -90,7 +98,8 @@ async function anchor(db: Db): Promise<{ seconds: number; candidates: number; al
     .catch((error) => {
       if (!(error instanceof RolledBack)) throw error
     })
-  return { seconds: (performance.now() - started) / 1000, candidates, alerts }
+  const seconds = (performance.now() - started) / 1000
+  return { seconds, databaseCpu: await databaseUsed(), candidates, alerts }
 }
 
 class RolledBack extends Error {}
@@ -111,6 +120,8 @@ interface Sweep {
   /** The worker's peak RSS when the sweep had finished (it only grows: compare the lines). */
   peakRssMb: number | undefined
   seconds: number
+  /** CPU seconds of the worker process and of the bench database's backends (the bench's own polls too). */
+  cpu: { worker: number; database: number }
   usersEvaluated: number
   alertsCreated: number
   rowsRead: number
@@ -137,6 +148,9 @@ async function sweep(stack: Stack, worker: PamProcess): Promise<Sweep> {
   const { db } = stack.deps
   const before = await rowsRead(db)
   const known = await db.selectFrom('monitor_runs').select('id').where('monitor', '=', 'fuel').execute()
+  const workerCpu = () => cpuSeconds({ worker: worker.child.pid }).worker ?? 0
+  const databaseUsed = await databaseCpu(stack.env.DATABASE_URL ?? '')
+  const workerBefore = workerCpu()
   const started = performance.now()
   await stack.producer.enqueue('monitor.fuel.sweep', {})
   for (;;) {
@@ -155,10 +169,12 @@ async function sweep(stack: Stack, worker: PamProcess): Promise<Sweep> {
       .executeTakeFirst()
     if (run) {
       const seconds = (performance.now() - started) / 1000
+      const cpu = { worker: workerCpu() - workerBefore, database: await databaseUsed() }
       return {
         scope: run.scope,
         peakRssMb: await peakRssMbOf(worker),
         seconds,
+        cpu,
         usersEvaluated: run.users_evaluated,
         alertsCreated: run.alerts_created,
         rowsRead: (await rowsRead(db)) - before,
@@ -219,7 +235,7 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string, vehicles: nu
     const seededAt = performance.now()
     await seed(stack.deps.db, vehicles)
     const seedSeconds = (performance.now() - seededAt) / 1000
-    const base = await anchor(stack.deps.db)
+    const base = await anchor(stack.deps.db, databaseUrl)
     const idleRssMb = await peakRssMbOf(worker)
     const first = await sweep(stack, worker)
     const deliveries = await settle(stack)
@@ -241,12 +257,12 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string, vehicles: nu
         .toLocaleString('en')
         .padStart(
           10,
-        )} vehicles/s  ×${(s.seconds / base.seconds).toFixed(1)} anchor  ${s.scope}: ${s.usersEvaluated} users evaluated, ${s.alertsCreated} alerts created, ${s.rowsRead.toLocaleString('en')} rows read, peak RSS ${s.peakRssMb} MB`
+        )} vehicles/s  ×${(s.seconds / base.seconds).toFixed(1)} anchor  CPU: worker ${s.cpu.worker.toFixed(1)} s, database ${s.cpu.database.toFixed(1)} s (×${((s.cpu.worker + s.cpu.database) / base.databaseCpu).toFixed(1)} anchor's)  ${s.scope}: ${s.usersEvaluated} users evaluated, ${s.alertsCreated} alerts created, ${s.rowsRead.toLocaleString('en')} rows read, peak RSS ${s.peakRssMb} MB`
     const target = TARGETS[mode]
     process.stdout.write(
       [
         `${mode === 'redis' ? 'Redis mode' : 'Postgres-only mode'}, ${vehicles.toLocaleString('en')} vehicles: seeded in ${seedSeconds.toFixed(0)} s; places requests ${overpass.state.requests}; load average ${(loadavg()[0] ?? 0).toFixed(1)}`,
-        `  ${'raw SQL anchor'.padEnd(22)} ${base.seconds.toFixed(2).padStart(7)} s  ${base.candidates} candidates, ${base.alerts} alerts (rolled back)`,
+        `  ${'raw SQL anchor'.padEnd(22)} ${base.seconds.toFixed(2).padStart(7)} s  database CPU ${base.databaseCpu.toFixed(1)} s  ${base.candidates} candidates, ${base.alerts} alerts (rolled back)`,
         line('sweep', first),
         `  ${'then its deliveries'.padEnd(22)} ${deliveries.toFixed(2).padStart(7)} s  (what was still queued behind it: notify.deliver jobs of up to 200 alerts; settled before each timed sweep)`,
         line('sweep, nothing changed', unchanged),

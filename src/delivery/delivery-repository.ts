@@ -16,13 +16,40 @@ export type DeliveryContext = { alert: DeliverableAlert } & TravellerDelivery
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null
 
+/**
+ * The alert columns a delivery reads: not `data` (a sweep's batch would parse every alert's JSON
+ * for nothing), nor the others no decision or message uses.
+ */
+const DELIVERABLE_COLUMNS = [
+  'id',
+  'user_id',
+  'kind',
+  'priority',
+  'title',
+  'body',
+  'dedupe_key',
+  'created_at',
+  'read_at',
+  'dismissed_at',
+  'resolved_at',
+  'expires_at',
+  'snoozed_until',
+] as const
+
+type DeliverableRow = Pick<Selectable<AlertsTable>, (typeof DELIVERABLE_COLUMNS)[number]>
+
 export async function loadAlerts(db: Db, ids: readonly string[]): Promise<DeliverableAlert[]> {
   if (ids.length === 0) return []
-  const rows = await db.selectFrom('alerts').selectAll().where('id', 'in', ids).orderBy('created_at').execute()
+  const rows = await db
+    .selectFrom('alerts')
+    .select(DELIVERABLE_COLUMNS)
+    .where('id', 'in', ids)
+    .orderBy('created_at')
+    .execute()
   return rows.map(deliverable)
 }
 
-const deliverable = (row: Selectable<AlertsTable>): DeliverableAlert => ({
+const deliverable = (row: DeliverableRow): DeliverableAlert => ({
   ...summaryOf(row),
   userId: row.user_id,
   readAt: iso(row.read_at),
@@ -108,13 +135,13 @@ interface TravellerColumns {
 
 /**
  * What a delivery decision reads about the traveller of each row of `source` (a relation `a` with
- * a `user_id`): a select list and the join it needs. The emails sent are read as of `now`, the
- * last `emailCap` of the hour (what the cap needs).
+ * a `user_id`), beside `columns` of `a`: a select list and the join it needs. The emails sent are
+ * read as of `now`, the last `emailCap` of the hour (what the cap needs).
  */
-function travellerOf(source: RawBuilder<unknown>, emails: { now: Date; emailCap: number }) {
+function travellerOf(source: RawBuilder<unknown>, columns: readonly string[], emails: { now: Date; emailCap: number }) {
   const sends = recentEmailSends(new Date(emails.now.getTime() - 3_600_000), emails.emailCap)
   return sql`
-    select a.*, p.lat, p.lon,
+    select ${sql.join(columns.map((column) => sql.ref(`a.${column}`)))}, p.lat, p.lon,
            -- Subqueries, not joins: a join of a few hundred alerts to users hashes the whole users
            -- table (seconds a batch at a million travellers); these are a key lookup an alert.
            (select timezone from users u where u.id = a.user_id) as timezone,
@@ -141,8 +168,8 @@ export async function deliveryContexts(
   emails: { now: Date; emailCap: number },
 ): Promise<DeliveryContext[]> {
   if (alertIds.length === 0) return []
-  const { rows } = await sql<Selectable<AlertsTable> & TravellerColumns>`
-    ${travellerOf(sql`alerts a`, emails)}
+  const { rows } = await sql<DeliverableRow & TravellerColumns>`
+    ${travellerOf(sql`alerts a`, DELIVERABLE_COLUMNS, emails)}
     where a.id = any(${sql.val(alertIds)}::uuid[])
     order by a.created_at, a.id`.execute(db)
   return rows.map((row) => ({ alert: deliverable(row), ...travellerDelivery(row) }))
@@ -155,7 +182,7 @@ export async function travellerDeliveryOf(
   emails: { now: Date; emailCap: number },
 ): Promise<TravellerDelivery> {
   const { rows } = await sql<TravellerColumns>`
-    ${travellerOf(sql`(select ${userId}::uuid as user_id) a`, emails)}`.execute(db)
+    ${travellerOf(sql`(select ${userId}::uuid as user_id) a`, ['user_id'], emails)}`.execute(db)
   const [row] = rows
   if (!row) throw new Error(`no delivery context read for traveller ${userId}`)
   return travellerDelivery(row)
