@@ -67,9 +67,10 @@ export async function settleSeen(
     return version ? [{ userId, version }] : []
   })
   // One statement: the locks, the fence, then the marks of the users it let through (one round
-  // trip where there were three; a data-modifying WITH runs whether or not the result reads it). The locks are all taken before the fence's first row: its scalar subquery reads them
-  // whole. The statement's snapshot predates them, which the fence does not mind: ON CONFLICT DO
-  // UPDATE judges the newest committed row, and the marks' DELETE rechecks a row changed since.
+  // trip where there were three; a data-modifying WITH runs whether or not the result reads it).
+  // The locks are all taken before the fence's first row: its scalar subquery reads them whole.
+  // The statement's snapshot predates them, which the fence does not mind: ON CONFLICT DO UPDATE
+  // judges the newest committed row, and the marks' DELETE rechecks a row changed since.
   const { rows } = await sql<{ user_id: string }>`
     with locked as materialized (${locks}), fenced as (
       insert into evaluation_fences as f (user_id, monitor, applies, evaluated_at)
