@@ -153,6 +153,11 @@ const stateOf = (alert: Alert) =>
           : 'open'
 
 const SNOOZE_MS = 3_600_000
+/** The verdicts a traveller can give an alert, with their buttons' words. */
+const VERDICTS = [
+  ['useful', 'Useful'],
+  ['not_useful', 'Not useful'],
+] as const
 
 type Marks = { read?: true; dismissed?: true; snoozedUntil?: string | null; feedback?: 'useful' | 'not_useful' }
 
@@ -215,22 +220,17 @@ function AlertRow(props: { alert: Alert; pam: PamClient; onChange: (alert: Alert
             Unsnooze
           </button>
         )}
-        <button
-          type="button"
-          class="secondary"
-          aria-pressed={alert.feedback === 'useful'}
-          onClick={() => mark({ feedback: 'useful' })}
-        >
-          Useful
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          aria-pressed={alert.feedback === 'not_useful'}
-          onClick={() => mark({ feedback: 'not_useful' })}
-        >
-          Not useful
-        </button>
+        {VERDICTS.map(([feedback, label]) => (
+          <button
+            key={feedback}
+            type="button"
+            class="secondary"
+            aria-pressed={alert.feedback === feedback}
+            onClick={() => mark({ feedback })}
+          >
+            {label}
+          </button>
+        ))}
       </div>
       {error && (
         <p role="alert" class="error">
