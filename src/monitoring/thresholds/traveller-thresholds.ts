@@ -40,21 +40,16 @@ export interface StoredThreshold {
   changedAt: string
 }
 
-/** One threshold as it applies to one traveller, with where it comes from and what they may set. */
-export interface ResolvedThreshold {
-  name: string
+/**
+ * One threshold as it applies to one traveller: its declaration (less the way learning moves it),
+ * the value their alerts use, where it comes from, and what they may set.
+ */
+export interface ResolvedThreshold extends Omit<TunableThreshold, 'quieter'> {
   value: number
   source: ThresholdSource
   /** Why a learned value (`you marked three alerts at 20 % not useful`); null otherwise. */
   reason: string | null
   default: number
-  min: number
-  max: number
-  step: number
-  unit: 'percent' | 'ratio'
-  priority: AlertPriority
-  learns: boolean
-  description: string
   /** When the traveller's value (or their return to the default) was set; null: never. */
   changedAt: string | null
 }
@@ -78,23 +73,16 @@ export function resolveThresholds(
   tunable: readonly TunableThreshold[],
   stored: readonly StoredThreshold[],
 ): ResolvedThreshold[] {
-  return tunable.map((threshold) => {
-    const fallback = defaultOf(defaults, threshold.name)
-    const row = stored.find((s) => s.name === threshold.name)
+  return tunable.map(({ quieter: _quieter, ...declared }) => {
+    const fallback = defaultOf(defaults, declared.name)
+    const row = stored.find((s) => s.name === declared.name)
     const own = row && row.source !== 'default' && row.value !== null ? row : undefined
     return {
-      name: threshold.name,
-      value: own?.value == null ? fallback : clamp(own.value, threshold.min, threshold.max),
+      ...declared,
+      value: own?.value == null ? fallback : clamp(own.value, declared.min, declared.max),
       source: own ? own.source : 'default',
       reason: own?.source === 'learned' ? own.reason : null,
       default: fallback,
-      min: threshold.min,
-      max: threshold.max,
-      step: threshold.step,
-      unit: threshold.unit,
-      priority: threshold.priority,
-      learns: threshold.learns,
-      description: threshold.description,
       changedAt: row?.changedAt ?? null,
     }
   })
