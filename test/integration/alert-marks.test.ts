@@ -35,7 +35,14 @@ inBothModes('a traveller reading and dismissing alerts', (mode) => {
 
       const updated = (id: string, has: (alert: Message) => boolean) => (m: Message) =>
         m.type === 'alert.updated' && m.alert.id === id && has(m.alert)
-      assert.equal((await call('PATCH', `/v1/alerts/${first.id}`, { read: true })).status, 200)
+      const marked = await call('PATCH', `/v1/alerts/${first.id}`, { read: true })
+      assert.equal(marked.status, 200)
+      // The list reads its times as text, the PATCH as Dates: the same alert either way, to the millisecond.
+      const listed = (await call('GET', '/v1/alerts')).body.items as Message[]
+      assert.deepEqual(
+        listed.find((alert) => alert.id === first.id),
+        marked.body,
+      )
       const read = (
         await other.next(
           updated(first.id, (a) => a.readAt && !a.dismissedAt),

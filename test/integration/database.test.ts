@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { createDatabase, type Db } from '../../src/platform/db/database.js'
+import { apiTime, toIso } from '../../src/platform/db/mapping.js'
 import { migrateDown, migrateUp, migrationStatus } from '../../src/platform/db/migrator.js'
 import { createLogger } from '../../src/platform/logger.js'
 import { createTestDatabase } from '../helpers/services.js'
@@ -86,6 +87,27 @@ describe('database schema and migrations', () => {
   it('creates every table PAM uses, and only those', async () => {
     assert.deepEqual(await tables(db), TABLES)
     assert.ok((await migrationStatus(db)).every((m) => m.executedAt))
+  })
+
+  it("writes a time as PostgreSQL's text exactly as a Date read from the same row would be", async () => {
+    // Microseconds past the millisecond (truncated by both), a whole second, a leap day, a time
+    // entered in another zone, and a year before 1000 (padded) and far ahead.
+    const times = [
+      '2026-12-06 22:46:55.999999+00',
+      '2026-12-06 22:46:55+00',
+      '2028-02-29 23:59:59.001+00',
+      '2026-07-01 01:30:00.5-09:30',
+      '0999-01-01 00:00:00+00',
+      '9999-12-31 23:59:59.999+00',
+    ]
+    for (const time of times) {
+      const { rows } = await sql<{ asDate: Date; asText: string }>`
+        select t as "asDate", ${apiTime('t')} as "asText" from (select ${time}::timestamptz as t) s`.execute(db)
+      const [row] = rows
+      assert.ok(row)
+      assert.equal(row.asText, toIso(row.asDate), time)
+      assert.equal(toIso(row.asText), row.asText, `${time}: taken as it is`)
+    }
   })
 
   it('refuses values outside their domain', async () => {

@@ -42,7 +42,6 @@ export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn:
   type Row = Selectable<Database[T]>
   // biome-ignore lint/suspicious/noExplicitAny: one implementation for eight tables; callers get typed rows
   const on = (db: Db) => db as unknown as Kysely<any>
-  const sort = sql.ref(options.sortColumn)
   const name: string = table
 
   return {
@@ -65,29 +64,8 @@ export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn:
     },
 
     async page(db: Db, userId: string, request: PageRequest, filter: Filter = (q) => q): Promise<Page<Row>> {
-      let query = on(db)
-        .selectFrom(name)
-        .selectAll()
-        // Text keeps PostgreSQL's microseconds; a JS Date would round them and repeat rows.
-        .select(sql<string>`${sort}::text`.as('page_key'))
-        .where('user_id', '=', userId)
-      if (request.after) {
-        query = query.where(sql<boolean>`(${sort}, id) < (${request.after.at}::timestamptz, ${request.after.id}::uuid)`)
-      }
-      const rows = await filter(query)
-        .orderBy(options.sortColumn, 'desc')
-        .orderBy('id', 'desc')
-        .limit(request.limit + 1)
-        .modifyEnd(prepared)
-        .execute()
-      const page = rows.slice(0, request.limit)
-      const last = page.at(-1)
-      return {
-        // page_key rides along in each row: the resource maps rows by their columns (toItem), and
-        // copying 50 rows of 20 columns to drop it was a tenth of a list page's own work.
-        rows: page as Row[],
-        next: rows.length > request.limit && last ? { at: last.page_key, id: last.id } : null,
-      }
+      const query = filter(on(db).selectFrom(name).selectAll().where('user_id', '=', userId))
+      return keysetPage<Row>(query, options.sortColumn, request)
     },
 
     async update(db: Db, userId: string, id: string, values: Record<string, unknown>): Promise<Row | undefined> {
@@ -105,6 +83,38 @@ export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn:
       const result = await on(db).deleteFrom(name).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst()
       return result.numDeletedRows > 0n
     },
+  }
+}
+
+/**
+ * A keyset page over (sort column, id) descending of `query`, which is scoped to its user and
+ * selects what its caller maps: rows inserted while a client pages never shift or repeat rows.
+ */
+export async function keysetPage<Row>(
+  // biome-ignore lint/suspicious/noExplicitAny: the same paging for every resource's own selection
+  query: SelectQueryBuilder<any, any, any>,
+  sortColumn: string,
+  request: PageRequest,
+): Promise<Page<Row>> {
+  const sort = sql.ref(sortColumn)
+  // Text keeps PostgreSQL's microseconds; a JS Date would round them and repeat rows.
+  let keyed = query.select(sql<string>`${sort}::text`.as('page_key'))
+  if (request.after) {
+    keyed = keyed.where(sql<boolean>`(${sort}, id) < (${request.after.at}::timestamptz, ${request.after.id}::uuid)`)
+  }
+  const rows = await keyed
+    .orderBy(sortColumn, 'desc')
+    .orderBy('id', 'desc')
+    .limit(request.limit + 1)
+    .modifyEnd(prepared)
+    .execute()
+  const page = rows.slice(0, request.limit)
+  const last = page.at(-1)
+  return {
+    // page_key rides along in each row: the resource maps rows by their columns (toItem), and
+    // copying 50 rows of 20 columns to drop it was a tenth of a list page's own work.
+    rows: page as Row[],
+    next: rows.length > request.limit && last ? { at: last.page_key, id: last.id } : null,
   }
 }
 

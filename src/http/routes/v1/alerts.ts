@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { Evaluate } from '../../../jobs/evaluation-trigger.js'
-import { alertFilter, alerts } from '../../../monitoring/alerts/alert-repository.js'
+import { alertPage } from '../../../monitoring/alerts/alert-repository.js'
 import { announceAlertEvents, markAlert, markAllRead } from '../../../monitoring/alerts/alert-store.js'
 import { alertKinds, type Thresholds } from '../../../monitoring/registry.js'
 import { learnFromVerdict } from '../../../monitoring/thresholds/learn-from-verdict.js'
@@ -89,7 +89,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { query } = request
-      return listBody(await alerts.page(db, request.userId, pageRequest(query), alertFilter(query)))
+      return listBody(await alertPage(db, request.userId, pageRequest(query), query))
     },
   )
 
