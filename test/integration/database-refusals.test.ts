@@ -62,3 +62,55 @@ describe('a database that refuses connections or is gone answers 503, never 500'
     assert.equal((await call('GET', '/v1/me')).status, 200)
   })
 })
+
+describe('a write the database undoes for colliding with another answers 503, never 500', () => {
+  let api: ApiHarness
+  let call: Client
+  let admin: pg.Client
+
+  before(async () => {
+    api = await startApiHarness('postgres')
+    call = client(api.app, await userToken())
+    admin = new pg.Client({ connectionString: api.harness.databaseUrl })
+    await admin.connect()
+  })
+  after(async () => {
+    await admin.end()
+    await api.close()
+  })
+
+  // PostgreSQL's own answers to a deadlock (40P01) and a serialization failure (40001), raised
+  // where the write's statement runs: the collisions themselves depend on timing no test controls.
+  for (const [sqlState, what] of [
+    ['40P01', 'deadlock detected'],
+    ['40001', 'could not serialize access due to concurrent update'],
+  ]) {
+    it(`${sqlState} (${what}) is a 503 the client may retry, and nothing is stored`, async () => {
+      const stored = async () => (await admin.query('select 1 from context_signals')).rowCount
+      const before = await stored()
+      await admin.query(`create function collide() returns trigger language plpgsql as $$
+        begin raise exception '${what}' using errcode = '${sqlState}'; end $$`)
+      await admin.query(
+        'create trigger collide before insert on context_signals for each row execute function collide()',
+      )
+      try {
+        const refused = await call('POST', '/v1/context-signals', {
+          kind: 'activity',
+          value: 'driving',
+          confidence: 0.9,
+        })
+        assert.equal(refused.status, 503, JSON.stringify(refused.body))
+        assert.equal(refused.body.error, 'unavailable')
+        assert.doesNotMatch(JSON.stringify(refused.body), /serializ|deadlock|context_signals/i)
+      } finally {
+        await admin.query('drop trigger collide on context_signals')
+        await admin.query('drop function collide()')
+      }
+      assert.equal(await stored(), before)
+      assert.equal(
+        (await call('POST', '/v1/context-signals', { kind: 'activity', value: 'driving', confidence: 0.9 })).status,
+        201,
+      )
+    })
+  }
+})

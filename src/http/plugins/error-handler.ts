@@ -17,14 +17,25 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'unavailable',
 }
 
+const COLLIDED = {
+  status: 503,
+  code: 'unavailable',
+  message: 'the request collided with another at the same moment; try again',
+} as const
+
 // A database rule caught what validation let through (a row deleted meanwhile, a value out of a
-// column's range): the client's request, not our fault. The message never echoes SQL.
+// column's range): the client's request, not our fault; or the request lost a collision the
+// database settles by undoing one side. The message never echoes SQL.
 const REFUSED_BY_DATABASE: Record<string, { status: number; code: ErrorCode; message: string }> = {
   '23503': { status: 404, code: 'not_found', message: 'a resource this request refers to does not exist' },
   '23514': { status: 400, code: 'bad_request', message: 'a value breaks a rule of this resource' },
   '22003': { status: 400, code: 'bad_request', message: 'a number is out of range' },
   '22007': { status: 400, code: 'bad_request', message: 'a date or time is not valid' },
   '22008': { status: 400, code: 'bad_request', message: 'a date or time is out of range' },
+  // Two transactions that each waited for the other (deadlock) or could not both hold
+  // (serialization): the database undid this one, and the same request succeeds when sent again.
+  '40P01': COLLIDED,
+  '40001': COLLIDED,
 }
 
 const FORMAT_PROBLEMS: Record<string, string> = { 'date-time': TIME_PROBLEM, date: DATE_PROBLEM }
