@@ -117,7 +117,11 @@ describe('the /v1 resources', () => {
     const halfPosition = await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 50, lat: 38.5 })
     assert.equal(halfPosition.status, 400)
     assert.equal(halfPosition.body.details[0].field, 'lon')
-    assert.equal((await call('POST', `/v1/vehicles/${randomUUID()}/fuel-readings`, { percent: 10 })).status, 404)
+    // A vehicle that is not there: refused by the reading's key, with or without a key to store the answer under.
+    for (const headers of [{}, { 'idempotency-key': randomUUID() }]) {
+      const missing = await call('POST', `/v1/vehicles/${randomUUID()}/fuel-readings`, { percent: 10 }, headers)
+      assert.deepEqual([missing.status, missing.body.message], [404, 'no vehicle with this id'])
+    }
     assert.equal((await call('POST', `/v1/vehicles/${vehicle.id}/fuel-readings`, { percent: 101 })).status, 400)
   })
 

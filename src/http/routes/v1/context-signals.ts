@@ -37,8 +37,10 @@ export const contextSignalRoutes: FastifyPluginAsyncTypebox<Pick<ResourceDeps, '
     async (request, reply) => {
       const input = request.body
       refuseIfAny(positionProblems(input))
-      const signal = await commit(request, { writes: ['context_signals'], statusCode: 201 }, (trx) =>
-        contextSignals.create(trx, request.userId, input),
+      const signal = await commit(
+        request,
+        { writes: ['context_signals'], oneStatement: true, statusCode: 201 },
+        (trx) => contextSignals.create(trx, request.userId, input),
       )
       return reply.code(201).send(signal)
     },

@@ -9,6 +9,7 @@ import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
 import { IdParams, type Typed, v1Schema } from '../../schemas.js'
 import type { CommitWrite } from '../../writes.js'
 
+/** A user-owned resource (ownedResource): each of its writes is one statement. */
 export interface CrudResource<Item, Input> {
   create(db: Db, userId: string, input: Input): Promise<Item>
   get(db: Db, userId: string, id: string): Promise<Item | undefined>
@@ -86,7 +87,7 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
         async (request, reply) => {
           const input = Create.read(request.body)
           if (check) refuseIfAny(check(input))
-          const created = await commit(request, { writes, statusCode: 201 }, (trx) =>
+          const created = await commit(request, { writes, oneStatement: true, statusCode: 201 }, (trx) =>
             resource.create(trx, request.userId, input),
           )
           return reply.code(201).send(created)
@@ -152,7 +153,7 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
             if (!current) throw notFound(noun)
             refuseIfAny(check({ ...current, ...changes } as Input))
           }
-          const updated = await commit(request, { writes, statusCode: 200 }, (trx) =>
+          const updated = await commit(request, { writes, oneStatement: true, statusCode: 200 }, (trx) =>
             resource.update(trx, request.userId, id, changes),
           )
           if (!updated) throw notFound(noun)
@@ -172,7 +173,7 @@ export function crudRoutes<Item, Input, Query = Record<string, never>>(options: 
           }),
         },
         async (request, reply) => {
-          const removed = await commit(request, { writes, statusCode: 204 }, (trx) =>
+          const removed = await commit(request, { writes, oneStatement: true, statusCode: 204 }, (trx) =>
             resource.remove(trx, request.userId, request.params.id),
           )
           if (!removed) throw notFound(noun)

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import Type, { type TSchema } from 'typebox'
 import type { InputTable } from '../../../monitoring/monitor.js'
 import { ofVehicle } from '../../../platform/db/owned-rows.js'
+import { isForeignKeyViolation } from '../../../platform/db/sql-errors.js'
 import { vehicles } from '../../../travellers/vehicles/vehicle-repository.js'
 import type { ErrorDetail } from '../../errors.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
@@ -45,9 +46,12 @@ export function vehicleChildRoutes<Item, Input extends { vehicleId: string }>(op
         const { id } = request.params
         const input = options.Create.read(request.body)
         refuseIfAny(options.check(input))
-        await vehicleOf(request.userId, id)
-        const created = await commit(request, { writes: options.writes, statusCode: 201 }, (trx) =>
-          resource.create(trx, request.userId, { ...input, vehicleId: id } as Input),
+        // No read of the vehicle first: the row's key (vehicle, user) must name one of the user's
+        // vehicles, and the insert refuses any other as a missing one would be.
+        const created = await commit(request, { writes: options.writes, oneStatement: true, statusCode: 201 }, (trx) =>
+          resource.create(trx, request.userId, { ...input, vehicleId: id } as Input).catch((error: unknown) => {
+            throw isForeignKeyViolation(error) ? notFound('vehicle') : error
+          }),
         )
         return reply.code(201).send(created)
       },
