@@ -118,7 +118,7 @@ describe('the /v1 resources', () => {
     assert.equal(halfPosition.status, 400)
     assert.equal(halfPosition.body.details[0].field, 'lon')
     // A vehicle that is not there: refused by the reading's key, with or without a key to store the answer under.
-    for (const headers of [{}, { 'idempotency-key': randomUUID() }]) {
+    for (const headers of [{}, { 'idempotency-key': randomUUID() }] as Record<string, string>[]) {
       const missing = await call('POST', `/v1/vehicles/${randomUUID()}/fuel-readings`, { percent: 10 }, headers)
       assert.deepEqual([missing.status, missing.body.message], [404, 'no vehicle with this id'])
     }
