@@ -16,8 +16,8 @@ const HELD_RETRY_MS = 200
 const HELD_TRIES = 50
 
 export interface PromptEvaluations {
-  /** Stops taking requests and waits for the evaluations under way. */
-  close(): Promise<void>
+  /** Stops taking requests and waits for the evaluations under way, `timeoutMs` at most (their claims end with the session). */
+  close(timeoutMs: number): Promise<void>
 }
 
 /**
@@ -126,10 +126,17 @@ export async function startPromptEvaluations(deps: {
   readBack()
 
   return {
-    async close() {
+    async close(timeoutMs) {
       closed = true
       await unsubscribe()
-      await Promise.allSettled(running.values())
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled(running.values()),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, timeoutMs)
+        }),
+      ])
+      clearTimeout(timer)
       await session.end()
     },
   }

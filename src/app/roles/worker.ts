@@ -62,7 +62,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
   return {
     async stop() {
       const stopped = Date.now()
-      await prompt?.close()
+      await prompt?.close(deps.config.SHUTDOWN_TIMEOUT_MS)
       await consumer.close(deps.config.SHUTDOWN_TIMEOUT_MS)
       // Before the heartbeat goes (then its claims are anyone's): outcomes kept through an outage.
       await delivery.settlements.flush(Math.max(0, deps.config.SHUTDOWN_TIMEOUT_MS - (Date.now() - stopped)))
