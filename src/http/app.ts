@@ -195,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await json.register(queueBacklogRoutes({ ...deps, internalAuth }))
       await json.register(internalAiUsageRoutes({ ...deps, internalAuth, caps: deps.aiCaps }))
       await json.register(internalDeliveryRoutes, { db: deps.db, internalAuth })
-      const evaluate = evaluationTrigger(deps.enqueue, deps.logger)
+      const evaluate = evaluationTrigger(deps.backend, deps.enqueue, deps.logger)
       await json.register(
         v1Routes({
           db: deps.db,

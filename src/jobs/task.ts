@@ -6,6 +6,7 @@ import type { Thresholds } from '../monitoring/registry.js'
 import type { Bus } from '../platform/backend/backend.js'
 import type { Db } from '../platform/db/database.js'
 import type { Logger } from '../platform/logger.js'
+import type { Evaluate } from './evaluation-trigger.js'
 import type { Producer } from './producer.js'
 
 /** What the monitor tasks need beyond the database: built by the worker role from deps. */
@@ -13,6 +14,8 @@ export interface MonitorServices extends MonitorProviders {
   bus: Bus
   thresholds: Thresholds
   enqueue: Producer['enqueue']
+  /** Asks for a monitor's evaluation of a user (an overtaken evaluation asks again). */
+  evaluate: Evaluate
   /** How long a write's own evaluation job has before the drainer evaluates it instead. */
   drainGraceMs: number
   /** What the tasks tell the metrics; absent where nobody counts (tests of the job machinery). */

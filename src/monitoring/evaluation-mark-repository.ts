@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import type pg from 'pg'
 import type { Db } from '../platform/db/database.js'
 import type { UserLocks } from './alerts/alert-store.js'
 import type { MonitorName } from './registry.js'
@@ -130,4 +131,59 @@ export async function markForEvaluation(trx: Db, userId: string, monitor: string
     insert into evaluation_marks (user_id, monitor, version)
     values (${userId}, ${monitor}, nextval('evaluation_mark_versions'))
     on conflict (monitor, user_id) do update set version = excluded.version`.execute(trx)
+}
+
+/** The users a session took the evaluation claims of, with what they saw; and the marked users whose claim another session holds. */
+export interface Claimed {
+  seen: Map<string, Seen>
+  heldElsewhere: string[]
+}
+
+/**
+ * Postgres-only mode evaluates writes without a queue job (jobs/prompt-evaluations.ts): every
+ * worker hears of a write, and the one whose session takes the user's claim evaluates it. A claim
+ * is a session advisory lock on (monitor, user), taken here for the users still marked — one
+ * statement that also reads what readSeen would — and released by releaseClaims, or by the server
+ * when the session ends (a worker killed mid-evaluation holds nothing). Users with no mark left
+ * were evaluated meanwhile, by someone who read their write.
+ */
+export async function claimMarked(
+  session: pg.Pool,
+  monitor: MonitorName,
+  userIds: readonly string[],
+): Promise<Claimed> {
+  const { rows } = await session.query<{
+    user_id: string
+    version: string
+    marked_at: Date
+    applies: string | null
+    claimed: boolean
+  }>(
+    `select m.user_id, m.version, m.marked_at, f.applies,
+            pg_try_advisory_lock(hashtext(m.monitor), hashtext(m.user_id::text)) as claimed
+     from evaluation_marks m
+     left join evaluation_fences f on f.monitor = m.monitor and f.user_id = m.user_id
+     where m.monitor = $1 and m.user_id = any($2::uuid[])`,
+    [monitor, userIds],
+  )
+  const claimed: Claimed = { seen: new Map(), heldElsewhere: [] }
+  for (const row of rows) {
+    if (!row.claimed) claimed.heldElsewhere.push(row.user_id)
+    else
+      claimed.seen.set(row.user_id, {
+        version: row.version,
+        markedAt: row.marked_at,
+        applies: Number(row.applies ?? 0),
+      })
+  }
+  return claimed
+}
+
+/** Gives back claims claimMarked took on this session. */
+export async function releaseClaims(session: pg.Pool, monitor: MonitorName, userIds: readonly string[]) {
+  if (userIds.length === 0) return
+  await session.query('select pg_advisory_unlock(hashtext($1), hashtext(u::text)) from unnest($2::uuid[]) u', [
+    monitor,
+    userIds,
+  ])
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { type ApiHarness, type Client, client, startApiHarness, userToken } from '../helpers/api.js'
+import { eventually } from '../helpers/harness.js'
 
 // The mapping of database errors to answers is the same in both modes (/v1/me touches only PostgreSQL).
 describe('a database that refuses connections or is gone answers 503, never 500', () => {
@@ -24,11 +25,17 @@ describe('a database that refuses connections or is gone answers 503, never 500'
     await api.close()
   })
 
-  const dropConnections = () =>
-    admin.query(
-      'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
-      [name],
+  // pg_terminate_backend only signals: the sessions are gone once they have exited (a rename fails
+  // while one is still on its way out).
+  const dropConnections = async () => {
+    const others = 'from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()'
+    await admin.query(`select pg_terminate_backend(pid) ${others}`, [name])
+    await eventually(
+      async () => ((await admin.query(`select 1 ${others}`, [name])).rowCount === 0 ? true : undefined),
+      30_000,
+      "the database's sessions to end",
     )
+  }
 
   /** Several requests: the first may meet a connection that was cut, the next ones a refused connect. */
   const answers = async () => {

@@ -7,6 +7,7 @@ import type { DeliveryServices } from '../../delivery/delivery-services.js'
 import { createSettlementKeeper } from '../../delivery/settlements.js'
 import { confirmationLinks, unsubscribeLinks } from '../../delivery/unsubscribe-link.js'
 import { deliveryTrigger } from '../../jobs/delivery-trigger.js'
+import { evaluationTrigger } from '../../jobs/evaluation-trigger.js'
 import type { Producer } from '../../jobs/producer.js'
 import type { MonitorServices } from '../../jobs/task.js'
 import { monitorThresholds } from '../../monitoring/registry.js'
@@ -46,6 +47,7 @@ export function workerServices(deps: Deps, enqueue: Producer['enqueue'], holder:
       thresholds: monitorThresholds(deps.config),
       drainGraceMs: deps.config.EVALUATION_DRAIN_GRACE_MS,
       enqueue,
+      evaluate: evaluationTrigger(deps.backend, enqueue, deps.logger),
       observers: monitorObservers(deps.metrics),
       generate: buildTextGenerator(deps.config, deps),
       briefingLocalHour: deps.config.BRIEFING_LOCAL_HOUR,

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq'
 import { announceAlertEvents, appliedEvents, applyEvaluations } from '../../monitoring/alerts/alert-store.js'
 import { type CandidatePage, markedOrDueUsers } from '../../monitoring/candidates.js'
-import { readSeen, settleSeen, waitingUsers } from '../../monitoring/evaluation-mark-repository.js'
+import { readSeen, type Seen, settleSeen, waitingUsers } from '../../monitoring/evaluation-mark-repository.js'
 import type { Monitor } from '../../monitoring/monitor.js'
 import {
   coveredUntil,
@@ -14,7 +14,6 @@ import {
 import { type MonitorName, monitorRules, monitors } from '../../monitoring/registry.js'
 import { messageOf } from '../../platform/errors/error-message.js'
 import { deliveryTrigger } from '../delivery-trigger.js'
-import { evaluationTrigger } from '../evaluation-trigger.js'
 import type { NoPayload, PagePayload, UserPayload } from '../payloads.js'
 import type { MonitorServices, TaskContext, TaskHandler } from '../task.js'
 import { queueAlertTexts } from './ai-tasks.js'
@@ -43,14 +42,16 @@ const thresholdsOf = (services: MonitorServices, monitor: Monitor): unknown => s
  * alerts are stored only if no other evaluation of the user was applied since (it may have read
  * newer data), and the marks cleared only where no write came in meanwhile.
  */
-async function runMonitor(
+export async function runMonitor(
   monitor: Monitor,
   context: TaskContext,
   userIds: readonly string[],
   from: 'a write' | 'a page',
+  /** What the evaluation answers for, when its caller read it already (claimMarked). */
+  claimed?: ReadonlyMap<string, Seen>,
 ): Promise<MonitorResult> {
   const services = servicesOf(context)
-  const seen = await readSeen(context.db, monitor.name, userIds)
+  const seen = claimed ?? (await readSeen(context.db, monitor.name, userIds))
   const thresholds = thresholdsOf(services, monitor)
   const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, thresholds, new Date())
   let overtaken: string[] = []
@@ -66,10 +67,7 @@ async function runMonitor(
   )
   // Overtaken by another evaluation, which may have read older data: look again now rather than
   // wait for the drainer (their marks were left in place either way).
-  if (overtaken.length > 0) {
-    const evaluate = evaluationTrigger(services.enqueue, context.logger)
-    for (const userId of overtaken) evaluate(monitor.name, userId)
-  }
+  if (overtaken.length > 0) for (const userId of overtaken) services.evaluate(monitor.name, userId)
   let alertsCreated = 0
   let alertsResolved = 0
   const delivery = deliveryTrigger(services.enqueue, context.logger)

@@ -57,12 +57,31 @@ const TIMES = [
   'snoozed_until',
 ] as const
 
-/** What an alert is mapped from: its row, or a list page's columns with times already as text. */
+/** The columns an alert shows besides its times (toAlert). */
+export const SHOWN_COLUMNS = [
+  'id',
+  'kind',
+  'priority',
+  'title',
+  'body',
+  'data',
+  'text_source',
+  'version',
+  'feedback',
+] as const
+
+/**
+ * Its times as the API's text, made by PostgreSQL (apiTime): for rows read only to be sent, where
+ * parsing seven times an alert into Dates to format them back was the largest part of the mapping.
+ */
+export const shownTimes = () => TIMES.map((column) => apiTime(column).as(column))
+
+/** What an alert is mapped from: its row, or its shown columns with times already as text. */
 type AlertRow = Omit<Selectable<AlertsTable>, (typeof TIMES)[number] | 'user_id' | 'dedupe_key' | 'feedback_at'> & {
   [Time in (typeof TIMES)[number]]: Date | string | null
 }
 
-const toAlert = (row: AlertRow): Alert => ({
+export const toAlert = (row: AlertRow): Alert => ({
   id: row.id,
   kind: row.kind,
   priority: row.priority,
@@ -94,22 +113,14 @@ export const alerts = ownedResource('alerts', {
   }),
 })
 
-/**
- * A page of the traveller's alerts, newest first. It reads only the columns an alert shows, its
- * times as the API's text (apiTime): a page of 50 parsed 350 times into Dates to format them back,
- * the largest part of the list's CPU after the socket.
- */
+/** A page of the traveller's alerts, newest first: only the columns an alert shows, its times as text. */
 export async function alertPage(
   db: Db,
   userId: string,
   request: PageRequest,
   filter: AlertFilter,
 ): Promise<Page<Alert>> {
-  const query = db
-    .selectFrom('alerts')
-    .select(['id', 'kind', 'priority', 'title', 'body', 'data', 'text_source', 'version', 'feedback'])
-    .select(TIMES.map((column) => apiTime(column).as(column)))
-    .where('user_id', '=', userId)
+  const query = db.selectFrom('alerts').select(SHOWN_COLUMNS).select(shownTimes()).where('user_id', '=', userId)
   const page = await keysetPage<AlertRow>(alertFilter(filter)(query), 'created_at', request)
   return { rows: page.rows.map(toAlert), next: page.next }
 }

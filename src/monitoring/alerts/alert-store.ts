@@ -26,7 +26,17 @@ import type { Db } from '../../platform/db/database.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
 import { type AlertDraft, dedupeKey, type Evaluation } from './alert-draft.js'
-import { type Alert, type AlertMarks, activeSnoozes, alerts, conditionColumn, isOpen } from './alert-repository.js'
+import {
+  type Alert,
+  type AlertMarks,
+  activeSnoozes,
+  alerts,
+  conditionColumn,
+  isOpen,
+  SHOWN_COLUMNS,
+  shownTimes,
+  toAlert,
+} from './alert-repository.js'
 
 export const ALERT_CHANNEL = 'alerts'
 
@@ -171,9 +181,12 @@ export async function applyEvaluations(
         .onConflict((conflict) =>
           conflict.columns(['user_id', 'dedupe_key']).where('resolved_at', 'is', null).doNothing(),
         )
-        .returningAll()
+        // What the events carry and no more: a sweep page's hundreds of new alerts, read back whole
+        // with their times as Dates, were the largest part of its parsing.
+        .returning(['user_id', ...SHOWN_COLUMNS])
+        .returning(shownTimes())
         .execute()
-      for (const row of inserted) applied.get(row.user_id)?.created.push(alerts.toItem(row))
+      for (const row of inserted) applied.get(row.user_id)?.created.push(toAlert(row))
     }
     return applied
   })
