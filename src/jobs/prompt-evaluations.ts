@@ -3,6 +3,7 @@ import { claimMarked, releaseClaims, waitingUsers } from '../monitoring/evaluati
 import { type MonitorName, monitorNamed } from '../monitoring/registry.js'
 import type { Bus } from '../platform/backend/backend.js'
 import { messageOf } from '../platform/errors/error-message.js'
+import { isUuid } from '../platform/ids.js'
 import type { Logger } from '../platform/logger.js'
 import { EVALUATIONS_CHANNEL } from './evaluation-trigger.js'
 import type { TaskContext } from './task.js'
@@ -98,7 +99,8 @@ export async function startPromptEvaluations(deps: {
         'prompt evaluation failed; the drainer retries it',
       )
     } finally {
-      // A claim that cannot be given back goes with its session (pg drops a connection that failed).
+      // Claims not given back stay until the session ends (the server ends them with a connection
+      // that failed); meanwhile the drainer's pages, which take no claim, evaluate those users.
       await releaseClaims(session, monitor, claimed).catch((error) =>
         logger.warn({ monitor, err: messageOf(error) }, 'could not release evaluation claims; its session ends'),
       )
@@ -119,7 +121,7 @@ export async function startPromptEvaluations(deps: {
     (message) => {
       const [monitor, userId] = Array.isArray(message) ? message : []
       const name = deps.monitors.find((known) => known === monitor)
-      if (name && typeof userId === 'string') ask(name, [userId])
+      if (name && isUuid(userId)) ask(name, [userId])
     },
     { onGap: readBack },
   )
