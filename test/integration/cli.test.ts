@@ -96,6 +96,22 @@ inBothModes('pam roles as processes', (mode: Mode) => {
     assert.ok(Date.now() - stopping < 15_000)
   })
 
+  it('pam start stopped while it is still starting (its API answering, the worker and scheduler not yet up) exits 0', async () => {
+    const port = await freePort()
+    const pam = start(['start'], testEnv(mode, database.url, { PORT: String(port) }))
+    // The API listens before the worker and the scheduler start: signalled at its first answer.
+    for (;;) {
+      const answered = await fetch(`http://127.0.0.1:${port}/health`).then(
+        () => true,
+        () => false,
+      )
+      if (answered || pam.child.exitCode !== null) break
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    // Before, the roles still starting were never stopped, and their API kept the process up.
+    assert.equal(await pam.stop('SIGTERM'), 0, pam.output())
+  })
+
   it('reports not ready when the only worker stops, and ready again when one starts, without an API restart', async () => {
     const port = await freePort()
     const env = testEnv(mode, database.url, { PORT: String(port) })

@@ -3,6 +3,7 @@ import { QUEUE_NAMES, type QueueName } from '../../platform/backend/queue-names.
 import { type Config, workerQueues } from '../../platform/config.js'
 import { startApi } from '../roles/api.js'
 import { withMetricsEndpoint } from '../roles/metrics-endpoint.js'
+import type { RunningRole } from '../roles/role.js'
 import { runRole } from '../roles/run.js'
 import { startScheduler } from '../roles/scheduler.js'
 import { waitForStore } from '../roles/wait-for-store.js'
@@ -32,17 +33,21 @@ export function runStartCommand(config: Config, args: string[], started?: () => 
   return runRole(config, 'all', started, async (deps, signal) => {
     // Migrated first, BullMQ's schema included: no queue or worker is built before its store.
     await waitForStore(deps, signal)
-    const api = await startApi(deps, signal)
-    const workers = await startWorker(deps, signal, worker)
-    const scheduler = await startScheduler(deps, signal)
-    if (config.ENVIRONMENT === 'development') void announceWhenReady(config, signal)
-    return {
-      async stop() {
-        await api.stop()
-        await workers.stop()
-        await scheduler.stop()
-      },
+    // In this order, and stopped in it; a role that fails to start stops those before it.
+    const roles: RunningRole[] = []
+    const stop = async () => {
+      for (const role of roles) await role.stop()
     }
+    try {
+      roles.push(await startApi(deps, signal))
+      roles.push(await startWorker(deps, signal, worker))
+      roles.push(await startScheduler(deps, signal))
+    } catch (error) {
+      await stop()
+      throw error
+    }
+    if (config.ENVIRONMENT === 'development') void announceWhenReady(config, signal)
+    return { stop }
   })
 }
 

@@ -33,6 +33,7 @@ export async function runRole(
   let deps: Deps | undefined
   let errors: ErrorReporter = noErrorReporter
   let running: RunningRole | undefined
+  let starting: Promise<RunningRole> | undefined
   let fatal: unknown
   let stopping = false
   let stoppingSince = 0
@@ -53,6 +54,9 @@ export async function runRole(
       stoppingSince = performance.now()
       if (!fatal) logger.info({ signal: requested }, 'shutting down')
       controller.abort()
+      // A stop asked for while the role is still starting (its API may already answer /ready)
+      // waits for the start to end, then stops what started: left running, it kept the process up.
+      running ??= await starting?.catch(() => undefined)
       await running?.stop()
       await deps?.close()
       await errors.close(REPORTS_FLUSH_MS)
@@ -97,7 +101,8 @@ export async function runRole(
     // Before anything builds a Fastify instance: Sentry instruments the ones created afterwards.
     errors = await createErrorReporter(config, role, logger)
     deps = await buildDeps(config, logger, errors)
-    running = await start(deps, controller.signal)
+    starting = start(deps, controller.signal)
+    running = await starting
     logger.info({ startupMs: Math.round(performance.now() - startedAt) }, `${role} started`)
     await started?.().catch((error: Error) => logger.warn({ err: error.message }, 'could not keep the chosen ports'))
   } catch (error) {
