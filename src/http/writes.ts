@@ -50,26 +50,26 @@ export type CommitWrite = <W>(
 export function writeCommitter(db: Db, evaluate: Evaluate, reads: Reads): CommitWrite {
   return async (request, options, write) => {
     const held = request.idempotency
-    const result = await (!held && options.oneStatement
-      ? write(db)
-      : db.transaction().execute(async (trx) => {
-          const written = await write(trx)
-          if (!wrote(written)) return written
-          if (held) {
-            // The body as the client will read it: JSON, dates as strings.
-            const body =
-              options.statusCode === 204 ? null : JSON.parse(JSON.stringify(options.body?.(written) ?? written))
-            if (!(await completeKey(trx, request.userId, held, { statusCode: options.statusCode, body }))) {
-              // A retry took the key over (this request ran past the claim's lease): its write stands, not this one.
-              throw new HttpError(
-                409,
-                'conflict',
-                'a retry with this Idempotency-Key took this request over; this one wrote nothing',
-              )
-            }
+    const inTransaction = () =>
+      db.transaction().execute(async (trx) => {
+        const written = await write(trx)
+        if (!wrote(written)) return written
+        if (held) {
+          // The body as the client will read it: JSON, dates as strings.
+          const body =
+            options.statusCode === 204 ? null : JSON.parse(JSON.stringify(options.body?.(written) ?? written))
+          if (!(await completeKey(trx, request.userId, held, { statusCode: options.statusCode, body }))) {
+            // A retry took the key over (this request ran past the claim's lease): its write stands, not this one.
+            throw new HttpError(
+              409,
+              'conflict',
+              'a retry with this Idempotency-Key took this request over; this one wrote nothing',
+            )
           }
-          return written
-        }))
+        }
+        return written
+      })
+    const result = await (!held && options.oneStatement ? write(db) : inTransaction())
     if (!wrote(result)) return result
     // Stored with the write: the idempotency hook has nothing left to store.
     if (held) request.idempotency = undefined
