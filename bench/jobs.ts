@@ -10,7 +10,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startConsumer } from '../src/jobs/consumer.js'
 import { runnableTasks } from '../src/jobs/handlers.js'
 import { createProducer, type Producer } from '../src/jobs/producer.js'
-import { jobOptions } from '../src/jobs/task-declarations.js'
 import type { QueueBackend } from '../src/platform/backend/backend.js'
 import { createPostgresQueueBackend } from '../src/platform/backend/postgres.js'
 import { createRedisBackend } from '../src/platform/backend/redis.js'
@@ -41,7 +40,7 @@ async function completed(producer: Producer): Promise<number> {
 async function drain(producer: Producer, count: number, start: () => { close(): Promise<void> }) {
   const queue = producer.queues.get('notifications')
   await queue?.obliterate({ force: true })
-  const opts = { ...jobOptions('ops.ping'), removeOnComplete: false as const }
+  const opts = { ...producer.optionsOf('ops.ping'), removeOnComplete: false as const }
   for (let i = 0; i < count; i += 1000) {
     await queue?.addBulk(
       Array.from({ length: Math.min(1000, count - i) }, () => ({ name: 'ops.ping', data: {}, opts })),
@@ -123,7 +122,7 @@ async function measure(mode: Mode, producer: Producer, backend: QueueBackend, db
   await queue?.obliterate({ force: true })
   const workers = pam(50)()
   await sleep(500)
-  const opts = { ...jobOptions('ops.ping'), removeOnComplete: false as const }
+  const opts = { ...producer.optionsOf('ops.ping'), removeOnComplete: false as const }
   for (let i = 0; i < LATENCY_JOBS; i++) {
     await queue?.add('ops.ping', {}, opts)
     await sleep(5)

@@ -13,6 +13,8 @@ export interface Producer {
     payload: PayloadOf<T>,
     options?: Pick<JobsOptions, 'jobId' | 'delay' | 'deduplication' | 'removeOnComplete'>,
   ): Promise<{ id: string; queue: QueueName }>
+  /** The options a job of `task` is added with on these queues (a schedule's template takes them too). */
+  optionsOf(task: TaskName): ReturnType<typeof jobOptions>
   close(): Promise<void>
 }
 
@@ -26,11 +28,13 @@ export function createProducer(backend: QueueBackend, logger: Logger): Producer 
       return [name, queue] as const
     }),
   )
+  const optionsOf = (task: TaskName) => jobOptions(task, backend.kind)
   return {
     queues,
+    optionsOf,
     async enqueue(task, payload, options = {}) {
       const queue = declarationOf(task).queue
-      const job = await queues.get(queue)?.add(task, payload, { ...jobOptions(task), ...options })
+      const job = await queues.get(queue)?.add(task, payload, { ...optionsOf(task), ...options })
       if (!job?.id) throw new Error(`queue ${queue} did not accept ${task}`)
       return { id: job.id, queue }
     },

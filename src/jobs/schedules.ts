@@ -2,7 +2,7 @@ import { monitors } from '../monitoring/registry.js'
 import type { Config } from '../platform/config.js'
 import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
-import { declarationOf, jobOptions, type TaskName } from './task-declarations.js'
+import { declarationOf, type TaskName } from './task-declarations.js'
 
 export interface Schedule {
   /** BullMQ job scheduler id: the schedule names docs/api.md lists (operators' dashboards use them). */
@@ -40,7 +40,7 @@ export async function syncSchedules(producer: Producer, logger: Logger, wanted: 
   for (const [queueName, queue] of producer.queues) {
     const onQueue = wanted.filter((schedule) => declarationOf(schedule.task).queue === queueName)
     for (const schedule of onQueue) {
-      const { priority, attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(schedule.task)
+      const { priority, attempts, backoff, removeOnComplete, removeOnFail } = producer.optionsOf(schedule.task)
       await queue
         .upsertJobScheduler(
           schedule.id,

@@ -19,6 +19,11 @@ export interface TaskDeclaration {
   /** At most one run at a time across all workers; a run that finds one in progress is skipped. */
   exclusive: boolean
   /**
+   * False when a completed job's record tells nothing that is not kept elsewhere, so it is removed
+   * once done rather than kept for `pam inspect` (default: kept, see RETENTION).
+   */
+  keptWhenDone?: false
+  /**
    * Set when a run that failed for good because a store was away loses nothing: why its work
    * comes back by itself. Operators are not told of each such job (the outage is one alert).
    */
@@ -69,6 +74,8 @@ const MONITOR_TASKS = {
     backoffCapMs: 2 * MINUTE,
     timeoutMs: 5 * MINUTE,
     exclusive: false,
+    // Its outcome is counted in its sweep's run (monitor_runs); the record would keep 500 user ids.
+    keptWhenDone: false,
   },
 } satisfies Record<string, Omit<TaskDeclaration, 'queue'>>
 
@@ -209,14 +216,35 @@ export function retryDelay(
   return Math.round(full * (1 - random / 2))
 }
 
-/** Completed jobs are kept about a day, failed ones about two weeks, for `pam inspect`. */
+/**
+ * How long finished jobs are kept for `pam inspect` and the queue dashboard: completed ones about
+ * a day, failed ones about two weeks. In Redis a count caps the memory they take, for the price of
+ * a ZREMRANGEBYRANK. BullMQ's PostgreSQL backend enforces a count by reading every kept job of
+ * the state at each completion (`DELETE … WHERE id NOT IN (the newest count)`): 20,000 rows per
+ * job once 10,000 are kept, the largest part of a sweep's database work. There retention is by age
+ * alone, a range of its finished-jobs index, and completed jobs are kept an hour: the day's
+ * worth, unbounded by count, would be the largest table.
+ */
 export const RETENTION = {
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 14 * 24 * 3600, count: 50_000 },
-} as const
+  redis: {
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 14 * 24 * 3600, count: 50_000 },
+  },
+  postgres: {
+    removeOnComplete: { age: 3600 },
+    removeOnFail: { age: 14 * 24 * 3600 },
+  },
+} as const satisfies Record<string, Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'>>
 
-/** The options every job of `task` is added with, by a producer or a schedule. */
-export function jobOptions(task: TaskName) {
-  const { priority, attempts } = declarationOf(task)
-  return { priority, attempts, backoff: { type: BACKOFF_TYPE }, ...RETENTION } satisfies JobsOptions
+/** The options every job of `task` is added with on a `backend`'s queues, by a producer or a schedule. */
+export function jobOptions(task: TaskName, backend: keyof typeof RETENTION) {
+  const { priority, attempts, keptWhenDone } = declarationOf(task)
+  const { removeOnComplete, removeOnFail } = RETENTION[backend]
+  return {
+    priority,
+    attempts,
+    backoff: { type: BACKOFF_TYPE },
+    removeOnComplete: keptWhenDone === false ? true : removeOnComplete,
+    removeOnFail,
+  } satisfies JobsOptions
 }

@@ -127,6 +127,21 @@ inBothModes('sweeps visit what changed', (mode) => {
       60_000,
       "every alert's delivery decided",
     )
+    // The pages' outcome is their run's counts: none of them is kept once done, the sweep's job is.
+    const fuel = monitorNamed('fuel')
+    assert.ok(fuel)
+    const queue = stack.producer.queues.get(fuel.queue)
+    const named = (name: string, jobs: { name: string; id?: string }[] = []) =>
+      jobs.filter((job) => job.name === name).map((job) => job.id)
+    await eventually(
+      async () =>
+        named(fuel.tasks.page, await queue?.getJobs(['active', 'waiting', 'prioritized'])).length ? undefined : true,
+      60_000,
+      'the pages to finish',
+    )
+    const done = await queue?.getCompleted(0, 999)
+    assert.ok(named(fuel.tasks.sweep, done).length >= 2, "the sweeps' jobs are kept")
+    assert.deepEqual(named(fuel.tasks.page, done), [], 'no page is')
     // Their vans are marked for maintenance too: gone, so the next tests' sweeps see only their own.
     await db().deleteFrom('users').where('id', 'in', ids).execute()
   })

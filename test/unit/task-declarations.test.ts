@@ -3,7 +3,13 @@ import { it } from 'node:test'
 import { UnrecoverableError } from 'bullmq'
 import { runnableTasks } from '../../src/jobs/handlers.js'
 import { parsePayload } from '../../src/jobs/payloads.js'
-import { declarationOf, retryDelay, type TaskDeclaration, taskNames } from '../../src/jobs/task-declarations.js'
+import {
+  declarationOf,
+  jobOptions,
+  retryDelay,
+  type TaskDeclaration,
+  taskNames,
+} from '../../src/jobs/task-declarations.js'
 
 const declaration = { backoffMs: 1_000, backoffCapMs: 10_000 } as TaskDeclaration
 
@@ -22,6 +28,17 @@ it('declares every task with a priority, retries and a time limit', () => {
     assert.ok(r.priority >= 1, `${task} priority`)
     assert.ok(r.attempts >= 1 && r.timeoutMs > 0 && r.backoffCapMs >= r.backoffMs, task)
   }
+})
+
+it('keeps finished jobs by age alone in Postgres-only mode: a count there is a scan of every kept job per completion', () => {
+  for (const task of taskNames()) {
+    const { removeOnComplete, removeOnFail } = jobOptions(task, 'postgres')
+    for (const kept of [removeOnComplete, removeOnFail]) {
+      assert.ok(kept === true || (kept.age > 0 && !('count' in kept)), `${task}: ${JSON.stringify(kept)}`)
+    }
+    assert.ok('count' in jobOptions(task, 'redis').removeOnFail, 'Redis caps their memory')
+  }
+  assert.equal(jobOptions('monitor.fuel.page', 'redis').removeOnComplete, true, "a page's outcome is in its run")
 })
 
 it('gives every declared task a handler behind its payload check', () => {
