@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type pg from 'pg'
 import type { Db } from '../platform/db/database.js'
-import type { UserLocks } from './alerts/alert-store.js'
+import type { ApplyGuard } from './alerts/alert-store.js'
 import type { MonitorName } from './registry.js'
 
 // Marks are written by the monitored tables' triggers, in the statement that wrote the rows, for
@@ -46,34 +46,25 @@ export async function readSeen(
 }
 
 /**
- * The alert store's guard, in its transaction: takes its user locks (`locks`), then the users
- * whose evaluation is still current (no other evaluation of them was applied since `seen` was
- * read) are counted as applied and their marks cleared where no write came in meanwhile (a newer
- * write keeps its mark). Returns those users; the others' evaluations are stale and must not be
- * applied.
+ * The alert store's guard for an evaluation that read `seen` (alert-store.ts' ApplyGuard), in its
+ * statement after the user locks: the users whose evaluation is still current (no other
+ * evaluation of them was applied since `seen` was read) are counted as applied and admitted, and
+ * their marks cleared where no write came in meanwhile (a newer write keeps its mark). The others'
+ * evaluations are stale and must not be applied. The statement's snapshot predates the locks,
+ * which the fence does not mind: ON CONFLICT DO UPDATE judges the newest committed row, and the
+ * marks' DELETE rechecks a row changed since.
  */
-export async function settleSeen(
-  trx: Db,
-  monitor: MonitorName,
-  seen: ReadonlyMap<string, Seen>,
-  userIds: readonly string[],
-  locks: UserLocks,
-): Promise<Set<string>> {
-  const users = userIds.filter((userId) => seen.has(userId))
-  if (users.length === 0) return new Set()
-  const applies = users.map((userId) => (seen.get(userId)?.applies ?? 0) + 1)
-  // The marks as they were read: a sweep's unmarked users have none to clear.
-  const marked = users.flatMap((userId) => {
-    const version = seen.get(userId)?.version
-    return version ? [{ userId, version }] : []
-  })
-  // One statement: the locks, the fence, then the marks of the users it let through (one round
-  // trip where there were three; a data-modifying WITH runs whether or not the result reads it).
-  // The locks are all taken before the fence's first row: its scalar subquery reads them whole.
-  // The statement's snapshot predates them, which the fence does not mind: ON CONFLICT DO UPDATE
-  // judges the newest committed row, and the marks' DELETE rechecks a row changed since.
-  const { rows } = await sql<{ user_id: string }>`
-    with locked as materialized (${locks}), fenced as (
+export const seenGuard =
+  (monitor: MonitorName, seen: ReadonlyMap<string, Seen>): ApplyGuard =>
+  (userIds) => {
+    const users = userIds.filter((userId) => seen.has(userId))
+    const applies = users.map((userId) => (seen.get(userId)?.applies ?? 0) + 1)
+    // The marks as they were read: a sweep's unmarked users have none to clear.
+    const marked = users.flatMap((userId) => {
+      const version = seen.get(userId)?.version
+      return version ? [{ userId, version }] : []
+    })
+    return sql`admitted as (
       insert into evaluation_fences as f (user_id, monitor, applies, evaluated_at)
       select u, ${monitor}, a, now() from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
       where (select count(*) from locked) >= 0
@@ -85,12 +76,9 @@ export async function settleSeen(
       using unnest(${sql.val(marked.map((m) => m.userId))}::uuid[], ${sql.val(marked.map((m) => m.version))}::bigint[])
         as s(user_id, version)
       where m.monitor = ${monitor} and m.user_id = s.user_id and m.version = s.version
-        and s.user_id in (select user_id from fenced)
-    )
-    select user_id from fenced
-  `.execute(trx)
-  return new Set(rows.map((row) => row.user_id))
-}
+        and s.user_id in (select user_id from admitted)
+    )`
+  }
 
 /**
  * Users marked for `monitor` longer than `graceMs` ago (their evaluation job is late or lost),

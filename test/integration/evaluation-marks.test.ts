@@ -8,7 +8,7 @@ import { startWorker } from '../../src/app/roles/worker.js'
 import { createProducer } from '../../src/jobs/producer.js'
 import { syncSchedules } from '../../src/jobs/schedules.js'
 import { applyEvaluations } from '../../src/monitoring/alerts/alert-store.js'
-import { readSeen, settleSeen, waitingUsers } from '../../src/monitoring/evaluation-mark-repository.js'
+import { readSeen, seenGuard, waitingUsers } from '../../src/monitoring/evaluation-mark-repository.js'
 import { fuel } from '../../src/monitoring/monitors/fuel/monitor.js'
 import { monitors, monitorThresholds } from '../../src/monitoring/registry.js'
 import { QUEUE_NAMES } from '../../src/platform/backend/queue-names.js'
@@ -188,7 +188,7 @@ inBothModes('every accepted write is evaluated', (mode) => {
       await applyEvaluations(
         db,
         new Map([early, late].map((id) => [id, { conditions: [], drafts: [] }])),
-        (trx, users, locks) => settleSeen(trx, 'fuel', seen, users, locks),
+        seenGuard('fuel', seen),
       )
       const waiting = async (monitor: 'fuel' | 'maintenance') =>
         (await waitingUsers(db, monitor, 0, 100)).filter((id) => id === early || id === late).sort()
@@ -214,7 +214,7 @@ inBothModes('every accepted write is evaluated', (mode) => {
         const applying = applyEvaluations(
           db,
           new Map([[userId, { conditions: [], drafts: [] }]]),
-          (trx, users, locks) => settleSeen(trx, 'fuel', seen, users, locks),
+          seenGuard('fuel', seen),
         )
         await eventually(
           async () => {
@@ -269,8 +269,7 @@ inBothModes('every accepted write is evaluated', (mode) => {
             fuel.thresholds(harness.config),
             new Date(),
           )
-          return () =>
-            applyEvaluations(db, evaluations, (trx, users, locks) => settleSeen(trx, 'fuel', seen, users, locks))
+          return () => applyEvaluations(db, evaluations, seenGuard('fuel', seen))
         }
         // A slow evaluation reads the data now: the second van has no reading yet.
         const slow = await evaluateNow()
@@ -280,7 +279,7 @@ inBothModes('every accepted write is evaluated', (mode) => {
         assert.deepEqual([...(await openFuelAlerts(harness, [userId]))].sort(), [first, second].sort())
         // The slow one arrives last; applied, it would resolve the second van's alert.
         const stale = await slow()
-        assert.equal(stale.size, 0, 'the overtaken evaluation changes nothing')
+        assert.deepEqual(stale, { applied: new Map(), overtaken: [userId] }, 'the overtaken evaluation changes nothing')
         assert.deepEqual([...(await openFuelAlerts(harness, [userId]))].sort(), [first, second].sort())
       } finally {
         await app.close()

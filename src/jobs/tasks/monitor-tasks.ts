@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq'
 import { announceAlertEvents, appliedEvents, applyEvaluations } from '../../monitoring/alerts/alert-store.js'
 import { type CandidatePage, markedOrDueUsers } from '../../monitoring/candidates.js'
-import { readSeen, type Seen, settleSeen, waitingUsers } from '../../monitoring/evaluation-mark-repository.js'
+import { readSeen, type Seen, seenGuard, waitingUsers } from '../../monitoring/evaluation-mark-repository.js'
 import type { Monitor } from '../../monitoring/monitor.js'
 import {
   coveredUntil,
@@ -54,15 +54,10 @@ export async function runMonitor(
   const seen = claimed ?? (await readSeen(context.db, monitor.name, userIds))
   const thresholds = thresholdsOf(services, monitor)
   const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, thresholds, new Date())
-  let overtaken: string[] = []
-  const applied = await applyEvaluations(
+  const { applied, overtaken } = await applyEvaluations(
     context.db,
     evaluations,
-    async (trx, users, locks) => {
-      const current = await settleSeen(trx, monitor.name, seen, users, locks)
-      overtaken = users.filter((userId) => !current.has(userId))
-      return current
-    },
+    seenGuard(monitor.name, seen),
     services.observers?.alertChanged,
   )
   // Overtaken by another evaluation, which may have read older data: look again now rather than

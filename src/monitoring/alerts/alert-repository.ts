@@ -190,20 +190,3 @@ export async function currentAlertOf(
     .executeTakeFirst()
   return row && alerts.toItem(row)
 }
-
-/**
- * The snoozes still running on the users' conditions (`user|condition` → until), resolved alerts'
- * included: a condition that cleared and came back within the snooze stays snoozed. Read through
- * an index of snoozed alerts only, so a page of travellers with none costs a probe each.
- */
-export async function activeSnoozes(db: Db, userIds: readonly string[]): Promise<Map<string, Date>> {
-  if (userIds.length === 0) return new Map()
-  const rows = await db
-    .selectFrom('alerts')
-    .select(['user_id', conditionColumn.as('condition'), (eb) => eb.fn.max('snoozed_until').as('until')])
-    .where('user_id', 'in', [...userIds])
-    .where('snoozed_until', '>', sql<Date>`now()`)
-    .groupBy(['user_id', conditionColumn])
-    .execute()
-  return new Map(rows.flatMap((row) => (row.until ? [[`${row.user_id}|${row.condition}`, row.until]] : [])))
-}

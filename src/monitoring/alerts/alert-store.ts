@@ -20,16 +20,16 @@
  * Every writer follows one shape: change the rows (inside the caller's transaction when the
  * change belongs with other writes), get back the events, publish them once committed.
  */
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Bus } from '../../platform/backend/backend.js'
 import type { Db } from '../../platform/db/database.js'
+import { apiTime, toIso } from '../../platform/db/mapping.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
-import { type AlertDraft, dedupeKey, type Evaluation } from './alert-draft.js'
+import { dedupeKey, type Evaluation } from './alert-draft.js'
 import {
   type Alert,
   type AlertMarks,
-  activeSnoozes,
   alerts,
   conditionColumn,
   isOpen,
@@ -51,11 +51,11 @@ export type AlertEvent =
   | ({ type: 'alert.created' | 'alert.updated'; userId: string; alert: Alert } & Change)
   | ({ type: 'alert.resolved' | 'alert.expired'; userId: string; alertId: string } & Change)
 
-/** An alert that closed, as its closing statement returned it. */
+/** An alert that closed, as its closing statement returned it (its time as a Date, or already as the API's text). */
 export interface ClosedAlert {
   id: string
-  version: string
-  changed_at: Date
+  version: string | number
+  changed_at: Date | string
 }
 
 /** The event of an alert made or changed: the change is the alert's own. */
@@ -77,7 +77,7 @@ export const closedEvent = (
   userId,
   alertId: row.id,
   version: Number(row.version),
-  changedAt: row.changed_at.toISOString(),
+  changedAt: toIso(row.changed_at) ?? '',
 })
 
 /** The alert an event is about. */
@@ -95,124 +95,118 @@ export interface Applied {
 }
 
 /**
- * Decides, inside the store's transaction and under its user locks, which users' evaluations may
+ * Decides, inside the store's statement and under its user locks, which users' evaluations may
  * still be applied: an evaluation another one overtook (it read older data but got here later)
- * must not undo what the newer one stored.
+ * must not undo what the newer one stored. It is the statement's common table expressions that
+ * follow `locked` (the users' alert locks: a guard reads it whole, `(select count(*) from
+ * locked)`, before its first row, so every lock is held before it decides) and end with
+ * `admitted`, one `user_id` per user let through; they may record the apply (data-modifying).
  */
-export type ApplyGuard = (trx: Db, userIds: readonly string[], locks: UserLocks) => Promise<ReadonlySet<string>>
+export type ApplyGuard = (userIds: readonly string[]) => RawBuilder<unknown>
 
-/**
- * A query that takes the users' alert locks, one a row, in order (so concurrent evaluations of
- * overlapping pages never deadlock), held until the transaction ends. The guard must run it in
- * its statement before it decides (as a materialized CTE it reads): one round trip for both on
- * every evaluation. Without a guard the store runs it alone.
- */
-export type UserLocks = ReturnType<typeof userLocks>
+/** Without a guard, every evaluated user is let through, once their locks are held. */
+const everyone: ApplyGuard = (userIds) =>
+  sql`admitted as (select u as user_id from unnest(${sql.val(userIds)}::uuid[]) u where (select count(*) from locked) >= 0)`
 
-const userLocks = (userIds: readonly string[]) =>
-  sql`select pg_advisory_xact_lock(hashtext('alerts:' || u))
-      from (select u from unnest(${sql.val(userIds)}::text[]) u order by u) ordered`
+/** What the store's statement returns, in one row. */
+interface Stored {
+  admitted: string[]
+  resolved: (ClosedAlert & { user_id: string; kind: AlertKind })[]
+  inserted: (Parameters<typeof toAlert>[0] & { user_id: string })[]
+}
 
 /**
  * Makes the open alerts of the evaluated conditions match the evaluations, for a page of users
- * at once: drafts are inserted with ON CONFLICT DO NOTHING on the open-dedupe index (a retried or
- * duplicated job creates nothing twice); open alerts of those conditions that no draft asks for
- * any more are resolved (the condition cleared, escalated, or a new period began). One
- * transaction with a lock per user taken in order, so concurrent evaluations agree and never
- * deadlock; a fixed number of statements whatever the page size. Users the guard refuses are
- * left as they are.
+ * at once, in one statement: the users' locks, one a row and in order (concurrent evaluations of
+ * overlapping pages agree and never deadlock), held until it ends; the guard; the open alerts of
+ * a looked-at condition that no draft asks for any more resolved (the condition cleared,
+ * escalated, or a new period began); the drafts inserted with ON CONFLICT DO NOTHING on the
+ * open-dedupe index (a retried or duplicated job creates nothing twice), each with the snooze
+ * still running on its condition. A fixed statement whatever the page size: its arrays are
+ * parameters. Users the guard refuses are left as they are, and returned as overtaken.
+ *
+ * The statement's snapshot predates its locks. That hides nothing it must see: every other
+ * insert of an open alert is an evaluation, under the same lock and the guard's fence, so one
+ * committed after this statement began makes the fence refuse its users; an alert closed
+ * meanwhile is rechecked by the UPDATE, and a conflicting open row by ON CONFLICT.
  */
 export async function applyEvaluations(
   db: Db,
   evaluations: ReadonlyMap<string, Evaluation>,
-  guard?: ApplyGuard,
+  guard: ApplyGuard = everyone,
   observe?: AlertChangeObserver,
-): Promise<Map<string, Applied>> {
+): Promise<{ applied: Map<string, Applied>; overtaken: string[] }> {
   const evaluated = [...evaluations.keys()].sort()
-  if (evaluated.length === 0) return new Map()
-  const resolvedKinds: AlertKind[] = []
-  const applied = await db.transaction().execute(async (trx) => {
-    const locks = userLocks(evaluated)
-    if (!guard) await locks.execute(trx)
-    const current = guard ? await guard(trx, evaluated, locks) : new Set(evaluated)
-    const users = evaluated.filter(
-      (userId) => current.has(userId) && (evaluations.get(userId)?.conditions.length ?? 0) > 0,
+  if (evaluated.length === 0) return { applied: new Map(), overtaken: [] }
+  // What each user's evaluation looked at, and what it wants open: pairs of user and condition,
+  // and the drafts, for the users the guard admits.
+  const looked = evaluated.flatMap((u) => (evaluations.get(u)?.conditions ?? []).map((c) => ({ u, c })))
+  const drafts = evaluated.flatMap((userId) =>
+    (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft, key: dedupeKey(draft) })),
+  )
+  const column = <T>(pick: (entry: (typeof drafts)[number]) => T) => sql.val(drafts.map(pick))
+  // The resolving UPDATE runs before the INSERT (the INSERT reads its count): the events' versions
+  // keep the order the events are published in, resolved first. A snooze holds for the condition,
+  // not one alert: an escalation or a return of it meanwhile comes back with the snoozed one; read
+  // through an index of snoozed alerts only, and joined, not a subquery per row (a sweep page's
+  // hundreds of them made the plan cost pass PostgreSQL's JIT threshold).
+  const { rows } = await sql<Stored>`
+    with locked as materialized (
+      select pg_advisory_xact_lock(hashtext('alerts:' || u))
+      from (select u from unnest(${sql.val(evaluated)}::text[]) u order by u) ordered
+    ), ${guard(evaluated)}, resolved as (
+      update alerts set resolved_at = now()
+      where user_id in (select user_id from admitted) and resolved_at is null
+        and (user_id, ${conditionColumn}) in (select * from unnest(
+          ${sql.val(looked.map((l) => l.u))}::uuid[], ${sql.val(looked.map((l) => l.c))}::text[]))
+        and (user_id, dedupe_key) not in (select * from unnest(${column((d) => d.userId)}::uuid[], ${column((d) => d.key)}::text[]))
+      returning id, user_id, kind, version, ${apiTime('changed_at')} as changed_at
+    ), snoozes as (
+      select user_id, ${conditionColumn} as condition, max(snoozed_until) as until
+      from alerts
+      where user_id in (select user_id from admitted) and snoozed_until > now()
+      group by 1, 2
+    ), inserted as (
+      insert into alerts (user_id, kind, priority, title, body, data, dedupe_key, expires_at, snoozed_until)
+      select d.user_id, d.kind, d.priority, d.title, d.body, d.data::jsonb, d.dedupe_key, d.expires_at, s.until
+      from unnest(
+        ${column((d) => d.userId)}::uuid[], ${column((d) => d.draft.kind)}::text[],
+        ${column((d) => d.draft.priority)}::text[], ${column((d) => d.draft.title)}::text[],
+        ${column((d) => d.draft.body)}::text[], ${column((d) => JSON.stringify(d.draft.data))}::text[],
+        ${column((d) => d.key)}::text[], ${column((d) => d.draft.expiresAt ?? null)}::timestamptz[]
+      ) as d(user_id, kind, priority, title, body, data, dedupe_key, expires_at)
+      left join snoozes s on s.user_id = d.user_id and s.condition = split_part(d.dedupe_key, '|', 1)
+      where d.user_id in (select user_id from admitted) and (select count(*) from resolved) >= 0
+      on conflict (user_id, dedupe_key) where resolved_at is null do nothing
+      -- What the events carry and no more, times as text: a sweep page's hundreds of new alerts,
+      -- read back whole with their times as Dates, were the largest part of its parsing.
+      returning user_id, ${sql.join(SHOWN_COLUMNS.map((name) => sql.ref(name)))}, ${sql.join(shownTimes())}
     )
-    const applied = new Map<string, Applied>(users.map((userId) => [userId, { created: [], resolved: [] }]))
-    if (users.length === 0) return applied
-    // What each user's evaluation looked at, and what it wants open: pairs of user and condition,
-    // of user and dedupe key. The open alerts of a looked-at condition that no draft wants are
-    // resolved, found and closed in the one statement.
-    const looked = users.flatMap((u) => (evaluations.get(u)?.conditions ?? []).map((c) => ({ u, c })))
-    const drafts = users.flatMap((userId) =>
-      (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft })),
-    )
-    const resolved = await trx
-      .updateTable('alerts')
-      .set({ resolved_at: new Date() })
-      .where('user_id', 'in', users)
-      .where('resolved_at', 'is', null)
-      .where(
-        sql<boolean>`(user_id, ${conditionColumn}) in (select * from unnest(
-          ${sql.val(looked.map((l) => l.u))}::uuid[], ${sql.val(looked.map((l) => l.c))}::text[]))`,
-      )
-      .where(
-        sql<boolean>`(user_id, dedupe_key) not in (select * from unnest(
-          ${sql.val(drafts.map((d) => d.userId))}::uuid[], ${sql.val(drafts.map((d) => dedupeKey(d.draft)))}::text[]))`,
-      )
-      .returning(['id', 'user_id', 'kind', 'version', 'changed_at'])
-      .execute()
-    for (const row of resolved) {
-      applied.get(row.user_id)?.resolved.push(row)
-      resolvedKinds.push(row.kind)
-    }
-    // A snooze holds for the condition, not one alert: an escalation or a return of it meanwhile
-    // comes back with the snoozed one. One read for the page, only when there is something to
-    // insert. Not a subquery per row in the INSERT: a sweep page's hundreds of them made the
-    // statement's plan cost past PostgreSQL's JIT threshold, and compiling it took minutes.
-    const snoozes = drafts.length > 0 ? await activeSnoozes(trx, users) : new Map<string, Date>()
-    const rows = drafts.map(({ userId, draft }) =>
-      toRow(userId, draft, snoozes.get(`${userId}|${draft.condition}`) ?? null),
-    )
-    if (rows.length > 0) {
-      const inserted = await trx
-        .insertInto('alerts')
-        .values(rows)
-        .onConflict((conflict) =>
-          conflict.columns(['user_id', 'dedupe_key']).where('resolved_at', 'is', null).doNothing(),
-        )
-        // What the events carry and no more: a sweep page's hundreds of new alerts, read back whole
-        // with their times as Dates, were the largest part of its parsing.
-        .returning(['user_id', ...SHOWN_COLUMNS])
-        .returning(shownTimes())
-        .execute()
-      for (const row of inserted) applied.get(row.user_id)?.created.push(toAlert(row))
-    }
-    return applied
-  })
+    select (select coalesce(json_agg(user_id), '[]') from admitted) as admitted,
+           (select coalesce(json_agg(resolved), '[]') from resolved) as resolved,
+           (select coalesce(json_agg(inserted), '[]') from inserted) as inserted
+  `.execute(db)
+  const stored = rows[0] ?? { admitted: [], resolved: [], inserted: [] }
+  const admitted = new Set(stored.admitted)
+  const applied = new Map<string, Applied>(
+    evaluated
+      .filter((userId) => admitted.has(userId) && (evaluations.get(userId)?.conditions.length ?? 0) > 0)
+      .map((userId) => [userId, { created: [], resolved: [] }]),
+  )
+  for (const row of stored.resolved) applied.get(row.user_id)?.resolved.push(row)
+  for (const row of stored.inserted) applied.get(row.user_id)?.created.push(toAlert(row))
   if (observe) {
-    for (const kind of resolvedKinds) observe('resolved', kind)
+    for (const row of stored.resolved) observe('resolved', row.kind)
     for (const changes of applied.values()) for (const alert of changes.created) observe('created', alert.kind)
   }
-  return applied
+  return { applied, overtaken: evaluated.filter((userId) => !admitted.has(userId)) }
 }
 
 /** One user's evaluation (an evaluate job, a test). */
 export async function applyEvaluation(db: Db, userId: string, evaluation: Evaluation): Promise<Applied> {
-  return (await applyEvaluations(db, new Map([[userId, evaluation]]))).get(userId) ?? { created: [], resolved: [] }
+  const { applied } = await applyEvaluations(db, new Map([[userId, evaluation]]))
+  return applied.get(userId) ?? { created: [], resolved: [] }
 }
-
-const toRow = (userId: string, draft: AlertDraft, snoozedUntil: Date | null) => ({
-  user_id: userId,
-  kind: draft.kind,
-  priority: draft.priority,
-  title: draft.title,
-  body: draft.body,
-  data: JSON.stringify(draft.data),
-  dedupe_key: dedupeKey(draft),
-  expires_at: draft.expiresAt ?? null,
-  snoozed_until: snoozedUntil,
-})
 
 /** An evaluation's changes as events: what was resolved first, then what was created. */
 export const appliedEvents = (userId: string, applied: Applied): AlertEvent[] => [
