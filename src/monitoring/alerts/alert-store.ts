@@ -145,6 +145,9 @@ export async function applyEvaluations(
     (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft, key: dedupeKey(draft) })),
   )
   const column = <T>(pick: (entry: (typeof drafts)[number]) => T) => sql.val(drafts.map(pick))
+  // The evaluated users as a parameter beside \`admitted\`: the planner reaches their alerts through
+  // the user indexes, where a CTE of unknown size alone made it scan the whole table.
+  const users = sql`${sql.val(evaluated)}::uuid[]`
   // The resolving UPDATE runs before the INSERT (the INSERT reads its count): the events' versions
   // keep the order the events are published in, resolved first. A snooze holds for the condition,
   // not one alert: an escalation or a return of it meanwhile comes back with the snoozed one; read
@@ -156,7 +159,7 @@ export async function applyEvaluations(
       from (select u from unnest(${sql.val(evaluated)}::text[]) u order by u) ordered
     ), ${guard(evaluated)}, resolved as (
       update alerts set resolved_at = now()
-      where user_id in (select user_id from admitted) and resolved_at is null
+      where user_id = any(${users}) and user_id in (select user_id from admitted) and resolved_at is null
         and (user_id, ${conditionColumn}) in (select * from unnest(
           ${sql.val(looked.map((l) => l.u))}::uuid[], ${sql.val(looked.map((l) => l.c))}::text[]))
         and (user_id, dedupe_key) not in (select * from unnest(${column((d) => d.userId)}::uuid[], ${column((d) => d.key)}::text[]))
@@ -164,7 +167,7 @@ export async function applyEvaluations(
     ), snoozes as (
       select user_id, ${conditionColumn} as condition, max(snoozed_until) as until
       from alerts
-      where user_id in (select user_id from admitted) and snoozed_until > now()
+      where user_id = any(${users}) and user_id in (select user_id from admitted) and snoozed_until > now()
       group by 1, 2
     ), inserted as (
       insert into alerts (user_id, kind, priority, title, body, data, dedupe_key, expires_at, snoozed_until)
