@@ -22,6 +22,10 @@ export const PURPOSES = {
 
 export type Purpose = keyof typeof PURPOSES
 
+/** Whether any tier that writes for `purpose` is configured (its provider has a key): else only its template can. */
+export const servesPurpose = (purpose: Purpose, configured: Readonly<Partial<Record<ModelTierName, ModelTier>>>) =>
+  PURPOSES[purpose].some((name) => configured[name] !== undefined)
+
 /** Why a model tier was not called; the ledger and logs carry these codes. */
 export type SkipReason =
   | 'no_key'

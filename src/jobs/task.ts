@@ -22,6 +22,11 @@ export interface MonitorServices extends MonitorProviders {
   observers?: MonitorObservers
   /** The AI layer's text generator (alert text, briefings). */
   generate: TextGenerator
+  /**
+   * Whether a model is configured to write alert texts: without one an alert-text job could only
+   * keep the template, so none is queued (a sweep's thousands of high alerts, each a job).
+   */
+  rewritesAlertTexts: boolean
   /** The local hour daily briefings are written at. */
   briefingLocalHour: number
 }

@@ -142,6 +142,10 @@ inBothModes('sweeps visit what changed', (mode) => {
     const done = await queue?.getCompleted(0, 999)
     assert.ok(named(fuel.tasks.sweep, done).length >= 2, "the sweeps' jobs are kept")
     assert.deepEqual(named(fuel.tasks.page, done), [], 'no page is')
+    // No model is configured here: none of the 1,000 high alerts queued a text job that could only keep its template.
+    const notifications = stack.producer.queues.get('notifications')
+    const texts = await notifications?.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])
+    assert.deepEqual(named('ai.alert-text', texts), [])
     // Their vans are marked for maintenance too: gone, so the next tests' sweeps see only their own.
     await db().deleteFrom('users').where('id', 'in', ids).execute()
   })

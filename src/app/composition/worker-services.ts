@@ -1,6 +1,7 @@
 import { Breakers } from '../../ai/breaker.js'
 import { configuredTiers } from '../../ai/models.js'
 import { createTextGenerator, type TextGenerator } from '../../ai/text-generator.js'
+import { servesPurpose } from '../../ai/tiers.js'
 import { createEmailChannel } from '../../delivery/channels/email-channel.js'
 import { createPushChannel } from '../../delivery/channels/push-channel.js'
 import type { DeliveryServices } from '../../delivery/delivery-services.js'
@@ -39,6 +40,7 @@ export interface WorkerServices {
  * claims taken in the name of `holder` (the worker's heartbeat id).
  */
 export function workerServices(deps: Deps, enqueue: Producer['enqueue'], holder: string): WorkerServices {
+  const tiers = configuredTiers(deps.config)
   return {
     services: {
       bus: deps.backend.bus,
@@ -50,6 +52,7 @@ export function workerServices(deps: Deps, enqueue: Producer['enqueue'], holder:
       evaluate: evaluationTrigger(deps.backend, enqueue, deps.logger),
       observers: monitorObservers(deps.metrics),
       generate: buildTextGenerator(deps.config, deps),
+      rewritesAlertTexts: servesPurpose('alert-text', tiers),
       briefingLocalHour: deps.config.BRIEFING_LOCAL_HOUR,
     },
     delivery: buildDeliveryServices(deps, enqueue, holder),

@@ -89,9 +89,13 @@ export async function runMonitor(
     [...applied.values()].flatMap((changes) => changes.created.map((alert) => alert.id)),
   )
   // After the alerts are out with their template text: their AI text never delays them.
-  await Promise.all(
-    [...applied].map(([userId, changes]) => queueAlertTexts(services.enqueue, context.logger, userId, changes.created)),
-  )
+  if (services.rewritesAlertTexts) {
+    await Promise.all(
+      [...applied].map(([userId, changes]) =>
+        queueAlertTexts(services.enqueue, context.logger, userId, changes.created),
+      ),
+    )
+  }
   return { usersEvaluated: userIds.length, alertsCreated, alertsResolved, degraded }
 }
 
