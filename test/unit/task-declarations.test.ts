@@ -30,7 +30,7 @@ it('declares every task with a priority, retries and a time limit', () => {
   }
 })
 
-it('keeps finished jobs by age alone in Postgres-only mode: a count there is a scan of every kept job per completion', () => {
+it('keeps finished jobs by age alone in Postgres-only mode: a count there is two scans of the kept jobs per completion', () => {
   for (const task of taskNames()) {
     const { removeOnComplete, removeOnFail } = jobOptions(task, 'postgres')
     for (const kept of [removeOnComplete, removeOnFail]) {
