@@ -80,7 +80,7 @@ export async function startPromptEvaluations(deps: {
     if (!definition) return
     let claimed: string[] = []
     try {
-      const { seen, heldElsewhere } = await claimMarked(session, monitor, [...tries.keys()])
+      const { seen, heldElsewhere } = await claimMarked(session, monitor, definition.alertKind, [...tries.keys()])
       claimed = [...seen.keys()]
       const again = heldElsewhere.filter((userId) => (tries.get(userId) ?? 0) < HELD_TRIES)
       if (again.length > 0) {

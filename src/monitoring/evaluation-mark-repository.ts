@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type pg from 'pg'
 import type { Db } from '../platform/db/database.js'
+import type { AlertKind } from '../platform/db/schema.js'
 import type { ApplyGuard } from './alerts/alert-store.js'
 import type { MonitorName } from './registry.js'
 
@@ -17,12 +18,29 @@ export interface Seen {
   markedAt: Date | null
   /** How many evaluations of the user by this monitor had been applied. */
   applies: number
+  /**
+   * The conditions of the user's open alerts of the monitor's kind, read with the fence: the
+   * monitor looks at these too, to clear them (a deleted vehicle, a cancelled trip). Read before
+   * the data is safe: an alert opened since was opened by another evaluation, which the fence
+   * then sees.
+   */
+  openConditions: string[]
 }
+
+/** The open conditions of a user's alerts of `kind`, as a column of a statement over users `u`. */
+const openConditionsOf = (kind: AlertKind) =>
+  sql<string[]>`array(select distinct split_part(a.dedupe_key, '|', 1) from alerts a
+    where a.user_id = u.user_id and a.kind = ${kind} and a.resolved_at is null)`
+
+/** The open conditions `seen` holds, per user: what a monitor's evaluate takes. */
+export const openConditionsIn = (seen: ReadonlyMap<string, Seen>): ReadonlyMap<string, readonly string[]> =>
+  new Map([...seen].map(([userId, { openConditions }]) => [userId, openConditions]))
 
 /** Read before an evaluation loads its users' data: what the evaluation will answer for. */
 export async function readSeen(
   db: Db,
   monitor: MonitorName,
+  kind: AlertKind,
   userIds: readonly string[],
 ): Promise<ReadonlyMap<string, Seen>> {
   if (userIds.length === 0) return new Map()
@@ -31,8 +49,9 @@ export async function readSeen(
     version: string | null
     marked_at: Date | null
     applies: string | null
+    open_conditions: string[]
   }>`
-    select u.user_id, m.version, m.marked_at, f.applies
+    select u.user_id, m.version, m.marked_at, f.applies, ${openConditionsOf(kind)} as open_conditions
     from unnest(${sql.val(userIds)}::uuid[]) as u(user_id)
     left join evaluation_marks m on m.monitor = ${monitor} and m.user_id = u.user_id
     left join evaluation_fences f on f.monitor = ${monitor} and f.user_id = u.user_id
@@ -40,7 +59,12 @@ export async function readSeen(
   return new Map(
     rows.map((row) => [
       row.user_id,
-      { version: row.version, markedAt: row.marked_at, applies: Number(row.applies ?? 0) },
+      {
+        version: row.version,
+        markedAt: row.marked_at,
+        applies: Number(row.applies ?? 0),
+        openConditions: row.open_conditions,
+      },
     ]),
   )
 }
@@ -138,6 +162,7 @@ export interface Claimed {
 export async function claimMarked(
   session: pg.Pool,
   monitor: MonitorName,
+  kind: AlertKind,
   userIds: readonly string[],
 ): Promise<Claimed> {
   const { rows } = await session.query<{
@@ -146,13 +171,16 @@ export async function claimMarked(
     marked_at: Date
     applies: string | null
     claimed: boolean
+    open_conditions: string[]
   }>(
     `select m.user_id, m.version, m.marked_at, f.applies,
-            pg_try_advisory_lock(hashtext(m.monitor), hashtext(m.user_id::text)) as claimed
+            pg_try_advisory_lock(hashtext(m.monitor), hashtext(m.user_id::text)) as claimed,
+            array(select distinct split_part(a.dedupe_key, '|', 1) from alerts a
+                  where a.user_id = m.user_id and a.kind = $3 and a.resolved_at is null) as open_conditions
      from evaluation_marks m
      left join evaluation_fences f on f.monitor = m.monitor and f.user_id = m.user_id
      where m.monitor = $1 and m.user_id = any($2::uuid[])`,
-    [monitor, userIds],
+    [monitor, userIds, kind],
   )
   const claimed: Claimed = { seen: new Map(), heldElsewhere: [] }
   for (const row of rows) {
@@ -162,6 +190,7 @@ export async function claimMarked(
         version: row.version,
         markedAt: row.marked_at,
         applies: Number(row.applies ?? 0),
+        openConditions: row.open_conditions,
       })
   }
   return claimed

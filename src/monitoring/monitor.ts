@@ -5,6 +5,7 @@ import type { AlertKind, AlertPriority } from '../platform/db/schema.js'
 import type { PlacesProvider } from '../providers/places/places-provider.js'
 import type { WeatherProvider } from '../providers/weather/weather-provider.js'
 import type { Evaluation } from './alerts/alert-draft.js'
+import type { OpenConditions } from './alerts/alert-repository.js'
 import type { CandidatePage, DueWithTime, TimeWindow } from './candidates.js'
 import type { ThresholdName, TunableThreshold } from './thresholds/traveller-thresholds.js'
 
@@ -86,8 +87,19 @@ export interface Monitor<Name extends string = string, T = unknown> {
    * beside the users writes marked. Absent when only writes change the rule's input (fuel).
    */
   dueWithTime?(window: TimeWindow, thresholds: T): DueWithTime
-  /** Loads the users' snapshots, asks the providers, runs the pure rule per user. */
-  evaluate(db: Db, userIds: readonly string[], providers: MonitorProviders, thresholds: T, now: Date): Promise<Verdicts>
+  /**
+   * Loads the users' snapshots, asks the providers, runs the pure rule per user. `open`: the
+   * conditions of each user's open alerts of its kind, when the caller read them already (with
+   * the evaluation marks, in the same statement); else the snapshot reads them.
+   */
+  evaluate(
+    db: Db,
+    userIds: readonly string[],
+    providers: MonitorProviders,
+    thresholds: T,
+    now: Date,
+    open?: OpenConditions,
+  ): Promise<Verdicts>
   /**
    * How it explains itself (GET /v1/monitors/:kind/state: why, or why not): what its subjects are
    * (a vehicle, a budget), and one subject of a traveller through its own snapshot query and pure

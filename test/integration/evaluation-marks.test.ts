@@ -178,7 +178,7 @@ inBothModes('every accepted write is evaluated', (mode) => {
         )
         .returning(['id', 'user_id'])
         .execute()
-      const seen = await readSeen(db, 'fuel', [early, late])
+      const seen = await readSeen(db, 'fuel', 'fuel_low', [early, late])
       // A write of `late` lands while the evaluation runs.
       const lateVan = vans.find((van) => van.user_id === late)?.id ?? ''
       await db
@@ -204,7 +204,7 @@ inBothModes('every accepted write is evaluated', (mode) => {
         .insertInto('vehicles')
         .values({ user_id: userId, name: 'van', fuel_capacity_l: 80, consumption_l_per_100km: 12, odometer_km: 0 })
         .execute()
-      const seen = await readSeen(db, 'fuel', [userId])
+      const seen = await readSeen(db, 'fuel', 'fuel_low', [userId])
       // Another evaluation of the user holds its lock, as the store's transaction does.
       const holder = new pg.Client({ connectionString: harness.databaseUrl })
       await holder.connect()
@@ -261,7 +261,7 @@ inBothModes('every accepted write is evaluated', (mode) => {
         ]
         await call('POST', `/v1/vehicles/${first}/fuel-readings`, { percent: 15 })
         const evaluateNow = async () => {
-          const seen = await readSeen(db, 'fuel', [userId])
+          const seen = await readSeen(db, 'fuel', 'fuel_low', [userId])
           const { evaluations } = await fuel.evaluate(
             db,
             [userId],

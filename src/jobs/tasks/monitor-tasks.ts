@@ -1,7 +1,13 @@
 import { UnrecoverableError } from 'bullmq'
 import { announceAlertEvents, appliedEvents, applyEvaluations } from '../../monitoring/alerts/alert-store.js'
 import { type CandidatePage, markedOrDueUsers } from '../../monitoring/candidates.js'
-import { readSeen, type Seen, seenGuard, waitingUsers } from '../../monitoring/evaluation-mark-repository.js'
+import {
+  openConditionsIn,
+  readSeen,
+  type Seen,
+  seenGuard,
+  waitingUsers,
+} from '../../monitoring/evaluation-mark-repository.js'
 import type { Monitor } from '../../monitoring/monitor.js'
 import {
   coveredUntil,
@@ -51,9 +57,16 @@ export async function runMonitor(
   claimed?: ReadonlyMap<string, Seen>,
 ): Promise<MonitorResult> {
   const services = servicesOf(context)
-  const seen = claimed ?? (await readSeen(context.db, monitor.name, userIds))
+  const seen = claimed ?? (await readSeen(context.db, monitor.name, monitor.alertKind, userIds))
   const thresholds = thresholdsOf(services, monitor)
-  const { evaluations, degraded } = await monitor.evaluate(context.db, userIds, services, thresholds, new Date())
+  const { evaluations, degraded } = await monitor.evaluate(
+    context.db,
+    userIds,
+    services,
+    thresholds,
+    new Date(),
+    openConditionsIn(seen),
+  )
   const { applied, overtaken } = await applyEvaluations(
     context.db,
     evaluations,

@@ -144,24 +144,31 @@ export const alertFilter =
     return q
   }
 
+/** The conditions of each user's open alerts of one kind. */
+export type OpenConditions = ReadonlyMap<string, readonly string[]>
+
 /**
  * Adds to each user's snapshot the conditions of their open alerts of one kind, so a monitor looks
- * at those too and can clear them (a deleted vehicle, a cancelled trip). Returns the rows found.
+ * at those too and can clear them (a deleted vehicle, a cancelled trip): from `open` when the
+ * caller read them already, else read here. Returns the pairs added.
  */
 export async function addOpenConditions(
   db: Db,
   snapshots: ReadonlyMap<string, { openConditions: string[] }>,
   kind: AlertKind,
+  open?: OpenConditions,
 ) {
   if (snapshots.size === 0) return []
-  const rows = await db
-    .selectFrom('alerts')
-    .select(['user_id', conditionColumn.as('condition')])
-    .distinct()
-    .where('user_id', 'in', [...snapshots.keys()])
-    .where('kind', '=', kind)
-    .where('resolved_at', 'is', null)
-    .execute()
+  const rows = open
+    ? [...snapshots.keys()].flatMap((user_id) => (open.get(user_id) ?? []).map((condition) => ({ user_id, condition })))
+    : await db
+        .selectFrom('alerts')
+        .select(['user_id', conditionColumn.as('condition')])
+        .distinct()
+        .where('user_id', 'in', [...snapshots.keys()])
+        .where('kind', '=', kind)
+        .where('resolved_at', 'is', null)
+        .execute()
   for (const row of rows) snapshots.get(row.user_id)?.openConditions.push(row.condition)
   return rows
 }

@@ -43,8 +43,8 @@ export const budget: Monitor<'budget', BudgetThresholds> = {
   ruleVersion: BUDGET_RULE_VERSION,
   candidates: (db, page) => budgetCandidates(db, page),
   dueWithTime: (window) => budgetsDueWithTime(window),
-  async evaluate(db, userIds, _providers, thresholds, now) {
-    const snapshots = await loadBudgetSnapshots(db, userIds, now)
+  async evaluate(db, userIds, _providers, thresholds, now, open) {
+    const snapshots = await loadBudgetSnapshots(db, userIds, now, open)
     const evaluations = evaluateEach(snapshots, (s) => {
       const tuned = tunedFor(thresholds, BUDGET_TUNABLE, s)
       return explainEvaluation(evaluateBudgets(s, now, tuned.values), tuned.resolved)

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../../platform/db/database.js'
 import { budgetPeriod } from '../../../travellers/budgets/budget-period.js'
-import { addOpenConditions } from '../../alerts/alert-repository.js'
+import { addOpenConditions, type OpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../../candidates.js'
 import { storedFromJson, storedThresholdsOf } from '../../thresholds/snapshot-thresholds.js'
 import type { BudgetSnapshot, BudgetState } from './rule.js'
@@ -18,6 +18,7 @@ export async function loadBudgetSnapshots(
   db: Db,
   userIds: readonly string[],
   now: Date,
+  open?: OpenConditions,
 ): Promise<Map<string, BudgetSnapshot>> {
   const snapshots = new Map<string, BudgetSnapshot>(userIds.map((id) => [id, { budgets: [], openConditions: [] }]))
   if (userIds.length === 0) return snapshots
@@ -72,7 +73,7 @@ export async function loadBudgetSnapshots(
     // The same array on each of the traveller's budgets: read once.
     if (snapshot.budgets.length === 1) snapshot.thresholds = storedFromJson(budget.thresholds)
   }
-  await addOpenConditions(db, snapshots, 'budget_threshold')
+  await addOpenConditions(db, snapshots, 'budget_threshold', open)
   return snapshots
 }
 

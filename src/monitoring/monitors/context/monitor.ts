@@ -14,8 +14,8 @@ export const context: Monitor<'context', ContextThresholds> = {
   ruleVersion: CONTEXT_RULE_VERSION,
   // A suggestion lapses with time alone, but by expiring (housekeeping), not by a new evaluation.
   candidates: (db, page) => contextCandidates(db, page),
-  async evaluate(db, userIds, _providers, thresholds, now) {
-    const snapshots = await loadContextSnapshots(db, userIds)
+  async evaluate(db, userIds, _providers, thresholds, now, open) {
+    const snapshots = await loadContextSnapshots(db, userIds, open)
     return { evaluations: evaluateEach(snapshots, (s) => evaluateContext(s, now, thresholds)), degraded: false }
   },
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../../platform/db/database.js'
-import { addOpenConditions } from '../../alerts/alert-repository.js'
+import { addOpenConditions, type OpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers } from '../../candidates.js'
 import type { ContextSnapshot } from './rule.js'
 
@@ -8,7 +8,11 @@ import type { ContextSnapshot } from './rule.js'
 const SIGNALS_PER_KIND = 20
 
 /** The latest signals of each kind per user, oldest first, in one query; plus open suggestions. */
-export async function loadContextSnapshots(db: Db, userIds: readonly string[]): Promise<Map<string, ContextSnapshot>> {
+export async function loadContextSnapshots(
+  db: Db,
+  userIds: readonly string[],
+  open?: OpenConditions,
+): Promise<Map<string, ContextSnapshot>> {
   const snapshots = new Map<string, ContextSnapshot>(userIds.map((id) => [id, { signals: [], openConditions: [] }]))
   if (userIds.length === 0) return snapshots
   const { rows } = await sql<{ user_id: string; kind: string; value: string; confidence: string; observed_at: Date }>`
@@ -26,7 +30,7 @@ export async function loadContextSnapshots(db: Db, userIds: readonly string[]): 
       observedAt: row.observed_at.toISOString(),
     })
   }
-  await addOpenConditions(db, snapshots, 'context_suggestion')
+  await addOpenConditions(db, snapshots, 'context_suggestion', open)
   return snapshots
 }
 

@@ -56,8 +56,8 @@ export const fuel: Monitor<'fuel', FuelThresholds> = {
       ...page,
       below: thresholdValue(sql.ref('u.id'), 'fuel', FUEL_MEDIUM, thresholds.mediumBelowPercent),
     }),
-  async evaluate(db, userIds, providers, thresholds) {
-    const snapshots = await loadFuelSnapshots(db, userIds)
+  async evaluate(db, userIds, providers, thresholds, _now, open) {
+    const snapshots = await loadFuelSnapshots(db, userIds, open)
     // Each traveller's thresholds resolved once: the station searches and the rule both use them.
     const tuned = [...snapshots].map(([userId, snapshot]) => ({
       userId,

@@ -1,7 +1,7 @@
 import { type Expression, type ExpressionBuilder, sql } from 'kysely'
 import type { Db } from '../../../platform/db/database.js'
 import type { Database } from '../../../platform/db/schema.js'
-import { addOpenConditions } from '../../alerts/alert-repository.js'
+import { addOpenConditions, type OpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers } from '../../candidates.js'
 import { storedFromJson, storedThresholdsOf } from '../../thresholds/snapshot-thresholds.js'
 import type { FuelSnapshot, FuelVehicle } from './rule.js'
@@ -35,7 +35,11 @@ const activeTrip = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }
  * conditions of their open fuel alerts. A traveller without a vehicle has no trip in their
  * snapshot: nothing to reach it with.
  */
-export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Promise<Map<string, FuelSnapshot>> {
+export async function loadFuelSnapshots(
+  db: Db,
+  userIds: readonly string[],
+  open?: OpenConditions,
+): Promise<Map<string, FuelSnapshot>> {
   const snapshots = new Map<string, FuelSnapshot>(
     userIds.map((id) => [id, { vehicles: [], trip: null, openConditions: [] }]),
   )
@@ -91,7 +95,7 @@ export async function loadFuelSnapshots(db: Db, userIds: readonly string[]): Pro
         },
       }
   }
-  await addOpenConditions(db, snapshots, 'fuel_low')
+  await addOpenConditions(db, snapshots, 'fuel_low', open)
   return snapshots
 }
 

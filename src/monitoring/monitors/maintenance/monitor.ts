@@ -24,8 +24,8 @@ export const maintenance: Monitor<'maintenance', MaintenanceThresholds> = {
   ruleVersion: MAINTENANCE_RULE_VERSION,
   candidates: (db, page) => maintenanceCandidates(db, page),
   dueWithTime: (window, thresholds) => maintenanceDueWithTime(window, thresholds),
-  async evaluate(db, userIds, providers, thresholds, now) {
-    const snapshots = await loadMaintenanceSnapshots(db, userIds)
+  async evaluate(db, userIds, providers, thresholds, now, open) {
+    const snapshots = await loadMaintenanceSnapshots(db, userIds, open)
     const searches = [...snapshots.values()].flatMap((s) => shopSearches(s, now, thresholds))
     const { found, degraded } = await lookUpPlaces(providers.places, 'car_repair', searches)
     return { evaluations: evaluateEach(snapshots, (s) => evaluateMaintenance(s, now, found, thresholds)), degraded }

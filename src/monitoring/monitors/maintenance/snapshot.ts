@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../../platform/db/database.js'
-import { addOpenConditions } from '../../alerts/alert-repository.js'
+import { addOpenConditions, type OpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../../candidates.js'
 import type { MaintenanceSnapshot, MaintenanceThresholds } from './rule.js'
 
@@ -11,6 +11,7 @@ import type { MaintenanceSnapshot, MaintenanceThresholds } from './rule.js'
 export async function loadMaintenanceSnapshots(
   db: Db,
   userIds: readonly string[],
+  open?: OpenConditions,
 ): Promise<Map<string, MaintenanceSnapshot>> {
   const snapshots = new Map<string, MaintenanceSnapshot>(userIds.map((id) => [id, { items: [], openConditions: [] }]))
   if (userIds.length === 0) return snapshots
@@ -69,7 +70,7 @@ export async function loadMaintenanceSnapshots(
       },
     })
   }
-  await addOpenConditions(db, snapshots, 'maintenance_due')
+  await addOpenConditions(db, snapshots, 'maintenance_due', open)
   return snapshots
 }
 

@@ -22,8 +22,8 @@ export const weather: Monitor<'weather', WeatherThresholds> = {
   ruleVersion: WEATHER_RULE_VERSION,
   candidates: (db, page, _thresholds, now) => weatherCandidates(db, { ...page, today: today(now) }),
   dueWithTime: (window) => weatherDueWithTime(window),
-  async evaluate(db, userIds, providers, thresholds, now) {
-    const snapshots = await loadWeatherSnapshots(db, userIds, today(now))
+  async evaluate(db, userIds, providers, thresholds, now, open) {
+    const snapshots = await loadWeatherSnapshots(db, userIds, today(now), open)
     const trips = [...snapshots.values()].flatMap((snapshot) => snapshot.trips.filter((t) => t.status === 'planned'))
     const items = trips.map((trip) => {
       const { lat, lon } = roundPosition(trip.destination)

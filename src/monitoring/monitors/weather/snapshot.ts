@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../../platform/db/database.js'
 import { trips } from '../../../travellers/trips/trip-repository.js'
-import { addOpenConditions } from '../../alerts/alert-repository.js'
+import { addOpenConditions, type OpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers, type DueWithTime, type TimeWindow } from '../../candidates.js'
 import type { WeatherSnapshot } from './rule.js'
 
@@ -10,11 +10,12 @@ export async function loadWeatherSnapshots(
   db: Db,
   userIds: readonly string[],
   today: string,
+  open?: OpenConditions,
 ): Promise<Map<string, WeatherSnapshot>> {
   const snapshots = new Map<string, WeatherSnapshot>(userIds.map((id) => [id, { trips: [], openConditions: [] }]))
   if (userIds.length === 0) return snapshots
-  const open = await addOpenConditions(db, snapshots, 'weather_window')
-  const openTrips = open.map((row) => row.condition.replace(/^weather:/, ''))
+  const openRows = await addOpenConditions(db, snapshots, 'weather_window', open)
+  const openTrips = openRows.map((row) => row.condition.replace(/^weather:/, ''))
   const rows = await db
     .selectFrom('trips')
     .selectAll()
