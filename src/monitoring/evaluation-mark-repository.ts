@@ -88,7 +88,10 @@ export const seenGuard =
       const version = seen.get(userId)?.version
       return version ? [{ userId, version }] : []
     })
-    return sql`admitted as (
+    // The marks are cleared before \`admitted\` is read, so before the store touches an alert: the
+    // same order of row locks as a write that marks its user and then resolves an alert
+    // (recording a service), which the other order could deadlock with.
+    return sql`fenced as (
       insert into evaluation_fences as f (user_id, monitor, applies, evaluated_at)
       select u, ${monitor}, a, now() from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
       where (select count(*) from locked) >= 0
@@ -100,7 +103,10 @@ export const seenGuard =
       using unnest(${sql.val(marked.map((m) => m.userId))}::uuid[], ${sql.val(marked.map((m) => m.version))}::bigint[])
         as s(user_id, version)
       where m.monitor = ${monitor} and m.user_id = s.user_id and m.version = s.version
-        and s.user_id in (select user_id from admitted)
+        and s.user_id in (select user_id from fenced)
+      returning m.user_id
+    ), admitted as (
+      select user_id from fenced where (select count(*) from cleared) >= 0
     )`
   }
 

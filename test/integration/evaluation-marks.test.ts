@@ -240,6 +240,68 @@ inBothModes('every accepted write is evaluated', (mode) => {
       }
     })
 
+    it('an evaluation takes its mark before any alert: a write that holds the mark and then resolves an alert goes through', async () => {
+      const db = harness.deps.db
+      const userId = randomUUID()
+      await db.insertInto('users').values({ id: userId }).execute()
+      const van = await db
+        .insertInto('vehicles')
+        .values({ user_id: userId, name: 'van', fuel_capacity_l: 80, consumption_l_per_100km: 12, odometer_km: 0 })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      const condition = `fuel:${van.id}`
+      const alert = await db
+        .insertInto('alerts')
+        .values({
+          user_id: userId,
+          kind: 'fuel_low',
+          priority: 'medium',
+          title: 'low',
+          body: 'low',
+          data: '{}',
+          dedupe_key: `${condition}|medium`,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      // The van's insert marked the user; the evaluation read that mark and clears the alert.
+      const seen = await readSeen(db, 'fuel', 'fuel_low', [userId])
+      assert.ok(seen.get(userId)?.version, 'the van marked its user')
+      assert.deepEqual(seen.get(userId)?.openConditions, [condition])
+      // A write holds the mark (as recording a service does: its trigger marks the user), then resolves the alert.
+      const writer = new pg.Client({ connectionString: harness.databaseUrl })
+      await writer.connect()
+      try {
+        await writer.query('begin')
+        await writer.query("select 1 from evaluation_marks where monitor = 'fuel' and user_id = $1 for update", [
+          userId,
+        ])
+        const applying = applyEvaluations(
+          db,
+          new Map([[userId, { conditions: [condition], drafts: [] }]]),
+          seenGuard('fuel', seen),
+        )
+        await eventually(
+          async () => {
+            const { rows } = await writer.query(
+              `select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
+               where a.datname = current_database() and l.locktype in ('transactionid', 'tuple') and not l.granted`,
+            )
+            return rows.length > 0 ? true : undefined
+          },
+          15_000,
+          'the evaluation to wait for the mark',
+        )
+        // Had the evaluation locked the alert first, this would wait for it while it waits for the mark: a deadlock.
+        await writer.query("set lock_timeout = '5s'")
+        await writer.query('update alerts set resolved_at = now() where id = $1 and resolved_at is null', [alert.id])
+        await writer.query('commit')
+        const { applied } = await applying
+        assert.deepEqual(applied.get(userId)?.resolved, [], 'the write resolved it first')
+      } finally {
+        await writer.end()
+      }
+    })
+
     it('an evaluation that read older data and arrives after a newer one does not undo it', async () => {
       const db = harness.deps.db
       const producer = createProducer(harness.deps.backend, harness.deps.logger)

@@ -125,10 +125,13 @@ interface Stored {
  * still running on its condition. A fixed statement whatever the page size: its arrays are
  * parameters. Users the guard refuses are left as they are, and returned as overtaken.
  *
- * The statement's snapshot predates its locks. That hides nothing it must see: every other
- * insert of an open alert is an evaluation, under the same lock and the guard's fence, so one
- * committed after this statement began makes the fence refuse its users; an alert closed
- * meanwhile is rechecked by the UPDATE, and a conflicting open row by ON CONFLICT.
+ * The statement's snapshot predates its locks. With the fence (seenGuard) that hides nothing it
+ * must see: every other insert of an open alert is an evaluation, under the same lock and the
+ * fence, so one committed after this statement began makes the fence refuse its users; an alert
+ * closed meanwhile is rechecked by the UPDATE, and a conflicting open row by ON CONFLICT. Without
+ * a guard (a test's applyEvaluation) there is no fence: two such calls for a user must not overlap.
+ * A snooze set while the statement waits for its locks is not seen (the draft it would cover opens
+ * unsnoozed), as a snooze set just after it would not be.
  */
 export async function applyEvaluations(
   db: Db,
