@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import parsePrometheus from 'parse-prometheus-text-format'
@@ -56,6 +57,17 @@ inBothModes('operations: metrics, dashboard, inspect, call and retry', (mode) =>
     assert.equal(await pam.exited, 0, pam.output())
     assert.match(pam.output(), /"pong":true/)
     assert.match(pam.output(), /queued ops\.ping as job \S+ on notifications/)
+  })
+
+  it("pam call --wait prints the result of a task whose jobs are not kept once done (a sweep's page)", async () => {
+    const user = randomUUID()
+    await harness.deps.db.insertInto('users').values({ id: user }).execute()
+    const pam = spawnPam(
+      ['call', 'monitor.fuel.page', '--args', JSON.stringify({ userIds: [user] }), '--wait', '--timeout', '20'],
+      cliEnv(),
+    )
+    assert.equal(await pam.exited, 0, pam.output())
+    assert.match(pam.output(), /"usersEvaluated":1/)
   })
 
   it('serves Prometheus text that a real parser reads, with the families operators alert on', async () => {

@@ -36,7 +36,8 @@ export async function runCallCommand(config: Config, args: string[]): Promise<vo
   await withOpsDeps(config, 'call', async (deps) => {
     const producer = createProducer(deps.backend, deps.logger)
     try {
-      const { id, queue } = await producer.enqueue(task, payload)
+      // Kept once done whatever its task's retention (a sweep's page is not): --wait reads its result.
+      const { id, queue } = await producer.enqueue(task, payload, { removeOnComplete: { age: 24 * 3600 } })
       process.stderr.write(`queued ${task} as job ${id} on ${queue}\n`)
       if (!values.wait) {
         process.stdout.write(`${id}\n`)
