@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type pg from 'pg'
 import type { Db } from '../platform/db/database.js'
 import type { AlertKind } from '../platform/db/schema.js'
+import { conditionColumn } from './alerts/alert-repository.js'
 import type { ApplyGuard } from './alerts/alert-store.js'
 import type { MonitorName } from './registry.js'
 
@@ -29,7 +30,7 @@ export interface Seen {
 
 /** The open conditions of a user's alerts of `kind`, as a column of a statement over users `u`. */
 const openConditionsOf = (kind: AlertKind) =>
-  sql<string[]>`array(select distinct split_part(a.dedupe_key, '|', 1) from alerts a
+  sql<string[]>`array(select distinct ${conditionColumn} from alerts a
     where a.user_id = u.user_id and a.kind = ${kind} and a.resolved_at is null)`
 
 /** The open conditions `seen` holds, per user: what a monitor's evaluate takes. */
@@ -181,6 +182,7 @@ export async function claimMarked(
   }>(
     `select m.user_id, m.version, m.marked_at, f.applies,
             pg_try_advisory_lock(hashtext(m.monitor), hashtext(m.user_id::text)) as claimed,
+            -- the condition as alert-repository.ts' conditionColumn reads it (this session's pool is not Kysely's)
             array(select distinct split_part(a.dedupe_key, '|', 1) from alerts a
                   where a.user_id = m.user_id and a.kind = $3 and a.resolved_at is null) as open_conditions
      from evaluation_marks m

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { isPayloadOf, payloadProblems } from '../../jobs/payloads.js'
 import { createProducer } from '../../jobs/producer.js'
-import { isTaskName, taskNames } from '../../jobs/task-declarations.js'
+import { isTaskName, RETENTION, taskNames } from '../../jobs/task-declarations.js'
 import type { Config } from '../../platform/config.js'
 import { messageOf } from '../../platform/errors/error-message.js'
 import { UsageError, withOpsDeps } from './ops-deps.js'
@@ -36,8 +36,11 @@ export async function runCallCommand(config: Config, args: string[]): Promise<vo
   await withOpsDeps(config, 'call', async (deps) => {
     const producer = createProducer(deps.backend, deps.logger)
     try {
-      // Kept once done whatever its task's retention (a sweep's page is not): --wait reads its result.
-      const { id, queue } = await producer.enqueue(task, payload, { removeOnComplete: { age: 24 * 3600 } })
+      // Kept once done as the backend keeps jobs, whatever its task's own rule (a sweep's page is not
+      // kept): --wait reads its result.
+      const { id, queue } = await producer.enqueue(task, payload, {
+        removeOnComplete: RETENTION[deps.backend.kind].removeOnComplete,
+      })
       process.stderr.write(`queued ${task} as job ${id} on ${queue}\n`)
       if (!values.wait) {
         process.stdout.write(`${id}\n`)

@@ -181,7 +181,7 @@ export async function applyEvaluations(
         ${column((d) => d.draft.body)}::text[], ${column((d) => JSON.stringify(d.draft.data))}::text[],
         ${column((d) => d.key)}::text[], ${column((d) => d.draft.expiresAt ?? null)}::timestamptz[]
       ) as d(user_id, kind, priority, title, body, data, dedupe_key, expires_at)
-      left join snoozes s on s.user_id = d.user_id and s.condition = split_part(d.dedupe_key, '|', 1)
+      left join snoozes s on s.user_id = d.user_id and s.condition = ${conditionColumn}
       where d.user_id in (select user_id from admitted) and (select count(*) from resolved) >= 0
       on conflict (user_id, dedupe_key) where resolved_at is null do nothing
       -- What the events carry and no more, times as text: a sweep page's hundreds of new alerts,
