@@ -89,7 +89,7 @@ export const seenGuard =
       const version = seen.get(userId)?.version
       return version ? [{ userId, version }] : []
     })
-    // The marks are cleared before \`admitted\` is read, so before the store touches an alert: the
+    // The marks are cleared before `admitted` is read, so before the store touches an alert: the
     // same order of row locks as a write that marks its user and then resolves an alert
     // (recording a service), which the other order could deadlock with.
     return sql`fenced as (

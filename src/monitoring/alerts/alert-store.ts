@@ -148,7 +148,7 @@ export async function applyEvaluations(
     (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft, key: dedupeKey(draft) })),
   )
   const column = <T>(pick: (entry: (typeof drafts)[number]) => T) => sql.val(drafts.map(pick))
-  // The evaluated users as a parameter beside \`admitted\`: the planner reaches their alerts through
+  // The evaluated users as a parameter beside `admitted`: the planner reaches their alerts through
   // the user indexes, where a CTE of unknown size alone made it scan the whole table.
   const users = sql`${sql.val(evaluated)}::uuid[]`
   // The resolving UPDATE runs before the INSERT (the INSERT reads its count): the events' versions
