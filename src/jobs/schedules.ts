@@ -1,4 +1,5 @@
 import { monitors } from '../monitoring/registry.js'
+import type { PamQueue } from '../platform/backend/backend.js'
 import type { Config } from '../platform/config.js'
 import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
@@ -68,14 +69,40 @@ export async function syncSchedules(producer: Producer, logger: Logger, wanted: 
   }
 }
 
-/** The ids of wanted schedules that BullMQ no longer has (a store that lost its data). */
+/** A run's successor is added moments after the run starts; one active this long without it has lost it. */
+const SUCCESSOR_DUE_MS = 10_000
+const PENDING = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children'])
+
+/**
+ * Whether the run BullMQ lists next for `scheduler` will never come. A worker adds a schedule's
+ * next run when it starts the current one, in a command of its own: a store that loses that
+ * command (a failover's last, unreplicated write) or the run itself leaves the schedule listed and
+ * nothing to run, for good. Read again before saying so: the run may have started since.
+ */
+async function nextRunLost(queue: PamQueue, scheduler: { key: string; next?: number | null }): Promise<boolean> {
+  const job = await queue.getJob(`repeat:${scheduler.key}:${scheduler.next}`)
+  if (job) {
+    const state = await job.getState()
+    if (PENDING.has(state)) return false
+    if (state === 'active' && Date.now() - (job.processedOn ?? Date.now()) < SUCCESSOR_DUE_MS) return false
+  }
+  return (await queue.getJobScheduler(scheduler.key))?.next === scheduler.next
+}
+
+/**
+ * The ids of wanted schedules that BullMQ no longer runs: gone (a store that lost its data), or
+ * listed with their next run lost (`nextRunLost`). Upserting them again starts them afresh.
+ */
 export async function missingSchedules(producer: Producer, wanted: readonly Schedule[]): Promise<string[]> {
   const missing: string[] = []
   for (const [queueName, queue] of producer.queues) {
     const onQueue = wanted.filter((schedule) => declarationOf(schedule.task).queue === queueName)
     if (onQueue.length === 0) continue
-    const present = new Set((await queue.getJobSchedulers()).map((scheduler) => scheduler.key))
-    missing.push(...onQueue.filter((schedule) => !present.has(schedule.id)).map((schedule) => schedule.id))
+    const listed = new Map((await queue.getJobSchedulers()).map((scheduler) => [scheduler.key, scheduler]))
+    for (const schedule of onQueue) {
+      const scheduler = listed.get(schedule.id)
+      if (!scheduler || (await nextRunLost(queue, scheduler))) missing.push(schedule.id)
+    }
   }
   return missing
 }

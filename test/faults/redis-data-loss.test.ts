@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { missingSchedules, schedules } from '../../src/jobs/schedules.js'
 import { checkReadiness } from '../../src/operations/health/readiness.js'
-import type { QueueBackend } from '../../src/platform/backend/backend.js'
+import type { PamQueue, QueueBackend } from '../../src/platform/backend/backend.js'
 import { createRedisBackend } from '../../src/platform/backend/redis.js'
 import { loadConfig } from '../../src/platform/config.js'
 import { createLogger } from '../../src/platform/logger.js'
@@ -16,7 +16,7 @@ import { uniqueName } from '../helpers/services.js'
 const NOTICED_WITHIN_MS = 30_000
 
 const noRedis = privateRedisUnavailable()
-describe('Redis loses its data (FLUSHALL) [redis mode]', noRedis ? { skip: noRedis } : {}, () => {
+describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", noRedis ? { skip: noRedis } : {}, () => {
   let harness: Harness
   let redis: PrivateRedis
   let backend: QueueBackend
@@ -67,6 +67,42 @@ describe('Redis loses its data (FLUSHALL) [redis mode]', noRedis ? { skip: noRed
     )
     process.stdout.write(`# schedules back ${Date.now() - flushed} ms after FLUSHALL\n`)
     assert.match(scheduler.output(), /schedules are missing/)
+    assert.equal(await scheduler.stop('SIGTERM'), 0, scheduler.output())
+  })
+
+  it("runs a schedule again whose next run alone was lost (a failover's last, unreplicated write)", async () => {
+    const env = testEnv('redis', harness.databaseUrl, {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      MIGRATE_ON_START: 'false',
+      LOG_LEVEL: 'info',
+    })
+    const wanted = schedules(loadConfig(env))
+    // What the schedules are from here on is this scheduler's doing, not the case before's.
+    await backend.redis?.flushall()
+    scheduler = spawnPam(['scheduler'], env)
+    const queue = producer.queues.get('notifications') as PamQueue
+    const id = 'pam-evaluation-drain'
+    const listed = await eventually(async () => (await queue.getJobScheduler(id)) ?? undefined, 60_000, 'the drainer')
+    assert.deepEqual(await missingSchedules(producer, wanted), [])
+    // BullMQ adds a schedule's next run when a worker starts the current one, in a command of its
+    // own: a failover that loses that command leaves the schedule listed, with no run to come.
+    const lost = `repeat:${id}:${listed.next}`
+    await backend.redis?.del(`${prefix}:notifications:${lost}`)
+    await backend.redis?.zrem(`${prefix}:notifications:delayed`, lost)
+    assert.equal(await queue.getJob(lost), undefined)
+    const again = await eventually(
+      async () => {
+        const next = (await queue.getJobScheduler(id))?.next
+        const run = next && next !== listed.next ? await queue.getJob(`repeat:${id}:${next}`) : undefined
+        return run && (await run.getState()) === 'delayed' ? run : undefined
+      },
+      NOTICED_WITHIN_MS,
+      "the drainer's next run",
+    )
+    assert.equal(again.name, 'evaluations.drain')
+    assert.match(scheduler.output(), /pam-evaluation-drain/)
+    assert.match(scheduler.output(), /schedules are missing or stalled/)
     assert.equal(await scheduler.stop('SIGTERM'), 0, scheduler.output())
   })
 })

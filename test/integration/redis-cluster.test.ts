@@ -92,6 +92,45 @@ describe('PAM on a Redis Cluster', { skip: noCluster }, () => {
     await database?.drop()
   })
 
+  /**
+   * What a failure after the failover is to be read with: the queue's jobs by state, whether the
+   * write's evaluation is still owed (its mark) or done (its alert), and what each process said.
+   */
+  const afterFailover = async (vehicleId: string) => {
+    const lines: string[] = []
+    const connection = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })))
+    const queue = new Queue('notifications', { connection, prefix: `{${env.REDIS_PREFIX}:notifications}` })
+    try {
+      lines.push(`notifications queue: ${JSON.stringify(await queue.getJobCounts())}`)
+    } catch (error) {
+      lines.push(`notifications queue unreadable: ${(error as Error).message}`)
+    } finally {
+      await queue.close()
+      connection.disconnect()
+    }
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      const { rows } = await client.query(
+        `select (select count(*)::int from evaluation_marks) as marks,
+                (select count(*)::int from alerts where data->>'vehicleId' = $1) as alerts`,
+        [vehicleId],
+      )
+      lines.push(`marks waiting: ${rows[0].marks}; alerts of the new vehicle: ${rows[0].alerts}`)
+    } finally {
+      await client.end()
+    }
+    const roles = ['api 1', 'api 2', 'worker', 'scheduler']
+    running.forEach((pam, i) => {
+      const said = pam
+        .output()
+        .split('\n')
+        .filter((line) => /"level":[45]0/.test(line))
+      lines.push(`${roles[i] ?? `process ${i}`}: ${said.length} warnings or errors, the last:`, ...said.slice(-12))
+    })
+    return lines.join('\n')
+  }
+
   it('raises a low reading as an alert on the socket and in GET /v1/alerts, and resolves it', async () => {
     const traveller = await remoteTraveller(bases[0] as string)
     const stream = await traveller.stream()
@@ -272,15 +311,8 @@ describe('PAM on a Redis Cluster', { skip: noCluster }, () => {
             (m.alert as { data?: { vehicleId?: string } }).data?.vehicleId === another.body.id,
           PROMPTLY_MS,
         )
-        .catch((error: Error) => {
-          // What the processes said of the failover is the lead to follow.
-          const said = running.map((pam) =>
-            pam
-              .output()
-              .split('\n')
-              .filter((line) => /"level":[45]0/.test(line)),
-          )
-          throw new Error(`${error.message}; warnings and errors logged: ${said.flat().slice(-40).join('\n')}`)
+        .catch(async (error: Error) => {
+          throw new Error(`${error.message}\n${await afterFailover(another.body.id)}`)
         })
     } finally {
       stream.close()

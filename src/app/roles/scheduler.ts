@@ -18,8 +18,8 @@ const MAX_RETRY_MS = 30_000
 /**
  * The scheduler role (Celery's "beat" in the system PAM replaced): makes BullMQ's job schedulers match the schedule in code. BullMQ itself
  * creates each run, so runs continue while this process is down. On every heartbeat it checks
- * that they are all still there, so a store that lost its data (a flushed Redis) gets them back
- * within seconds, with a warning.
+ * that they are all still there with a run to come, so a store that lost its data (a flushed
+ * Redis, a failover's last writes) gets them back within seconds, with a warning.
  */
 export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<RunningRole> {
   await waitForStore(deps, signal)
@@ -36,7 +36,7 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
       try {
         const missing = synced ? await missingSchedules(producer, wanted) : []
         if (missing.length > 0) {
-          log.warn({ missing }, 'schedules are missing (did the store lose its data?); re-creating them')
+          log.warn({ missing }, 'schedules are missing or stalled (did the store lose data?); re-creating them')
         }
         if (!synced || missing.length > 0) {
           await syncSchedules(producer, log, wanted)
