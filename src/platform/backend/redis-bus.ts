@@ -3,10 +3,14 @@ import type { Logger } from '../logger.js'
 import type { Bus, RedisClient } from './backend.js'
 import { createListeners } from './listeners.js'
 
+/** How long a refused resubscription waits before it is asked again. */
+const RESUBSCRIBE_RETRY_MS = 1_000
+
 /**
- * Redis pub/sub. The subscriber connection re-subscribes by itself after a reconnect
- * (ioredis `autoResubscribe`), so listeners survive a Redis restart; once subscribed again they
- * are told of the gap.
+ * Redis pub/sub. The bus subscribes again after each reconnect of its subscriber connection, until
+ * Redis accepts (so listeners survive a Redis restart), and then tells the listeners of the gap.
+ * The subscriber is made without ioredis' own `autoResubscribe`: a resubscription it sends and
+ * Redis refuses is a promise nobody holds, which would end the process.
  *
  * `sharded` (a Redis Cluster): SPUBLISH/SSUBSCRIBE, so a message goes to the shard of its channel
  * rather than to every node. ioredis keeps one subscriber per master (`shardedSubscribers`) and
@@ -30,15 +34,31 @@ export function createRedisBus(
   subscriber.on(sharded ? 'smessage' : 'message', (channel: string, payload: string) =>
     listeners.dispatch(channel, payload),
   )
-  subscriber.on(sharded ? 'subscribersReady' : 'ready', () => {
+  // Each reconnect starts a new round of resubscribing; a round superseded by a later reconnect,
+  // or by closing, stops retrying.
+  let round = 0
+  const resubscribe = (mine: number) => {
     const channels = listeners.channels()
-    if (channels.length === 0) return
-    // Subscribed again (ioredis' own resubscription is sent with this one): only then is the
-    // gap closed, so what is read back and what arrives from now on meet.
+    if (mine !== round || channels.length === 0) return
+    // Subscribed again: only then is the gap closed, so what is read back and what arrives from
+    // now on meet. A refusal (a shard still changing hands, an ACL) is retried, never left deaf
+    // until the next reconnect, which may never come.
     subscribe(channels).then(
-      () => listeners.gap(),
-      (error: Error) => logger.warn({ err: error.message }, 'bus not subscribed again after a reconnect'),
+      () => {
+        if (mine === round) listeners.gap()
+      },
+      (error: Error) => {
+        logger.warn(
+          { err: error.message, retryInMs: RESUBSCRIBE_RETRY_MS },
+          'bus not subscribed again after a reconnect; retrying',
+        )
+        setTimeout(() => resubscribe(mine), RESUBSCRIBE_RETRY_MS).unref()
+      },
     )
+  }
+  subscriber.on(sharded ? 'subscribersReady' : 'ready', () => {
+    round += 1
+    resubscribe(round)
   })
 
   return {
@@ -57,6 +77,7 @@ export function createRedisBus(
       }
     },
     async close() {
+      round += 1
       listeners.clear()
       subscriber.disconnect()
     },

@@ -7,7 +7,10 @@ import type { QueueBackend, RedisClient } from './backend.js'
 import type { QueueName } from './queue-names.js'
 import { createRedisBus } from './redis-bus.js'
 
-type ConnectionOptions = Pick<RedisOptions, 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'enableAutoPipelining'>
+type ConnectionOptions = Pick<
+  RedisOptions,
+  'enableOfflineQueue' | 'maxRetriesPerRequest' | 'enableAutoPipelining' | 'autoResubscribe'
+>
 
 export interface ClusterNode {
   host: string
@@ -81,7 +84,8 @@ export function createRedisBackend(options: {
   const shared = connect('shared', { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true })
   const bus = createRedisBus(
     connect('publisher', { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
-    connect('subscriber', { maxRetriesPerRequest: null }),
+    // Resubscribed by the bus itself after a reconnect (redis-bus.ts), where a refusal is handled.
+    connect('subscriber', { maxRetriesPerRequest: null, autoResubscribe: false }),
     prefix,
     log,
     { sharded: cluster !== undefined },
