@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type HookHandlerDoneFunction,
+  LogController,
+} from 'fastify'
 import type { Caps } from '../ai/budget.js'
 import { confirmationLinks, unsubscribeLinks } from '../delivery/unsubscribe-link.js'
 import { briefingJobId } from '../jobs/ai-job-ids.js'
@@ -15,7 +22,7 @@ import type { Db } from '../platform/db/database.js'
 import { primaryReads, type Reads } from '../platform/db/reads.js'
 import type { ErrorReporter } from '../platform/errors/error-reporter.js'
 import { type Logger, redactUrl } from '../platform/logger.js'
-import { countAlertChanges, type Metrics } from '../platform/metrics.js'
+import { countAlertChanges, durationObserver, type Metrics } from '../platform/metrics.js'
 import type { TokenVerifier } from './auth/token-verifier.js'
 import { capConnectionsPerAddress, clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
@@ -140,30 +147,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerJsonBodies(app)
   // WebSocket requests whose line was written when they opened.
   const upgraded = new WeakSet<FastifyRequest>()
+  const observeDuration = durationObserver(deps.metrics)
   // Callback hooks, not async ones: these run on every request, and an async hook costs a promise
-  // and a microtask turn each for steps that never wait.
-  app.addHook('onSend', (request, reply, payload, done) => {
+  // and a microtask turn each for steps that never wait. The id is set as the request arrives
+  // (every answer keeps the headers set before it, errors included): an onSend hook for it would
+  // be the only one most responses pass through.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
-    done(null, payload)
+    done()
   })
   app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: ids in paths would make unbounded label values.
-    const route = request.routeOptions.url ?? 'unmatched'
-    deps.metrics.httpDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    )
+    observeDuration(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime)
     if (!upgraded.has(request)) logRequest(request, reply.statusCode, reply.elapsedTime)
     done()
   })
-  // A WebSocket's response ends only when the socket closes: its line is written when it opens
-  // (past authentication, which runs before this hook; a refused upgrade is logged as above).
-  app.addHook('preHandler', (request, reply, done) => {
+  // A WebSocket's response ends only when the socket closes: its line is written when it opens,
+  // past authentication (a refused upgrade is logged as above). A hook of the WebSocket routes
+  // alone, so no other request passes a preHandler step for it.
+  const logUpgrade = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (request.ws) {
       upgraded.add(request)
       logRequest(request, 101, reply.elapsedTime)
     }
     done()
+  }
+  app.addHook('onRoute', (route) => {
+    if (route.websocket || route.wsHandler) route.preHandler = [logUpgrade, ...[route.preHandler ?? []].flat()]
   })
   registerErrorHandler(app, deps.errors, deps.storeReady)
   registerShutdownResponse(app)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { stringify as canonicalJson } from 'safe-stable-stringify'
 import type { Db } from '../../platform/db/database.js'
 import { messageOf } from '../../platform/errors/error-message.js'
@@ -19,12 +19,13 @@ declare module 'fastify' {
  * another body → 422; while the first is still running → 409. Kept in PostgreSQL, so it holds
  * across restarts and replicas. A 5xx frees the key, so the client's retry runs for real; a claim
  * the request could not free (the database away, the process killed) is taken over after 5 s.
- * Added to the instance it is given (the /v1 scope), after authentication and validation.
+ * Added to the POST routes of the instance it is given (the /v1 scope), after authentication and
+ * validation.
  */
 export function registerIdempotency(app: FastifyInstance, db: Db) {
-  app.addHook('preHandler', async (request, reply) => {
+  const claim = async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers['idempotency-key']
-    if (request.method !== 'POST' || key === undefined) return
+    if (key === undefined) return
     if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
       throw new HttpError(400, 'bad_request', 'invalid headers: Idempotency-Key must be 1 to 255 characters', [
         { field: 'Idempotency-Key', problem: 'must be 1 to 255 characters' },
@@ -57,9 +58,9 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
       case 'in-flight':
         throw new HttpError(409, 'conflict', 'a request with this Idempotency-Key is still in progress; retry shortly')
     }
-  })
+  }
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const store = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const held = request.idempotency
     if (!held) return payload
     request.idempotency = undefined
@@ -74,5 +75,13 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
       request.log.error({ err: messageOf(error) }, 'could not store the idempotent response'),
     )
     return payload
+  }
+
+  // Hooks of the POST routes alone, ahead of any of the route's own: a read passes no step of
+  // this (an async hook costs a promise and a microtask turn per request).
+  app.addHook('onRoute', (route) => {
+    if (![route.method].flat().includes('POST')) return
+    route.preHandler = [claim, ...[route.preHandler ?? []].flat()]
+    route.onSend = [store, ...[route.onSend ?? []].flat()]
   })
 }
