@@ -322,6 +322,50 @@ describe('the /v1 resources', () => {
     assert.equal((await call('GET', '/v1/alerts?unread=true')).body.items.length, 0)
   })
 
+  it('alerts: pages with a cursor under every filter, each page its own, and since= keeps the newer ones', async () => {
+    const user = randomUUID()
+    const own = client(api.app, await userToken(user))
+    assert.equal((await own('GET', '/v1/me')).status, 200)
+    const start = Date.now() - 60_000
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const { id } = await insertAlert({
+        user_id: user,
+        kind: 'weather_window',
+        created_at: new Date(start + i * 1_000),
+        ...(i === 1 ? { read_at: new Date() } : {}),
+      })
+      ids.push(id)
+    }
+    // Another kind, and another user's alert of the same kind: in no page below.
+    await insertAlert({ user_id: user, kind: 'budget_threshold', created_at: new Date(start + 500) })
+    await insertAlert({ kind: 'weather_window', created_at: new Date(start + 2_500) })
+    const pages = async (query: string) => {
+      const seen: string[][] = []
+      let cursor: string | null = null
+      do {
+        const page = await own('GET', `/v1/alerts?${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+        assert.equal(page.status, 200, JSON.stringify(page.body))
+        seen.push(page.body.items.map((alert: { id: string }) => alert.id))
+        cursor = page.body.nextCursor
+      } while (cursor)
+      return seen
+    }
+    const newestFirst = [...ids].reverse()
+    assert.deepEqual(await pages('kind=weather_window'), [newestFirst.slice(0, 2), newestFirst.slice(2, 4), [ids[0]]])
+    assert.deepEqual((await pages('kind=weather_window&unread=true&status=all')).flat(), [
+      ids[4],
+      ids[3],
+      ids[2],
+      ids[0],
+    ])
+    const since = new Date(start + 1_500).toISOString()
+    assert.deepEqual(await pages(`kind=weather_window&since=${encodeURIComponent(since)}`), [
+      [ids[4], ids[3]],
+      [ids[2]],
+    ])
+  })
+
   it("answers Fastify's own errors with the error body: 404 route, 413, 415, malformed JSON", async () => {
     const token = await userToken(userId)
     const route = await call('GET', '/v1/nowhere')

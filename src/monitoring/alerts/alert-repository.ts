@@ -1,7 +1,15 @@
 import { type ExpressionBuilder, type Selectable, sql } from 'kysely'
+import { compiledOnce } from '../../platform/db/compiled-once.js'
 import type { Db } from '../../platform/db/database.js'
 import { apiTime, toIso } from '../../platform/db/mapping.js'
-import { type Filter, keysetPage, ownedResource, type Page, type PageRequest } from '../../platform/db/owned-rows.js'
+import {
+  type Filter,
+  keysetQuery,
+  ownedResource,
+  type Page,
+  type PageRequest,
+  pageOf,
+} from '../../platform/db/owned-rows.js'
 import type { AlertFeedback, AlertKind, AlertPriority, AlertsTable, Database } from '../../platform/db/schema.js'
 
 /** An alert's condition in SQL: the dedupe key before its variant (alert-draft.ts' `conditionOf`). */
@@ -120,10 +128,63 @@ export async function alertPage(
   request: PageRequest,
   filter: AlertFilter,
 ): Promise<Page<Alert>> {
-  const query = db.selectFrom('alerts').select(SHOWN_COLUMNS).select(shownTimes()).where('user_id', '=', userId)
-  const page = await keysetPage<AlertRow>(alertFilter(filter)(query), 'created_at', request)
+  const statement = alertPageStatement(
+    db,
+    {
+      status: filter.status,
+      kind: filter.kind !== undefined,
+      unread: filter.unread === true,
+      since: filter.since !== undefined,
+      after: request.after !== undefined,
+    },
+    {
+      userId,
+      kind: filter.kind,
+      since: filter.since,
+      limit: request.limit,
+      afterAt: request.after?.at,
+      afterId: request.after?.id,
+    },
+  )
+  const page = pageOf<AlertRow>((await db.executeQuery(statement)).rows, request.limit)
   return { rows: page.rows.map(toAlert), next: page.next }
 }
+
+/** Which of a list page's filters and cursor are set: what its statement's text depends on. */
+interface AlertPageShape {
+  status: AlertFilter['status']
+  kind: boolean
+  unread: boolean
+  since: boolean
+  after: boolean
+}
+
+/**
+ * A page of a user's alerts (`GET /v1/alerts`, the most read list): compiled once per shape,
+ * where building and compiling it again was a tenth of the request.
+ */
+const alertPageStatement = compiledOnce(
+  (shape: AlertPageShape) => Object.values(shape).join(),
+  (
+    db: Db,
+    shape: AlertPageShape,
+    values: { userId: string; kind?: AlertKind; since?: string; limit: number; afterAt?: string; afterId?: string },
+  ) => {
+    const query = db
+      .selectFrom('alerts')
+      .select(SHOWN_COLUMNS)
+      .select(shownTimes())
+      .where('user_id', '=', values.userId)
+    const filter: AlertFilter = {
+      status: shape.status,
+      ...(shape.kind ? { kind: values.kind } : {}),
+      unread: shape.unread,
+      ...(shape.since ? { since: values.since } : {}),
+    }
+    const after = shape.after ? { at: values.afterAt as string, id: values.afterId as string } : undefined
+    return keysetQuery(alertFilter(filter)(query), 'created_at', { limit: values.limit, ...(after ? { after } : {}) })
+  },
+)
 
 /** Open: neither resolved nor dismissed, not past its expiry, and not snoozed. */
 export const isOpen = (eb: ExpressionBuilder<Database, 'alerts'>) =>

@@ -96,25 +96,42 @@ export async function keysetPage<Row>(
   sortColumn: string,
   request: PageRequest,
 ): Promise<Page<Row>> {
+  return pageOf<Row>(await keysetQuery(query, sortColumn, request).execute(), request.limit)
+}
+
+/**
+ * keysetPage's statement, built and not run: one row more than the page, to tell whether another
+ * follows. The request's values reach Kysely as they are (compiled-once.ts).
+ */
+export function keysetQuery(
+  // biome-ignore lint/suspicious/noExplicitAny: the same paging for every resource's own selection
+  query: SelectQueryBuilder<any, any, any>,
+  sortColumn: string,
+  request: PageRequest,
+) {
   const sort = sql.ref(sortColumn)
   // Text keeps PostgreSQL's microseconds; a JS Date would round them and repeat rows.
   let keyed = query.select(sql<string>`${sort}::text`.as('page_key'))
   if (request.after) {
     keyed = keyed.where(sql<boolean>`(${sort}, id) < (${request.after.at}::timestamptz, ${request.after.id}::uuid)`)
   }
-  const rows = await keyed
+  return keyed
     .orderBy(sortColumn, 'desc')
     .orderBy('id', 'desc')
-    .limit(request.limit + 1)
+    .limit(sql<number>`${request.limit} + 1`)
     .modifyEnd(prepared)
-    .execute()
-  const page = rows.slice(0, request.limit)
+}
+
+/** The page of what keysetQuery read: its first `limit` rows, and where the next page starts. */
+// biome-ignore lint/suspicious/noExplicitAny: rows of any resource's selection, with the key keysetQuery adds
+export function pageOf<Row>(rows: any[], limit: number): Page<Row> {
+  const page = rows.slice(0, limit)
   const last = page.at(-1)
   return {
     // page_key rides along in each row: the resource maps rows by their columns (toItem), and
     // copying 50 rows of 20 columns to drop it was a tenth of a list page's own work.
     rows: page as Row[],
-    next: rows.length > request.limit && last ? { at: last.page_key, id: last.id } : null,
+    next: rows.length > limit && last ? { at: last.page_key, id: last.id } : null,
   }
 }
 
