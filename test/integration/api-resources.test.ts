@@ -344,9 +344,10 @@ describe('the /v1 resources', () => {
       const seen: string[][] = []
       let cursor: string | null = null
       do {
-        const page = await own('GET', `/v1/alerts?${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+        const url: string = `/v1/alerts?${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`
+        const page = await own<{ items: { id: string }[]; nextCursor: string | null }>('GET', url)
         assert.equal(page.status, 200, JSON.stringify(page.body))
-        seen.push(page.body.items.map((alert: { id: string }) => alert.id))
+        seen.push(page.body.items.map((alert) => alert.id))
         cursor = page.body.nextCursor
       } while (cursor)
       return seen
