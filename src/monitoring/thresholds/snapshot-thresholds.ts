@@ -18,7 +18,8 @@ export const storedThresholdsOf = (db: Db, userIds: readonly string[], monitor: 
       sql<unknown>`jsonb_agg(jsonb_build_object('name', t.name, 'value', t.value, 'source', t.source,
                                                 'reason', t.reason, 'changedAt', t.changed_at))`.as('thresholds'),
     ])
-    .where('t.user_id', 'in', [...userIds])
+    // One array, not a list of values: the statement's text is the same for any number of users.
+    .where(sql<boolean>`t.user_id = any(${userIds}::uuid[])`)
     .where('t.monitor', '=', monitor)
     .groupBy('t.user_id')
 

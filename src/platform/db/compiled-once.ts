@@ -17,11 +17,11 @@ const slots = new Proxy({}, { get: (_target, name) => new Slot(String(name)) })
  * changes the statement's text belongs in the shape, whose key names it. Shapes must be few: each
  * is a statement every connection prepares. (`db` builds it: the same dialect every time.)
  */
-export function compiledOnce<Shape, Values extends Record<string, unknown>>(
+export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>(
   keyOf: (shape: Shape) => string,
-  build: (db: Db, shape: Shape, values: Values) => Compilable<unknown>,
-): (db: Db, shape: Shape, values: Values) => CompiledQuery {
-  const statements = new Map<string, CompiledQuery>()
+  build: (db: Db, shape: Shape, values: Values) => Compilable<Row>,
+): (db: Db, shape: Shape, values: Values) => CompiledQuery<Row> {
+  const statements = new Map<string, CompiledQuery<Row>>()
   return (db, shape, values) => {
     const key = keyOf(shape)
     let statement = statements.get(key)
@@ -32,6 +32,6 @@ export function compiledOnce<Shape, Values extends Record<string, unknown>>(
     return CompiledQuery.raw(
       statement.sql,
       statement.parameters.map((parameter) => (parameter instanceof Slot ? values[parameter.name] : parameter)),
-    )
+    ) as CompiledQuery<Row>
   }
 }
