@@ -34,13 +34,21 @@ export function schedules(config: Config): Schedule[] {
 const OWNED_PREFIX = 'pam-'
 
 /**
- * Upserts every schedule (idempotent by id, so two schedulers or a restart never duplicate one)
- * and removes PAM schedulers that are no longer in code.
+ * Upserts every schedule, or those of `only` (idempotent by id, so two schedulers or a restart
+ * never duplicate one), and removes PAM schedulers that are no longer in code. An upsert starts a
+ * schedule afresh: a run of it already due and still queued moves to the next time its pattern
+ * gives, so a schedule in good health is upserted only at start.
  */
-export async function syncSchedules(producer: Producer, logger: Logger, wanted: readonly Schedule[]): Promise<void> {
+export async function syncSchedules(
+  producer: Producer,
+  logger: Logger,
+  wanted: readonly Schedule[],
+  only?: readonly string[],
+): Promise<void> {
   for (const [queueName, queue] of producer.queues) {
     const onQueue = wanted.filter((schedule) => declarationOf(schedule.task).queue === queueName)
     for (const schedule of onQueue) {
+      if (only && !only.includes(schedule.id)) continue
       const { priority, attempts, backoff, removeOnComplete, removeOnFail } = producer.optionsOf(schedule.task)
       await queue
         .upsertJobScheduler(
@@ -69,8 +77,12 @@ export async function syncSchedules(producer: Producer, logger: Logger, wanted: 
   }
 }
 
-/** A run's successor is added moments after the run starts; one active this long without it has lost it. */
-const SUCCESSOR_DUE_MS = 10_000
+/**
+ * A run's successor is added moments after the run starts; one active this long without it has
+ * lost it. Past BullMQ's own retry of that step (the worker's runRetryDelay, 15 s), so a successor
+ * still on its way is not taken for lost.
+ */
+const SUCCESSOR_DUE_MS = 30_000
 const PENDING = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children'])
 
 /**

@@ -21,7 +21,13 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
   let redis: PrivateRedis
   let backend: QueueBackend
   let producer: Producer
-  let scheduler: PamProcess | undefined
+  // Every scheduler a case starts, killed at the end whatever became of the case.
+  const spawned: PamProcess[] = []
+  const startScheduler = (env: Record<string, string>): PamProcess => {
+    const started = spawnPam(['scheduler'], env)
+    spawned.push(started)
+    return started
+  }
   const prefix = uniqueName('pamfault')
 
   before(async () => {
@@ -31,7 +37,7 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
     producer = createProducer(backend, harness.deps.logger)
   })
   after(async () => {
-    await scheduler?.stop('SIGKILL')
+    await Promise.all(spawned.map((each) => each.stop('SIGKILL')))
     await producer?.close()
     await backend?.close()
     await harness?.close()
@@ -47,7 +53,7 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
     })
     const wanted = schedules(loadConfig(env))
     const allPresent = async () => ((await missingSchedules(producer, wanted)).length === 0 ? true : undefined)
-    scheduler = spawnPam(['scheduler'], env)
+    const scheduler = startScheduler(env)
     await eventually(allPresent, 60_000, 'the schedules')
 
     assert.equal((await checkReadiness({ db: harness.deps.db, backend })).components.redis, true)
@@ -80,11 +86,16 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
     const wanted = schedules(loadConfig(env))
     // What the schedules are from here on is this scheduler's doing, not the case before's.
     await backend.redis?.flushall()
-    scheduler = spawnPam(['scheduler'], env)
+    const scheduler = startScheduler(env)
     const queue = producer.queues.get('notifications') as PamQueue
     const id = 'pam-evaluation-drain'
-    const listed = await eventually(async () => (await queue.getJobScheduler(id)) ?? undefined, 60_000, 'the drainer')
-    assert.deepEqual(await missingSchedules(producer, wanted), [])
+    await eventually(
+      async () => ((await missingSchedules(producer, wanted)).length === 0 ? true : undefined),
+      60_000,
+      'the schedules',
+    )
+    const listed = await queue.getJobScheduler(id)
+    assert.ok(listed)
     // BullMQ adds a schedule's next run when a worker starts the current one, in a command of its
     // own: a failover that loses that command leaves the schedule listed, with no run to come.
     const lost = `repeat:${id}:${listed.next}`
@@ -101,8 +112,15 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
       "the drainer's next run",
     )
     assert.equal(again.name, 'evaluations.drain')
-    assert.match(scheduler.output(), /pam-evaluation-drain/)
-    assert.match(scheduler.output(), /schedules are missing or stalled/)
+    const warned = scheduler
+      .output()
+      .split('\n')
+      .filter((line) => /schedules are missing or stalled/.test(line))
+    assert.deepEqual(
+      warned.map((line) => JSON.parse(line).missing),
+      [[id]],
+      'the lost run named, and only it upserted again',
+    )
     assert.equal(await scheduler.stop('SIGTERM'), 0, scheduler.output())
   })
 })

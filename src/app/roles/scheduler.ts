@@ -39,7 +39,7 @@ export async function startScheduler(deps: Deps, signal: AbortSignal): Promise<R
           log.warn({ missing }, 'schedules are missing or stalled (did the store lose data?); re-creating them')
         }
         if (!synced || missing.length > 0) {
-          await syncSchedules(producer, log, wanted)
+          await syncSchedules(producer, log, wanted, synced ? missing : undefined)
           // Redis mode: readiness reports a store that lost its data until this mark is back.
           await deps.backend.markInUse?.()
           if (synced || failures > 0) log.info('schedules in place again')

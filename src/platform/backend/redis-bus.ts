@@ -3,14 +3,14 @@ import type { Logger } from '../logger.js'
 import type { Bus, RedisClient } from './backend.js'
 import { createListeners } from './listeners.js'
 
-/** How long a refused resubscription waits before it is asked again. */
-const RESUBSCRIBE_RETRY_MS = 1_000
+/** The longest a refused resubscription waits before it is asked again (from 1 s, doubling). */
+const RESUBSCRIBE_MAX_MS = 30_000
 
 /**
  * Redis pub/sub. The bus subscribes again after each reconnect of its subscriber connection, until
  * Redis accepts (so listeners survive a Redis restart), and then tells the listeners of the gap.
- * The subscriber is made without ioredis' own `autoResubscribe`: a resubscription it sends and
- * Redis refuses is a promise nobody holds, which would end the process.
+ * A single Redis's subscriber is made without ioredis' own `autoResubscribe` (redis.ts): a
+ * resubscription it sends and Redis refuses is a promise nobody holds, which would end the process.
  *
  * `sharded` (a Redis Cluster): SPUBLISH/SSUBSCRIBE, so a message goes to the shard of its channel
  * rather than to every node. ioredis keeps one subscriber per master (`shardedSubscribers`) and
@@ -37,28 +37,35 @@ export function createRedisBus(
   // Each reconnect starts a new round of resubscribing; a round superseded by a later reconnect,
   // or by closing, stops retrying.
   let round = 0
-  const resubscribe = (mine: number) => {
+  const resubscribe = (mine: number, attempt: number) => {
     const channels = listeners.channels()
     if (mine !== round || channels.length === 0) return
+    // A retry on a cluster first drops the channels: ioredis adds them to its shard subscribers'
+    // list on every SSUBSCRIBE, refused or not, and would otherwise resubscribe each many times.
+    const dropped =
+      sharded && attempt > 0
+        ? Promise.all(channels.map((channel) => (subscriber as Cluster).sunsubscribe(channel).catch(() => undefined)))
+        : Promise.resolve()
     // Subscribed again: only then is the gap closed, so what is read back and what arrives from
     // now on meet. A refusal (a shard still changing hands, an ACL) is retried, never left deaf
     // until the next reconnect, which may never come.
-    subscribe(channels).then(
-      () => {
-        if (mine === round) listeners.gap()
-      },
-      (error: Error) => {
-        logger.warn(
-          { err: error.message, retryInMs: RESUBSCRIBE_RETRY_MS },
-          'bus not subscribed again after a reconnect; retrying',
-        )
-        setTimeout(() => resubscribe(mine), RESUBSCRIBE_RETRY_MS).unref()
-      },
-    )
+    dropped
+      .then(() => subscribe(channels))
+      .then(
+        () => {
+          if (mine === round) listeners.gap()
+        },
+        (error: Error) => {
+          if (mine !== round) return
+          const retryInMs = Math.min(RESUBSCRIBE_MAX_MS, 1_000 * 2 ** attempt)
+          logger.warn({ err: error.message, retryInMs }, 'bus not subscribed again after a reconnect; retrying')
+          setTimeout(() => resubscribe(mine, attempt + 1), retryInMs).unref()
+        },
+      )
   }
   subscriber.on(sharded ? 'subscribersReady' : 'ready', () => {
     round += 1
-    resubscribe(round)
+    resubscribe(round, 0)
   })
 
   return {

@@ -84,7 +84,9 @@ export function createRedisBackend(options: {
   const shared = connect('shared', { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true })
   const bus = createRedisBus(
     connect('publisher', { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
-    // Resubscribed by the bus itself after a reconnect (redis-bus.ts), where a refusal is handled.
+    // Resubscribed by the bus itself after a reconnect (redis-bus.ts), where a refusal is handled. A
+    // cluster's shard subscribers keep their own resubscription (ioredis catches its refusals).
+    // autoResubscribe is a single Redis's option: clusterConnection takes none of it.
     connect('subscriber', { maxRetriesPerRequest: null, autoResubscribe: false }),
     prefix,
     log,

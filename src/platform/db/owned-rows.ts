@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely'
+import { isOperationNodeSource, type Kysely, type Selectable, type SelectQueryBuilder, sql } from 'kysely'
 import { compiledOnce } from './compiled-once.js'
 import { type Db, prepared } from './database.js'
 import type { Database } from './schema.js'
@@ -61,9 +61,12 @@ export function ownedRows<T extends OwnedTable>(table: T, options: { sortColumn:
   const name: string = table
 
   return {
-    /** `values` are the columns' values as they are (never SQL): each set of columns is one compiled statement. */
+    /** Each set of columns is one compiled statement, unless a value is SQL (`now()`): that one is built each time. */
     async insert(db: Db, userId: string, values: Record<string, unknown>): Promise<Row> {
       const row: Record<string, unknown> = { ...values, user_id: userId }
+      if (Object.values(row).some(isOperationNodeSource)) {
+        return on(db).insertInto(name).values(row).returningAll().executeTakeFirstOrThrow() as Promise<Row>
+      }
       const columns = Object.keys(row).filter((column) => row[column] !== undefined)
       const { rows } = await db.executeQuery(insertStatement(db, { table: name, columns }, row))
       const [inserted] = rows
