@@ -29,6 +29,18 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
     return started
   }
   const prefix = uniqueName('pamfault')
+  /** A scheduler's environment on this file's Redis, and whether every schedule it wants is there. */
+  const schedulerSetup = () => {
+    const env = testEnv('redis', harness.databaseUrl, {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      MIGRATE_ON_START: 'false',
+      LOG_LEVEL: 'info',
+    })
+    const wanted = schedules(loadConfig(env))
+    const allPresent = async () => ((await missingSchedules(producer, wanted)).length === 0 ? true : undefined)
+    return { env, wanted, allPresent }
+  }
 
   before(async () => {
     redis = await privateRedis()
@@ -45,14 +57,7 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
   })
 
   it('the scheduler notices the lost schedules at once, re-creates them and says so; readiness says so meanwhile', async () => {
-    const env = testEnv('redis', harness.databaseUrl, {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: prefix,
-      MIGRATE_ON_START: 'false',
-      LOG_LEVEL: 'info',
-    })
-    const wanted = schedules(loadConfig(env))
-    const allPresent = async () => ((await missingSchedules(producer, wanted)).length === 0 ? true : undefined)
+    const { env, wanted, allPresent } = schedulerSetup()
     const scheduler = startScheduler(env)
     await eventually(allPresent, 60_000, 'the schedules')
 
@@ -77,23 +82,13 @@ describe("Redis loses data (FLUSHALL; a failover's last writes) [redis mode]", n
   })
 
   it("runs a schedule again whose next run alone was lost (a failover's last, unreplicated write)", async () => {
-    const env = testEnv('redis', harness.databaseUrl, {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: prefix,
-      MIGRATE_ON_START: 'false',
-      LOG_LEVEL: 'info',
-    })
-    const wanted = schedules(loadConfig(env))
+    const { env, allPresent } = schedulerSetup()
     // What the schedules are from here on is this scheduler's doing, not the case before's.
     await backend.redis?.flushall()
     const scheduler = startScheduler(env)
     const queue = producer.queues.get('notifications') as PamQueue
     const id = 'pam-evaluation-drain'
-    await eventually(
-      async () => ((await missingSchedules(producer, wanted)).length === 0 ? true : undefined),
-      60_000,
-      'the schedules',
-    )
+    await eventually(allPresent, 60_000, 'the schedules')
     const listed = await queue.getJobScheduler(id)
     assert.ok(listed)
     // BullMQ adds a schedule's next run when a worker starts the current one, in a command of its
