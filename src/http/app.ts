@@ -22,7 +22,7 @@ import type { Db } from '../platform/db/database.js'
 import { primaryReads, type Reads } from '../platform/db/reads.js'
 import type { ErrorReporter } from '../platform/errors/error-reporter.js'
 import { type Logger, redactUrl } from '../platform/logger.js'
-import { countAlertChanges, durationObserver, type Metrics } from '../platform/metrics.js'
+import { countAlertChanges, type Metrics } from '../platform/metrics.js'
 import type { TokenVerifier } from './auth/token-verifier.js'
 import { capConnectionsPerAddress, clientErrorHandler } from './client-errors.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http-settings.js'
@@ -36,6 +36,7 @@ import { queueDashboard } from './plugins/queue-dashboard.js'
 import { API_HEADERS, pageHeaders, sendSecurityHeaders } from './plugins/security-headers.js'
 import { registerShutdownResponse } from './plugins/shutdown-response.js'
 import { deferredRequestLogger } from './request-logger.js'
+import { prependRouteHook } from './route-hooks.js'
 import { healthRoutes } from './routes/health.js'
 import { internalAiUsageRoutes } from './routes/internal/ai-usage.js'
 import { internalDeliveryRoutes } from './routes/internal/delivery-attempts.js'
@@ -147,7 +148,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerJsonBodies(app)
   // WebSocket requests whose line was written when they opened.
   const upgraded = new WeakSet<FastifyRequest>()
-  const observeDuration = durationObserver(deps.metrics)
   // Callback hooks, not async ones: these run on every request, and an async hook costs a promise
   // and a microtask turn each for steps that never wait. The id is set as the request arrives
   // (every answer keeps the headers set before it, errors included): an onSend hook for it would
@@ -158,7 +158,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
   app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: ids in paths would make unbounded label values.
-    observeDuration(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime)
+    const route = request.routeOptions.url ?? 'unmatched'
+    deps.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
     if (!upgraded.has(request)) logRequest(request, reply.statusCode, reply.elapsedTime)
     done()
   })
@@ -173,7 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done()
   }
   app.addHook('onRoute', (route) => {
-    if (route.websocket || route.wsHandler) route.preHandler = [logUpgrade, ...[route.preHandler ?? []].flat()]
+    if (route.websocket || route.wsHandler) prependRouteHook(route, 'preHandler', logUpgrade)
   })
   registerErrorHandler(app, deps.errors, deps.storeReady)
   registerShutdownResponse(app)

@@ -186,23 +186,6 @@ export function createMetrics(sources: MetricSources = {}) {
 
 export type Metrics = ReturnType<typeof createMetrics>
 
-/**
- * Records a request's duration in `pam_http_request_duration_seconds`. Each series is looked up
- * once per method, route and status, not hashed again from a labels object on every request.
- */
-export function durationObserver(metrics: Pick<Metrics, 'httpDuration'>) {
-  const series = new Map<string, { observe(seconds: number): void }>()
-  return (method: string, route: string, status: number, elapsedMs: number) => {
-    const key = `${method} ${status} ${route}`
-    let observed = series.get(key)
-    if (!observed) {
-      observed = metrics.httpDuration.labels(method, route, String(status))
-      series.set(key, observed)
-    }
-    observed.observe(elapsedMs / 1000)
-  }
-}
-
 /** The alert store's observer (AlertChangeObserver): each committed change, counted by kind. */
 export const countAlertChanges = (metrics: Metrics) => (change: AlertChange, kind: string) =>
   metrics.alertsChanged.inc({ kind, change })

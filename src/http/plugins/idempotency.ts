@@ -5,6 +5,7 @@ import type { Db } from '../../platform/db/database.js'
 import { messageOf } from '../../platform/errors/error-message.js'
 import { claimKey, completeKey, releaseKey } from '../../platform/idempotency-repository.js'
 import { HttpError } from '../errors.js'
+import { prependRouteHook } from '../route-hooks.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -81,7 +82,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
   // this (an async hook costs a promise and a microtask turn per request).
   app.addHook('onRoute', (route) => {
     if (![route.method].flat().includes('POST')) return
-    route.preHandler = [claim, ...[route.preHandler ?? []].flat()]
-    route.onSend = [store, ...[route.onSend ?? []].flat()]
+    prependRouteHook(route, 'preHandler', claim)
+    prependRouteHook(route, 'onSend', store)
   })
 }
