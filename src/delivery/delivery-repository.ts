@@ -1,4 +1,5 @@
 import { type RawBuilder, type Selectable, sql } from 'kysely'
+import { compiledOnce } from '../platform/db/compiled-once.js'
 import type { Db } from '../platform/db/database.js'
 import type { AlertsTable, DeliveryChannel, DeliveryStatus } from '../platform/db/schema.js'
 import { HEARTBEAT_STALE_AFTER_MS } from '../platform/heartbeats/heartbeat-repository.js'
@@ -136,10 +137,10 @@ interface TravellerColumns {
 /**
  * What a delivery decision reads about the traveller of each row of `source` (a relation `a` with
  * a `user_id`), beside `columns` of `a`: a select list and the join it needs. The emails sent are
- * read as of `now`, the last `emailCap` of the hour (what the cap needs).
+ * those since `emails.since`, the last `emails.cap` of them (what the cap needs: emailWindow).
  */
-function travellerOf(source: RawBuilder<unknown>, columns: readonly string[], emails: { now: Date; emailCap: number }) {
-  const sends = recentEmailSends(new Date(emails.now.getTime() - 3_600_000), emails.emailCap)
+function travellerOf(source: RawBuilder<unknown>, columns: readonly string[], emails: { since: Date; cap: number }) {
+  const sends = recentEmailSends(emails.since, emails.cap)
   return sql`
     select ${sql.join(columns.map((column) => sql.ref(`a.${column}`)))}, p.lat, p.lon,
            -- Subqueries, not joins: a join of a few hundred alerts to users hashes the whole users
@@ -153,6 +154,12 @@ function travellerOf(source: RawBuilder<unknown>, columns: readonly string[], em
     left join lateral (${latestPositionQuery(sql.ref('a.user_id'))}) p on true`
 }
 
+/** The emails an hourly cap counts as of `now`: the last `emailCap` of the hour before it. */
+const emailWindow = (emails: { now: Date; emailCap: number }) => ({
+  since: new Date(emails.now.getTime() - 3_600_000),
+  cap: emails.emailCap,
+})
+
 const travellerDelivery = (row: TravellerColumns): TravellerDelivery => ({
   settings: settingsFromRow(row.settings),
   profileZone: row.timezone ?? 'UTC',
@@ -161,17 +168,26 @@ const travellerDelivery = (row: TravellerColumns): TravellerDelivery => ({
   emailSends: { traveller: row.traveller_email_sends, address: row.address_email_sends },
 })
 
-/** The alerts and what their delivery decisions read about their travellers, in one statement. */
+/**
+ * The alerts and what their delivery decisions read about their travellers, in one statement:
+ * compiled once, as every write that opens an alert runs it.
+ */
+const contextsStatement = compiledOnce(
+  () => 'contexts',
+  (_db: Db, _shape: undefined, values: { alertIds: readonly string[]; since: Date; cap: number }) =>
+    sql<DeliverableRow & TravellerColumns>`
+      ${travellerOf(sql`alerts a`, DELIVERABLE_COLUMNS, values)}
+      where a.id = any(${values.alertIds}::uuid[])
+      order by a.created_at, a.id`,
+)
+
 export async function deliveryContexts(
   db: Db,
   alertIds: readonly string[],
   emails: { now: Date; emailCap: number },
 ): Promise<DeliveryContext[]> {
   if (alertIds.length === 0) return []
-  const { rows } = await sql<DeliverableRow & TravellerColumns>`
-    ${travellerOf(sql`alerts a`, DELIVERABLE_COLUMNS, emails)}
-    where a.id = any(${sql.val(alertIds)}::uuid[])
-    order by a.created_at, a.id`.execute(db)
+  const { rows } = await db.executeQuery(contextsStatement(db, undefined, { alertIds, ...emailWindow(emails) }))
   return rows.map((row) => ({ alert: deliverable(row), ...travellerDelivery(row) }))
 }
 
@@ -182,7 +198,7 @@ export async function travellerDeliveryOf(
   emails: { now: Date; emailCap: number },
 ): Promise<TravellerDelivery> {
   const { rows } = await sql<TravellerColumns>`
-    ${travellerOf(sql`(select ${userId}::uuid as user_id) a`, ['user_id'], emails)}`.execute(db)
+    ${travellerOf(sql`(select ${userId}::uuid as user_id) a`, ['user_id'], emailWindow(emails))}`.execute(db)
   const [row] = rows
   if (!row) throw new Error(`no delivery context read for traveller ${userId}`)
   return travellerDelivery(row)
@@ -230,6 +246,37 @@ export interface Claimed {
   attempts: number
 }
 
+/** claimDeliveries' statement, its columns as arrays: compiled once, as every alert made runs it. */
+const claimStatement = compiledOnce(
+  () => 'claim',
+  (
+    _db: Db,
+    _shape: undefined,
+    values: {
+      alertIds: string[]
+      userIds: string[]
+      channels: DeliveryChannel[]
+      statuses: string[]
+      reasons: (string | null)[]
+      deferUntils: (string | null)[]
+      holder: string
+      now: Date
+    },
+  ) =>
+    sql<{ id: string; alert_id: string; channel: DeliveryChannel; status: DeliveryStatus; attempts: number }>`
+      insert into deliveries as d (alert_id, user_id, channel, status, reason, error, defer_until, claimed_by, attempts)
+      select alert_id, user_id, channel, status, reason, null, defer_until, ${values.holder}, 1
+      from unnest(${values.alertIds}::uuid[], ${values.userIds}::uuid[], ${values.channels}::text[],
+                  ${values.statuses}::text[], ${values.reasons}::text[], ${values.deferUntils}::timestamptz[])
+           as wanted (alert_id, user_id, channel, status, reason, defer_until)
+      on conflict (alert_id, channel) do update
+        set status = excluded.status, reason = excluded.reason, error = null, defer_until = excluded.defer_until,
+            claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${values.now},
+            in_doubt = d.in_doubt or d.status = 'sending'
+        where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
+      returning id, alert_id, channel, status, attempts`,
+)
+
 /**
  * Takes deliveries for a worker (`holder`: its heartbeat id) in one statement, recording at once
  * the outcome of those that need no send (suppressed, deferred) and marking the others `sending`.
@@ -241,27 +288,18 @@ export interface Claimed {
  */
 export async function claimDeliveries(db: Db, holder: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
   if (wanted.length === 0) return []
-  const column = <T>(pick: (w: Wanted) => T) => sql.val(wanted.map(pick))
-  const { rows } = await sql<{
-    id: string
-    alert_id: string
-    channel: DeliveryChannel
-    status: DeliveryStatus
-    attempts: number
-  }>`
-    insert into deliveries as d (alert_id, user_id, channel, status, reason, error, defer_until, claimed_by, attempts)
-    select alert_id, user_id, channel, status, reason, null, defer_until, ${holder}, 1
-    from unnest(${column((w) => w.alertId)}::uuid[], ${column((w) => w.userId)}::uuid[],
-                ${column((w) => w.channel)}::text[], ${column((w) => w.settlement?.status ?? 'sending')}::text[],
-                ${column((w) => w.settlement?.reason ?? null)}::text[],
-                ${column((w) => iso(w.settlement?.deferUntil))}::timestamptz[])
-         as wanted (alert_id, user_id, channel, status, reason, defer_until)
-    on conflict (alert_id, channel) do update
-      set status = excluded.status, reason = excluded.reason, error = null, defer_until = excluded.defer_until,
-          claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${new Date()},
-          in_doubt = d.in_doubt or d.status = 'sending'
-      where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
-    returning id, alert_id, channel, status, attempts`.execute(db)
+  const { rows } = await db.executeQuery(
+    claimStatement(db, undefined, {
+      alertIds: wanted.map((w) => w.alertId),
+      userIds: wanted.map((w) => w.userId),
+      channels: wanted.map((w) => w.channel),
+      statuses: wanted.map((w) => w.settlement?.status ?? 'sending'),
+      reasons: wanted.map((w) => w.settlement?.reason ?? null),
+      deferUntils: wanted.map((w) => iso(w.settlement?.deferUntil)),
+      holder,
+      now: new Date(),
+    }),
+  )
   return rows.map((row) => ({
     id: row.id,
     alertId: row.alert_id,

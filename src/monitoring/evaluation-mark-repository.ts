@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type pg from 'pg'
+import { compiledOnce } from '../platform/db/compiled-once.js'
 import type { Db } from '../platform/db/database.js'
 import type { AlertKind } from '../platform/db/schema.js'
 import { conditionColumn } from './alerts/alert-repository.js'
@@ -37,6 +38,23 @@ const openConditionsOf = (kind: AlertKind) =>
 export const openConditionsIn = (seen: ReadonlyMap<string, Seen>): ReadonlyMap<string, readonly string[]> =>
   new Map([...seen].map(([userId, { openConditions }]) => [userId, openConditions]))
 
+/** Read before an evaluation loads each page's or write's data: its text never changes, compiled once. */
+const seenStatement = compiledOnce(
+  () => 'seen',
+  (_db: Db, _shape: undefined, values: { monitor: MonitorName; kind: AlertKind; userIds: readonly string[] }) => sql<{
+    user_id: string
+    version: string | null
+    marked_at: Date | null
+    applies: string | null
+    open_conditions: string[]
+  }>`
+    select u.user_id, m.version, m.marked_at, f.applies, ${openConditionsOf(values.kind)} as open_conditions
+    from unnest(${values.userIds}::uuid[]) as u(user_id)
+    left join evaluation_marks m on m.monitor = ${values.monitor} and m.user_id = u.user_id
+    left join evaluation_fences f on f.monitor = ${values.monitor} and f.user_id = u.user_id
+  `,
+)
+
 /** Read before an evaluation loads its users' data: what the evaluation will answer for. */
 export async function readSeen(
   db: Db,
@@ -45,18 +63,7 @@ export async function readSeen(
   userIds: readonly string[],
 ): Promise<ReadonlyMap<string, Seen>> {
   if (userIds.length === 0) return new Map()
-  const { rows } = await sql<{
-    user_id: string
-    version: string | null
-    marked_at: Date | null
-    applies: string | null
-    open_conditions: string[]
-  }>`
-    select u.user_id, m.version, m.marked_at, f.applies, ${openConditionsOf(kind)} as open_conditions
-    from unnest(${sql.val(userIds)}::uuid[]) as u(user_id)
-    left join evaluation_marks m on m.monitor = ${monitor} and m.user_id = u.user_id
-    left join evaluation_fences f on f.monitor = ${monitor} and f.user_id = u.user_id
-  `.execute(db)
+  const { rows } = await db.executeQuery(seenStatement(db, undefined, { monitor, kind, userIds }))
   return new Map(
     rows.map((row) => [
       row.user_id,
@@ -79,37 +86,44 @@ export async function readSeen(
  * which the fence does not mind: ON CONFLICT DO UPDATE judges the newest committed row, and the
  * marks' DELETE rechecks a row changed since.
  */
-export const seenGuard =
-  (monitor: MonitorName, seen: ReadonlyMap<string, Seen>): ApplyGuard =>
-  (userIds) => {
+export const seenGuard = (monitor: MonitorName, seen: ReadonlyMap<string, Seen>): ApplyGuard => ({
+  key: 'seen',
+  values: (userIds) => {
     const users = userIds.filter((userId) => seen.has(userId))
-    const applies = users.map((userId) => (seen.get(userId)?.applies ?? 0) + 1)
     // The marks as they were read: a sweep's unmarked users have none to clear.
     const marked = users.flatMap((userId) => {
       const version = seen.get(userId)?.version
       return version ? [{ userId, version }] : []
     })
-    // The marks are cleared before `admitted` is read, so before the store touches an alert: the
-    // same order of row locks as a write that marks its user and then resolves an alert
-    // (recording a service), which the other order could deadlock with.
-    return sql`fenced as (
+    return {
+      guardMonitor: monitor,
+      guardUsers: users,
+      guardApplies: users.map((userId) => (seen.get(userId)?.applies ?? 0) + 1),
+      guardMarkedUsers: marked.map((m) => m.userId),
+      guardMarkedVersions: marked.map((m) => m.version),
+    }
+  },
+  // The marks are cleared before `admitted` is read, so before the store touches an alert: the
+  // same order of row locks as a write that marks its user and then resolves an alert
+  // (recording a service), which the other order could deadlock with.
+  sql: (values) => sql`fenced as (
       insert into evaluation_fences as f (user_id, monitor, applies, evaluated_at)
-      select u, ${monitor}, a, now() from unnest(${sql.val(users)}::uuid[], ${sql.val(applies)}::bigint[]) as s(u, a)
+      select u, ${values.guardMonitor}, a, now()
+      from unnest(${values.guardUsers}::uuid[], ${values.guardApplies}::bigint[]) as s(u, a)
       where (select count(*) from locked) >= 0
       on conflict (monitor, user_id) do update set applies = f.applies + 1, evaluated_at = excluded.evaluated_at
         where f.applies = excluded.applies - 1
       returning f.user_id
     ), cleared as (
       delete from evaluation_marks m
-      using unnest(${sql.val(marked.map((m) => m.userId))}::uuid[], ${sql.val(marked.map((m) => m.version))}::bigint[])
-        as s(user_id, version)
-      where m.monitor = ${monitor} and m.user_id = s.user_id and m.version = s.version
+      using unnest(${values.guardMarkedUsers}::uuid[], ${values.guardMarkedVersions}::bigint[]) as s(user_id, version)
+      where m.monitor = ${values.guardMonitor} and m.user_id = s.user_id and m.version = s.version
         and s.user_id in (select user_id from fenced)
       returning m.user_id
     ), admitted as (
       select user_id from fenced where (select count(*) from cleared) >= 0
-    )`
-  }
+    )`,
+})
 
 /**
  * Users marked for `monitor` longer than `graceMs` ago (their evaluation job is late or lost),

@@ -22,6 +22,7 @@
  */
 import { type RawBuilder, sql } from 'kysely'
 import type { Bus } from '../../platform/backend/backend.js'
+import { compiledOnce } from '../../platform/db/compiled-once.js'
 import type { Db } from '../../platform/db/database.js'
 import { apiTime, toIso } from '../../platform/db/mapping.js'
 import type { AlertKind } from '../../platform/db/schema.js'
@@ -101,12 +102,25 @@ export interface Applied {
  * follow `locked` (the users' alert locks: a guard reads it whole, `(select count(*) from
  * locked)`, before its first row, so every lock is held before it decides) and end with
  * `admitted`, one `user_id` per user let through; they may record the apply (data-modifying).
+ * The store's statement is compiled once per guard (compiled-once.ts): the guard's text is built
+ * from stand-ins of the values it gives for the users evaluated.
  */
-export type ApplyGuard = (userIds: readonly string[]) => RawBuilder<unknown>
+export interface ApplyGuard {
+  /** Names the guard's text (each guard's its own). */
+  readonly key: string
+  /** The guard's common table expressions, from its values' stand-ins. */
+  readonly sql: (values: Readonly<Record<string, unknown>>) => RawBuilder<unknown>
+  /** Its values for the users evaluated (named apart from the store's: `guard…`). */
+  readonly values: (userIds: readonly string[]) => Readonly<Record<string, unknown>>
+}
 
 /** Without a guard, every evaluated user is let through, once their locks are held. */
-const everyone: ApplyGuard = (userIds) =>
-  sql`admitted as (select u as user_id from unnest(${sql.val(userIds)}::uuid[]) u where (select count(*) from locked) >= 0)`
+const everyone: ApplyGuard = {
+  key: 'everyone',
+  sql: (values) =>
+    sql`admitted as (select u as user_id from unnest(${values.guardUsers}::uuid[]) u where (select count(*) from locked) >= 0)`,
+  values: (userIds) => ({ guardUsers: userIds }),
+}
 
 /** What the store's statement returns, in one row. */
 interface Stored {
@@ -114,6 +128,73 @@ interface Stored {
   resolved: (ClosedAlert & { user_id: string; kind: AlertKind })[]
   inserted: (Parameters<typeof toAlert>[0] & { user_id: string })[]
 }
+
+/** The values of the store's statement, beside its guard's: the evaluated users, what they looked at, the drafts as columns. */
+interface StoreValues {
+  evaluated: readonly string[]
+  lookedUsers: readonly string[]
+  lookedConditions: readonly string[]
+  draftUsers: readonly string[]
+  kinds: readonly string[]
+  priorities: readonly string[]
+  titles: readonly string[]
+  bodies: readonly string[]
+  data: readonly string[]
+  keys: readonly string[]
+  expiresAt: readonly (string | null)[]
+}
+
+/**
+ * applyEvaluations' statement, compiled once per guard: every write's evaluation runs it, and
+ * building and compiling it each time was the largest part of what Kysely cost the worker.
+ */
+const storeStatement = compiledOnce(
+  (guard: ApplyGuard) => guard.key,
+  (_db: Db, guard: ApplyGuard, values: StoreValues & Readonly<Record<string, unknown>>) => {
+    // The evaluated users as a parameter beside `admitted`: the planner reaches their alerts through
+    // the user indexes, where a CTE of unknown size alone made it scan the whole table.
+    const users = sql`${values.evaluated}::uuid[]`
+    // The resolving UPDATE runs before the INSERT (the INSERT reads its count): the events' versions
+    // keep the order the events are published in, resolved first. A snooze holds for the condition,
+    // not one alert: an escalation or a return of it meanwhile comes back with the snoozed one; read
+    // through an index of snoozed alerts only, and joined, not a subquery per row (a sweep page's
+    // hundreds of them made the plan cost pass PostgreSQL's JIT threshold).
+    return sql<Stored>`
+      with locked as materialized (
+        select pg_advisory_xact_lock(hashtext('alerts:' || u))
+        from (select u from unnest(${values.evaluated}::text[]) u order by u) ordered
+      ), ${guard.sql(values)}, resolved as (
+        update alerts set resolved_at = now()
+        where user_id = any(${users}) and user_id in (select user_id from admitted) and resolved_at is null
+          and (user_id, ${conditionColumn}) in (select * from unnest(
+            ${values.lookedUsers}::uuid[], ${values.lookedConditions}::text[]))
+          and (user_id, dedupe_key) not in (select * from unnest(${values.draftUsers}::uuid[], ${values.keys}::text[]))
+        returning id, user_id, kind, version, ${apiTime('changed_at')} as changed_at
+      ), snoozes as (
+        select user_id, ${conditionColumn} as condition, max(snoozed_until) as until
+        from alerts
+        where user_id = any(${users}) and user_id in (select user_id from admitted) and snoozed_until > now()
+        group by 1, 2
+      ), inserted as (
+        insert into alerts (user_id, kind, priority, title, body, data, dedupe_key, expires_at, snoozed_until)
+        select d.user_id, d.kind, d.priority, d.title, d.body, d.data::jsonb, d.dedupe_key, d.expires_at, s.until
+        from unnest(
+          ${values.draftUsers}::uuid[], ${values.kinds}::text[], ${values.priorities}::text[], ${values.titles}::text[],
+          ${values.bodies}::text[], ${values.data}::text[], ${values.keys}::text[], ${values.expiresAt}::timestamptz[]
+        ) as d(user_id, kind, priority, title, body, data, dedupe_key, expires_at)
+        left join snoozes s on s.user_id = d.user_id and s.condition = ${conditionColumn}
+        where d.user_id in (select user_id from admitted) and (select count(*) from resolved) >= 0
+        on conflict (user_id, dedupe_key) where resolved_at is null do nothing
+        -- What the events carry and no more, times as text: a sweep page's hundreds of new alerts,
+        -- read back whole with their times as Dates, were the largest part of its parsing.
+        returning user_id, ${sql.join(SHOWN_COLUMNS.map((name) => sql.ref(name)))}, ${sql.join(shownTimes())}
+      )
+      select (select coalesce(json_agg(user_id), '[]') from admitted) as admitted,
+             (select coalesce(json_agg(resolved), '[]') from resolved) as resolved,
+             (select coalesce(json_agg(inserted), '[]') from inserted) as inserted
+    `
+  },
+)
 
 /**
  * Makes the open alerts of the evaluated conditions match the evaluations, for a page of users
@@ -147,51 +228,23 @@ export async function applyEvaluations(
   const drafts = evaluated.flatMap((userId) =>
     (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft, key: dedupeKey(draft) })),
   )
-  const column = <T>(pick: (entry: (typeof drafts)[number]) => T) => sql.val(drafts.map(pick))
-  // The evaluated users as a parameter beside `admitted`: the planner reaches their alerts through
-  // the user indexes, where a CTE of unknown size alone made it scan the whole table.
-  const users = sql`${sql.val(evaluated)}::uuid[]`
-  // The resolving UPDATE runs before the INSERT (the INSERT reads its count): the events' versions
-  // keep the order the events are published in, resolved first. A snooze holds for the condition,
-  // not one alert: an escalation or a return of it meanwhile comes back with the snoozed one; read
-  // through an index of snoozed alerts only, and joined, not a subquery per row (a sweep page's
-  // hundreds of them made the plan cost pass PostgreSQL's JIT threshold).
-  const { rows } = await sql<Stored>`
-    with locked as materialized (
-      select pg_advisory_xact_lock(hashtext('alerts:' || u))
-      from (select u from unnest(${sql.val(evaluated)}::text[]) u order by u) ordered
-    ), ${guard(evaluated)}, resolved as (
-      update alerts set resolved_at = now()
-      where user_id = any(${users}) and user_id in (select user_id from admitted) and resolved_at is null
-        and (user_id, ${conditionColumn}) in (select * from unnest(
-          ${sql.val(looked.map((l) => l.u))}::uuid[], ${sql.val(looked.map((l) => l.c))}::text[]))
-        and (user_id, dedupe_key) not in (select * from unnest(${column((d) => d.userId)}::uuid[], ${column((d) => d.key)}::text[]))
-      returning id, user_id, kind, version, ${apiTime('changed_at')} as changed_at
-    ), snoozes as (
-      select user_id, ${conditionColumn} as condition, max(snoozed_until) as until
-      from alerts
-      where user_id = any(${users}) and user_id in (select user_id from admitted) and snoozed_until > now()
-      group by 1, 2
-    ), inserted as (
-      insert into alerts (user_id, kind, priority, title, body, data, dedupe_key, expires_at, snoozed_until)
-      select d.user_id, d.kind, d.priority, d.title, d.body, d.data::jsonb, d.dedupe_key, d.expires_at, s.until
-      from unnest(
-        ${column((d) => d.userId)}::uuid[], ${column((d) => d.draft.kind)}::text[],
-        ${column((d) => d.draft.priority)}::text[], ${column((d) => d.draft.title)}::text[],
-        ${column((d) => d.draft.body)}::text[], ${column((d) => JSON.stringify(d.draft.data))}::text[],
-        ${column((d) => d.key)}::text[], ${column((d) => d.draft.expiresAt ?? null)}::timestamptz[]
-      ) as d(user_id, kind, priority, title, body, data, dedupe_key, expires_at)
-      left join snoozes s on s.user_id = d.user_id and s.condition = ${conditionColumn}
-      where d.user_id in (select user_id from admitted) and (select count(*) from resolved) >= 0
-      on conflict (user_id, dedupe_key) where resolved_at is null do nothing
-      -- What the events carry and no more, times as text: a sweep page's hundreds of new alerts,
-      -- read back whole with their times as Dates, were the largest part of its parsing.
-      returning user_id, ${sql.join(SHOWN_COLUMNS.map((name) => sql.ref(name)))}, ${sql.join(shownTimes())}
-    )
-    select (select coalesce(json_agg(user_id), '[]') from admitted) as admitted,
-           (select coalesce(json_agg(resolved), '[]') from resolved) as resolved,
-           (select coalesce(json_agg(inserted), '[]') from inserted) as inserted
-  `.execute(db)
+  const column = <T>(pick: (entry: (typeof drafts)[number]) => T) => drafts.map(pick)
+  const { rows } = await db.executeQuery(
+    storeStatement(db, guard, {
+      ...guard.values(evaluated),
+      evaluated,
+      lookedUsers: looked.map((l) => l.u),
+      lookedConditions: looked.map((l) => l.c),
+      draftUsers: column((d) => d.userId),
+      kinds: column((d) => d.draft.kind),
+      priorities: column((d) => d.draft.priority),
+      titles: column((d) => d.draft.title),
+      bodies: column((d) => d.draft.body),
+      data: column((d) => JSON.stringify(d.draft.data)),
+      keys: column((d) => d.key),
+      expiresAt: column((d) => d.draft.expiresAt ?? null),
+    }),
+  )
   const stored = rows[0] ?? { admitted: [], resolved: [], inserted: [] }
   const admitted = new Set(stored.admitted)
   const applied = new Map<string, Applied>(

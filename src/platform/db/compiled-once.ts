@@ -1,4 +1,4 @@
-import { type Compilable, CompiledQuery } from 'kysely'
+import { CompiledQuery, type QueryExecutorProvider } from 'kysely'
 import type { Db } from './database.js'
 
 /** Stands in for one of a statement's values while `compiledOnce` builds it. */
@@ -15,18 +15,19 @@ const slots = new Proxy({}, { get: (_target, name) => new Slot(String(name)) })
  * a tenth of the request. `build` is given the shape and stand-ins for the values, which must reach
  * Kysely as they are (a comparison's operand, a value in sql``), never be computed with; whatever
  * changes the statement's text belongs in the shape, whose key names it. Shapes must be few: each
- * is a statement every connection prepares. (`db` builds it: the same dialect every time.)
+ * is a statement every connection prepares. (`db` builds it: the same dialect every time.) A query
+ * builder or an sql`` template, which Kysely otherwise compiles on every execute, both do.
  */
 export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>(
   keyOf: (shape: Shape) => string,
-  build: (db: Db, shape: Shape, values: Values) => Compilable<Row>,
+  build: (db: Db, shape: Shape, values: Values) => { compile(executor: QueryExecutorProvider): CompiledQuery<Row> },
 ): (db: Db, shape: Shape, values: Values) => CompiledQuery<Row> {
   const statements = new Map<string, CompiledQuery<Row>>()
   return (db, shape, values) => {
     const key = keyOf(shape)
     let statement = statements.get(key)
     if (!statement) {
-      statement = build(db, shape, slots as Values).compile()
+      statement = build(db, shape, slots as Values).compile(db)
       statements.set(key, statement)
     }
     return CompiledQuery.raw(
