@@ -188,6 +188,17 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     assert.equal(received.length, 1)
   })
 
+  it("delivers every message of one publish, in order (a sweep page's alerts)", async () => {
+    const { bus } = harness.deps.backend
+    const received: unknown[] = []
+    const unsubscribe = await bus.subscribe('pages', (message) => received.push(message))
+    const messages = Array.from({ length: 40 }, (_, n) => ({ n, events: 'x'.repeat(6_000) }))
+    await bus.publish('pages', ...messages)
+    await eventually(async () => (received.length >= 40 ? true : undefined), 5_000, 'forty bus messages')
+    assert.deepEqual(received, messages)
+    await unsubscribe()
+  })
+
   it('keeps delivering after its listening connection is killed (server restart, failover)', async () => {
     const { bus } = harness.deps.backend
     const received: unknown[] = []

@@ -297,11 +297,11 @@ function packed(events: readonly AlertEvent[]): AlertEvent[][] {
 
 /**
  * Tells every process (and so every open socket of the user) what changed. At most once. Packed
- * into as few bus messages as fit, in order: a sweep's page of alerts is a few messages, not one
- * per alert.
+ * into as few bus messages as fit, in order, published in one call: a sweep's page of alerts is a
+ * few dozen messages, not one per alert, and one round trip.
  */
 export async function publishAlertEvents(bus: Bus, events: readonly AlertEvent[]): Promise<void> {
-  for (const message of packed(events)) await bus.publish(ALERT_CHANNEL, message)
+  await bus.publish(ALERT_CHANNEL, ...packed(events))
 }
 
 /**

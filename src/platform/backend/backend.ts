@@ -19,7 +19,11 @@ export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'auto
  * from the store what it may have missed.
  */
 export interface Bus {
-  publish(channel: string, message: unknown): Promise<void>
+  /**
+   * Publishes `messages` on `channel`, in order and in one round trip (a sweep's page of alerts is
+   * dozens of messages). Equal messages in one call may reach a subscriber once (NOTIFY folds them).
+   */
+  publish(channel: string, ...messages: unknown[]): Promise<void>
   /** Resolves once the subscription is live; the returned function ends it. */
   subscribe(
     channel: string,

@@ -80,8 +80,14 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
   }
 
   return {
-    async publish(channel, message) {
-      await pool.query('select pg_notify($1, $2)', [channelName(channel), JSON.stringify(message)])
+    async publish(channel, ...messages) {
+      if (messages.length === 0) return
+      // One statement, so one commit: NOTIFY serializes every notifying commit on a lock of its
+      // own, which a page's dozens of messages sent one by one kept waiting on.
+      await pool.query('select pg_notify($1, m) from unnest($2::text[]) m', [
+        channelName(channel),
+        messages.map((message) => JSON.stringify(message)),
+      ])
     },
     async subscribe(channel, onMessage, options) {
       const name = channelName(channel)
