@@ -13,7 +13,7 @@
  * `bench/minimal-pipeline/` (the same durable steps on bare pg, BullMQ and ws, Redis mode) under the
  * same travellers and rates; at the end the targets' ratios: PAM's API + worker CPU per write against
  * the minimal pipeline's (≤ 1.5×), PostgreSQL's CPU per write Postgres-only against Redis mode (≤ 2×).
- * BENCH_ROUNDS=n runs the modes n times over, in turn (redis, minimal, redis, minimal…), and the
+ * BENCH_ROUNDS=n runs the modes n times over, in turn (redis, postgres, minimal, redis…), and the
  * targets take each figure's mean over the rounds: two layouts measured one after the other see a
  * shared machine's drift, which rounds in turn spread over both.
  * BENCH_MODES=redis,cluster adds the layout past one machine beside it, in the same run: Redis mode on
@@ -289,28 +289,35 @@ async function run(mode: Layout, databaseUrl: string) {
   }
 }
 
-/** A layout's figures at a rate, each the mean over the rounds. */
+/**
+ * A layout's figures at a rate, each the mean over the rounds; a process's CPU that a round could
+ * not read (negative: processes came and went) stays unread.
+ */
 function meanOver(rounds: RateFigures[] | undefined): RateFigures | undefined {
   if (!rounds?.length) return undefined
-  const mean = (pick: (f: RateFigures) => number | undefined) =>
-    rounds.reduce((sum, f) => sum + (pick(f) ?? 0), 0) / rounds.length
-  const names = Object.keys(rounds[0]?.cpuMs ?? {})
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
+  const names = [...new Set(rounds.flatMap((f) => Object.keys(f.cpuMs)))]
+  const cpu = (name: string) => rounds.map((f) => f.cpuMs[name] ?? -1)
   return {
-    cpuMs: Object.fromEntries(names.map((name) => [name, mean((f) => f.cpuMs[name])])),
-    p50: mean((f) => f.p50),
-    p99: mean((f) => f.p99),
+    cpuMs: Object.fromEntries(names.map((name) => [name, cpu(name).some((ms) => ms < 0) ? -1 : mean(cpu(name))])),
+    p50: mean(rounds.map((f) => f.p50)),
+    p99: mean(rounds.map((f) => f.p99)),
   }
 }
 
 /** The targets' ratios from the same run, at each rate both sides measured (over the rounds, their means). */
 function printTargets() {
   const ratio = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined || b <= 0 ? undefined : a / b
+    a === undefined || b === undefined || a < 0 || b <= 0 ? undefined : a / b
   const shown = (value: number | undefined, target: number) =>
     value === undefined ? 'n/a' : `${value.toFixed(2)}× (target ≤ ${target}: ${value <= target ? 'holds' : 'MISSED'})`
-  const own = (f: RateFigures | undefined) => (f ? (f.cpuMs.api ?? 0) + (f.cpuMs.worker ?? 0) : undefined)
-  const servers = (f: RateFigures | undefined) =>
-    f ? (own(f) ?? 0) + (f.cpuMs[THIS_DB] ?? 0) + (f.cpuMs['redis-server'] ?? 0) : undefined
+  // A sum with a figure no round could read (negative) is unread too.
+  const sum = (f: RateFigures | undefined, names: string[]) => {
+    const figures = names.map((name) => f?.cpuMs[name] ?? 0)
+    return f && figures.every((ms) => ms >= 0) ? figures.reduce((a, b) => a + b, 0) : undefined
+  }
+  const own = (f: RateFigures | undefined) => sum(f, ['api', 'worker'])
+  const servers = (f: RateFigures | undefined) => sum(f, ['api', 'worker', THIS_DB, 'redis-server'])
   const lines = [`targets, same run${ROUNDS > 1 ? ` (means over ${ROUNDS} rounds in turn)` : ''}:`]
   for (const rate of RATES) {
     const redis = meanOver(measured.get('redis')?.get(rate))

@@ -43,8 +43,8 @@ function cachedRedisMemory(redis: Pick<Redis, 'info'>) {
 /**
  * How often the event loop's delay is sampled (pam_nodejs_eventloop_lag_*). prom-client's 10 ms
  * woke every process 100 times a second for it alone, nearly half of what an idle API or worker
- * spent (4.7–5.2 ms of CPU a second, 2.5–3.0 at 100 ms). A stall longer than this is always seen,
- * in full; a shorter one when it spans a sample.
+ * spent (4.7–5.2 ms of CPU a second, 2.5–3.0 at 100 ms). A stall longer than this is always seen
+ * (less at most this much); a shorter one when it spans a sample.
  */
 const EVENT_LOOP_SAMPLE_MS = 100
 

@@ -199,6 +199,20 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     await unsubscribe()
   })
 
+  it("still delivers a publish's other messages when one is too long for NOTIFY", async () => {
+    const { bus } = harness.deps.backend
+    const received: unknown[] = []
+    const unsubscribe = await bus.subscribe('long', (message) => received.push(message))
+    const long = { n: 2, events: 'x'.repeat(9_000) }
+    const sent = bus.publish('long', { n: 1 }, long, { n: 3 })
+    if (mode === 'postgres') await assert.rejects(sent, /1 bus message\(s\) of 8000 bytes or more not sent/)
+    else await sent
+    const expected = mode === 'postgres' ? [{ n: 1 }, { n: 3 }] : [{ n: 1 }, long, { n: 3 }]
+    await eventually(async () => (received.length >= expected.length ? true : undefined), 5_000, 'the messages')
+    assert.deepEqual(received, expected)
+    await unsubscribe()
+  })
+
   it('keeps delivering after its listening connection is killed (server restart, failover)', async () => {
     const { bus } = harness.deps.backend
     const received: unknown[] = []

@@ -228,21 +228,20 @@ export async function applyEvaluations(
   const drafts = evaluated.flatMap((userId) =>
     (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft, key: dedupeKey(draft) })),
   )
-  const column = <T>(pick: (entry: (typeof drafts)[number]) => T) => drafts.map(pick)
   const { rows } = await db.executeQuery(
     storeStatement(db, guard, {
       ...guard.values(evaluated),
       evaluated,
       lookedUsers: looked.map((l) => l.u),
       lookedConditions: looked.map((l) => l.c),
-      draftUsers: column((d) => d.userId),
-      kinds: column((d) => d.draft.kind),
-      priorities: column((d) => d.draft.priority),
-      titles: column((d) => d.draft.title),
-      bodies: column((d) => d.draft.body),
-      data: column((d) => JSON.stringify(d.draft.data)),
-      keys: column((d) => d.key),
-      expiresAt: column((d) => d.draft.expiresAt ?? null),
+      draftUsers: drafts.map((d) => d.userId),
+      kinds: drafts.map((d) => d.draft.kind),
+      priorities: drafts.map((d) => d.draft.priority),
+      titles: drafts.map((d) => d.draft.title),
+      bodies: drafts.map((d) => d.draft.body),
+      data: drafts.map((d) => JSON.stringify(d.draft.data)),
+      keys: drafts.map((d) => d.key),
+      expiresAt: drafts.map((d) => d.draft.expiresAt ?? null),
     }),
   )
   const stored = rows[0] ?? { admitted: [], resolved: [], inserted: [] }

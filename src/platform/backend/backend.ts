@@ -20,8 +20,9 @@ export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'auto
  */
 export interface Bus {
   /**
-   * Publishes `messages` on `channel`, in order and in one round trip (a sweep's page of alerts is
-   * dozens of messages). Equal messages in one call may reach a subscriber once (NOTIFY folds them).
+   * Publishes `messages` on `channel`, in order (a sweep's page of alerts is dozens of messages:
+   * PostgreSQL sends them in one transaction). Equal messages in one call may reach a subscriber
+   * once (NOTIFY folds them).
    */
   publish(channel: string, ...messages: unknown[]): Promise<void>
   /** Resolves once the subscription is live; the returned function ends it. */

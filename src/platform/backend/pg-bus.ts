@@ -5,6 +5,8 @@ import type { Bus } from './backend.js'
 import { createListeners } from './listeners.js'
 
 const MAX_IDENTIFIER_BYTES = 63
+/** NOTIFY's limit on a payload (PostgreSQL's default build). */
+const MAX_PAYLOAD_BYTES = 8_000
 // A connection attempt costs the server next to nothing: while it is away the bus asks again
 // every second at most, so it listens again within a second of the server's return (what was
 // published meanwhile is read back by the subscriber on its gap).
@@ -81,13 +83,17 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
 
   return {
     async publish(channel, ...messages) {
-      if (messages.length === 0) return
+      const payloads = messages.map((message) => JSON.stringify(message))
+      // NOTIFY refuses a payload this long, and the statement with it: the others still go.
+      const fit = payloads.filter((payload) => Buffer.byteLength(payload) < MAX_PAYLOAD_BYTES)
       // One statement, so one commit: NOTIFY serializes every notifying commit on a lock of its
       // own, which a page's dozens of messages sent one by one kept waiting on.
-      await pool.query('select pg_notify($1, m) from unnest($2::text[]) m', [
-        channelName(channel),
-        messages.map((message) => JSON.stringify(message)),
-      ])
+      if (fit.length > 0) {
+        await pool.query('select pg_notify($1, m) from unnest($2::text[]) m', [channelName(channel), fit])
+      }
+      if (fit.length < payloads.length) {
+        throw new Error(`${payloads.length - fit.length} bus message(s) of ${MAX_PAYLOAD_BYTES} bytes or more not sent`)
+      }
     },
     async subscribe(channel, onMessage, options) {
       const name = channelName(channel)

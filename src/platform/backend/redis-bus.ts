@@ -70,13 +70,13 @@ export function createRedisBus(
 
   return {
     async publish(channel, ...messages) {
-      // Written back to back on the one connection: in order, without waiting for each reply.
-      await Promise.all(
-        messages.map((message) => {
-          const payload = JSON.stringify(message)
-          return sharded ? publisher.spublish(key(channel), payload) : publisher.publish(key(channel), payload)
-        }),
-      )
+      // One after the other: a cluster retries a command refused in a failover through any master,
+      // so commands sent back to back could arrive out of order.
+      for (const message of messages) {
+        const payload = JSON.stringify(message)
+        if (sharded) await publisher.spublish(key(channel), payload)
+        else await publisher.publish(key(channel), payload)
+      }
     },
     async subscribe(channel, onMessage, options) {
       const name = key(channel)

@@ -11,12 +11,13 @@ const slots = new Proxy({}, { get: (_target, name) => new Slot(String(name)) })
 
 /**
  * A statement Kysely builds and compiles once for each shape it takes, then only binds values to:
- * for the hottest reads, where building and compiling the query again on every request cost about
+ * for the hottest statements, where building and compiling the query again on every request cost about
  * a tenth of the request. `build` is given the shape and stand-ins for the values, which must reach
  * Kysely as they are (a comparison's operand, a value in sql``), never be computed with; whatever
  * changes the statement's text belongs in the shape, whose key names it. Shapes must be few: each
- * is a statement every connection prepares. (`db` builds it: the same dialect every time.) A query
- * builder or an sql`` template, which Kysely otherwise compiles on every execute, both do.
+ * is a text kept (and prepared by every connection, if it ends in `prepared`). `db` builds it: the
+ * same dialect every time. A query builder or an sql`` template, which Kysely otherwise compiles on
+ * every execute, both do.
  */
 export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>(
   keyOf: (shape: Shape) => string,
@@ -32,7 +33,12 @@ export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>
     }
     return CompiledQuery.raw(
       statement.sql,
-      statement.parameters.map((parameter) => (parameter instanceof Slot ? values[parameter.name] : parameter)),
+      statement.parameters.map((parameter) => {
+        if (!(parameter instanceof Slot)) return parameter
+        // A name the statement uses but the values lack would be bound as NULL without a word.
+        if (!Object.hasOwn(values, parameter.name)) throw new Error(`no value for ${parameter.name} (${key})`)
+        return values[parameter.name]
+      }),
     ) as CompiledQuery<Row>
   }
 }
