@@ -231,20 +231,24 @@ export async function applyEvaluations(
     (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft, key: dedupeKey(draft) })),
   )
   const { rows } = await db.executeQuery(
-    storeStatement(db, { guard, one: evaluated.length === 1 }, {
-      ...guard.values(evaluated),
-      evaluated,
-      lookedUsers: looked.map((l) => l.u),
-      lookedConditions: looked.map((l) => l.c),
-      draftUsers: drafts.map((d) => d.userId),
-      kinds: drafts.map((d) => d.draft.kind),
-      priorities: drafts.map((d) => d.draft.priority),
-      titles: drafts.map((d) => d.draft.title),
-      bodies: drafts.map((d) => d.draft.body),
-      data: drafts.map((d) => JSON.stringify(d.draft.data)),
-      keys: drafts.map((d) => d.key),
-      expiresAt: drafts.map((d) => d.draft.expiresAt ?? null),
-    }),
+    storeStatement(
+      db,
+      { guard, one: evaluated.length === 1 },
+      {
+        ...guard.values(evaluated),
+        evaluated,
+        lookedUsers: looked.map((l) => l.u),
+        lookedConditions: looked.map((l) => l.c),
+        draftUsers: drafts.map((d) => d.userId),
+        kinds: drafts.map((d) => d.draft.kind),
+        priorities: drafts.map((d) => d.draft.priority),
+        titles: drafts.map((d) => d.draft.title),
+        bodies: drafts.map((d) => d.draft.body),
+        data: drafts.map((d) => JSON.stringify(d.draft.data)),
+        keys: drafts.map((d) => d.key),
+        expiresAt: drafts.map((d) => d.draft.expiresAt ?? null),
+      },
+    ),
   )
   const stored = rows[0] ?? { admitted: [], resolved: [], inserted: [] }
   const admitted = new Set(stored.admitted)
