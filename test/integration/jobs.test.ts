@@ -7,9 +7,23 @@ import type { RunningRole } from '../../src/app/roles/role.js'
 import { startWorker } from '../../src/app/roles/worker.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
+import type { Bus } from '../../src/platform/backend/backend.js'
 import { QUEUE_NAMES } from '../../src/platform/backend/queue-names.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 import { testRedisUrl } from '../helpers/services.js'
+
+/** What a subscriber to `channel` hears: `first(n)` waits for n messages and gives them all. */
+async function listen(bus: Bus, channel: string) {
+  const received: unknown[] = []
+  const unsubscribe = await bus.subscribe(channel, (message) => received.push(message))
+  return {
+    unsubscribe,
+    async first(count: number) {
+      await eventually(async () => (received.length >= count ? true : undefined), 5_000, `${count} bus messages`)
+      return received
+    },
+  }
+}
 
 inBothModes('queues, workers, schedules and the bus', (mode) => {
   let harness: Harness
@@ -190,27 +204,23 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
 
   it("delivers every message of one publish, in order (a sweep page's alerts)", async () => {
     const { bus } = harness.deps.backend
-    const received: unknown[] = []
-    const unsubscribe = await bus.subscribe('pages', (message) => received.push(message))
+    const heard = await listen(bus, 'pages')
     const messages = Array.from({ length: 40 }, (_, n) => ({ n, events: 'x'.repeat(6_000) }))
     await bus.publish('pages', ...messages)
-    await eventually(async () => (received.length >= 40 ? true : undefined), 5_000, 'forty bus messages')
-    assert.deepEqual(received, messages)
-    await unsubscribe()
+    assert.deepEqual(await heard.first(40), messages)
+    await heard.unsubscribe()
   })
 
   it("still delivers a publish's other messages when one is too long for NOTIFY", async () => {
     const { bus } = harness.deps.backend
-    const received: unknown[] = []
-    const unsubscribe = await bus.subscribe('long', (message) => received.push(message))
+    const heard = await listen(bus, 'long')
     const long = { n: 2, events: 'x'.repeat(9_000) }
     const sent = bus.publish('long', { n: 1 }, long, { n: 3 })
     if (mode === 'postgres') await assert.rejects(sent, /1 bus message\(s\) of 8000 bytes or more not sent/)
     else await sent
     const expected = mode === 'postgres' ? [{ n: 1 }, { n: 3 }] : [{ n: 1 }, long, { n: 3 }]
-    await eventually(async () => (received.length >= expected.length ? true : undefined), 5_000, 'the messages')
-    assert.deepEqual(received, expected)
-    await unsubscribe()
+    assert.deepEqual(await heard.first(expected.length), expected)
+    await heard.unsubscribe()
   })
 
   it('keeps delivering after its listening connection is killed (server restart, failover)', async () => {
