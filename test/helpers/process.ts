@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -112,13 +113,43 @@ if (process.env.NODE_TEST_CONTEXT)
     for (const [prefix, url] of redisPrefixes) if (await canReachRedis(url)) await dropRedisPrefix(url, prefix)
   })
 
+/**
+ * Where the OS takes the local ports of outgoing connections (Linux's ip_local_port_range; the
+ * IANA range elsewhere). A port the OS picks for a listener (port 0) is in it too, and between its
+ * test freeing it and a `pam` binding it, any connection of the run's parallel tests may take it
+ * ("port is already in use": seen once in a CI rehearsal, failing a whole suite).
+ */
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+  } catch {
+    return 49_152
+  }
+}
+
+/** The lowest port freePort gives: above the well-known services'. */
+const LOWEST_FREE_PORT = 15_000
+
+/**
+ * A port on loopback nothing listens on now, below the ephemeral range, so no outgoing connection
+ * takes it before the process it is for binds it. Picked at random, so parallel test files seldom
+ * pick the same one; one that is taken is passed over.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return address.port
+  const span = Math.max(1, ephemeralStart() - LOWEST_FREE_PORT)
+  for (let tries = 0; ; tries++) {
+    const port = LOWEST_FREE_PORT + Math.floor(Math.random() * span)
+    const server = createServer()
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (bound) {
+      await new Promise((resolve) => server.close(resolve))
+      return port
+    }
+    if (tries > 100) throw new Error(`no free port between ${LOWEST_FREE_PORT} and ${LOWEST_FREE_PORT + span}`)
+  }
 }
 
 /** GET a URL, with a short timeout; a refused connection reads as status 0. */
