@@ -170,15 +170,16 @@ const travellerDelivery = (row: TravellerColumns): TravellerDelivery => ({
 
 /**
  * The alerts and what their delivery decisions read about their travellers, in one statement:
- * compiled once, as every write that opens an alert runs it.
+ * compiled once, as every write that opens an alert runs it (its one alert's, prepared).
  */
 const contextsStatement = compiledOnce(
-  () => 'contexts',
-  (_db: Db, _shape: undefined, values: { alertIds: readonly string[]; since: Date; cap: number }) =>
+  ({ one }: { one: boolean }) => `contexts:${one}`,
+  (_db: Db, _shape, values: { alertIds: readonly string[]; since: Date; cap: number }) =>
     sql<DeliverableRow & TravellerColumns>`
       ${travellerOf(sql`alerts a`, DELIVERABLE_COLUMNS, values)}
       where a.id = any(${values.alertIds}::uuid[])
       order by a.created_at, a.id`,
+  ({ one }) => one,
 )
 
 export async function deliveryContexts(
@@ -187,7 +188,9 @@ export async function deliveryContexts(
   emails: { now: Date; emailCap: number },
 ): Promise<DeliveryContext[]> {
   if (alertIds.length === 0) return []
-  const { rows } = await db.executeQuery(contextsStatement(db, undefined, { alertIds, ...emailWindow(emails) }))
+  const { rows } = await db.executeQuery(
+    contextsStatement(db, { one: alertIds.length === 1 }, { alertIds, ...emailWindow(emails) }),
+  )
   return rows.map((row) => ({ alert: deliverable(row), ...travellerDelivery(row) }))
 }
 
@@ -246,12 +249,15 @@ export interface Claimed {
   attempts: number
 }
 
-/** claimDeliveries' statement, its columns as arrays: compiled once, as every alert made runs it. */
+/**
+ * claimDeliveries' statement, its columns as arrays: compiled once, as every alert made runs it
+ * (one alert's, prepared).
+ */
 const claimStatement = compiledOnce(
-  () => 'claim',
+  ({ one }: { one: boolean }) => `claim:${one}`,
   (
     _db: Db,
-    _shape: undefined,
+    _shape,
     values: {
       alertIds: string[]
       userIds: string[]
@@ -275,6 +281,7 @@ const claimStatement = compiledOnce(
             in_doubt = d.in_doubt or d.status = 'sending'
         where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
       returning id, alert_id, channel, status, attempts`,
+  ({ one }) => one,
 )
 
 /**
@@ -289,16 +296,20 @@ const claimStatement = compiledOnce(
 export async function claimDeliveries(db: Db, holder: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
   if (wanted.length === 0) return []
   const { rows } = await db.executeQuery(
-    claimStatement(db, undefined, {
-      alertIds: wanted.map((w) => w.alertId),
-      userIds: wanted.map((w) => w.userId),
-      channels: wanted.map((w) => w.channel),
-      statuses: wanted.map((w) => w.settlement?.status ?? 'sending'),
-      reasons: wanted.map((w) => w.settlement?.reason ?? null),
-      deferUntils: wanted.map((w) => iso(w.settlement?.deferUntil)),
-      holder,
-      now: new Date(),
-    }),
+    claimStatement(
+      db,
+      { one: wanted.every((w) => w.alertId === wanted[0]?.alertId) },
+      {
+        alertIds: wanted.map((w) => w.alertId),
+        userIds: wanted.map((w) => w.userId),
+        channels: wanted.map((w) => w.channel),
+        statuses: wanted.map((w) => w.settlement?.status ?? 'sending'),
+        reasons: wanted.map((w) => w.settlement?.reason ?? null),
+        deferUntils: wanted.map((w) => iso(w.settlement?.deferUntil)),
+        holder,
+        now: new Date(),
+      },
+    ),
   )
   return rows.map((row) => ({
     id: row.id,

@@ -23,7 +23,7 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Bus } from '../../platform/backend/backend.js'
 import { compiledOnce } from '../../platform/db/compiled-once.js'
-import { type Db, prepared } from '../../platform/db/database.js'
+import type { Db } from '../../platform/db/database.js'
 import { apiTime, toIso } from '../../platform/db/mapping.js'
 import type { AlertKind } from '../../platform/db/schema.js'
 import type { Logger } from '../../platform/logger.js'
@@ -146,13 +146,12 @@ interface StoreValues {
 
 /**
  * applyEvaluations' statement, compiled once per guard: every write's evaluation runs it, and
- * building and compiling it each time was the largest part of what Kysely cost the worker. A
- * write's (one user) is also prepared, so PostgreSQL plans it once per connection; a page's is
- * planned for its own hundreds of users each time.
+ * building and compiling it each time was the largest part of what Kysely cost the worker; a
+ * write's (one user) prepared too.
  */
 const storeStatement = compiledOnce(
   ({ guard, one }: { guard: ApplyGuard; one: boolean }) => `${guard.key}:${one}`,
-  (_db: Db, { guard, one }, values: StoreValues & Readonly<Record<string, unknown>>) => {
+  (_db: Db, { guard }, values: StoreValues & Readonly<Record<string, unknown>>) => {
     // The evaluated users as a parameter beside `admitted`: the planner reaches their alerts through
     // the user indexes, where a CTE of unknown size alone made it scan the whole table.
     const users = sql`${values.evaluated}::uuid[]`
@@ -194,8 +193,9 @@ const storeStatement = compiledOnce(
       select (select coalesce(json_agg(user_id), '[]') from admitted) as admitted,
              (select coalesce(json_agg(resolved), '[]') from resolved) as resolved,
              (select coalesce(json_agg(inserted), '[]') from inserted) as inserted
-    ${one ? prepared : sql``}`
+    `
   },
+  ({ one }) => one,
 )
 
 /**

@@ -1,5 +1,5 @@
 import { CompiledQuery, type QueryExecutorProvider } from 'kysely'
-import type { Db } from './database.js'
+import { type Db, preparedText } from './database.js'
 
 /** Stands in for one of a statement's values while `compiledOnce` builds it. */
 class Slot {
@@ -22,13 +22,23 @@ const slots = new Proxy({}, { get: (_target, name) => new Slot(String(name)) })
 export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>(
   keyOf: (shape: Shape) => string,
   build: (db: Db, shape: Shape, values: Values) => { compile(executor: QueryExecutorProvider): CompiledQuery<Row> },
+  /**
+   * The shapes each connection also prepares (database.ts' `prepared`), so PostgreSQL plans them
+   * once: those of one size (a write's one user), whose one plan suits every run. A sweep page's
+   * hundreds of users are planned for their own number each time.
+   */
+  preparedFor: (shape: Shape) => boolean = () => false,
 ): (db: Db, shape: Shape, values: Values) => CompiledQuery<Row> {
-  const statements = new Map<string, CompiledQuery<Row>>()
+  const statements = new Map<string, { sql: string; parameters: readonly unknown[] }>()
   return (db, shape, values) => {
     const key = keyOf(shape)
     let statement = statements.get(key)
     if (!statement) {
-      statement = build(db, shape, slots as Values).compile(db)
+      const compiled = build(db, shape, slots as Values).compile(db)
+      statement = {
+        sql: preparedFor(shape) ? preparedText(compiled.sql) : compiled.sql,
+        parameters: compiled.parameters,
+      }
       statements.set(key, statement)
     }
     return CompiledQuery.raw(

@@ -30,6 +30,9 @@ const PREPARED_MARK = '/* pam:prepared */'
  */
 export const prepared = sql.raw(PREPARED_MARK)
 
+/** A statement's compiled text, marked as `prepared` marks it. */
+export const preparedText = (text: string) => `${text} ${PREPARED_MARK}`
+
 // A prepared statement PostgreSQL will not run again as it is: a migration changed its table's
 // columns ("cached plan must not change result type"), or a pooler in transaction mode
 // (PgBouncer, Supavisor) moved the session to a server that never saw it (does not exist /

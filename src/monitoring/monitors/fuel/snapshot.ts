@@ -1,6 +1,6 @@
 import { type Expression, type ExpressionBuilder, sql } from 'kysely'
 import { compiledOnce } from '../../../platform/db/compiled-once.js'
-import { type Db, prepared } from '../../../platform/db/database.js'
+import type { Db } from '../../../platform/db/database.js'
 import type { Database } from '../../../platform/db/schema.js'
 import { addOpenConditions, type OpenConditions } from '../../alerts/alert-repository.js'
 import { type CandidatePage, candidateUsers } from '../../candidates.js'
@@ -33,11 +33,11 @@ const activeTrip = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }
 /**
  * The vehicles of a set of users, each with its latest reading, its traveller's active trip and
  * thresholds: compiled once (compiled-once.ts), where building and compiling it for each write's
- * evaluation was a tenth of the worker's work; a write's (one user) prepared too, as the store's is.
+ * evaluation was a tenth of the worker's work; a write's (one user) prepared too.
  */
 const snapshotStatement = compiledOnce(
   ({ one }: { one: boolean }) => `fuel:${one}`,
-  (db: Db, { one }, values: { userIds: readonly string[] }) =>
+  (db: Db, _shape, values: { userIds: readonly string[] }) =>
     db
       .selectFrom('vehicles as v')
       .leftJoinLateral(latestReading, (join) => join.onTrue())
@@ -60,8 +60,8 @@ const snapshotStatement = compiledOnce(
         'trip.destination_lon',
         'own.thresholds',
       ])
-      .where(sql<boolean>`v.user_id = any(${values.userIds}::uuid[])`)
-      .$call((query) => (one ? query.modifyEnd(prepared) : query)),
+      .where(sql<boolean>`v.user_id = any(${values.userIds}::uuid[])`),
+  ({ one }) => one,
 )
 
 /**
