@@ -173,13 +173,13 @@ const travellerDelivery = (row: TravellerColumns): TravellerDelivery => ({
  * compiled once, as every write that opens an alert runs it (its one alert's, prepared).
  */
 const contextsStatement = compiledOnce(
-  ({ one }: { one: boolean }) => `contexts:${one}`,
-  (_db: Db, _shape, values: { alertIds: readonly string[]; since: Date; cap: number }) =>
+  () => 'contexts',
+  (_db: Db, _shape: undefined, values: { alertIds: readonly string[]; since: Date; cap: number }) =>
     sql<DeliverableRow & TravellerColumns>`
       ${travellerOf(sql`alerts a`, DELIVERABLE_COLUMNS, values)}
       where a.id = any(${values.alertIds}::uuid[])
       order by a.created_at, a.id`,
-  ({ one }) => one,
+  (values) => values.alertIds.length === 1,
 )
 
 export async function deliveryContexts(
@@ -188,9 +188,7 @@ export async function deliveryContexts(
   emails: { now: Date; emailCap: number },
 ): Promise<DeliveryContext[]> {
   if (alertIds.length === 0) return []
-  const { rows } = await db.executeQuery(
-    contextsStatement(db, { one: alertIds.length === 1 }, { alertIds, ...emailWindow(emails) }),
-  )
+  const { rows } = await db.executeQuery(contextsStatement(db, undefined, { alertIds, ...emailWindow(emails) }))
   return rows.map((row) => ({ alert: deliverable(row), ...travellerDelivery(row) }))
 }
 
@@ -254,10 +252,10 @@ export interface Claimed {
  * (one alert's, prepared).
  */
 const claimStatement = compiledOnce(
-  ({ one }: { one: boolean }) => `claim:${one}`,
+  () => 'claim',
   (
     _db: Db,
-    _shape,
+    _shape: undefined,
     values: {
       alertIds: string[]
       userIds: string[]
@@ -281,7 +279,8 @@ const claimStatement = compiledOnce(
             in_doubt = d.in_doubt or d.status = 'sending'
         where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
       returning id, alert_id, channel, status, attempts`,
-  ({ one }) => one,
+  // One alert's claims (one row a channel): a write's.
+  (values) => values.alertIds.every((id) => id === values.alertIds[0]),
 )
 
 /**
@@ -296,20 +295,16 @@ const claimStatement = compiledOnce(
 export async function claimDeliveries(db: Db, holder: string, wanted: readonly Wanted[]): Promise<Claimed[]> {
   if (wanted.length === 0) return []
   const { rows } = await db.executeQuery(
-    claimStatement(
-      db,
-      { one: wanted.every((w) => w.alertId === wanted[0]?.alertId) },
-      {
-        alertIds: wanted.map((w) => w.alertId),
-        userIds: wanted.map((w) => w.userId),
-        channels: wanted.map((w) => w.channel),
-        statuses: wanted.map((w) => w.settlement?.status ?? 'sending'),
-        reasons: wanted.map((w) => w.settlement?.reason ?? null),
-        deferUntils: wanted.map((w) => iso(w.settlement?.deferUntil)),
-        holder,
-        now: new Date(),
-      },
-    ),
+    claimStatement(db, undefined, {
+      alertIds: wanted.map((w) => w.alertId),
+      userIds: wanted.map((w) => w.userId),
+      channels: wanted.map((w) => w.channel),
+      statuses: wanted.map((w) => w.settlement?.status ?? 'sending'),
+      reasons: wanted.map((w) => w.settlement?.reason ?? null),
+      deferUntils: wanted.map((w) => iso(w.settlement?.deferUntil)),
+      holder,
+      now: new Date(),
+    }),
   )
   return rows.map((row) => ({
     id: row.id,

@@ -40,8 +40,8 @@ export const openConditionsIn = (seen: ReadonlyMap<string, Seen>): ReadonlyMap<s
 
 /** Read before an evaluation loads each page's or write's data: compiled once, a write's (one user) prepared. */
 const seenStatement = compiledOnce(
-  ({ one }: { one: boolean }) => `seen:${one}`,
-  (_db: Db, _shape, values: { monitor: MonitorName; kind: AlertKind; userIds: readonly string[] }) => sql<{
+  () => 'seen',
+  (_db: Db, _shape: undefined, values: { monitor: MonitorName; kind: AlertKind; userIds: readonly string[] }) => sql<{
     user_id: string
     version: string | null
     marked_at: Date | null
@@ -53,7 +53,7 @@ const seenStatement = compiledOnce(
     left join evaluation_marks m on m.monitor = ${values.monitor} and m.user_id = u.user_id
     left join evaluation_fences f on f.monitor = ${values.monitor} and f.user_id = u.user_id
   `,
-  ({ one }) => one,
+  (values) => values.userIds.length === 1,
 )
 
 /** Read before an evaluation loads its users' data: what the evaluation will answer for. */
@@ -64,7 +64,7 @@ export async function readSeen(
   userIds: readonly string[],
 ): Promise<ReadonlyMap<string, Seen>> {
   if (userIds.length === 0) return new Map()
-  const { rows } = await db.executeQuery(seenStatement(db, { one: userIds.length === 1 }, { monitor, kind, userIds }))
+  const { rows } = await db.executeQuery(seenStatement(db, undefined, { monitor, kind, userIds }))
   return new Map(
     rows.map((row) => [
       row.user_id,

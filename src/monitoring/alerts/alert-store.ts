@@ -150,8 +150,8 @@ interface StoreValues {
  * write's (one user) prepared too.
  */
 const storeStatement = compiledOnce(
-  ({ guard, one }: { guard: ApplyGuard; one: boolean }) => `${guard.key}:${one}`,
-  (_db: Db, { guard }, values: StoreValues & Readonly<Record<string, unknown>>) => {
+  (guard: ApplyGuard) => guard.key,
+  (_db: Db, guard, values: StoreValues & Readonly<Record<string, unknown>>) => {
     // The evaluated users as a parameter beside `admitted`: the planner reaches their alerts through
     // the user indexes, where a CTE of unknown size alone made it scan the whole table.
     const users = sql`${values.evaluated}::uuid[]`
@@ -195,7 +195,7 @@ const storeStatement = compiledOnce(
              (select coalesce(json_agg(inserted), '[]') from inserted) as inserted
     `
   },
-  ({ one }) => one,
+  (values) => values.evaluated.length === 1,
 )
 
 /**
@@ -231,24 +231,20 @@ export async function applyEvaluations(
     (evaluations.get(userId)?.drafts ?? []).map((draft) => ({ userId, draft, key: dedupeKey(draft) })),
   )
   const { rows } = await db.executeQuery(
-    storeStatement(
-      db,
-      { guard, one: evaluated.length === 1 },
-      {
-        ...guard.values(evaluated),
-        evaluated,
-        lookedUsers: looked.map((l) => l.u),
-        lookedConditions: looked.map((l) => l.c),
-        draftUsers: drafts.map((d) => d.userId),
-        kinds: drafts.map((d) => d.draft.kind),
-        priorities: drafts.map((d) => d.draft.priority),
-        titles: drafts.map((d) => d.draft.title),
-        bodies: drafts.map((d) => d.draft.body),
-        data: drafts.map((d) => JSON.stringify(d.draft.data)),
-        keys: drafts.map((d) => d.key),
-        expiresAt: drafts.map((d) => d.draft.expiresAt ?? null),
-      },
-    ),
+    storeStatement(db, guard, {
+      ...guard.values(evaluated),
+      evaluated,
+      lookedUsers: looked.map((l) => l.u),
+      lookedConditions: looked.map((l) => l.c),
+      draftUsers: drafts.map((d) => d.userId),
+      kinds: drafts.map((d) => d.draft.kind),
+      priorities: drafts.map((d) => d.draft.priority),
+      titles: drafts.map((d) => d.draft.title),
+      bodies: drafts.map((d) => d.draft.body),
+      data: drafts.map((d) => JSON.stringify(d.draft.data)),
+      keys: drafts.map((d) => d.key),
+      expiresAt: drafts.map((d) => d.draft.expiresAt ?? null),
+    }),
   )
   const stored = rows[0] ?? { admitted: [], resolved: [], inserted: [] }
   const admitted = new Set(stored.admitted)

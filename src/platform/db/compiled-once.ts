@@ -23,22 +23,21 @@ export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>
   keyOf: (shape: Shape) => string,
   build: (db: Db, shape: Shape, values: Values) => { compile(executor: QueryExecutorProvider): CompiledQuery<Row> },
   /**
-   * The shapes each connection also prepares (database.ts' `prepared`), so PostgreSQL plans them
-   * once: those of one size (a write's one user), whose one plan suits every run. A sweep page's
-   * hundreds of users are planned for their own number each time.
+   * Whether a run with these values is one each connection also prepares (database.ts'
+   * `prepared`), so PostgreSQL plans it once: a run of one size (a write's one user), whose one
+   * plan suits every such run. A sweep page's hundreds of users are planned for their own number
+   * each time. The two are kept apart as two texts of the shape.
    */
-  preparedFor: (shape: Shape) => boolean = () => false,
+  preparedFor: (values: Values) => boolean = () => false,
 ): (db: Db, shape: Shape, values: Values) => CompiledQuery<Row> {
   const statements = new Map<string, { sql: string; parameters: readonly unknown[] }>()
   return (db, shape, values) => {
-    const key = keyOf(shape)
+    const prepare = preparedFor(values)
+    const key = prepare ? `${keyOf(shape)}:prepared` : keyOf(shape)
     let statement = statements.get(key)
     if (!statement) {
       const compiled = build(db, shape, slots as Values).compile(db)
-      statement = {
-        sql: preparedFor(shape) ? preparedText(compiled.sql) : compiled.sql,
-        parameters: compiled.parameters,
-      }
+      statement = { sql: prepare ? preparedText(compiled.sql) : compiled.sql, parameters: compiled.parameters }
       statements.set(key, statement)
     }
     return CompiledQuery.raw(

@@ -36,8 +36,8 @@ const activeTrip = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }
  * evaluation was a tenth of the worker's work; a write's (one user) prepared too.
  */
 const snapshotStatement = compiledOnce(
-  ({ one }: { one: boolean }) => `fuel:${one}`,
-  (db: Db, _shape, values: { userIds: readonly string[] }) =>
+  () => 'fuel',
+  (db: Db, _shape: undefined, values: { userIds: readonly string[] }) =>
     db
       .selectFrom('vehicles as v')
       .leftJoinLateral(latestReading, (join) => join.onTrue())
@@ -61,7 +61,7 @@ const snapshotStatement = compiledOnce(
         'own.thresholds',
       ])
       .where(sql<boolean>`v.user_id = any(${values.userIds}::uuid[])`),
-  ({ one }) => one,
+  (values) => values.userIds.length === 1,
 )
 
 /**
@@ -79,7 +79,7 @@ export async function loadFuelSnapshots(
     userIds.map((id) => [id, { vehicles: [], trip: null, openConditions: [] }]),
   )
   if (userIds.length === 0) return snapshots
-  const { rows: vehicles } = await db.executeQuery(snapshotStatement(db, { one: userIds.length === 1 }, { userIds }))
+  const { rows: vehicles } = await db.executeQuery(snapshotStatement(db, undefined, { userIds }))
   for (const row of vehicles) {
     const vehicle: FuelVehicle = {
       id: row.id,
