@@ -119,7 +119,7 @@ if (process.env.NODE_TEST_CONTEXT)
  * test freeing it and a `pam` binding it, any connection of the run's parallel tests may take it
  * ("port is already in use": seen once in a CI rehearsal, failing a whole suite).
  */
-function ephemeralStart(): number {
+export function ephemeralStart(): number {
   try {
     return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
   } catch {
