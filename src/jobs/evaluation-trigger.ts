@@ -25,7 +25,7 @@ export function evaluationTrigger(
   if (backend.kind === 'redis') return evaluationJobs(enqueue, logger)
   return (monitor, userId) => {
     backend.bus
-      .publish(EVALUATIONS_CHANNEL, [monitor, userId])
+      .publish(EVALUATIONS_CHANNEL, JSON.stringify([monitor, userId]))
       .catch((error) =>
         logger.warn(
           { monitor, err: messageOf(error) },

@@ -277,22 +277,27 @@ export const appliedEvents = (userId: string, applied: Applied): AlertEvent[] =>
 /** A bus message's size at most: PostgreSQL's NOTIFY takes under 8,000 bytes. */
 const MAX_MESSAGE_BYTES = 7_000
 
-/** Events in order, as few messages as fit (an event larger than a message goes alone). */
-function packed(events: readonly AlertEvent[]): AlertEvent[][] {
-  const messages: AlertEvent[][] = []
-  let message: AlertEvent[] = []
+/**
+ * Events in order, as few messages as fit (an event larger than a message goes alone), each
+ * message the JSON text of its array of events: every event is serialized once, to measure it.
+ */
+function packed(events: readonly AlertEvent[]): string[] {
+  const messages: string[] = []
+  let message: string[] = []
   let bytes = 0
+  const close = () => messages.push(`[${message.join(',')}]`)
   for (const event of events) {
-    const size = Buffer.byteLength(JSON.stringify(event)) + 1
+    const json = JSON.stringify(event)
+    const size = Buffer.byteLength(json) + 1
     if (message.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
-      messages.push(message)
+      close()
       message = []
       bytes = 0
     }
-    message.push(event)
+    message.push(json)
     bytes += size
   }
-  if (message.length > 0) messages.push(message)
+  if (message.length > 0) close()
   return messages
 }
 

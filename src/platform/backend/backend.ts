@@ -20,11 +20,12 @@ export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'auto
  */
 export interface Bus {
   /**
-   * Publishes `messages` on `channel`, in order (a sweep's page of alerts is dozens of messages:
-   * PostgreSQL sends them in one transaction). Equal messages in one call may reach a subscriber
-   * once (NOTIFY folds them).
+   * Publishes `payloads` on `channel`, in order, each a message as JSON text (a subscriber gets it
+   * parsed): the caller serializes, as it often measured the text already. A sweep's page of
+   * alerts is dozens of messages, sent together (PostgreSQL: in one transaction). Equal messages
+   * in one call may reach a subscriber once (NOTIFY folds them).
    */
-  publish(channel: string, ...messages: unknown[]): Promise<void>
+  publish(channel: string, ...payloads: string[]): Promise<void>
   /** Resolves once the subscription is live; the returned function ends it. */
   subscribe(
     channel: string,

@@ -82,8 +82,7 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
   }
 
   return {
-    async publish(channel, ...messages) {
-      const payloads = messages.map((message) => JSON.stringify(message))
+    async publish(channel, ...payloads) {
       // NOTIFY refuses a payload this long, and the statement with it: the others still go.
       const fit = payloads.filter((payload) => Buffer.byteLength(payload) < MAX_PAYLOAD_BYTES)
       // One statement, so one commit: NOTIFY serializes every notifying commit on a lock of its

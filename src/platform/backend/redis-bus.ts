@@ -69,14 +69,19 @@ export function createRedisBus(
   })
 
   return {
-    async publish(channel, ...messages) {
-      // One after the other: a cluster retries a command refused in a failover through any master,
-      // so commands sent back to back could arrive out of order.
-      for (const message of messages) {
-        const payload = JSON.stringify(message)
-        if (sharded) await publisher.spublish(key(channel), payload)
-        else await publisher.publish(key(channel), payload)
+    async publish(channel, ...payloads) {
+      const name = key(channel)
+      if (sharded) {
+        // One after the other: a cluster retries a command refused in a failover through any
+        // master, so commands sent back to back could arrive out of order.
+        for (const payload of payloads) await publisher.spublish(name, payload)
+        return
       }
+      // One connection keeps the order: a page's messages go in one write and one round trip.
+      const pipeline = publisher.pipeline()
+      for (const payload of payloads) pipeline.publish(name, payload)
+      const failed = (await pipeline.exec())?.find(([error]) => error)
+      if (failed) throw failed[0]
     },
     async subscribe(channel, onMessage, options) {
       const name = key(channel)
