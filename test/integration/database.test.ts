@@ -230,6 +230,38 @@ describe('database schema and migrations', () => {
     assert.equal(Number(count), 2)
   })
 
+  it("removes a traveller's deliveries with them, through their alerts", async () => {
+    const carol = randomUUID()
+    await db.insertInto('users').values({ id: carol }).execute()
+    const alert = await db
+      .insertInto('alerts')
+      .values({
+        user_id: carol,
+        kind: 'fuel_low',
+        priority: 'medium',
+        title: 't',
+        body: 'b',
+        data: '{}',
+        dedupe_key: 'fuel:c',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await db
+      .insertInto('deliveries')
+      .values(
+        (['email', 'push'] as const).map((channel) => ({
+          alert_id: alert.id,
+          user_id: carol,
+          channel,
+          status: 'queued' as const,
+        })),
+      )
+      .execute()
+    await db.deleteFrom('users').where('id', '=', carol).execute()
+    const left = await db.selectFrom('deliveries').select('id').where('user_id', '=', carol).execute()
+    assert.deepEqual(left, [])
+  })
+
   it('migrates down and up again on a database with data in it', async () => {
     const names = (await migrationStatus(db)).map((m) => m.name)
     for (const name of [...names].reverse()) assert.deepEqual(await migrateDown(db), [`Down ${name}`])

@@ -18,6 +18,7 @@ import * as monitorsAsData from './2026_12_06_0016_monitors_as_data.js'
 import * as snoozeFeedbackThresholds from './2026_12_06_0017_snooze_feedback_thresholds.js'
 import * as evaluationTimes from './2026_12_06_0018_evaluation_times.js'
 import * as deliveriesInDoubt from './2026_12_06_0019_deliveries_in_doubt.js'
+import * as deliveriesUserThroughAlert from './2026_12_07_0020_deliveries_user_through_alert.js'
 
 /** Listed explicitly (not read from disk) so source and build run the same set. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0017_snooze_feedback_thresholds': snoozeFeedbackThresholds,
   '2026_12_06_0018_evaluation_times': evaluationTimes,
   '2026_12_06_0019_deliveries_in_doubt': deliveriesInDoubt,
+  '2026_12_07_0020_deliveries_user_through_alert': deliveriesUserThroughAlert,
 }
