@@ -248,18 +248,31 @@ export interface Claimed {
 }
 
 /**
- * claimDeliveries' statement, the deliveries wanted as one JSON array of rows (a sweep's batch is
- * hundreds: as six arrays, pg's array serializer allocated several times their size): compiled
- * once, as every alert made runs it (one alert's, prepared).
+ * claimDeliveries' statement, its columns as arrays: compiled once, as every alert made runs it
+ * (one alert's, prepared).
  */
 const claimStatement = compiledOnce(
   () => 'claim',
-  (_db: Db, _shape: undefined, values: { wanted: string; oneAlert: boolean; holder: string; now: Date }) =>
+  (
+    _db: Db,
+    _shape: undefined,
+    values: {
+      alertIds: string[]
+      userIds: string[]
+      channels: DeliveryChannel[]
+      statuses: string[]
+      reasons: (string | null)[]
+      deferUntils: (string | null)[]
+      holder: string
+      now: Date
+    },
+  ) =>
     sql<{ id: string; alert_id: string; channel: DeliveryChannel; status: DeliveryStatus; attempts: number }>`
       insert into deliveries as d (alert_id, user_id, channel, status, reason, error, defer_until, claimed_by, attempts)
       select alert_id, user_id, channel, status, reason, null, defer_until, ${values.holder}, 1
-      from json_to_recordset(${values.wanted}::json)
-           as wanted (alert_id uuid, user_id uuid, channel text, status text, reason text, defer_until timestamptz)
+      from unnest(${values.alertIds}::uuid[], ${values.userIds}::uuid[], ${values.channels}::text[],
+                  ${values.statuses}::text[], ${values.reasons}::text[], ${values.deferUntils}::timestamptz[])
+           as wanted (alert_id, user_id, channel, status, reason, defer_until)
       on conflict (alert_id, channel) do update
         set status = excluded.status, reason = excluded.reason, error = null, defer_until = excluded.defer_until,
             claimed_by = excluded.claimed_by, attempts = d.attempts + 1, updated_at = ${values.now},
@@ -267,7 +280,7 @@ const claimStatement = compiledOnce(
         where d.status = 'queued' or (d.status = 'sending' and ${holderIsDead})
       returning id, alert_id, channel, status, attempts`,
   // One alert's claims (one row a channel): a write's.
-  (values) => values.oneAlert,
+  (values) => values.alertIds.every((id) => id === values.alertIds[0]),
 )
 
 /**
@@ -283,17 +296,12 @@ export async function claimDeliveries(db: Db, holder: string, wanted: readonly W
   if (wanted.length === 0) return []
   const { rows } = await db.executeQuery(
     claimStatement(db, undefined, {
-      wanted: JSON.stringify(
-        wanted.map((w) => ({
-          alert_id: w.alertId,
-          user_id: w.userId,
-          channel: w.channel,
-          status: w.settlement?.status ?? 'sending',
-          reason: w.settlement?.reason ?? null,
-          defer_until: iso(w.settlement?.deferUntil),
-        })),
-      ),
-      oneAlert: wanted.every((w) => w.alertId === wanted[0]?.alertId),
+      alertIds: wanted.map((w) => w.alertId),
+      userIds: wanted.map((w) => w.userId),
+      channels: wanted.map((w) => w.channel),
+      statuses: wanted.map((w) => w.settlement?.status ?? 'sending'),
+      reasons: wanted.map((w) => w.settlement?.reason ?? null),
+      deferUntils: wanted.map((w) => iso(w.settlement?.deferUntil)),
       holder,
       now: new Date(),
     }),
