@@ -54,7 +54,11 @@ export function decideChannels(
       reachable: reachable(configured, channel, settings, traveller.pushSubscribed),
       now,
       zone,
-      emailCapUntil: emailCap.fullUntil(traveller.emailSends, alert.userId, settings.email.address),
+      // Only an email waits for the cap: a push never reads it.
+      emailCapUntil:
+        channel === 'email'
+          ? emailCap.fullUntil(traveller.emailSends, alert.userId, settings.email.address)
+          : undefined,
     })
   return { email: decide('email'), push: decide('push') }
 }
