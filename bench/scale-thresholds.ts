@@ -36,19 +36,23 @@ async function tuneTravellers(db: Db): Promise<number> {
 }
 
 /**
- * The same steps before either sweep, so only the thresholds differ: the travellers' thresholds
- * as wanted, no alert and no finished run (the next sweep is a full one that makes every alert
- * again), the touched tables vacuumed, the queues idle.
+ * No alert and no finished run, so the next sweep is a full one that makes every alert again, as
+ * the first did: the touched tables vacuumed, the queues idle.
  */
-async function prepare(db: Db, tuned: boolean, settle: () => Promise<unknown>): Promise<number> {
-  await sql`delete from traveller_thresholds`.execute(db)
-  const travellers = tuned ? await tuneTravellers(db) : 0
+export async function fromNoAlerts(db: Db, settle: () => Promise<unknown>) {
   // Truncated, not deleted: a delete of every alert met a late delivery's insert in a deadlock
   // (Postgres-only mode), and leaves dead rows the next sweep would pay for.
   await sql`truncate alerts, deliveries`.execute(db)
   await sql`delete from monitor_runs where monitor = 'fuel'`.execute(db)
   await sql`vacuum analyze alerts, deliveries, traveller_thresholds`.execute(db)
   await settle()
+}
+
+/** The same steps before either sweep, so only the thresholds differ: the travellers' thresholds as wanted, then fromNoAlerts. */
+async function prepare(db: Db, tuned: boolean, settle: () => Promise<unknown>): Promise<number> {
+  await sql`delete from traveller_thresholds`.execute(db)
+  const travellers = tuned ? await tuneTravellers(db) : 0
+  await fromNoAlerts(db, settle)
   return travellers
 }
 

@@ -13,15 +13,10 @@ import { startFakeSentry } from '../test/helpers/fake-sentry.js'
 import { testEnv } from '../test/helpers/harness.js'
 import { freePort, get, spawnPam } from '../test/helpers/process.js'
 import { createTestDatabase } from '../test/helpers/services.js'
+import { median } from './median.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const IDLE_MS = 3_000
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
-}
 
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
