@@ -1,5 +1,5 @@
 import { type MonitorName, monitorNamed } from '../monitoring/registry.js'
-import type { QueueBackend } from '../platform/backend/backend.js'
+import { jsonText, type QueueBackend } from '../platform/backend/backend.js'
 import { messageOf } from '../platform/errors/error-message.js'
 import type { Logger } from '../platform/logger.js'
 import type { Producer } from './producer.js'
@@ -25,7 +25,7 @@ export function evaluationTrigger(
   if (backend.kind === 'redis') return evaluationJobs(enqueue, logger)
   return (monitor, userId) => {
     backend.bus
-      .publish(EVALUATIONS_CHANNEL, JSON.stringify([monitor, userId]))
+      .publish(EVALUATIONS_CHANNEL, jsonText([monitor, userId]))
       .catch((error) =>
         logger.warn(
           { monitor, err: messageOf(error) },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import type { QueueBackend } from '../../src/platform/backend/backend.js'
+import { jsonText, type QueueBackend } from '../../src/platform/backend/backend.js'
 import { createRedisBackend } from '../../src/platform/backend/redis.js'
 import { createLogger } from '../../src/platform/logger.js'
 import { eventually } from '../helpers/harness.js'
@@ -54,14 +54,14 @@ describe('the Redis bus when its resubscription is refused [redis mode]', noRedi
         gaps += 1
       },
     })
-    await backend.bus.publish('alerts', JSON.stringify({ n: 1 }))
+    await backend.bus.publish('alerts', jsonText({ n: 1 }))
     await eventually(async () => (received.length === 1 ? true : undefined), 10_000, 'the first message')
 
     // Redis 7 disconnects a subscriber whose channels its user no longer has: it reconnects at
     // once, and each subscription it asks for is refused (NOPERM).
     await admin.call('ACL', 'SETUSER', 'bus', 'resetchannels')
     // A publish Redis refuses fails (its page's messages go in one pipeline: the refusal is in its results).
-    await assert.rejects(backend.bus.publish('alerts', JSON.stringify({ n: 0 }), JSON.stringify({ n: 0 })), /NOPERM/)
+    await assert.rejects(backend.bus.publish('alerts', jsonText({ n: 0 }), jsonText({ n: 0 })), /NOPERM/)
     await eventually(
       async () => (lines.filter((line) => /not subscribed again/.test(line)).length >= 2 ? true : undefined),
       20_000,
@@ -74,7 +74,7 @@ describe('the Redis bus when its resubscription is refused [redis mode]', noRedi
       20_000,
       'the gap reported once subscribed again',
     )
-    await backend.bus.publish('alerts', JSON.stringify({ n: 2 }))
+    await backend.bus.publish('alerts', jsonText({ n: 2 }))
     await eventually(async () => (received.length === 2 ? true : undefined), 10_000, 'the message after')
     assert.deepEqual(received, [{ n: 1 }, { n: 2 }])
     assert.match(lines.find((line) => /not subscribed again/.test(line)) ?? '', /NOPERM/)

@@ -7,7 +7,7 @@ import type { RunningRole } from '../../src/app/roles/role.js'
 import { startWorker } from '../../src/app/roles/worker.js'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { schedules, syncSchedules } from '../../src/jobs/schedules.js'
-import type { Bus } from '../../src/platform/backend/backend.js'
+import { type Bus, jsonText } from '../../src/platform/backend/backend.js'
 import { QUEUE_NAMES } from '../../src/platform/backend/queue-names.js'
 import { eventually, type Harness, inBothModes, startHarness } from '../helpers/harness.js'
 import { testRedisUrl } from '../helpers/services.js'
@@ -192,12 +192,12 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     const { bus } = harness.deps.backend
     const received: unknown[] = []
     const unsubscribe = await bus.subscribe('alerts', (message) => received.push(message))
-    await bus.publish('alerts', JSON.stringify({ type: 'alert.created', userId: 'u1' }))
+    await bus.publish('alerts', jsonText({ type: 'alert.created', userId: 'u1' }))
     await eventually(async () => (received.length === 1 ? true : undefined), 5_000, 'a bus message')
     assert.deepEqual(received, [{ type: 'alert.created', userId: 'u1' }])
 
     await unsubscribe()
-    await bus.publish('alerts', JSON.stringify({ type: 'alert.created', userId: 'u2' }))
+    await bus.publish('alerts', jsonText({ type: 'alert.created', userId: 'u2' }))
     await new Promise((resolve) => setTimeout(resolve, 200))
     assert.equal(received.length, 1)
   })
@@ -206,7 +206,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     const { bus } = harness.deps.backend
     const heard = await listen(bus, 'pages')
     const messages = Array.from({ length: 40 }, (_, n) => ({ n, events: 'x'.repeat(6_000) }))
-    await bus.publish('pages', ...messages.map((message) => JSON.stringify(message)))
+    await bus.publish('pages', ...messages.map(jsonText))
     assert.deepEqual(await heard.first(40), messages)
     await heard.unsubscribe()
   })
@@ -215,7 +215,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     const { bus } = harness.deps.backend
     const heard = await listen(bus, 'long')
     const long = { n: 2, events: 'x'.repeat(9_000) }
-    const sent = bus.publish('long', ...[{ n: 1 }, long, { n: 3 }].map((message) => JSON.stringify(message)))
+    const sent = bus.publish('long', ...[{ n: 1 }, long, { n: 3 }].map(jsonText))
     if (mode === 'postgres') await assert.rejects(sent, /1 bus message\(s\) of 8000 bytes or more not sent/)
     else await sent
     const expected = mode === 'postgres' ? [{ n: 1 }, { n: 3 }] : [{ n: 1 }, long, { n: 3 }]
@@ -243,7 +243,7 @@ inBothModes('queues, workers, schedules and the bus', (mode) => {
     // Publish until one arrives: messages sent while the listener reconnects are lost (at-most-once).
     await eventually(
       async () => {
-        await bus.publish('recovery', JSON.stringify({ n: 1 }))
+        await bus.publish('recovery', jsonText({ n: 1 }))
         return received.length > 0 ? true : undefined
       },
       15_000,

@@ -21,7 +21,7 @@
  * change belongs with other writes), get back the events, publish them once committed.
  */
 import { type RawBuilder, sql } from 'kysely'
-import type { Bus } from '../../platform/backend/backend.js'
+import type { Bus, JsonText } from '../../platform/backend/backend.js'
 import { compiledOnce } from '../../platform/db/compiled-once.js'
 import type { Db } from '../../platform/db/database.js'
 import { apiTime, toIso } from '../../platform/db/mapping.js'
@@ -285,11 +285,12 @@ const MAX_MESSAGE_BYTES = 7_000
  * Events in order, as few messages as fit (an event larger than a message goes alone), each
  * message the JSON text of its array of events: every event is serialized once, to measure it.
  */
-function packed(events: readonly AlertEvent[]): string[] {
-  const messages: string[] = []
+function packed(events: readonly AlertEvent[]): JsonText[] {
+  const messages: JsonText[] = []
   let message: string[] = []
   let bytes = 0
-  const close = () => messages.push(`[${message.join(',')}]`)
+  // An array of JSON texts joined is JSON text.
+  const close = () => messages.push(`[${message.join(',')}]` as JsonText)
   for (const event of events) {
     const json = JSON.stringify(event)
     const size = Buffer.byteLength(json) + 1

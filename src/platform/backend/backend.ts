@@ -12,6 +12,12 @@ export type PamWorker = Worker<unknown, unknown, string, IQueueBackend, JobProgr
 export type RedisClient = Redis | Cluster
 export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>
 
+/** A message as the bus carries it: JSON text, made by `jsonText` (or joined from such texts). */
+export type JsonText = string & { readonly __jsonText: true }
+
+/** Serializes a bus message. */
+export const jsonText = (message: unknown) => JSON.stringify(message) as JsonText
+
 /**
  * Cross-process fan-out: Redis pub/sub, or PostgreSQL LISTEN/NOTIFY. At-most-once, like both: a
  * message published while a subscriber's connection is down never reaches it. `onGap` is called
@@ -25,7 +31,7 @@ export interface Bus {
    * alerts is dozens of messages, sent together (PostgreSQL: in one transaction). Equal messages
    * in one call may reach a subscriber once (NOTIFY folds them).
    */
-  publish(channel: string, ...payloads: string[]): Promise<void>
+  publish(channel: string, ...payloads: JsonText[]): Promise<void>
   /** Resolves once the subscription is live; the returned function ends it. */
   subscribe(
     channel: string,
