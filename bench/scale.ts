@@ -256,6 +256,8 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string, vehicles: nu
     await writeReadings(stack.deps.db)
     await settle(stack)
     const afterWrites = await sweep(stack, worker)
+    // Read before the rounds, as it always was: more rounds must not make the target harder to hold.
+    const peakRss = await peakRssMbOf(worker)
     // Each round's anchor and sweep run one after the other, so both meet the same minute of load.
     const rounds = [{ anchor: base, sweep: first }]
     while (rounds.length < ROUNDS) {
@@ -264,7 +266,6 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string, vehicles: nu
     }
     await settle(stack)
     const anchorRatio = median(rounds.map((round) => round.sweep.seconds / round.anchor.seconds))
-    const peakRss = await peakRssMbOf(worker)
     const running = worker
     const thresholds = tunedEnabled
       ? await thresholdSweeps(
