@@ -46,7 +46,7 @@ export function decideChannels(
 ): Record<Channel, Decision> {
   const { settings } = traveller
   const zone = travellerZone(traveller.profileZone, traveller.position)
-  const decide = (channel: Channel) =>
+  const decide = (channel: Channel, emailCapUntil?: Date) =>
     decideDelivery({
       channel,
       alert,
@@ -54,11 +54,11 @@ export function decideChannels(
       reachable: reachable(configured, channel, settings, traveller.pushSubscribed),
       now,
       zone,
-      // Only an email waits for the cap: a push never reads it.
-      emailCapUntil:
-        channel === 'email'
-          ? emailCap.fullUntil(traveller.emailSends, alert.userId, settings.email.address)
-          : undefined,
+      emailCapUntil,
     })
-  return { email: decide('email'), push: decide('push') }
+  // Only an email waits for the cap: a push never reads it.
+  return {
+    email: decide('email', emailCap.fullUntil(traveller.emailSends, alert.userId, settings.email.address)),
+    push: decide('push'),
+  }
 }
