@@ -21,7 +21,7 @@
  * change belongs with other writes), get back the events, publish them once committed.
  */
 import { type RawBuilder, sql } from 'kysely'
-import type { Bus, JsonText } from '../../platform/backend/backend.js'
+import { type Bus, type JsonText, jsonText } from '../../platform/backend/backend.js'
 import { compiledOnce } from '../../platform/db/compiled-once.js'
 import type { Db } from '../../platform/db/database.js'
 import { apiTime, toIso } from '../../platform/db/mapping.js'
@@ -287,12 +287,12 @@ const MAX_MESSAGE_BYTES = 7_000
  */
 function packed(events: readonly AlertEvent[]): JsonText[] {
   const messages: JsonText[] = []
-  let message: string[] = []
+  let message: JsonText[] = []
   let bytes = 0
   // An array of JSON texts joined is JSON text.
   const close = () => messages.push(`[${message.join(',')}]` as JsonText)
   for (const event of events) {
-    const json = JSON.stringify(event)
+    const json = jsonText(event)
     const size = Buffer.byteLength(json) + 1
     if (message.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
       close()
