@@ -264,7 +264,6 @@ async function run(mode: 'redis' | 'postgres', databaseUrl: string, vehicles: nu
       await fromNoAlerts(stack.deps.db, () => settle(stack))
       rounds.push({ anchor: await anchor(stack.deps.db, databaseUrl), sweep: await sweep(stack, worker) })
     }
-    await settle(stack)
     const anchorRatio = median(rounds.map((round) => round.sweep.seconds / round.anchor.seconds))
     const running = worker
     const thresholds = tunedEnabled
