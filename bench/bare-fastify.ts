@@ -2,15 +2,14 @@
  * The yardsticks of `bench/http.ts`, run as their own process so they get a core of their own as
  * `pam api` does: bare Fastify (no logger, hooks or plugins) answering `GET /health` with the same
  * body and response schema as PAM's, and `GET /alerts` running PAM's list query for BENCH_USER_ID
- * (the same SQL, one pg pool of the same size, rows mapped and JSON-serialized: no auth, no rate
- * limit) on DATABASE_URL. Listens on PORT.
+ * (the same SQL, one pg pool of the same size, rows mapped to the same body and JSON-serialized:
+ * no auth, no rate limit) on DATABASE_URL. Listens on PORT.
  */
 import Fastify from 'fastify'
 import pg from 'pg'
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 })
 const userId = process.env.BENCH_USER_ID
-const iso = (date: Date | null) => date?.toISOString() ?? null
 
 const app = Fastify({ logger: false })
 app.get(
@@ -32,13 +31,30 @@ app.get(
   },
   async () => ({ status: 'healthy', timestamp: new Date().toISOString(), service: 'bare', version: '0' }),
 )
+// PAM's list statement, word for word (alertPage: times made text by PostgreSQL, the snoozed left
+// out), prepared once per connection as PAM prepares it, so that the two differ only in what PAM
+// adds around the query.
+const time = (column: string) =>
+  `to_char("${column}" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "${column}"`
+const PAGE = {
+  name: 'alerts_page',
+  text: `select "id", "kind", "priority", "title", "body", "data", "text_source", "version", "feedback", ${[
+    'created_at',
+    'expires_at',
+    'read_at',
+    'dismissed_at',
+    'resolved_at',
+    'changed_at',
+    'snoozed_until',
+  ]
+    .map(time)
+    .join(', ')}, "created_at"::text as "page_key" from "alerts"
+     where "user_id" = $1 and ("resolved_at" is null and "dismissed_at" is null and ("expires_at" is null or "expires_at" > now())
+       and ("snoozed_until" is null or "snoozed_until" <= now()))
+     order by "created_at" desc, "id" desc limit $2 + 1`,
+}
 app.get('/alerts', async () => {
-  const { rows } = await pool.query(
-    `select *, created_at::text as page_key from alerts
-     where user_id = $1 and resolved_at is null and dismissed_at is null and (expires_at is null or expires_at > now())
-     order by created_at desc, id desc limit $2`,
-    [userId, 51],
-  )
+  const { rows } = await pool.query({ ...PAGE, values: [userId, 50] })
   return {
     items: rows.slice(0, 50).map((row) => ({
       id: row.id,
@@ -47,14 +63,18 @@ app.get('/alerts', async () => {
       title: row.title,
       body: row.body,
       data: row.data,
-      createdAt: iso(row.created_at),
-      expiresAt: iso(row.expires_at),
-      readAt: iso(row.read_at),
-      dismissedAt: iso(row.dismissed_at),
-      resolvedAt: iso(row.resolved_at),
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      readAt: row.read_at,
+      dismissedAt: row.dismissed_at,
+      resolvedAt: row.resolved_at,
       textSource: row.text_source,
+      version: Number(row.version),
+      changedAt: row.changed_at,
+      snoozedUntil: row.snoozed_until,
+      feedback: row.feedback,
     })),
-    next: null,
+    nextCursor: null,
   }
 })
 await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) })
