@@ -18,6 +18,15 @@ export const NullableTime = (description: string) =>
   Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', description })
 export const IdParams = Type.Object({ id: Uuid('the resource id') })
 
+/**
+ * Route options: the response is written by JSON.stringify rather than fast-json-stringify, for a
+ * page whose items are already mapped field by field to their schema's JSON types, so there is
+ * nothing to drop or coerce. fast-json-stringify builds a page of 50 alerts out of thousands of
+ * string concatenations: twice JSON.stringify's time, and a third of the request's allocations.
+ * The schema still documents the response, and a test holds the two together.
+ */
+export const serializedAsIs = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) }
+
 const ERROR_RESPONSES = {
   400: 'bad input: every bad field is named in details',
   401: 'no token, or a token that is not a valid user token',

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import Value from 'typebox/value'
+import { alertSchema } from '../../src/http/routes/v1/alerts.js'
+import { alertKinds } from '../../src/monitoring/registry.js'
 import { type ApiHarness, type Client, client, startApiHarness, userToken, VEHICLE } from '../helpers/api.js'
 
 describe('the /v1 resources', () => {
@@ -320,6 +323,29 @@ describe('the /v1 resources', () => {
     assert.equal(readAll.status, 200)
     assert.ok(readAll.body.updated >= 1)
     assert.equal((await call('GET', '/v1/alerts?unread=true')).body.items.length, 0)
+  })
+
+  it('alerts: a page shows each alert exactly as documented: every field, of its type, nothing more', async () => {
+    const Alert = alertSchema(alertKinds())
+    const past = new Date(Date.now() - 60_000)
+    // Every time set (the list's status=all shows resolved and dismissed ones), a verdict given.
+    const shown = await insertAlert({
+      read_at: past,
+      dismissed_at: past,
+      resolved_at: past,
+      expires_at: new Date(Date.now() + 3_600_000),
+      feedback: 'useful',
+    })
+    const page = await call('GET', '/v1/alerts?status=all')
+    assert.equal(page.status, 200)
+    assert.deepEqual(Object.keys(page.body).sort(), ['items', 'nextCursor'])
+    const item = page.body.items.find((a: { id: string }) => a.id === shown.id)
+    assert.deepEqual(Object.keys(item).sort(), Object.keys(Alert.properties).sort())
+    for (const alert of page.body.items) {
+      assert.ok(Value.Check(Alert, alert), `${JSON.stringify(alert)}: ${Value.Errors(Alert, alert)[0]?.message}`)
+    }
+    assert.equal(item.readAt, past.toISOString())
+    assert.equal(typeof item.version, 'number')
   })
 
   it('alerts: pages with a cursor under every filter, each page its own, and since= keeps the newer ones', async () => {

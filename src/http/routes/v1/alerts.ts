@@ -8,7 +8,7 @@ import { learnFromVerdict } from '../../../monitoring/thresholds/learn-from-verd
 import type { Bus } from '../../../platform/backend/backend.js'
 import type { Db } from '../../../platform/db/database.js'
 import { ListOf, listBody, PageQuery, pageRequest } from '../../pagination.js'
-import { IdParams, NullableTime, Time, Uuid, v1Schema } from '../../schemas.js'
+import { IdParams, NullableTime, serializedAsIs, Time, Uuid, v1Schema } from '../../schemas.js'
 import { notFound, refuseIfAny } from './crud.js'
 
 /** The longest a traveller may put an alert aside: past that, dismissing it says what they mean. */
@@ -86,6 +86,8 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{
         }),
         response: { 200: ListOf(Alert) },
       }),
+      // The most read page (clients poll it): toAlert maps each field to its JSON type already.
+      ...serializedAsIs,
     },
     async (request) => {
       const { query } = request
