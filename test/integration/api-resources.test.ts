@@ -327,25 +327,40 @@ describe('the /v1 resources', () => {
 
   it('alerts: a page shows each alert exactly as documented: every field, of its type, nothing more', async () => {
     const Alert = alertSchema(alertKinds())
+    const user = randomUUID()
+    const own = client(api.app, await userToken(user))
+    assert.equal((await own('GET', '/v1/me')).status, 200)
     const past = new Date(Date.now() - 60_000)
-    // Every time set (the list's status=all shows resolved and dismissed ones), a verdict given.
-    const shown = await insertAlert({
+    // One alert with every time set (status=all shows resolved and dismissed ones) and a verdict, one with none.
+    const full = await insertAlert({
+      user_id: user,
       read_at: past,
       dismissed_at: past,
       resolved_at: past,
       expires_at: new Date(Date.now() + 3_600_000),
       feedback: 'useful',
     })
-    const page = await call('GET', '/v1/alerts?status=all')
+    const bare = await insertAlert({ user_id: user })
+    const page = await own('GET', '/v1/alerts?status=all')
     assert.equal(page.status, 200)
     assert.deepEqual(Object.keys(page.body).sort(), ['items', 'nextCursor'])
-    const item = page.body.items.find((a: { id: string }) => a.id === shown.id)
-    assert.deepEqual(Object.keys(item).sort(), Object.keys(Alert.properties).sort())
+    assert.deepEqual(page.body.items.map((a: { id: string }) => a.id).sort(), [full.id, bare.id].sort())
     for (const alert of page.body.items) {
+      assert.deepEqual(Object.keys(alert).sort(), Object.keys(Alert.properties).sort())
       assert.ok(Value.Check(Alert, alert), `${JSON.stringify(alert)}: ${Value.Errors(Alert, alert)[0]?.message}`)
     }
-    assert.equal(item.readAt, past.toISOString())
-    assert.equal(typeof item.version, 'number')
+    const shown = page.body.items.find((a: { id: string }) => a.id === full.id)
+    assert.equal(shown.readAt, past.toISOString())
+    assert.equal(shown.feedback, 'useful')
+    assert.equal(typeof shown.version, 'number')
+    // The route's error bodies are the contract's too.
+    const refused = await own('GET', '/v1/alerts?status=closed')
+    assert.equal(refused.status, 400)
+    assert.deepEqual(Object.keys(refused.body).sort(), ['details', 'error', 'message'])
+    assert.deepEqual(
+      refused.body.details.map((d: { field: string }) => d.field),
+      ['querystring.status'],
+    )
   })
 
   it('alerts: pages with a cursor under every filter, each page its own, and since= keeps the newer ones', async () => {
