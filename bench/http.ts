@@ -29,6 +29,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const MODES = (process.env.BENCH_MODES ?? 'redis,postgres').split(',') as ('redis' | 'postgres')[]
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 1)
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1)
+  throw new Error(`BENCH_HTTP_ROUNDS must be a whole number ≥ 1, not ${process.env.BENCH_HTTP_ROUNDS}`)
 const SECRET = randomBytes(32).toString('base64url')
 const PORT = 18_000 + Math.floor(Math.random() * 1000)
 const BARE_PORT = PORT + 1000
@@ -129,6 +131,7 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
     await waitFor(`${base}/v1/me`, headers)
     const db = new pg.Client({ connectionString: databaseUrl })
     await db.connect()
+    // Exactly one page: with more, PAM's answer would carry a nextCursor that the yardstick's does not.
     await db.query(
       `insert into alerts (user_id, kind, priority, title, body, data, dedupe_key)
        select $1, 'fuel_low', 'medium', 'Fuel low', 'Fuel at 15 %', '{"threshold": 20, "ruleVersion": 1}', 'k' || n
