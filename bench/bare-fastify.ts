@@ -34,21 +34,18 @@ app.get(
 // PAM's list statement, word for word (alertPage: times made text by PostgreSQL, the snoozed left
 // out), prepared once per connection as PAM prepares it, so that the two differ only in what PAM
 // adds around the query.
-const time = (column: string) =>
-  `to_char("${column}" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "${column}"`
 const PAGE = {
   name: 'alerts_page',
-  text: `select "id", "kind", "priority", "title", "body", "data", "text_source", "version", "feedback", ${[
-    'created_at',
-    'expires_at',
-    'read_at',
-    'dismissed_at',
-    'resolved_at',
-    'changed_at',
-    'snoozed_until',
-  ]
-    .map(time)
-    .join(', ')}, "created_at"::text as "page_key" from "alerts"
+  text: `select "id", "kind", "priority", "title", "body", "data", "text_source", "version", "feedback",
+       to_char("created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "created_at",
+       to_char("expires_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "expires_at",
+       to_char("read_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "read_at",
+       to_char("dismissed_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "dismissed_at",
+       to_char("resolved_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "resolved_at",
+       to_char("changed_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "changed_at",
+       to_char("snoozed_until" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "snoozed_until",
+       "created_at"::text as "page_key"
+     from "alerts"
      where "user_id" = $1 and ("resolved_at" is null and "dismissed_at" is null and ("expires_at" is null or "expires_at" > now())
        and ("snoozed_until" is null or "snoozed_until" <= now()))
      order by "created_at" desc, "id" desc limit $2 + 1`,
