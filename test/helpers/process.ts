@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -125,6 +125,32 @@ export function ephemeralStart(): number {
   } catch {
     return 49_152
   }
+}
+
+/**
+ * The TCP ports a process listens on, from Linux's /proc: its sockets' inodes found among the
+ * listening entries of /proc/net/tcp and tcp6. Says what the process itself holds, where probing a
+ * port it should not hold can find another test's server there.
+ */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      if (socket?.[1]) inodes.add(socket[1])
+    } catch {
+      // Closed since the folder was read.
+    }
+  }
+  const ports = new Set<number>()
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/)
+      // 0A: LISTEN.
+      if (state === '0A' && inode && inodes.has(inode)) ports.add(Number.parseInt(local?.split(':')[1] ?? '', 16))
+    }
+  }
+  return [...ports].sort((a, b) => a - b)
 }
 
 /** The lowest port freePort gives: above the well-known services'. */
