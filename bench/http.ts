@@ -150,13 +150,14 @@ async function run(mode: 'postgres' | 'redis', databaseUrl: string) {
       const health = await load(`${base}/health`, pamServer)
       const bareList = await load(`http://127.0.0.1:${BARE_PORT}/alerts`, bareServer)
       const list = await load(`${base}/v1/alerts`, pamServer, headers)
-      rounds.push({ health: health.rps / bareHealth.rps, list: list.rps / bareList.rps })
+      const ratios = { health: health.rps / bareHealth.rps, list: list.rps / bareList.rps }
+      rounds.push(ratios)
       report +=
         (ROUNDS > 1 ? ` round ${round}:\n` : '') +
         `${line('bare Fastify /health', bareHealth)}\n` +
-        `${line('GET /health', health)}  (${(health.rps / bareHealth.rps).toFixed(2)}× bare; server CPU per request ${cpuRatio(health, bareHealth)}× bare's)\n` +
+        `${line('GET /health', health)}  (${ratios.health.toFixed(2)}× bare; server CPU per request ${cpuRatio(health, bareHealth)}× bare's)\n` +
         `${line('bare Fastify + pg, 50', bareList)}  (the same statement and body, no auth or rate limit)\n` +
-        `${line('GET /v1/alerts (50)', list)}  (${(list.rps / bareList.rps).toFixed(2)}× bare + pg; server CPU per request ${cpuRatio(list, bareList)}× bare's)\n`
+        `${line('GET /v1/alerts (50)', list)}  (${ratios.list.toFixed(2)}× bare + pg; server CPU per request ${cpuRatio(list, bareList)}× bare's)\n`
     }
     const ratio = median(rounds.map((r) => r.health))
     const listRatio = median(rounds.map((r) => r.list))
