@@ -1,6 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq'
 import type { DeliveryServices } from '../delivery/delivery-services.js'
-import type { PamWorker, QueueBackend } from '../platform/backend/backend.js'
+import type { QueueBackend } from '../platform/backend/backend.js'
 import type { QueueName } from '../platform/backend/queue-names.js'
 import type { Db } from '../platform/db/database.js'
 import { messageOf } from '../platform/errors/error-message.js'
@@ -15,9 +15,9 @@ import { recordScheduleRun } from './schedule-run-repository.js'
 import type { MonitorServices } from './task.js'
 import { DelayJob } from './task.js'
 import { BACKOFF_TYPE, retryDelay } from './task-declarations.js'
+import { STALL_MS, type StallSample, type StallWatch, watchStall } from './worker-stall.js'
 
 export interface Consumer {
-  workers: PamWorker[]
   /** Waits for active jobs up to `graceMs`, then forces; a forced job is re-run after the stall check. */
   close(graceMs: number): Promise<void>
 }
@@ -53,6 +53,8 @@ const METRICS_MINUTES = 24 * 60
 const LEASE_MARGIN_MS = 60_000
 /** How many times a job may ask to run later (DelayJob) before asking again counts as a failure. */
 const MAX_DELAYS = 10
+/** How often each queue's worker is looked at for a stall (worker-stall.ts). */
+const STALL_CHECK_MS = 5_000
 
 /**
  * Runs a handler with its task's time limit and BullMQ's cancellation: the handler's signal aborts
@@ -89,7 +91,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   const { tasks } = options
   const errors = options.errors ?? noErrorReporter
   const taskOf = (name: string): RunnableTask | undefined => (Object.hasOwn(tasks, name) ? tasks[name] : undefined)
-  const workers = options.queues.map((queue) => {
+  const slots = options.queues.map((queue) => {
     const logger = options.logger.child({ queue, workerId })
     const run = async (job: Job, token?: string, signal?: AbortSignal) => {
       const task = taskOf(job.name)
@@ -140,54 +142,125 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         if (task.exclusive) await releaseLease(db, job.name, holder)
       }
     }
-    // A failure because a store was away says so in the job's reason (the lease and the run's
-    // record are PostgreSQL's too): operator alerts tell of the outage once, not of each job.
-    const processor = (job: Job, token?: string, signal?: AbortSignal) =>
-      run(job, token, signal).catch((error: unknown) => {
-        throw markOutage(error)
-      })
-    const worker = backend.createWorker(queue, processor, {
-      concurrency: options.concurrency,
-      name: workerId,
-      lockDuration: options.lockDurationMs,
-      stalledInterval: options.lockDurationMs,
-      metrics: { maxDataPoints: METRICS_MINUTES },
-      settings: {
-        backoffStrategy: (attemptsMade, type, _error, job) => {
-          const task = taskOf(job?.name ?? '')
-          return type === BACKOFF_TYPE && task ? retryDelay(task, attemptsMade) : 0
-        },
-      },
-    })
+    // Counted for the stall check: what this queue's worker runs now, and has started ever.
+    let running = 0
+    let started = 0
+    const processor = (job: Job, token?: string, signal?: AbortSignal) => {
+      running += 1
+      started += 1
+      // A failure because a store was away says so in the job's reason (the lease and the run's
+      // record are PostgreSQL's too): operator alerts tell of the outage once, not of each job.
+      return run(job, token, signal)
+        .catch((error: unknown) => {
+          throw markOutage(error)
+        })
+        .finally(() => {
+          running -= 1
+        })
+    }
     const observe = (job: Job, outcome: JobOutcome) => {
       metrics.jobs.inc({ queue, task: job.name, outcome })
       if (job.processedOn && job.finishedOn) {
         metrics.jobDuration.observe({ queue, task: job.name }, (job.finishedOn - job.processedOn) / 1000)
       }
     }
-    worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error; it keeps retrying'))
-    worker.on('completed', (job, result) => observe(job, (result as Skipped)?.skipped ? 'skipped' : 'completed'))
-    worker.on('failed', (job, error) => {
-      if (!job) return
-      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError
-      observe(job, final ? 'failed' : 'retried')
-      if (final) {
-        // Unknown names stay out of the labels: anyone who can queue a job could make them unbounded.
-        const task = taskOf(job.name) ? job.name : 'unknown'
-        metrics.jobsFailedFinal.inc({ queue, task })
-        errors.jobFailedForGood(error, { queue, task, jobId: job.id ?? '', attemptsMade: job.attemptsMade })
-      }
-      logger.warn(
-        { jobId: job.id, task: job.name, attemptsMade: job.attemptsMade, final, err: error.message },
-        final ? 'job failed for good' : 'job failed; it will be retried',
-      )
-    })
-    return worker
+    /** A worker for the queue, with its listeners: the first, or one replacing a stuck one. */
+    const spawn = () => {
+      const worker = backend.createWorker(queue, processor, {
+        concurrency: options.concurrency,
+        name: workerId,
+        lockDuration: options.lockDurationMs,
+        stalledInterval: options.lockDurationMs,
+        metrics: { maxDataPoints: METRICS_MINUTES },
+        settings: {
+          backoffStrategy: (attemptsMade, type, _error, job) => {
+            const task = taskOf(job?.name ?? '')
+            return type === BACKOFF_TYPE && task ? retryDelay(task, attemptsMade) : 0
+          },
+        },
+      })
+      worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error; it keeps retrying'))
+      worker.on('completed', (job, result) => observe(job, (result as Skipped)?.skipped ? 'skipped' : 'completed'))
+      worker.on('failed', (job, error) => {
+        if (!job) return
+        const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError
+        observe(job, final ? 'failed' : 'retried')
+        if (final) {
+          // Unknown names stay out of the labels: anyone who can queue a job could make them unbounded.
+          const task = taskOf(job.name) ? job.name : 'unknown'
+          metrics.jobsFailedFinal.inc({ queue, task })
+          errors.jobFailedForGood(error, { queue, task, jobId: job.id ?? '', attemptsMade: job.attemptsMade })
+        }
+        logger.warn(
+          { jobId: job.id, task: job.name, attemptsMade: job.attemptsMade, final, err: error.message },
+          final ? 'job failed for good' : 'job failed; it will be retried',
+        )
+      })
+      return worker
+    }
+    return {
+      logger,
+      worker: spawn(),
+      spawn,
+      counts: backend.createQueue(queue),
+      watch: undefined as StallWatch | undefined,
+      sample: (ready: number): StallSample => ({
+        at: Date.now(),
+        ready,
+        running,
+        concurrency: options.concurrency,
+        started,
+      }),
+    }
   })
 
+  // Each queue's worker is looked at every few seconds; one stuck (worker-stall.ts) is replaced by
+  // a new one, and the stuck one closed without waiting: it runs no job, so none is abandoned.
+  let closing = false
+  let looking = false
+  const lookForStalls = async () => {
+    if (looking) return
+    looking = true
+    try {
+      for (const slot of slots) {
+        // Cannot be read (the store is away): nothing to judge by, so the watch starts over.
+        const ready = await slot.counts
+          .getJobCounts('wait', 'prioritized')
+          .then((counts) => (counts.wait ?? 0) + (counts.prioritized ?? 0))
+          .catch(() => 0)
+        if (closing) return
+        const { watch, stuck } = watchStall(slot.watch, slot.sample(ready))
+        slot.watch = stuck ? undefined : watch
+        // A paused queue (the dashboard can pause one) keeps its prioritized jobs ready and untaken.
+        if (!stuck || (await slot.counts.isPaused().catch(() => true)) || closing) continue
+        slot.logger.warn(
+          { ready, stalledForMs: STALL_MS },
+          'the worker took no job while jobs were ready and it had room; replacing it',
+        )
+        const stuckWorker = slot.worker
+        slot.worker = slot.spawn()
+        stuckWorker.close(true).catch((error: unknown) => {
+          slot.logger.warn({ err: messageOf(error) }, 'the replaced worker did not close')
+        })
+      }
+    } finally {
+      looking = false
+    }
+  }
+  const stallChecks = setInterval(
+    () =>
+      lookForStalls().catch((error: unknown) =>
+        options.logger.warn({ err: messageOf(error) }, 'could not look for stuck workers'),
+      ),
+    STALL_CHECK_MS,
+  )
+  stallChecks.unref()
+
   return {
-    workers,
     async close(graceMs) {
+      closing = true
+      clearInterval(stallChecks)
+      const workers = slots.map((slot) => slot.worker)
       // BullMQ's Worker.close keeps its first call's promise: close(true) after close() would
       // wait for the jobs just the same. So the waiting is done by pause() (no new jobs, wait for
       // the active ones), and close is called once, forced when the grace ran out.
@@ -201,6 +274,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       // A forced job keeps its active state and is re-run by another worker after the stall check.
       if (force) options.logger.warn({ graceMs }, 'active jobs did not finish in time; forcing the workers closed')
       await Promise.all(workers.map((worker) => worker.close(force)))
+      await Promise.all(slots.map((slot) => slot.counts.close()))
     },
   }
 }
