@@ -15,7 +15,7 @@ import { recordScheduleRun } from './schedule-run-repository.js'
 import type { MonitorServices } from './task.js'
 import { DelayJob } from './task.js'
 import { BACKOFF_TYPE, retryDelay } from './task-declarations.js'
-import { STALL_MS, type StallSample, type StallWatch, watchStall } from './worker-stall.js'
+import { type StallSample, type StallWatch, WORKER_RETRY_DELAY_MS, watchStall } from './worker-stall.js'
 
 export interface Consumer {
   /** Waits for active jobs up to `graceMs`, then forces; a forced job is re-run after the stall check. */
@@ -142,31 +142,34 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         if (task.exclusive) await releaseLease(db, job.name, holder)
       }
     }
-    // Counted for the stall check: what this queue's worker runs now, and has started ever.
-    let running = 0
-    let started = 0
-    const processor = (job: Job, token?: string, signal?: AbortSignal) => {
-      running += 1
-      started += 1
-      // A failure because a store was away says so in the job's reason (the lease and the run's
-      // record are PostgreSQL's too): operator alerts tell of the outage once, not of each job.
-      return run(job, token, signal)
-        .catch((error: unknown) => {
-          throw markOutage(error)
-        })
-        .finally(() => {
-          running -= 1
-        })
-    }
     const observe = (job: Job, outcome: JobOutcome) => {
       metrics.jobs.inc({ queue, task: job.name, outcome })
       if (job.processedOn && job.finishedOn) {
         metrics.jobDuration.observe({ queue, task: job.name }, (job.finishedOn - job.processedOn) / 1000)
       }
     }
-    /** A worker for the queue, with its listeners: the first, or one replacing a stuck one. */
+    /**
+     * A worker for the queue, with its listeners and its own counts for the stall check (what it
+     * runs now, what it has started ever): the first, or one replacing a stuck one.
+     */
     const spawn = () => {
+      let running = 0
+      let started = 0
+      const processor = (job: Job, token?: string, signal?: AbortSignal) => {
+        running += 1
+        started += 1
+        // A failure because a store was away says so in the job's reason (the lease and the run's
+        // record are PostgreSQL's too): operator alerts tell of the outage once, not of each job.
+        return run(job, token, signal)
+          .catch((error: unknown) => {
+            throw markOutage(error)
+          })
+          .finally(() => {
+            running -= 1
+          })
+      }
       const worker = backend.createWorker(queue, processor, {
+        runRetryDelay: WORKER_RETRY_DELAY_MS,
         concurrency: options.concurrency,
         name: workerId,
         lockDuration: options.lockDurationMs,
@@ -196,26 +199,20 @@ export function startConsumer(options: ConsumerOptions): Consumer {
           final ? 'job failed for good' : 'job failed; it will be retried',
         )
       })
-      return worker
+      return {
+        worker,
+        sample: (ready: number): StallSample => ({ at: Date.now(), ready, running, started }),
+        watch: undefined as StallWatch | undefined,
+      }
     }
-    return {
-      logger,
-      worker: spawn(),
-      spawn,
-      counts: backend.createQueue(queue),
-      watch: undefined as StallWatch | undefined,
-      sample: (ready: number): StallSample => ({
-        at: Date.now(),
-        ready,
-        running,
-        concurrency: options.concurrency,
-        started,
-      }),
-    }
+    // Read by the stall check, which only Redis mode has.
+    const counts = backend.retireWorker ? backend.createQueue(queue) : undefined
+    return { logger, spawn, current: spawn(), counts }
   })
 
-  // Each queue's worker is looked at every few seconds; one stuck (worker-stall.ts) is replaced by
-  // a new one, and the stuck one closed without waiting: it runs no job, so none is abandoned.
+  // Redis mode: each queue's worker is looked at every few seconds, and one stuck
+  // (worker-stall.ts) is retired and replaced by a new one. It runs no job, so none is abandoned.
+  // Postgres-only mode's worker is woken by the database and has no such failure.
   let closing = false
   let looking = false
   const lookForStalls = async () => {
@@ -223,44 +220,40 @@ export function startConsumer(options: ConsumerOptions): Consumer {
     looking = true
     try {
       for (const slot of slots) {
+        if (!slot.counts) continue
         // Cannot be read (the store is away): nothing to judge by, so the watch starts over.
         const ready = await slot.counts
           .getJobCounts('wait', 'prioritized')
           .then((counts) => (counts.wait ?? 0) + (counts.prioritized ?? 0))
           .catch(() => 0)
         if (closing) return
-        const { watch, stuck } = watchStall(slot.watch, slot.sample(ready))
-        slot.watch = stuck ? undefined : watch
+        const { watch, stuckForMs } = watchStall(slot.current.watch, slot.current.sample(ready))
+        slot.current.watch = watch
         // A paused queue (the dashboard can pause one) keeps its prioritized jobs ready and untaken.
-        if (!stuck || (await slot.counts.isPaused().catch(() => true)) || closing) continue
-        slot.logger.warn(
-          { ready, stalledForMs: STALL_MS },
-          'the worker took no job while jobs were ready and it had room; replacing it',
-        )
-        const stuckWorker = slot.worker
-        slot.worker = slot.spawn()
-        stuckWorker.close(true).catch((error: unknown) => {
-          slot.logger.warn({ err: messageOf(error) }, 'the replaced worker did not close')
-        })
+        if (stuckForMs === undefined || (await slot.counts.isPaused().catch(() => true)) || closing) continue
+        slot.logger.warn({ ready, stuckForMs }, 'the worker took no job while jobs were ready; replacing it')
+        backend.retireWorker?.(slot.current.worker)
+        slot.current = slot.spawn()
       }
     } finally {
       looking = false
     }
   }
-  const stallChecks = setInterval(
-    () =>
-      lookForStalls().catch((error: unknown) =>
-        options.logger.warn({ err: messageOf(error) }, 'could not look for stuck workers'),
-      ),
-    STALL_CHECK_MS,
-  )
-  stallChecks.unref()
+  const stallChecks =
+    backend.retireWorker &&
+    setInterval(
+      () =>
+        lookForStalls().catch((error: unknown) =>
+          options.logger.warn({ err: messageOf(error) }, 'could not look for stuck workers'),
+        ),
+      STALL_CHECK_MS,
+    ).unref()
 
   return {
     async close(graceMs) {
       closing = true
       clearInterval(stallChecks)
-      const workers = slots.map((slot) => slot.worker)
+      const workers = slots.map((slot) => slot.current.worker)
       // BullMQ's Worker.close keeps its first call's promise: close(true) after close() would
       // wait for the jobs just the same. So the waiting is done by pause() (no new jobs, wait for
       // the active ones), and close is called once, forced when the grace ran out.
@@ -274,7 +267,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       // A forced job keeps its active state and is re-run by another worker after the stall check.
       if (force) options.logger.warn({ graceMs }, 'active jobs did not finish in time; forcing the workers closed')
       await Promise.all(workers.map((worker) => worker.close(force)))
-      await Promise.all(slots.map((slot) => slot.counts.close()))
+      await Promise.all(slots.map((slot) => slot.counts?.close()))
     },
   }
 }

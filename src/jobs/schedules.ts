@@ -79,8 +79,8 @@ export async function syncSchedules(
 
 /**
  * A run's successor is added moments after the run starts; one active this long without it has
- * lost it. Past BullMQ's own retry of that step (the worker's runRetryDelay, 15 s), so a successor
- * still on its way is not taken for lost.
+ * lost it. Well past BullMQ's own retry of that step (the worker's runRetryDelay,
+ * WORKER_RETRY_DELAY_MS), so a successor still on its way is not taken for lost.
  */
 const SUCCESSOR_DUE_MS = 30_000
 const PENDING = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children'])

@@ -51,6 +51,11 @@ export interface QueueBackend {
   createQueue(name: QueueName): PamQueue
   createWorker(name: QueueName, processor: Processor, settings: WorkerSettings): PamWorker
   /**
+   * Redis mode only: closes a worker that stopped taking jobs (jobs/worker-stall.ts) without
+   * waiting for it, which may never end, and drops its connection at once, so it takes no job again.
+   */
+  retireWorker?(worker: PamWorker): void
+  /**
    * Redis mode only: a fail-fast connection for small shared state (rate-limit counters, the
    * provider cache). Postgres-only mode keeps that state in memory or in PostgreSQL instead.
    */

@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { messageOf } from '../errors/error-message.js'
 import type { Logger } from '../logger.js'
-import type { QueueBackend, RedisClient } from './backend.js'
+import type { PamWorker, QueueBackend, RedisClient } from './backend.js'
 import type { QueueName } from './queue-names.js'
 import { createRedisBus } from './redis-bus.js'
 
@@ -63,6 +63,15 @@ export function createRedisBackend(options: {
   const { cluster } = options
   const log = logger.child({ component: 'redis' })
   const connections: RedisClient[] = []
+  const workerConnections = new Map<PamWorker, RedisClient>()
+  /** Disconnects a worker's own connection and forgets it. */
+  const drop = (worker: PamWorker) => {
+    const connection = workerConnections.get(worker)
+    if (!connection) return
+    workerConnections.delete(worker)
+    connections.splice(connections.indexOf(connection), 1)
+    connection.disconnect()
+  }
   const connect = (name: string, extra: ConnectionOptions) => {
     const connectionName = `${prefix}-${name}`
     const connection = cluster
@@ -113,12 +122,20 @@ export function createRedisBackend(options: {
     bus,
     redis: shared,
     createQueue: (name) => new Queue(name, { connection: producer, prefix: queuePrefix(name) }),
-    createWorker: (name, processor, settings) =>
-      new Worker(name, processor, {
-        ...settings,
-        prefix: queuePrefix(name),
-        connection: connect(`worker-${name}`, { maxRetriesPerRequest: null }),
-      }),
+    createWorker: (name, processor, settings) => {
+      const connection = connect(`worker-${name}`, { maxRetriesPerRequest: null })
+      const worker = new Worker(name, processor, { ...settings, prefix: queuePrefix(name), connection })
+      // The connection is the worker's alone: BullMQ leaves one it was given open when it closes.
+      workerConnections.set(worker, connection)
+      worker.once('closed', () => drop(worker))
+      return worker
+    },
+    retireWorker(worker) {
+      worker
+        .close(true)
+        .catch((error: unknown) => log.warn({ err: messageOf(error) }, 'a retired worker did not close'))
+      drop(worker)
+    },
     async pingRedis(timeoutMs) {
       const found = await Promise.race([
         producer.exists(marker),
