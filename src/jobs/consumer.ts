@@ -211,7 +211,9 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   })
 
   // Redis mode: each queue's worker is looked at every few seconds, and one stuck
-  // (worker-stall.ts) is retired and replaced by a new one. It runs no job, so none is abandoned.
+  // (worker-stall.ts) is retired and replaced by a new one. It runs no job, so none is abandoned;
+  // a result it was still writing back (a store error retried for 15 s) is lost with it and its job
+  // run again once its lock expires, as after a worker's death, which every task already survives.
   // Postgres-only mode's worker is woken by the database and has no such failure.
   let closing = false
   let looking = false

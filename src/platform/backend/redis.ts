@@ -69,7 +69,8 @@ export function createRedisBackend(options: {
     const connection = workerConnections.get(worker)
     if (!connection) return
     workerConnections.delete(worker)
-    connections.splice(connections.indexOf(connection), 1)
+    const at = connections.indexOf(connection)
+    if (at >= 0) connections.splice(at, 1)
     connection.disconnect()
   }
   const connect = (name: string, extra: ConnectionOptions) => {
