@@ -1,6 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq'
 import type { DeliveryServices } from '../delivery/delivery-services.js'
-import type { QueueBackend } from '../platform/backend/backend.js'
+import type { PamWorker, QueueBackend } from '../platform/backend/backend.js'
 import type { QueueName } from '../platform/backend/queue-names.js'
 import type { Db } from '../platform/db/database.js'
 import { messageOf } from '../platform/errors/error-message.js'
@@ -10,6 +10,7 @@ import { isUuid } from '../platform/ids.js'
 import type { Logger } from '../platform/logger.js'
 import type { JobOutcome, Metrics } from '../platform/metrics.js'
 import type { RunnableTask } from './handlers.js'
+import { type Queues, queueBacklog } from './inspection.js'
 import { acquireLease, releaseLease } from './lease-repository.js'
 import { recordScheduleRun } from './schedule-run-repository.js'
 import type { MonitorServices } from './task.js'
@@ -40,6 +41,11 @@ export interface ConsumerOptions {
   services?: MonitorServices
   /** What the notify.* tasks send with. */
   delivery?: DeliveryServices
+  /**
+   * The producer's queues, through which the stall check reads each queue's backlog (Redis mode;
+   * without them, no check).
+   */
+  producerQueues?: Queues
 }
 
 export interface Skipped {
@@ -205,9 +211,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         watch: undefined as StallWatch | undefined,
       }
     }
-    // Read by the stall check, which only Redis mode has.
-    const counts = backend.retireWorker ? backend.createQueue(queue) : undefined
-    return { logger, spawn, current: spawn(), counts }
+    return { queue, logger, spawn, current: spawn() }
   })
 
   // Redis mode: each queue's worker is looked at every few seconds, and one stuck
@@ -217,35 +221,40 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   // Postgres-only mode's worker is woken by the database and has no such failure.
   let closing = false
   let looking = false
-  const lookForStalls = async () => {
+  const lookForStalls = async (queues: Queues, retire: (worker: PamWorker) => void) => {
     if (looking) return
     looking = true
     try {
+      // Cannot be read (the store is away): nothing to judge by, so every watch starts over.
+      const backlog = new Map((await queueBacklog(queues).catch(() => [])).map((q) => [q.queue, q.backlog]))
       for (const slot of slots) {
-        if (!slot.counts) continue
-        // Cannot be read (the store is away): nothing to judge by, so the watch starts over.
-        const ready = await slot.counts
-          .getJobCounts('wait', 'prioritized')
-          .then((counts) => (counts.wait ?? 0) + (counts.prioritized ?? 0))
-          .catch(() => 0)
         if (closing) return
+        const ready = backlog.get(slot.queue) ?? 0
         const { watch, stuckForMs } = watchStall(slot.current.watch, slot.current.sample(ready))
         slot.current.watch = watch
+        if (stuckForMs === undefined) continue
         // A paused queue (the dashboard can pause one) keeps its prioritized jobs ready and untaken.
-        if (stuckForMs === undefined || (await slot.counts.isPaused().catch(() => true)) || closing) continue
+        const paused = await queues
+          .get(slot.queue)
+          ?.isPaused()
+          .catch(() => true)
+        if (paused !== false || closing) continue
         slot.logger.warn({ ready, stuckForMs }, 'the worker took no job while jobs were ready; replacing it')
-        backend.retireWorker?.(slot.current.worker)
+        retire(slot.current.worker)
         slot.current = slot.spawn()
       }
     } finally {
       looking = false
     }
   }
+  const { producerQueues } = options
+  const retire = backend.retireWorker
   const stallChecks =
-    backend.retireWorker &&
+    producerQueues &&
+    retire &&
     setInterval(
       () =>
-        lookForStalls().catch((error: unknown) =>
+        lookForStalls(producerQueues, retire).catch((error: unknown) =>
           options.logger.warn({ err: messageOf(error) }, 'could not look for stuck workers'),
         ),
       STALL_CHECK_MS,
@@ -269,7 +278,6 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       // A forced job keeps its active state and is re-run by another worker after the stall check.
       if (force) options.logger.warn({ graceMs }, 'active jobs did not finish in time; forcing the workers closed')
       await Promise.all(workers.map((worker) => worker.close(force)))
-      await Promise.all(slots.map((slot) => slot.counts?.close()))
     },
   }
 }

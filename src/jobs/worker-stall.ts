@@ -20,7 +20,7 @@ export const STALL_MS = 5 * WORKER_RETRY_DELAY_MS
 /** What one look at a worker and its queue saw. */
 export interface StallSample {
   at: number
-  /** Jobs ready to be taken now (waiting or prioritized; not delayed). */
+  /** Jobs the worker could start now: its queue's backlog (inspection.ts' queueBacklog). */
   ready: number
   /** Jobs this worker is running. */
   running: number

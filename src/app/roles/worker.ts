@@ -39,6 +39,7 @@ export async function startWorker(deps: Deps, signal: AbortSignal, options: Work
     tasks: runnableTasks(),
     services,
     delivery,
+    producerQueues: producer.queues,
   })
   // Postgres-only mode evaluates writes without a job: a worker listens for the monitors whose
   // jobs it would run (evaluation-trigger.ts).
