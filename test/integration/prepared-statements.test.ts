@@ -2,6 +2,10 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, it } from 'node:test'
 import { sql } from 'kysely'
+import { claimDeliveries, deliveryContexts } from '../../src/delivery/delivery-repository.js'
+import { applyEvaluation } from '../../src/monitoring/alerts/alert-store.js'
+import { readSeen } from '../../src/monitoring/evaluation-mark-repository.js'
+import { loadFuelSnapshots } from '../../src/monitoring/monitors/fuel/snapshot.js'
 import { type ApiHarness, client, startApiHarness, userToken, VEHICLE } from '../helpers/api.js'
 import { inBothModes } from '../helpers/harness.js'
 
@@ -33,5 +37,59 @@ inBothModes('list pages as prepared statements', (mode) => {
       await sql`alter table vehicles drop column prepared_test_extra`.execute(db)
     }
     assert.equal((await call('GET', '/v1/vehicles')).status, 200)
+  })
+  it("plans a write's evaluation statements once per connection, not at every run", async () => {
+    const userId = randomUUID()
+    const call = client(api.app, await userToken(userId))
+    const vehicle = await call('POST', '/v1/vehicles', VEHICLE)
+    assert.equal(vehicle.status, 201)
+    assert.equal((await call('POST', `/v1/vehicles/${vehicle.body.id}/fuel-readings`, { percent: 12 })).status, 201)
+    const db = api.harness.deps.db
+    const { created } = await applyEvaluation(db, userId, {
+      conditions: [`fuel:${vehicle.body.id}`],
+      drafts: [
+        {
+          kind: 'fuel_low',
+          priority: 'medium',
+          condition: `fuel:${vehicle.body.id}`,
+          variant: 'medium',
+          title: 'Fuel low',
+          body: 'Fuel at 12 %',
+          data: { threshold: 20, observedAt: new Date().toISOString(), ruleVersion: 1, percent: 12 },
+        },
+      ],
+    })
+    const alertId = created[0]?.id
+    assert.ok(alertId)
+    // One connection, so that its prepared statements can be read back: PostgreSQL makes five plans
+    // for a statement's values first, then keeps its plan made without them if that is no dearer.
+    const plans = await db.connection().execute(async (session) => {
+      for (let run = 0; run < 12; run++) {
+        await readSeen(session, 'fuel', 'fuel_low', [userId])
+        const snapshots = await loadFuelSnapshots(session, [userId], new Map([[userId, []]]))
+        assert.equal(snapshots.get(userId)?.vehicles[0]?.reading?.percent, 12)
+        assert.equal((await deliveryContexts(session, [alertId], { now: new Date(), emailCap: 5 })).length, 1)
+        await claimDeliveries(session, 'prepared-statements-test', [
+          { alertId, userId, channel: 'email', settlement: { status: 'suppressed', reason: 'no address' } },
+          { alertId, userId, channel: 'push', settlement: { status: 'suppressed', reason: 'no subscription' } },
+        ])
+      }
+      const { rows } = await sql<{ statement: string; generic_plans: string; custom_plans: string }>`
+        select statement, generic_plans, custom_plans from pg_prepared_statements`.execute(session)
+      return rows
+    })
+    for (const fragment of [
+      'left join evaluation_marks m',
+      '"fuel_readings" as "r"',
+      'from notification_settings s',
+      'insert into deliveries as d',
+    ]) {
+      const statement = plans.find((plan) => plan.statement.includes(fragment))
+      assert.ok(statement, `no prepared statement reads ${fragment}`)
+      assert.ok(
+        Number(statement.custom_plans) <= 5 && Number(statement.generic_plans) >= 7,
+        `${fragment}: ${statement.custom_plans} runs planned for their values, ${statement.generic_plans} on the plan made once`,
+      )
+    }
   })
 })

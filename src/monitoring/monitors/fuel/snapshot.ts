@@ -8,6 +8,11 @@ import { type CandidatePage, candidateUsers } from '../../candidates.js'
 import { storedFromJson, storedThresholdsOf } from '../../thresholds/snapshot-thresholds.js'
 import type { FuelSnapshot, FuelVehicle } from './rule.js'
 
+// In the text, not a parameter: PostgreSQL plans a LIMIT parameter as a tenth of the rows, so the
+// plan made once for a write's prepared snapshot looked dearer than one made for its values, and it
+// planned every run afresh (compiled-once.ts).
+const ONE = sql.lit(1)
+
 /** Each vehicle's latest reading (newest observation, then newest row), joined laterally on `v`. */
 const latestReading = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }, 'v'>) =>
   eb
@@ -16,7 +21,7 @@ const latestReading = (eb: ExpressionBuilder<Database & { v: Database['vehicles'
     .whereRef('r.vehicle_id', '=', 'v.id')
     .orderBy('r.observed_at', 'desc')
     .orderBy('r.id', 'desc')
-    .limit(1)
+    .limit(ONE)
     .as('latest')
 
 /** The user's active trip (the latest to depart, if several), joined laterally on `v`. */
@@ -28,7 +33,7 @@ const activeTrip = (eb: ExpressionBuilder<Database & { v: Database['vehicles'] }
     .where('t.status', '=', 'active')
     .orderBy('t.depart_from', 'desc')
     .orderBy('t.id', 'desc')
-    .limit(1)
+    .limit(ONE)
     .as('trip')
 
 /**
