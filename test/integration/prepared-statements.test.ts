@@ -6,6 +6,7 @@ import { claimDeliveries, deliveryContexts } from '../../src/delivery/delivery-r
 import { applyEvaluation } from '../../src/monitoring/alerts/alert-store.js'
 import { readSeen } from '../../src/monitoring/evaluation-mark-repository.js'
 import { loadFuelSnapshots } from '../../src/monitoring/monitors/fuel/snapshot.js'
+import { fuelReadings } from '../../src/travellers/vehicles/fuel-reading-repository.js'
 import { type ApiHarness, client, startApiHarness, userToken, VEHICLE } from '../helpers/api.js'
 import { inBothModes } from '../helpers/harness.js'
 
@@ -22,23 +23,30 @@ inBothModes('list pages as prepared statements', (mode) => {
   it('keeps answering when a migration changes the listed table under a running API', async () => {
     const call = client(api.app, await userToken(randomUUID()))
     assert.equal((await call('POST', '/v1/vehicles', VEHICLE)).status, 201)
-    // Every pooled connection prepares the list statement.
+    // Every pooled connection prepares the list statement, and the insert of a write run alone.
     for (let i = 0; i < 20; i++) assert.equal((await call('GET', '/v1/vehicles')).status, 200)
+    await Promise.all(Array.from({ length: 20 }, () => call('POST', '/v1/vehicles', VEHICLE)))
     const db = api.harness.deps.db
     await sql`alter table vehicles add column prepared_test_extra integer`.execute(db)
     try {
       // PostgreSQL refuses the prepared `select *` once ("cached plan must not change result type").
       for (let i = 0; i < 20; i++) {
-        const listed = await call('GET', '/v1/vehicles')
+        const listed = await call('GET', '/v1/vehicles?limit=100')
         assert.equal(listed.status, 200, JSON.stringify(listed.body))
-        assert.equal(listed.body.items.length, 1)
+        assert.equal(listed.body.items.length, 21)
       }
+      // And the prepared insert's `returning *` ("cached plan must not change result type") too.
+      const added = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/v1/vehicles', VEHICLE)))
+      assert.deepEqual(
+        added.map((response) => response.status),
+        added.map(() => 201),
+      )
     } finally {
       await sql`alter table vehicles drop column prepared_test_extra`.execute(db)
     }
     assert.equal((await call('GET', '/v1/vehicles')).status, 200)
   })
-  it("plans a write's evaluation statements once per connection, not at every run", async () => {
+  it("plans a write's statements once per connection, not at every run", async () => {
     const userId = randomUUID()
     const call = client(api.app, await userToken(userId))
     const vehicle = await call('POST', '/v1/vehicles', VEHICLE)
@@ -65,6 +73,7 @@ inBothModes('list pages as prepared statements', (mode) => {
     // for a statement's values first, then keeps its plan made without them if that is no dearer.
     const plans = await db.connection().execute(async (session) => {
       for (let run = 0; run < 12; run++) {
+        await fuelReadings.create(session, userId, { vehicleId: vehicle.body.id, percent: 12 })
         await readSeen(session, 'fuel', 'fuel_low', [userId])
         const snapshots = await loadFuelSnapshots(session, [userId], new Map([[userId, []]]))
         assert.equal(snapshots.get(userId)?.vehicles[0]?.reading?.percent, 12)
@@ -74,11 +83,19 @@ inBothModes('list pages as prepared statements', (mode) => {
           { alertId, userId, channel: 'push', settlement: { status: 'suppressed', reason: 'no subscription' } },
         ])
       }
+      // Inside a transaction (a write with an Idempotency-Key) it is not prepared: a statement a
+      // migration made stale could not be prepared afresh and run again there.
+      await session
+        .transaction()
+        .execute((trx) => fuelReadings.create(trx, userId, { vehicleId: vehicle.body.id, percent: 12 }))
       const { rows } = await sql<{ statement: string; generic_plans: string; custom_plans: string }>`
         select statement, generic_plans, custom_plans from pg_prepared_statements`.execute(session)
       return rows
     })
+    const inserts = plans.filter((plan) => plan.statement.includes('insert into "fuel_readings"'))
+    assert.equal(inserts.length, 1, 'one prepared insert, the one run alone')
     for (const fragment of [
+      'insert into "fuel_readings"',
       'left join evaluation_marks m',
       '"fuel_readings" as "r"',
       'from notification_settings s',
