@@ -53,20 +53,17 @@ inBothModes('list pages as prepared statements', (mode) => {
     assert.equal(vehicle.status, 201)
     assert.equal((await call('POST', `/v1/vehicles/${vehicle.body.id}/fuel-readings`, { percent: 12 })).status, 201)
     const db = api.harness.deps.db
-    const { created } = await applyEvaluation(db, userId, {
-      conditions: [`fuel:${vehicle.body.id}`],
-      drafts: [
-        {
-          kind: 'fuel_low',
-          priority: 'medium',
-          condition: `fuel:${vehicle.body.id}`,
-          variant: 'medium',
-          title: 'Fuel low',
-          body: 'Fuel at 12 %',
-          data: { threshold: 20, observedAt: new Date().toISOString(), ruleVersion: 1, percent: 12 },
-        },
-      ],
+    const low = (condition: string) => ({
+      kind: 'fuel_low' as const,
+      priority: 'medium' as const,
+      condition,
+      variant: 'medium',
+      title: 'Fuel low',
+      body: 'Fuel at 12 %',
+      data: { threshold: 20, observedAt: new Date().toISOString(), ruleVersion: 1, percent: 12 },
     })
+    const condition = `fuel:${vehicle.body.id}`
+    const { created } = await applyEvaluation(db, userId, { conditions: [condition], drafts: [low(condition)] })
     const alertId = created[0]?.id
     assert.ok(alertId)
     // One connection, so that its prepared statements can be read back: PostgreSQL makes five plans
@@ -74,6 +71,9 @@ inBothModes('list pages as prepared statements', (mode) => {
     const plans = await db.connection().execute(async (session) => {
       for (let run = 0; run < 12; run++) {
         await fuelReadings.create(session, userId, { vehicleId: vehicle.body.id, percent: 12 })
+        // Another condition opened and resolved in turn: the alert store's statement.
+        const other = 'fuel:another-vehicle'
+        await applyEvaluation(session, userId, { conditions: [other], drafts: run % 2 === 0 ? [low(other)] : [] })
         await readSeen(session, 'fuel', 'fuel_low', [userId])
         const snapshots = await loadFuelSnapshots(session, [userId], new Map([[userId, []]]))
         assert.equal(snapshots.get(userId)?.vehicles[0]?.reading?.percent, 12)
@@ -83,20 +83,30 @@ inBothModes('list pages as prepared statements', (mode) => {
           { alertId, userId, channel: 'push', settlement: { status: 'suppressed', reason: 'no subscription' } },
         ])
       }
-      // Inside a transaction (a write with an Idempotency-Key) it is not prepared: a statement a
-      // migration made stale could not be prepared afresh and run again there.
+      const prepared = async () => {
+        const { rows } = await sql<{ statement: string; generic_plans: string; custom_plans: string }>`
+          select statement, generic_plans, custom_plans from pg_prepared_statements`.execute(session)
+        return rows
+      }
+      // Each run of a prepared statement uses one plan. Inside a transaction (a write with an
+      // Idempotency-Key) the insert is not prepared: a statement a migration made stale could not
+      // be prepared afresh and run again there.
+      const insertRuns = async () => {
+        const insert = (await prepared()).find((plan) => plan.statement.includes('insert into "fuel_readings"'))
+        return Number(insert?.generic_plans ?? 0) + Number(insert?.custom_plans ?? 0)
+      }
+      const alone = await insertRuns()
+      assert.ok(alone >= 12, `the insert run alone prepared: ${alone} runs`)
       await session
         .transaction()
         .execute((trx) => fuelReadings.create(trx, userId, { vehicleId: vehicle.body.id, percent: 12 }))
-      const { rows } = await sql<{ statement: string; generic_plans: string; custom_plans: string }>`
-        select statement, generic_plans, custom_plans from pg_prepared_statements`.execute(session)
-      return rows
+      assert.equal(await insertRuns(), alone, 'the insert in a transaction ran as a prepared statement')
+      return prepared()
     })
-    const inserts = plans.filter((plan) => plan.statement.includes('insert into "fuel_readings"'))
-    assert.equal(inserts.length, 1, 'one prepared insert, the one run alone')
     for (const fragment of [
       'insert into "fuel_readings"',
       'left join evaluation_marks m',
+      'with locked as materialized',
       '"fuel_readings" as "r"',
       'from notification_settings s',
       'insert into deliveries as d',

@@ -56,7 +56,9 @@ const spelledSlots = (values: Record<string, unknown>) =>
  * changes the statement's text belongs in the shape, whose key names it. Shapes must be few: each
  * is a text kept (and prepared by every connection, if it ends in `prepared`). `db` builds it: the
  * same dialect every time. A query builder or an sql`` template, which Kysely otherwise compiles on
- * every execute, both do.
+ * every execute, both do. An array value is always followed by its cast (`${ids}::uuid[]`): a
+ * prepared run spells it out as `ARRAY[…]`, which takes its type from that cast (an empty one
+ * has no other).
  */
 export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>(
   keyOf: (shape: Shape) => string,
