@@ -68,13 +68,13 @@ export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>
    * `prepared`), so PostgreSQL plans it once: a run of one size (a write's one user), whose one
    * plan suits every such run. A sweep page's hundreds of users are planned for their own number
    * each time. The two are kept apart as texts of the shape, the prepared one a text for each
-   * combination of its short arrays' lengths (SPELLED_OUT). `db` is where it runs (a transaction?).
+   * combination of its short arrays' lengths (SPELLED_OUT).
    */
-  preparedFor: (values: Values, db: Db) => boolean = () => false,
+  preparedFor: (values: Values) => boolean = () => false,
 ): (db: Db, shape: Shape, values: Values) => CompiledQuery<Row> {
   const statements = new Map<string, { sql: string; parameters: readonly unknown[] }>()
   return (db, shape, values) => {
-    const prepare = preparedFor(values, db)
+    const prepare = preparedFor(values)
     const key = prepare ? `${keyOf(shape)}:prepared:${arrayLengths(values)}` : keyOf(shape)
     let statement = statements.get(key)
     if (!statement) {

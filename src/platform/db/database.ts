@@ -41,8 +41,10 @@ const STALE_STATEMENT = new Set(['0A000', '26000', '42P05'])
 
 /**
  * A pg client that runs statements ending in `prepared` as named prepared statements. A stale
- * statement is prepared afresh under a new name and run again, except inside a transaction,
- * which the failure has already aborted: there the error stands (the request is retried whole).
+ * statement is prepared afresh under a new name and run again. Not inside a transaction, which the
+ * failure would already have aborted: there a marked statement is sent unnamed (parsed and planned
+ * as any other), and one that went out named all the same (sent behind a BEGIN still queued) fails
+ * as it is (the request is retried whole).
  */
 class PreparingClient extends pg.Client {
   #names = new Map<string, string>()
@@ -53,6 +55,7 @@ class PreparingClient extends pg.Client {
     if (typeof config !== 'string' || !config.endsWith(PREPARED_MARK) || typeof values === 'function' || callback) {
       return super.query(config, values, callback)
     }
+    if (this.getTransactionStatus() !== 'I') return super.query(config, values)
     const run = (name: string) => super.query({ name, text: config, values })
     const name = this.#names.get(config) ?? this.#name(config)
     return run(name).catch((error: { code?: string }) => {

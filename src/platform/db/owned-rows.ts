@@ -37,10 +37,9 @@ export type Filter = (query: SelectQueryBuilder<any, any, any>) => SelectQueryBu
 /**
  * A user-owned row's insert, compiled once per table and set of columns (compiled-once.ts): the
  * statement of most of the API's writes, where Kysely building and compiling it each time was a
- * few percent of the API's CPU per write. Prepared where it runs alone, so PostgreSQL parses and
- * plans it once per connection (it did so for every write, 100–200 µs of its CPU); not inside a
- * transaction (a write with an Idempotency-Key), where a statement a migration made stale could
- * not be prepared afresh and run again (database.ts).
+ * few percent of the API's CPU per write. Prepared, so PostgreSQL parses and plans it once per
+ * connection (it did so for every write, 100–200 µs of its CPU); inside a transaction (a write
+ * with an Idempotency-Key) it is sent unnamed, as every prepared statement is there (database.ts).
  */
 const insertStatement = compiledOnce(
   (shape: { table: string; columns: readonly string[] }) => `${shape.table}(${shape.columns.join()})`,
@@ -50,7 +49,7 @@ const insertStatement = compiledOnce(
       .insertInto(shape.table)
       .values(Object.fromEntries(shape.columns.map((column) => [column, values[column]])))
       .returningAll(),
-  (_values, db) => !db.isTransaction,
+  () => true,
 )
 
 /**
