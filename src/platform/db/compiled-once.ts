@@ -23,15 +23,16 @@ const slots = new Proxy({}, { get: (_target, name) => new Slot(String(name)) })
  */
 const SPELLED_OUT = 4
 
-/** The lengths of `values`' arrays as a prepared text spells them out (`*`: one parameter). */
-const arrayLengths = (values: Record<string, unknown>) =>
+/** Whether a prepared text spells the value out, one parameter an element. */
+const spelled = (value: unknown): value is readonly unknown[] => Array.isArray(value) && value.length <= SPELLED_OUT
+
+/** What of `values` a prepared text depends on: the lengths of the arrays it spells out. */
+const spelledLengths = (values: Record<string, unknown>) =>
   Object.entries(values)
-    .flatMap(([name, value]) =>
-      Array.isArray(value) ? [`${name}=${value.length <= SPELLED_OUT ? value.length : '*'}`] : [],
-    )
+    .flatMap(([name, value]) => (spelled(value) ? [`${name}=${value.length}`] : []))
     .join()
 
-/** The stand-ins of a prepared run: short arrays as `ARRAY[…]` of one slot an element, the rest as slots. */
+/** The stand-ins of a prepared run: spelled-out arrays as `ARRAY[…]` of one slot an element, the rest as slots. */
 const spelledSlots = (values: Record<string, unknown>) =>
   new Proxy(
     {},
@@ -39,7 +40,7 @@ const spelledSlots = (values: Record<string, unknown>) =>
       get: (_target, key) => {
         const name = String(key)
         const value = values[name]
-        if (!Array.isArray(value) || value.length > SPELLED_OUT) return new Slot(name)
+        if (!spelled(value)) return new Slot(name)
         return sql`array[${sql.join(
           value.map((_, at) => new Slot(name, at)),
           sql`, `,
@@ -75,7 +76,7 @@ export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>
   const statements = new Map<string, { sql: string; parameters: readonly unknown[] }>()
   return (db, shape, values) => {
     const prepare = preparedFor(values)
-    const key = prepare ? `${keyOf(shape)}:prepared:${arrayLengths(values)}` : keyOf(shape)
+    const key = prepare ? `${keyOf(shape)}:prepared:${spelledLengths(values)}` : keyOf(shape)
     let statement = statements.get(key)
     if (!statement) {
       const compiled = build(db, shape, (prepare ? spelledSlots(values) : slots) as Values).compile(db)
