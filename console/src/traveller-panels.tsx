@@ -10,13 +10,15 @@ const PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const
 /** The notification settings form: channels, their thresholds, quiet hours in the traveller's zone, the digest, AI. */
 export function SettingsPanel(props: { pam: PamClient }) {
   const [settings, setSettings] = useState<Settings | undefined>()
-  const [zone, setZone] = useState<string>('')
+  const [zone, setZone] = useState<string | undefined>()
   const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>()
   useEffect(() => {
     props.pam.GET('/v1/me/notification-settings').then(({ data }) => setSettings(data))
     props.pam.GET('/v1/me').then(({ data }) => setZone(data?.timezone ?? 'UTC'))
   }, [props.pam])
-  if (!settings)
+  // The form shows once both have arrived: a render sets every field back to `settings`, so the
+  // zone arriving after the traveller began editing undid their edits.
+  if (!settings || zone === undefined)
     return (
       <section aria-labelledby="settings" class="card">
         <h2 id="settings">Notification settings</h2>

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Browser } from 'playwright-core'
 import { createProducer, type Producer } from '../../src/jobs/producer.js'
 import { userToken, VEHICLE } from '../helpers/api.js'
@@ -123,6 +124,15 @@ describe('the console in a browser', noBrowser ? { skip: noBrowser } : {}, () =>
     it('saves the notification settings, which the API reads back', async () => {
       const { token, api } = await traveller()
       const { page, close } = await openPage(browser, 1280)
+      // The traveller's zone answers late (as under load): held until the form shows, 1 s at most.
+      let release = () => {}
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      await page.route(/\/v1\/me$/, async (route) => {
+        await Promise.race([held, delay(1_000)])
+        await route.continue()
+      })
       try {
         await page.goto(`http://${base}/console`)
         await page.getByLabel('Token').fill(token)
@@ -134,6 +144,8 @@ describe('the console in a browser', noBrowser ? { skip: noBrowser } : {}, () =>
         await page.getByLabel('A daily digest').check()
         await page.getByLabel(/^At/).fill('07:15')
         await page.getByLabel('Push from priority').selectOption('high')
+        release()
+        await page.getByText(/Quiet hours \(\w/).waitFor()
         await page.getByRole('button', { name: 'Save settings' }).click()
         await page.getByText('Saved.').waitFor()
         const saved = (await api('GET', '/v1/me/notification-settings')).body
