@@ -9,6 +9,7 @@ import { loadFuelSnapshots } from '../../src/monitoring/monitors/fuel/snapshot.j
 import { fuelReadings } from '../../src/travellers/vehicles/fuel-reading-repository.js'
 import { type ApiHarness, client, startApiHarness, userToken, VEHICLE } from '../helpers/api.js'
 import { inBothModes } from '../helpers/harness.js'
+import { fuelDraft } from '../helpers/stream.js'
 
 inBothModes('list pages as prepared statements', (mode) => {
   let api: ApiHarness
@@ -53,17 +54,8 @@ inBothModes('list pages as prepared statements', (mode) => {
     assert.equal(vehicle.status, 201)
     assert.equal((await call('POST', `/v1/vehicles/${vehicle.body.id}/fuel-readings`, { percent: 12 })).status, 201)
     const db = api.harness.deps.db
-    const low = (condition: string) => ({
-      kind: 'fuel_low' as const,
-      priority: 'medium' as const,
-      condition,
-      variant: 'medium',
-      title: 'Fuel low',
-      body: 'Fuel at 12 %',
-      data: { threshold: 20, observedAt: new Date().toISOString(), ruleVersion: 1, percent: 12 },
-    })
     const condition = `fuel:${vehicle.body.id}`
-    const { created } = await applyEvaluation(db, userId, { conditions: [condition], drafts: [low(condition)] })
+    const { created } = await applyEvaluation(db, userId, { conditions: [condition], drafts: [fuelDraft(condition)] })
     const alertId = created[0]?.id
     assert.ok(alertId)
     // One connection, so that its prepared statements can be read back: PostgreSQL makes five plans
@@ -73,7 +65,7 @@ inBothModes('list pages as prepared statements', (mode) => {
         await fuelReadings.create(session, userId, { vehicleId: vehicle.body.id, percent: 12 })
         // Another condition opened and resolved in turn: the alert store's statement.
         const other = 'fuel:another-vehicle'
-        await applyEvaluation(session, userId, { conditions: [other], drafts: run % 2 === 0 ? [low(other)] : [] })
+        await applyEvaluation(session, userId, { conditions: [other], drafts: run % 2 === 0 ? [fuelDraft(other)] : [] })
         await readSeen(session, 'fuel', 'fuel_low', [userId])
         const snapshots = await loadFuelSnapshots(session, [userId], new Map([[userId, []]]))
         assert.equal(snapshots.get(userId)?.vehicles[0]?.reading?.percent, 12)

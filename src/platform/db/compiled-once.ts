@@ -9,9 +9,6 @@ class Slot {
   ) {}
 }
 
-// Any property read is the stand-in of the value of that name.
-const slots = new Proxy({}, { get: (_target, name) => new Slot(String(name)) })
-
 /**
  * Arrays up to this long are spelled out in a prepared statement's text, one parameter an element.
  * PostgreSQL plans an array parameter as ten elements whatever it holds, so for a write's
@@ -32,14 +29,18 @@ const spelledLengths = (values: Record<string, unknown>) =>
     .flatMap(([name, value]) => (spelled(value) ? [`${name}=${value.length}`] : []))
     .join()
 
-/** The stand-ins of a prepared run: spelled-out arrays as `ARRAY[…]` of one slot an element, the rest as slots. */
-const spelledSlots = (values: Record<string, unknown>) =>
+/**
+ * The stand-ins `build` is given: any property read is the slot of the value of that name, except
+ * the arrays of `spelledOut` (a prepared run's values) that are spelled out: `ARRAY[…]` of one slot
+ * an element.
+ */
+const standIns = (spelledOut: Record<string, unknown>) =>
   new Proxy(
     {},
     {
       get: (_target, key) => {
         const name = String(key)
-        const value = values[name]
+        const value = spelledOut[name]
         if (!spelled(value)) return new Slot(name)
         return sql`array[${sql.join(
           value.map((_, at) => new Slot(name, at)),
@@ -79,7 +80,7 @@ export function compiledOnce<Shape, Values extends Record<string, unknown>, Row>
     const key = prepare ? `${keyOf(shape)}:prepared:${spelledLengths(values)}` : keyOf(shape)
     let statement = statements.get(key)
     if (!statement) {
-      const compiled = build(db, shape, (prepare ? spelledSlots(values) : slots) as Values).compile(db)
+      const compiled = build(db, shape, standIns(prepare ? values : {}) as Values).compile(db)
       statement = { sql: prepare ? preparedText(compiled.sql) : compiled.sql, parameters: compiled.parameters }
       statements.set(key, statement)
     }
