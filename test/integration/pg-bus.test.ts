@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { after, before, it } from 'node:test'
 import pg from 'pg'
+import { jsonText } from '../../src/platform/backend/backend.js'
 import { createPgBus } from '../../src/platform/backend/pg-bus.js'
 import { createLogger } from '../../src/platform/logger.js'
 import { eventually } from '../helpers/harness.js'
@@ -49,6 +50,36 @@ it('a bus closed while its first connection is still being made leaves no connec
     await eventually(async () => ((await busConnections()) === 0 ? true : undefined), 5_000)
     assert.deepEqual(lines, [])
   } finally {
+    await pool.end()
+  }
+})
+
+it('hears every channel subscribed while its connection is being set up', async () => {
+  // As under `pam start`: the worker's subscriptions start the listening connection, and the API's
+  // arrive while it is still listening to the first ones (before, those were never listened to:
+  // the API heard no alert until the stream's catch-up read it back, seconds later).
+  const logger = createLogger({ level: 'silent', role: 'test' })
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 })
+  const bus = createPgBus({ url: database.url, pool, prefix: 'pam', logger })
+  try {
+    const channels = Array.from({ length: 100 }, (_, at) => `channel-${at}`)
+    const heard = new Set<string>()
+    const subscribed: Promise<unknown>[] = []
+    for (const channel of channels) {
+      subscribed.push(bus.subscribe(channel, () => heard.add(channel)))
+      // A moment apart, so that some arrive during each step of the set-up, however long it takes.
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    await Promise.all(subscribed)
+    for (const channel of channels) await bus.publish(channel, jsonText({ channel }))
+    await eventually(async () => (heard.size === channels.length ? true : undefined), 10_000).catch(() => undefined)
+    assert.deepEqual(
+      channels.filter((channel) => !heard.has(channel)),
+      [],
+      'channels subscribed but never heard',
+    )
+  } finally {
+    await bus.close()
     await pool.end()
   }
 })

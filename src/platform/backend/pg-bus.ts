@@ -58,7 +58,17 @@ export function createPgBus(options: { url: string; pool: pg.Pool; prefix: strin
           if (client === next) client = undefined
           if (!closed && listeners.channels().length > 0) void ensureClient().catch(() => undefined)
         })
-        for (const name of listeners.channels()) await next.query(`listen ${quote(name)}`)
+        // Until every registered channel is listened to: one subscribed during these LISTENs finds
+        // no client yet and waits for this one, and nothing else would listen to it (under `pam
+        // start`, the API's alerts channel behind the worker's, so the API heard no alert live).
+        const listening = new Set<string>()
+        for (let names = listeners.channels(); names.length > 0; ) {
+          for (const name of names) {
+            await next.query(`listen ${quote(name)}`)
+            listening.add(name)
+          }
+          names = listeners.channels().filter((name) => !listening.has(name))
+        }
         client = next
         // Listening now: whatever was published while no connection was, has to be read back.
         listeners.gap()
