@@ -77,11 +77,6 @@ export function createRedisBus(
         for (const payload of payloads) await publisher.spublish(name, payload)
         return
       }
-      // A write's one message needs no pipeline (an object and a round of promises more).
-      if (payloads.length === 1) {
-        await publisher.publish(name, payloads[0] as string)
-        return
-      }
       // One connection keeps the order: a page's messages go in one write and one round trip.
       const pipeline = publisher.pipeline()
       for (const payload of payloads) pipeline.publish(name, payload)
